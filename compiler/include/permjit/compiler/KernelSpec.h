@@ -1,0 +1,116 @@
+// KernelSpec: the plain C++ description of one sparse-attention kernel that the compiler's
+// pipeline emits and the code generator consumes. No MLIR types appear here.
+//
+// Split between STRUCTURE (what changes the generated code: dtype, head dim, tile config, the
+// shape of the predicate expression and of the index-map recipes) and PARAMETERS (values that
+// are kernel arguments: strides, phases, spans, windows, sequence length). Two specs with the
+// same structure_key() render the same CUDA source, so they share one compiled kernel.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "permjit/compiler/TileSemantics.h"
+
+namespace permjit {
+
+enum class DType { kBF16, kFP16 };
+const char* dtypeName(DType dtype);  // "bf16" | "fp16"
+
+// How one CTA is shaped. block_m rows of queries per CTA, block_n keys per inner step.
+struct TileConfig {
+  int block_m = 128;
+  int block_n = 64;
+  int warps = 4;
+  int stages = 2;
+  bool operator==(const TileConfig&) const = default;
+};
+
+// The primitive predicates of the tile IR. Each has a per-element form and a per-tile
+// three-valued classifier in TileSemantics.h (sem::*_keep / sem::*_classify).
+enum class ExprOp {
+  kTrue,
+  kFalse,
+  kAnd,        // children
+  kOr,         // children
+  kNot,        // children[0]
+  kDiag,       // slots[0] <= q - k < slots[1]
+  kQRange,     // slots[0] <= q < slots[1]
+  kKRange,     // slots[0] <= k < slots[1]
+  kQMod,       // (q - slots[0]) mod slots[1] == slots[2]
+  kKMod,       // (k - slots[0]) mod slots[1] == slots[2]
+  kQModality,  // modality(q) == modality
+  kKModality,  // modality(k) == modality
+};
+const char* exprOpName(ExprOp op);
+
+struct ExprNode {
+  ExprOp op = ExprOp::kTrue;
+  // Atoms read modality-local coordinates (rank among the positions of their modality)
+  // instead of original positions; set for atoms under a 2D-boundary block.
+  bool local = false;
+  int slots[3] = {-1, -1, -1};  // indices into KernelSpec::params
+  int modality = -1;            // sem::ModalityCode for kQModality / kKModality
+  std::vector<int> children;    // indices into KernelSpec::nodes
+};
+
+// A runtime parameter. Its value is bound per call: a constant of the pattern, or derived from
+// the sequence length of the call (e.g. the first trailing text row, S - n).
+struct ParamSlot {
+  enum class Kind { kConst, kSeqLenMinus, kInf };
+  Kind kind = Kind::kConst;
+  int value = 0;     // kConst: the value; kSeqLenMinus: n in S - n
+  std::string name;  // for printing and diagnostics, e.g. "grid.stride"
+  int bind(int seq_len) const {
+    switch (kind) {
+      case Kind::kConst: return value;
+      case Kind::kSeqLenMinus: return seq_len - value;
+      case Kind::kInf: return sem::kPosInf;
+    }
+    return value;
+  }
+};
+
+// How to build the segment table of one axis from (layout, sequence length, params, tile):
+//   1. the layout's spans, normalized to cover [0, S) (gaps become `other` spans);
+//   2. spans selected for residue permutation (those of residue_modality, or the part of each
+//      span inside [residue_begin, residue_end)) become residue segments with the stride param;
+//   3. segments keep original order, or, when modality_order is not empty, are gathered by
+//      modality in that order (original order inside a modality).
+struct MapRecipe {
+  std::vector<int> modality_order;  // sem::ModalityCode values; empty = original order
+  int residue_stride_slot = -1;     // -1: no residue permutation on this axis
+  int residue_modality = -1;        // permute spans of this modality, or ...
+  int residue_begin_slot = -1;      // ... the explicit range [begin, end) (slots)
+  int residue_end_slot = -1;
+  bool isIdentity() const { return modality_order.empty() && residue_stride_slot < 0; }
+};
+
+// One launch. Pairs kept by pass i are those where nodes[expr_root] holds; passes after the
+// first merge into the running output through the softmax statistics (log-sum-exp).
+struct PassSpec {
+  MapRecipe rows;
+  MapRecipe cols;
+  int expr_root = -1;
+};
+
+struct KernelSpec {
+  int head_dim = 128;
+  DType dtype = DType::kBF16;
+  TileConfig tile;
+  std::vector<ExprNode> nodes;
+  std::vector<PassSpec> passes;
+  std::vector<ParamSlot> params;
+  // Pattern name for kernel naming and diagnostics (not part of the structure).
+  std::string name = "pattern";
+
+  // Everything that changes the generated code, as a canonical string (param values excluded).
+  std::string structureKey() const;
+  // Human-readable multi-line dump (the `--emit spec` stage).
+  std::string str() const;
+  // Bind every param slot for one call.
+  std::vector<int> bindParams(int seq_len) const;
+};
+
+}  // namespace permjit

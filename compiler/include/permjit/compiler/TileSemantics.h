@@ -1,0 +1,219 @@
+// Tile semantics shared by the host (planner, property tests) and the device (NVRTC kernels).
+//
+// This header is the single definition of
+//   * permuted index spaces (segment tables): how a permuted row/column index maps back to an
+//     original sequence position, and
+//   * the per-element predicate and the per-tile three-valued classification of every
+//     primitive atom of the tile IR.
+// The generated CUDA embeds this file verbatim and the host planner calls the same functions,
+// so the property test that proves the plan exact on the CPU tests the code the GPU runs.
+//
+// Freestanding on purpose: no standard headers, only `int` arithmetic, so NVRTC compiles it
+// without any include path. Positions are int (sequence lengths below 2^30).
+#pragma once
+
+#if defined(__CUDACC__) || defined(__CUDACC_RTC__)
+#define PJ_HD __host__ __device__ __forceinline__
+#else
+#define PJ_HD inline
+#endif
+
+namespace permjit {
+namespace sem {
+
+// "Larger than any position difference": the open upper bound of unbounded ranges.
+constexpr int kPosInf = 0x3fffffff;
+constexpr int kMaxSegments = 32;
+constexpr int kMaxParams = 64;
+
+// Three-valued tile classification: no pair kept / some pairs kept / every valid pair kept.
+enum Tri : int { kNone = 0, kSome = 1, kAll = 2 };
+PJ_HD Tri tri_and(Tri a, Tri b) { return a < b ? a : b; }
+PJ_HD Tri tri_or(Tri a, Tri b) { return a > b ? a : b; }
+PJ_HD Tri tri_not(Tri a) { return static_cast<Tri>(2 - static_cast<int>(a)); }
+
+// Modality codes; must match permjit::Modality in dsl/ (checked by a static_assert there).
+enum ModalityCode : int { kVision = 0, kText = 1, kOther = 2, kNumModalities = 3 };
+
+enum SegmentKind : int { kIdentity = 0, kResidue = 1 };
+
+PJ_HD int round_up(int x, int m) { return (x + m - 1) / m * m; }
+// Floor modulo for a possibly negative x and m > 0.
+PJ_HD int floor_mod(int x, int m) {
+  int r = x % m;
+  return r < 0 ? r + m : r;
+}
+
+// One piece of a permuted index space. Every position of a segment lies in one layout span
+// (so it has one modality). Identity segments keep original order; residue segments order
+// their positions by class t = (pos - begin) mod stride, then original order inside a class.
+// Every class (residue) or the whole segment (identity) is padded to a multiple of the tile,
+// so a tile never straddles two segments or two classes.
+struct Segment {
+  int kind;         // SegmentKind
+  int modality;     // ModalityCode of every position in the segment
+  int begin, end;   // original positions [begin, end)
+  int stride;       // residue segments: number of classes (>= 1); identity: 1
+  int local_begin;  // rank of `begin` among all positions of its modality
+  int perm_begin;   // first permuted index (a multiple of the tile)
+  int perm_len;     // permuted length including padding (a multiple of the tile)
+};
+
+struct SegmentTable {
+  int count;  // used entries of seg
+  int tile;   // padding unit: block rows (row maps) or block columns (column maps)
+  int total;  // sum of perm_len: the permuted extent, a multiple of tile
+  Segment seg[kMaxSegments];
+};
+
+// Layout of the classes of a residue segment: L = a*stride + b positions; classes t < b hold
+// a + 1 positions (padded to hi), the others a (padded to lo).
+struct ResidueShape {
+  int a, b, hi, lo;
+};
+PJ_HD ResidueShape residue_shape(const Segment& s, int tile) {
+  int len = s.end - s.begin;
+  ResidueShape r;
+  r.a = len / s.stride;
+  r.b = len % s.stride;
+  r.hi = round_up(r.a + 1, tile);
+  r.lo = round_up(r.a, tile);
+  return r;
+}
+
+// Permuted length of a segment for a given tile (used by the host when building tables).
+PJ_HD int segment_perm_len(const Segment& s, int tile) {
+  if (s.kind == kIdentity) return round_up(s.end - s.begin, tile);
+  ResidueShape r = residue_shape(s, tile);
+  return r.b * r.hi + (s.stride - r.b) * r.lo;
+}
+
+PJ_HD int find_segment(const SegmentTable& tab, int p) {
+  int i = 0;
+  while (i + 1 < tab.count && p >= tab.seg[i + 1].perm_begin) ++i;
+  return i;
+}
+
+// A position with the coordinates predicates may read. pos < 0 marks padding.
+struct Coord {
+  int pos;       // original sequence position
+  int local;     // rank among the positions of its modality
+  int modality;  // ModalityCode
+};
+
+// Where permuted index p of segment s lands: class t and index j inside the class.
+struct ClassIndex {
+  int t, j, n;  // class, index in class, class size (valid iff j < n)
+};
+PJ_HD ClassIndex class_index(const Segment& s, int tile, int rel) {
+  ClassIndex c;
+  if (s.kind == kIdentity) {
+    c.t = 0;
+    c.j = rel;
+    c.n = s.end - s.begin;
+    return c;
+  }
+  ResidueShape r = residue_shape(s, tile);
+  if (rel < r.b * r.hi) {
+    c.t = rel / r.hi;
+    c.j = rel % r.hi;
+    c.n = r.a + 1;
+  } else {
+    int rest = rel - r.b * r.hi;
+    c.t = r.b + rest / r.lo;
+    c.j = rest % r.lo;
+    c.n = r.a;
+  }
+  return c;
+}
+
+PJ_HD Coord map_index(const SegmentTable& tab, int p) {
+  Coord out;
+  out.pos = -1;
+  out.local = -1;
+  out.modality = kOther;
+  if (p < 0 || p >= tab.total) return out;
+  const Segment& s = tab.seg[find_segment(tab, p)];
+  ClassIndex c = class_index(s, tab.tile, p - s.perm_begin);
+  out.modality = s.modality;
+  if (c.j >= c.n) return out;
+  out.pos = s.begin + c.t + c.j * s.stride;
+  out.local = s.local_begin + (out.pos - s.begin);
+  return out;
+}
+
+// Everything a tile classifier may know about the valid positions of one tile: they are
+// lo, lo + step, ..., hi (count of them), all of one modality; local coordinates follow the
+// same progression from llo.
+struct Bounds {
+  int lo, hi;    // original positions (meaningless when count == 0)
+  int llo, lhi;  // modality-local coordinates
+  int step;      // distance between consecutive valid positions
+  int count;     // valid positions in the tile (0: the tile is all padding)
+  int modality;
+};
+
+PJ_HD Bounds tile_bounds(const SegmentTable& tab, int tile_index) {
+  int p0 = tile_index * tab.tile;
+  const Segment& s = tab.seg[find_segment(tab, p0)];
+  ClassIndex c = class_index(s, tab.tile, p0 - s.perm_begin);
+  Bounds b;
+  b.modality = s.modality;
+  b.step = s.kind == kIdentity ? 1 : s.stride;
+  int left = c.n - c.j;
+  b.count = left <= 0 ? 0 : (left < tab.tile ? left : tab.tile);
+  b.lo = s.begin + c.t + c.j * s.stride;
+  b.hi = b.lo + (b.count > 0 ? b.count - 1 : 0) * b.step;
+  b.llo = s.local_begin + (b.lo - s.begin);
+  b.lhi = s.local_begin + (b.hi - s.begin);
+  return b;
+}
+
+// ---- Primitive atoms: per-element predicate and per-tile classification -------------------
+// Classifiers receive the coordinate ranges of the row tile (q) and column tile (k) already
+// chosen (original or modality-local) by the caller; ALL and NONE must be exact claims about
+// every valid pair, SOME is always a safe answer.
+
+// lo <= q - k < hi
+PJ_HD bool diag_keep(int q, int k, int lo, int hi) {
+  int d = q - k;
+  return d >= lo && d < hi;
+}
+PJ_HD Tri diag_classify(int qlo, int qhi, int klo, int khi, int lo, int hi) {
+  int dmin = qlo - khi, dmax = qhi - klo;
+  if (dmax < lo || dmin >= hi) return kNone;
+  if (dmin >= lo && dmax < hi) return kAll;
+  return kSome;
+}
+
+// b <= x < e
+PJ_HD bool range_keep(int x, int b, int e) { return x >= b && x < e; }
+PJ_HD Tri range_classify(int xlo, int xhi, int b, int e) {
+  if (xhi < b || xlo >= e) return kNone;
+  if (xlo >= b && xhi < e) return kAll;
+  return kSome;
+}
+
+// (x - base) mod stride == phase   (floor modulo; phase in [0, stride))
+PJ_HD bool mod_keep(int x, int base, int stride, int phase) {
+  return floor_mod(x - base, stride) == phase;
+}
+PJ_HD Tri mod_classify(int xlo, int xhi, int step, int count, int base, int stride, int phase) {
+  if (stride == 1) return kAll;
+  if (step % stride == 0 || count == 1) {
+    return floor_mod(xlo - base, stride) == phase ? kAll : kNone;
+  }
+  if (step == 1) {
+    // First position >= xlo in the class; none inside the tile means no pair is kept.
+    int first = xlo + floor_mod(phase - floor_mod(xlo - base, stride), stride);
+    return first > xhi ? kNone : kSome;
+  }
+  return kSome;
+}
+
+PJ_HD bool modality_keep(int modality, int want) { return modality == want; }
+// Tiles never straddle modalities (segments lie in one span), so this is exact.
+PJ_HD Tri modality_classify(int modality, int want) { return modality == want ? kAll : kNone; }
+
+}  // namespace sem
+}  // namespace permjit

@@ -1,0 +1,35 @@
+// The one registry of PERMJIT_* environment variables. Every layer reads settings through
+// these accessors, never through getenv directly, so `permjit --help` can list them all.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace permjit::env {
+
+struct Variable {
+  const char* name;
+  const char* help;
+};
+
+// All variables permjit reads, with one line of help each.
+const std::vector<Variable>& variables();
+
+// PERMJIT_DUMP_IR=1: print the IR after every pipeline stage to stderr.
+bool dumpIr();
+// PERMJIT_DUMP_SOURCE=<dir>: write every generated CUDA source there.
+std::optional<std::string> dumpSourceDir();
+// PERMJIT_CACHE_DIR=<dir>: on-disk kernel cache (default: $XDG_CACHE_HOME/permjit or
+// ~/.cache/permjit).
+std::string cacheDir();
+// PERMJIT_DISABLE_CACHE=1: no memory or disk cache; every request compiles.
+bool cacheDisabled();
+// PERMJIT_VERBOSE=1: log compiles, cache hits and plans to stderr.
+bool verbose();
+// PERMJIT_TUNE=1: autotune on first use of an untuned shape class.
+bool tuneOnFirstUse();
+// PERMJIT_TUNING_DB=<file>: the tuning database (default: <cacheDir>/tuning.json).
+std::string tuningDbPath();
+
+}  // namespace permjit::env

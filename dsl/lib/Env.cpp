@@ -1,0 +1,54 @@
+#include "permjit/dsl/Env.h"
+
+#include <cstdlib>
+#include <cstring>
+
+namespace permjit::env {
+namespace {
+
+std::optional<std::string> get(const char* name) {
+  const char* value = std::getenv(name);
+  if (value == nullptr || *value == '\0') return std::nullopt;
+  return std::string(value);
+}
+
+bool flag(const char* name) {
+  auto value = get(name);
+  return value && *value != "0" && *value != "false" && *value != "off";
+}
+
+}  // namespace
+
+const std::vector<Variable>& variables() {
+  static const std::vector<Variable> kVariables = {
+      {"PERMJIT_DUMP_IR", "1: print the IR after every pipeline stage to stderr"},
+      {"PERMJIT_DUMP_SOURCE", "<dir>: write every generated CUDA source file there"},
+      {"PERMJIT_CACHE_DIR", "<dir>: on-disk kernel cache (default ~/.cache/permjit)"},
+      {"PERMJIT_DISABLE_CACHE", "1: no memory or disk kernel cache; every request compiles"},
+      {"PERMJIT_VERBOSE", "1: log compiles, cache hits and plans to stderr"},
+      {"PERMJIT_TUNE", "1: autotune an untuned shape class on first use"},
+      {"PERMJIT_TUNING_DB", "<file>: tuning database (default <cache dir>/tuning.json)"},
+  };
+  return kVariables;
+}
+
+bool dumpIr() { return flag("PERMJIT_DUMP_IR"); }
+std::optional<std::string> dumpSourceDir() { return get("PERMJIT_DUMP_SOURCE"); }
+
+std::string cacheDir() {
+  if (auto dir = get("PERMJIT_CACHE_DIR")) return *dir;
+  if (auto xdg = get("XDG_CACHE_HOME")) return *xdg + "/permjit";
+  if (auto home = get("HOME")) return *home + "/.cache/permjit";
+  return "/tmp/permjit-cache";
+}
+
+bool cacheDisabled() { return flag("PERMJIT_DISABLE_CACHE"); }
+bool verbose() { return flag("PERMJIT_VERBOSE"); }
+bool tuneOnFirstUse() { return flag("PERMJIT_TUNE"); }
+
+std::string tuningDbPath() {
+  if (auto path = get("PERMJIT_TUNING_DB")) return *path;
+  return cacheDir() + "/tuning.json";
+}
+
+}  // namespace permjit::env

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# One entry point for a fresh Debian 12 machine (run as root, or with sudo available):
+#   scripts/dev.sh demo   install what is missing, build, run the demo
+#   scripts/dev.sh test   install what is missing, build, run every test
+#   scripts/dev.sh build  install what is missing and build only
+# Idempotent: packages already present are not reinstalled; the build is incremental.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+BUILD=${PERMJIT_BUILD_DIR:-$ROOT/build}
+JOBS=${PERMJIT_JOBS:-$(nproc)}
+
+PACKAGES=(cmake ninja-build g++ python3 libmlir-19-dev mlir-19-tools llvm-19-dev llvm-19-tools
+  libfmt-dev nlohmann-json3-dev libgtest-dev libgmock-dev libzstd-dev zlib1g-dev libpng-dev)
+
+install_packages() {
+  local missing=()
+  for p in "${PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  if ((${#missing[@]})); then
+    echo "setup: installing ${missing[*]}"
+    local sudo=""
+    [[ $(id -u) -eq 0 ]] || sudo=sudo
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
+      "${missing[@]}" >/dev/null
+  fi
+}
+
+find_cuda() {
+  # NVRTC comes with the CUDA toolkit the machine image provides (/usr/local/cuda).
+  for d in "${CUDA_HOME:-}" /usr/local/cuda /usr/local/cuda-13.0 /usr/lib/cuda; do
+    if [[ -n "$d" && -f "$d/include/nvrtc.h" ]]; then
+      export CUDAToolkit_ROOT=$d
+      return 0
+    fi
+  done
+  echo "setup: no CUDA toolkit with NVRTC found (looked in \$CUDA_HOME, /usr/local/cuda)." >&2
+  echo "setup: install the CUDA 13 toolkit (it provides nvrtc.h and libnvrtc.so)." >&2
+  exit 1
+}
+
+build() {
+  find_cuda
+  if [[ ! -f "$BUILD/build.ninja" ]]; then
+    cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+      -DCUDAToolkit_ROOT="$CUDAToolkit_ROOT" >/dev/null
+  fi
+  cmake --build "$BUILD" -j "$JOBS"
+}
+
+cmd=${1:-demo}
+case "$cmd" in
+  demo)
+    install_packages
+    build
+    "$BUILD/tools/permjit" demo
+    ;;
+  test)
+    install_packages
+    build
+    ctest --test-dir "$BUILD" --output-on-failure -j "$JOBS"
+    ;;
+  build)
+    install_packages
+    build
+    ;;
+  *)
+    echo "usage: scripts/dev.sh demo|test|build" >&2
+    exit 2
+    ;;
+esac
