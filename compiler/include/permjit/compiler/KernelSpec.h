@@ -56,16 +56,19 @@ struct ExprNode {
 };
 
 // A runtime parameter. Its value is bound per call: a constant of the pattern, or derived from
-// the sequence length of the call (e.g. the first trailing text row, S - n).
+// the call's shape (e.g. the first trailing text row S - n, or, inside a 2D-boundary block, the
+// first of the last n positions of a modality: count(modality) - n). See bindParams in Plan.h.
 struct ParamSlot {
-  enum class Kind { kConst, kSeqLenMinus, kInf };
+  enum class Kind { kConst, kSeqLenMinus, kModalityCountMinus, kInf };
   Kind kind = Kind::kConst;
-  int value = 0;     // kConst: the value; kSeqLenMinus: n in S - n
-  std::string name;  // for printing and diagnostics, e.g. "grid.stride"
-  int bind(int seq_len) const {
+  int value = 0;      // kConst: the value; kSeqLenMinus / kModalityCountMinus: n
+  int modality = -1;  // kModalityCountMinus: sem::ModalityCode
+  std::string name;   // for printing and diagnostics, e.g. "grid.stride"
+  int bind(int seq_len, const int modality_counts[sem::kNumModalities]) const {
     switch (kind) {
       case Kind::kConst: return value;
       case Kind::kSeqLenMinus: return seq_len - value;
+      case Kind::kModalityCountMinus: return modality_counts[modality] - value;
       case Kind::kInf: return sem::kPosInf;
     }
     return value;
@@ -109,8 +112,6 @@ struct KernelSpec {
   std::string structureKey() const;
   // Human-readable multi-line dump (the `--emit spec` stage).
   std::string str() const;
-  // Bind every param slot for one call.
-  std::vector<int> bindParams(int seq_len) const;
 };
 
 }  // namespace permjit
