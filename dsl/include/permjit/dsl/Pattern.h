@@ -40,7 +40,7 @@
 namespace permjit {
 
 enum class Modality { kVision = 0, kText = 1, kOther = 2 };
-const char* modalityName(Modality m);           // "vision" | "text" | "other"
+const char* modalityName(Modality m);  // "vision" | "text" | "other"
 Modality parseModality(const std::string& name, const std::string& field);  // throws Error
 
 // Optional frame geometry of a vision span: frames x height x width patch tokens.
@@ -85,9 +85,10 @@ class Layout {
 struct SpanRef {
   enum class Kind { kAll, kRange, kModality, kLast };
   Kind kind = Kind::kAll;
-  int64_t begin = 0, end = 0;           // kRange
-  Modality modality = Modality::kVision;  // kModality
-  int64_t count = 0;                    // kLast: the last `count` positions
+  int64_t begin = 0, end = 0;  // kRange
+  // kModality. (Not named `modality`: that name is the factory function below.)
+  Modality mod = Modality::kVision;
+  int64_t count = 0;  // kLast: the last `count` positions
   static SpanRef all();
   static SpanRef range(int64_t begin, int64_t end);
   static SpanRef modality(Modality m);
@@ -100,9 +101,9 @@ enum class PermuteAxes { kRows, kCols, kBoth };
 struct PermuteBy {
   enum class Kind { kResidue, kModality };
   Kind kind = Kind::kResidue;
-  int64_t stride = 1;                // kResidue
+  int64_t stride = 1;                                   // kResidue
   SpanRef span = SpanRef::modality(Modality::kVision);  // kResidue: the permuted span
-  std::vector<Modality> order;       // kModality: gather order (default vision, text, other)
+  std::vector<Modality> order;  // kModality: gather order (default vision, text, other)
   bool operator==(const PermuteBy&) const = default;
 };
 
@@ -144,12 +145,12 @@ struct Pattern::Node {
   // vlines/hlines{stride, phase}, vertical_slash{vertical, slash, last_q}.
   int64_t n = 0, window = 0, stride = 1, phase_q = 0, phase_k = 0, phase = 0;
   int64_t vertical = 0, slash = 0, last_q = 0;
-  SpanRef span, q_span, k_span;   // grid/lines/rows: span; block: q_span, k_span
-  std::vector<Pattern> children;  // union/intersect; permute: children[0]
-  std::map<Modality, Pattern> by_q;                           // q_boundary
-  std::map<std::pair<Modality, Modality>, Pattern> by_q_k;    // boundary_2d
-  PermuteAxes axes = PermuteAxes::kBoth;                     // permute
-  PermuteBy by;                                              // permute
+  SpanRef span, q_span, k_span;      // grid/lines/rows: span; block: q_span, k_span
+  std::vector<Pattern> children;     // union/intersect; permute: children[0]
+  std::map<Modality, Pattern> by_q;  // q_boundary
+  std::map<std::pair<Modality, Modality>, Pattern> by_q_k;  // boundary_2d
+  PermuteAxes axes = PermuteAxes::kBoth;                    // permute
+  PermuteBy by;                                             // permute
 };
 
 // Atoms. Each validates its own arguments and throws Error naming the parameter.

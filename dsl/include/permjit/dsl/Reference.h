@@ -1,0 +1,49 @@
+// The CPU reference: the executable definition of what a Pattern keeps, and float64 attention
+// over an explicit mask. Small and obviously correct rather than fast; every GPU result and
+// every compiler plan is checked against it.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "permjit/dsl/Pattern.h"
+
+namespace permjit {
+
+// Per-input indices of a vertical_slash pattern, in the coordinates the vertical_slash node is
+// evaluated in (original positions; modality-local ones inside a boundary_2d block).
+// vertical: kept key columns; slash: kept diagonal offsets q - k (>= 0).
+struct DynamicIndices {
+  std::vector<int64_t> vertical;
+  std::vector<int64_t> slash;
+};
+
+// Whether the pattern keeps the pair (q, k) of a sequence of seq_len positions. Semantics are
+// those of Pattern.h; boundary_2d evaluates its block pattern in modality-local coordinates.
+// Throws Error(kInvalidArgument) for q or k outside [0, seq_len), Error(kInvalidPattern) for a
+// layout that does not fit seq_len, Error(kInvalidArgument) for a vertical_slash reached with
+// dyn == nullptr.
+// Costs O(spans + |dyn|) per call: use keptMask for many pairs.
+bool keptPair(const Pattern& pattern, const Layout& layout, int64_t seq_len, int64_t q, int64_t k,
+              const DynamicIndices* dyn = nullptr);
+
+// The seq_len x seq_len mask, row q major (mask[q * seq_len + k] is 1 when kept). dyn indices
+// must lie in [0, seq_len) (Error(kInvalidArgument) otherwise).
+std::vector<uint8_t> keptMask(const Pattern& pattern, const Layout& layout, int64_t seq_len,
+                              const DynamicIndices* dyn = nullptr);
+
+struct AttentionShape {
+  int64_t batch, heads, kv_heads, seq_len, head_dim;
+};
+
+// out = softmax(scale * q.k^T masked) v in float64 with a max-subtracted softmax.
+// q/out: [batch, heads, seq_len, head_dim]; k/v: [batch, kv_heads, seq_len, head_dim];
+// lse: [batch, heads, seq_len], natural log of the sum of exp(scale * q.k) over kept keys
+// (may be null). mask: seq_len x seq_len as from keptMask, shared by every batch and head (null
+// keeps every pair). GQA: head h reads kv head h / (heads / kv_heads). Rows with no kept key
+// give out = 0 and lse = -inf. Throws Error(kInvalidArgument) on a bad shape or null tensor.
+void referenceAttention(const AttentionShape& shape, const double* q, const double* k,
+                        const double* v, const uint8_t* mask, double scale, double* out,
+                        double* lse);
+
+}  // namespace permjit
