@@ -1,0 +1,102 @@
+// The layered kernel cache: memory LRU -> on-disk cache -> NVRTC.
+//
+// Key = 128-bit hash of (source, embedded headers, NVRTC version, options, architecture,
+// artifact, PERMJIT_VERSION). The memory layer holds loaded kernels per (key, context) and
+// host-only binaries per key; concurrent requests for a key that is being compiled wait for
+// that compile (one std::shared_future per key) instead of starting another.
+#pragma once
+
+#include <cuda.h>
+
+#include <cstdint>
+#include <future>
+#include <list>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+#include "permjit/runtime/DiskCache.h"
+#include "permjit/runtime/Driver.h"
+#include "permjit/runtime/Hash.h"
+#include "permjit/runtime/Nvrtc.h"
+
+namespace permjit::runtime {
+
+// A module loaded into one context, with its entry point. Unloaded when the last user (cache
+// entry or plan) lets go.
+class LoadedKernel {
+ public:
+  LoadedKernel(std::shared_ptr<Driver> driver, CUcontext context, CUmodule module,
+               CUfunction function)
+      : driver_(std::move(driver)), context_(context), module_(module), function_(function) {}
+  ~LoadedKernel();
+  LoadedKernel(const LoadedKernel&) = delete;
+  LoadedKernel& operator=(const LoadedKernel&) = delete;
+  CUfunction function() const { return function_; }
+  CUcontext context() const { return context_; }
+
+ private:
+  std::shared_ptr<Driver> driver_;
+  CUcontext context_;
+  CUmodule module_;
+  CUfunction function_;
+};
+
+struct CacheStats {
+  uint64_t memory_hits = 0;
+  uint64_t disk_hits = 0;
+  uint64_t compiles = 0;
+  uint64_t corrupt_files = 0;
+  size_t memory_entries = 0;
+};
+
+class KernelCache {
+ public:
+  struct Options {
+    std::string dir;               // on-disk layer; empty = no disk layer
+    bool enabled = true;           // false: no memory or disk layer, every request compiles
+    size_t memory_capacity = 256;  // LRU entries
+  };
+  explicit KernelCache(Options options);
+
+  const Options& options() const { return options_; }
+  Hash128 keyOf(const CudaProgram& program, Artifact artifact) const;
+
+  // Host-only: the compiled bytes (no GPU needed).
+  std::shared_ptr<const std::string> binary(const CudaProgram& program, Artifact artifact);
+  // The kernel loaded in `context` (made current on the calling thread while loading).
+  std::shared_ptr<LoadedKernel> kernel(const CudaProgram& program, Driver& driver,
+                                       const std::shared_ptr<Driver>& owner, CUcontext context);
+
+  CacheStats stats() const;
+  void resetStats();
+  // Empties the memory layer and removes every file of the disk layer; returns files removed.
+  size_t clear();
+
+ private:
+  struct Entry {
+    std::shared_ptr<const std::string> binary;
+    std::shared_ptr<LoadedKernel> kernel;
+  };
+  using Lru = std::list<std::pair<std::string, Entry>>;
+
+  // Disk layer, then NVRTC; one compile per key however many threads ask.
+  std::shared_ptr<const std::string> fetch(const CudaProgram& program, Artifact artifact,
+                                           const Hash128& key);
+  std::shared_ptr<const std::string> diskOrCompile(const CudaProgram& program, Artifact artifact,
+                                                   const Hash128& key);
+  bool lookupLocked(const std::string& slot, Entry* out);
+  void insertLocked(const std::string& slot, Entry entry);
+
+  Options options_;
+  std::unique_ptr<DiskCache> disk_;
+  mutable std::mutex mutex_;
+  Lru lru_;
+  std::unordered_map<std::string, Lru::iterator> index_;
+  std::map<std::string, std::shared_future<std::shared_ptr<const std::string>>> in_flight_;
+  CacheStats stats_;
+};
+
+}  // namespace permjit::runtime

@@ -1,0 +1,176 @@
+#include "permjit/runtime/DiskCache.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <thread>
+
+#include "permjit/dsl/Error.h"
+
+namespace permjit::runtime {
+namespace fs = std::filesystem;
+namespace {
+
+constexpr char kMagic[8] = {'P', 'J', 'K', 'C', 'A', 'C', 'H', 'E'};
+
+void put64(std::string& out, uint64_t v) {
+  for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+void put32(std::string& out, uint32_t v) {
+  for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+uint64_t get64(const std::string& in, size_t at) {
+  uint64_t v = 0;
+  for (int i = 7; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(in[at + i]);
+  return v;
+}
+uint32_t get32(const std::string& in, size_t at) {
+  uint32_t v = 0;
+  for (int i = 3; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(in[at + i]);
+  return v;
+}
+
+Error ioError(const std::string& what, const std::string& path) {
+  return Error(ErrorCategory::kIo, "cache dir: " + what + " " + path + ": " + std::strerror(errno) +
+                                       "; set PERMJIT_CACHE_DIR to a writable directory or "
+                                       "PERMJIT_DISABLE_CACHE=1");
+}
+
+bool isCacheFileName(const std::string& name) {
+  auto ends = [&](const std::string& suffix) {
+    return name.size() > suffix.size() &&
+           name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
+  };
+  return ends(".cubin") || ends(".ptx") || ends(".tmp");
+}
+
+// Unique per process, thread and call, so concurrent writers never share a temporary file.
+std::string tempSuffix() {
+  static std::atomic<uint64_t> counter{0};
+  std::ostringstream out;
+  out << "." << getpid() << "." << std::hash<std::thread::id>()(std::this_thread::get_id()) << "."
+      << counter.fetch_add(1) << ".tmp";
+  return out.str();
+}
+
+}  // namespace
+
+std::string DiskCache::pathFor(const Hash128& key, Artifact artifact) const {
+  return dir_ + "/" + key.hex() + "." + artifactName(artifact);
+}
+
+std::string DiskCache::encode(const Hash128& key, Artifact artifact, const std::string& payload) {
+  std::string out(kMagic, sizeof(kMagic));
+  put32(out, kFormatVersion);
+  put32(out, static_cast<uint32_t>(artifact));
+  put64(out, key.hi);
+  put64(out, key.lo);
+  put64(out, payload.size());
+  Hash128 sum = hash128(payload);
+  put64(out, sum.hi);
+  put64(out, sum.lo);
+  out += payload;
+  return out;
+}
+
+DiskCache::Lookup DiskCache::load(const Hash128& key, Artifact artifact,
+                                  std::string* payload) const {
+  std::string path = pathFor(key, artifact);
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Lookup::kMissing;
+  std::string image((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  bool valid = image.size() >= kHeaderSize && std::memcmp(image.data(), kMagic, 8) == 0 &&
+               get32(image, 8) == kFormatVersion &&
+               get32(image, 12) == static_cast<uint32_t>(artifact) && get64(image, 16) == key.hi &&
+               get64(image, 24) == key.lo && get64(image, 32) == image.size() - kHeaderSize;
+  if (valid) {
+    std::string body = image.substr(kHeaderSize);
+    Hash128 sum = hash128(body);
+    if (sum.hi == get64(image, 40) && sum.lo == get64(image, 48)) {
+      *payload = std::move(body);
+      return Lookup::kHit;
+    }
+  }
+  // A writer publishes only complete files by rename, so a bad file is damage, not a race.
+  std::error_code ignored;
+  fs::remove(path, ignored);
+  return Lookup::kCorrupt;
+}
+
+void DiskCache::store(const Hash128& key, Artifact artifact, const std::string& payload) const {
+  std::error_code ec;
+  fs::create_directories(dir_, ec);
+  if (ec) {
+    errno = ec.value();
+    throw ioError("cannot create", dir_);
+  }
+  std::string final_path = pathFor(key, artifact);
+  std::string temp_path = final_path + tempSuffix();
+  std::string image = encode(key, artifact, payload);
+  int fd = ::open(temp_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0) throw ioError("cannot create", temp_path);
+  size_t written = 0;
+  while (written < image.size()) {
+    ssize_t n = ::write(fd, image.data() + written, image.size() - written);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      Error error = ioError("cannot write", temp_path);
+      ::close(fd);
+      ::unlink(temp_path.c_str());
+      throw error;
+    }
+    written += static_cast<size_t>(n);
+  }
+  if (::fsync(fd) != 0 || ::close(fd) != 0) {
+    Error error = ioError("cannot flush", temp_path);
+    ::unlink(temp_path.c_str());
+    throw error;
+  }
+  if (::rename(temp_path.c_str(), final_path.c_str()) != 0) {
+    Error error = ioError("cannot rename into", final_path);
+    ::unlink(temp_path.c_str());
+    throw error;
+  }
+  // Persist the directory entry too, so a crash cannot leave a name without its data.
+  int dir_fd = ::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir_fd >= 0) {
+    ::fsync(dir_fd);
+    ::close(dir_fd);
+  }
+}
+
+size_t DiskCache::clear() const {
+  std::error_code ec;
+  size_t removed = 0;
+  if (!fs::is_directory(dir_, ec)) return 0;
+  for (const auto& entry : fs::directory_iterator(dir_, ec)) {
+    if (!entry.is_regular_file(ec) || !isCacheFileName(entry.path().filename().string())) continue;
+    if (fs::remove(entry.path(), ec)) ++removed;
+  }
+  return removed;
+}
+
+DiskCache::Usage DiskCache::usage() const {
+  Usage usage;
+  std::error_code ec;
+  if (!fs::is_directory(dir_, ec)) return usage;
+  for (const auto& entry : fs::directory_iterator(dir_, ec)) {
+    std::string name = entry.path().filename().string();
+    if (!entry.is_regular_file(ec) || !isCacheFileName(name) ||
+        name.compare(name.size() - 4, 4, ".tmp") == 0) {
+      continue;
+    }
+    ++usage.files;
+    usage.bytes += entry.file_size(ec);
+  }
+  return usage;
+}
+
+}  // namespace permjit::runtime

@@ -1,0 +1,235 @@
+#include "permjit/runtime/KernelCache.h"
+
+#include <cstdio>
+#include <sstream>
+
+#include "permjit/dsl/Env.h"
+#include "permjit/dsl/Error.h"
+
+#ifndef PERMJIT_VERSION
+#error "PERMJIT_VERSION must be defined by the build (it is part of every cache key)"
+#endif
+
+namespace permjit::runtime {
+namespace {
+
+void logVerbose(const std::string& line) {
+  if (env::verbose()) std::fprintf(stderr, "permjit: %s\n", line.c_str());
+}
+
+std::string slotName(const Hash128& key, Artifact artifact, CUcontext context) {
+  std::ostringstream out;
+  out << key.hex() << "." << artifactName(artifact) << "@" << static_cast<const void*>(context);
+  return out.str();
+}
+
+// Makes `context` current on this thread for the scope, restoring the previous one.
+class ScopedContext {
+ public:
+  ScopedContext(Driver& driver, CUcontext context) : driver_(driver) {
+    driver_.check(driver_.cuCtxGetCurrent(&previous_), "cuCtxGetCurrent");
+    if (previous_ != context) driver_.check(driver_.cuCtxSetCurrent(context), "cuCtxSetCurrent");
+    changed_ = previous_ != context;
+  }
+  ~ScopedContext() {
+    if (changed_) driver_.cuCtxSetCurrent(previous_);
+  }
+
+ private:
+  Driver& driver_;
+  CUcontext previous_ = nullptr;
+  bool changed_ = false;
+};
+
+}  // namespace
+
+LoadedKernel::~LoadedKernel() {
+  // Unloading needs the module's context current; failures cannot be reported here and leave
+  // at worst an unreferenced module in a context that is being torn down.
+  CUcontext previous = nullptr;
+  if (driver_->cuCtxGetCurrent(&previous) != CUDA_SUCCESS) return;
+  if (previous != context_) driver_->cuCtxSetCurrent(context_);
+  driver_->cuModuleUnload(module_);
+  if (previous != context_) driver_->cuCtxSetCurrent(previous);
+}
+
+KernelCache::KernelCache(Options options) : options_(std::move(options)) {
+  if (options_.enabled && !options_.dir.empty()) disk_ = std::make_unique<DiskCache>(options_.dir);
+}
+
+Hash128 KernelCache::keyOf(const CudaProgram& program, Artifact artifact) const {
+  Hasher hasher;
+  hasher.field("permjit-kernel").field(PERMJIT_VERSION).field(nvrtcVersion().str());
+  hasher.field(artifactName(artifact)).field(program.arch).field(program.name);
+  hasher.field(program.kernel_name).field(program.source);
+  hasher.field(static_cast<int64_t>(program.headers.size()));
+  for (const auto& [name, text] : program.headers) hasher.field(name).field(text);
+  std::vector<std::string> options = nvrtcOptions(program);
+  hasher.field(static_cast<int64_t>(options.size()));
+  for (const auto& option : options) hasher.field(option);
+  return hasher.finish();
+}
+
+bool KernelCache::lookupLocked(const std::string& slot, Entry* out) {
+  auto found = index_.find(slot);
+  if (found == index_.end()) return false;
+  lru_.splice(lru_.begin(), lru_, found->second);
+  *out = found->second->second;
+  return true;
+}
+
+void KernelCache::insertLocked(const std::string& slot, Entry entry) {
+  auto found = index_.find(slot);
+  if (found != index_.end()) {
+    found->second->second = std::move(entry);
+    lru_.splice(lru_.begin(), lru_, found->second);
+    return;
+  }
+  lru_.emplace_front(slot, std::move(entry));
+  index_[slot] = lru_.begin();
+  while (lru_.size() > options_.memory_capacity && !lru_.empty()) {
+    index_.erase(lru_.back().first);
+    lru_.pop_back();  // a plan still holding the kernel keeps it loaded
+  }
+}
+
+std::shared_ptr<const std::string> KernelCache::diskOrCompile(const CudaProgram& program,
+                                                              Artifact artifact,
+                                                              const Hash128& key) {
+  if (disk_) {
+    std::string payload;
+    DiskCache::Lookup lookup = disk_->load(key, artifact, &payload);
+    if (lookup == DiskCache::Lookup::kHit) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      ++stats_.disk_hits;
+      logVerbose("disk cache hit " + disk_->pathFor(key, artifact));
+      return std::make_shared<const std::string>(std::move(payload));
+    }
+    if (lookup == DiskCache::Lookup::kCorrupt) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      ++stats_.corrupt_files;
+      logVerbose("removed corrupt cache file " + disk_->pathFor(key, artifact));
+    }
+  }
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    ++stats_.compiles;
+  }
+  logVerbose("nvrtc compile " + program.kernel_name + " for " + program.arch + " (" +
+             artifactName(artifact) + ", key " + key.hex() + ")");
+  auto bytes = std::make_shared<const std::string>(nvrtcCompile(program, artifact));
+  if (disk_) disk_->store(key, artifact, *bytes);
+  return bytes;
+}
+
+std::shared_ptr<const std::string> KernelCache::fetch(const CudaProgram& program, Artifact artifact,
+                                                      const Hash128& key) {
+  if (!options_.enabled) return diskOrCompile(program, artifact, key);
+  std::string flight = key.hex() + "." + artifactName(artifact);
+  std::promise<std::shared_ptr<const std::string>> promise;
+  {
+    std::unique_lock<std::mutex> lock(mutex_);
+    // Re-checked under the lock: a compile may have finished since the caller's lookup.
+    Entry done;
+    if (lookupLocked(slotName(key, artifact, nullptr), &done)) {
+      ++stats_.memory_hits;
+      return done.binary;
+    }
+    auto found = in_flight_.find(flight);
+    if (found != in_flight_.end()) {
+      auto pending = found->second;
+      lock.unlock();
+      return pending.get();  // rethrows the compiling thread's Error
+    }
+    in_flight_.emplace(flight, promise.get_future().share());
+  }
+  std::shared_ptr<const std::string> bytes;
+  try {
+    bytes = diskOrCompile(program, artifact, key);
+    promise.set_value(bytes);
+  } catch (...) {
+    promise.set_exception(std::current_exception());
+    std::lock_guard<std::mutex> lock(mutex_);
+    in_flight_.erase(flight);
+    throw;
+  }
+  std::lock_guard<std::mutex> lock(mutex_);
+  insertLocked(slotName(key, artifact, nullptr), Entry{bytes, nullptr});
+  in_flight_.erase(flight);
+  return bytes;
+}
+
+std::shared_ptr<const std::string> KernelCache::binary(const CudaProgram& program,
+                                                       Artifact artifact) {
+  Hash128 key = keyOf(program, artifact);
+  if (options_.enabled) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    Entry entry;
+    if (lookupLocked(slotName(key, artifact, nullptr), &entry)) {
+      ++stats_.memory_hits;
+      return entry.binary;
+    }
+  }
+  return fetch(program, artifact, key);
+}
+
+std::shared_ptr<LoadedKernel> KernelCache::kernel(const CudaProgram& program, Driver& driver,
+                                                  const std::shared_ptr<Driver>& owner,
+                                                  CUcontext context) {
+  Hash128 key = keyOf(program, Artifact::kCubin);
+  std::string slot = slotName(key, Artifact::kCubin, context);
+  if (options_.enabled) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    Entry entry;
+    if (lookupLocked(slot, &entry)) {
+      ++stats_.memory_hits;
+      return entry.kernel;
+    }
+  }
+  std::shared_ptr<const std::string> cubin;
+  if (options_.enabled) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    Entry entry;
+    if (lookupLocked(slotName(key, Artifact::kCubin, nullptr), &entry)) cubin = entry.binary;
+  }
+  if (!cubin) cubin = fetch(program, Artifact::kCubin, key);
+
+  ScopedContext scoped(driver, context);
+  CUmodule module = nullptr;
+  driver.check(driver.cuModuleLoadData(&module, cubin->data()), "cuModuleLoadData");
+  CUfunction function = nullptr;
+  CUresult found = driver.cuModuleGetFunction(&function, module, program.kernel_name.c_str());
+  if (found != CUDA_SUCCESS) {
+    driver.cuModuleUnload(module);
+    driver.check(found, ("cuModuleGetFunction(" + program.kernel_name + ")").c_str());
+  }
+  auto loaded = std::make_shared<LoadedKernel>(owner, context, module, function);
+  if (options_.enabled) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    Entry existing;
+    if (lookupLocked(slot, &existing)) return existing.kernel;  // another thread loaded it first
+    insertLocked(slot, Entry{cubin, loaded});
+  }
+  return loaded;
+}
+
+CacheStats KernelCache::stats() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  CacheStats out = stats_;
+  out.memory_entries = lru_.size();
+  return out;
+}
+
+void KernelCache::resetStats() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  stats_ = CacheStats{};
+}
+
+size_t KernelCache::clear() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  lru_.clear();
+  index_.clear();
+  return disk_ ? disk_->clear() : 0;
+}
+
+}  // namespace permjit::runtime

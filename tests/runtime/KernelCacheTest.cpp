@@ -1,0 +1,302 @@
+// The layered kernel cache without a GPU: NVRTC compiles to cubin on any machine.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "permjit/dsl/Error.h"
+#include "permjit/runtime/KernelCache.h"
+
+namespace permjit::runtime {
+namespace {
+namespace fs = std::filesystem;
+
+CudaProgram scaleProgram(const std::string& variant = "2.0f") {
+  CudaProgram program;
+  program.name = "scale.cu";
+  program.source =
+      "#include \"factor.h\"\nextern \"C\" __global__ void scale(float* x, int n) {\n"
+      "  int i = blockIdx.x * blockDim.x + threadIdx.x;\n"
+      "  if (i < n) x[i] *= FACTOR;\n}\n";
+  program.headers = {{"factor.h", "#define FACTOR " + variant + "\n"}};
+  program.options = {"--std=c++17"};
+  program.arch = "sm_80";
+  program.kernel_name = "scale";
+  return program;
+}
+
+class TempDir {
+ public:
+  TempDir() {
+    path_ = (fs::temp_directory_path() /
+             ("permjit-cache-test-" + std::to_string(getpid()) + "-" + std::to_string(next_++)))
+                .string();
+    fs::remove_all(path_);
+  }
+  ~TempDir() { fs::remove_all(path_); }
+  const std::string& path() const { return path_; }
+
+ private:
+  static inline int next_ = 0;
+  std::string path_;
+};
+
+TEST(Nvrtc, CompilesCubinAndPtxWithoutAGpu) {
+  CudaProgram program = scaleProgram();
+  std::string cubin = nvrtcCompile(program, Artifact::kCubin);
+  ASSERT_GT(cubin.size(), 4u);
+  EXPECT_EQ(cubin.substr(1, 3), "ELF");
+  std::string ptx = nvrtcCompile(program, Artifact::kPtx);
+  EXPECT_NE(ptx.find(".entry scale"), std::string::npos);
+  EXPECT_GE(nvrtcVersion().major, 12);
+}
+
+TEST(Nvrtc, CompileFailureCarriesTheLog) {
+  CudaProgram program = scaleProgram();
+  program.source += "this is not cuda;\n";
+  try {
+    nvrtcCompile(program, Artifact::kCubin);
+    FAIL() << "expected a compile failure";
+  } catch (const Error& error) {
+    EXPECT_EQ(error.category(), ErrorCategory::kCompileFailure);
+    EXPECT_NE(std::string(error.what()).find("scale.cu"), std::string::npos) << error.what();
+    EXPECT_NE(std::string(error.what()).find("error"), std::string::npos) << error.what();
+  }
+}
+
+TEST(Nvrtc, RejectsMalformedArchitecture) {
+  CudaProgram program = scaleProgram();
+  program.arch = "hopper";
+  try {
+    nvrtcCompile(program, Artifact::kCubin);
+    FAIL();
+  } catch (const Error& error) {
+    EXPECT_EQ(error.category(), ErrorCategory::kInvalidArgument);
+    EXPECT_NE(std::string(error.what()).find("arch"), std::string::npos);
+  }
+  ArchName sm90a = parseArch("sm_90a", "arch");
+  EXPECT_EQ(sm90a.major, 9);
+  EXPECT_EQ(sm90a.minor, 0);
+  EXPECT_TRUE(sm90a.arch_specific);
+  EXPECT_EQ(parseArch("sm_120", "arch").major, 12);
+}
+
+TEST(KernelCache, KeyCoversEveryInput) {
+  KernelCache cache({});
+  CudaProgram base = scaleProgram();
+  Hash128 key = cache.keyOf(base, Artifact::kCubin);
+  EXPECT_EQ(key, cache.keyOf(scaleProgram(), Artifact::kCubin));
+  EXPECT_NE(key, cache.keyOf(base, Artifact::kPtx));
+  CudaProgram changed = base;
+  changed.arch = "sm_90a";
+  EXPECT_NE(key, cache.keyOf(changed, Artifact::kCubin));
+  changed = base;
+  changed.headers[0].second += " ";
+  EXPECT_NE(key, cache.keyOf(changed, Artifact::kCubin));
+  changed = base;
+  changed.options.push_back("-lineinfo");
+  EXPECT_NE(key, cache.keyOf(changed, Artifact::kCubin));
+  changed = base;
+  changed.source += "\n";
+  EXPECT_NE(key, cache.keyOf(changed, Artifact::kCubin));
+}
+
+TEST(KernelCache, MemoryThenDiskThenCompile) {
+  TempDir dir;
+  CudaProgram program = scaleProgram();
+  std::string first;
+  {
+    KernelCache cache({dir.path(), true, 16});
+    first = *cache.binary(program, Artifact::kCubin);
+    EXPECT_EQ(cache.stats().compiles, 1u);
+    EXPECT_EQ(*cache.binary(program, Artifact::kCubin), first);
+    EXPECT_EQ(cache.stats().memory_hits, 1u);
+    EXPECT_EQ(cache.stats().compiles, 1u);
+  }
+  KernelCache fresh({dir.path(), true, 16});
+  EXPECT_EQ(*fresh.binary(program, Artifact::kCubin), first);
+  CacheStats stats = fresh.stats();
+  EXPECT_EQ(stats.disk_hits, 1u);
+  EXPECT_EQ(stats.compiles, 0u);
+  EXPECT_EQ(stats.corrupt_files, 0u);
+  EXPECT_EQ(fresh.clear(), 1u);
+  EXPECT_FALSE(fs::exists(
+      DiskCache(dir.path()).pathFor(fresh.keyOf(program, Artifact::kCubin), Artifact::kCubin)));
+  fresh.binary(program, Artifact::kCubin);
+  EXPECT_EQ(fresh.stats().compiles, 1u);
+}
+
+TEST(KernelCache, DisabledCacheCompilesEveryTime) {
+  TempDir dir;
+  KernelCache cache({dir.path(), false, 16});
+  cache.binary(scaleProgram(), Artifact::kCubin);
+  cache.binary(scaleProgram(), Artifact::kCubin);
+  EXPECT_EQ(cache.stats().compiles, 2u);
+  EXPECT_FALSE(fs::exists(dir.path()));
+}
+
+TEST(KernelCache, LruEvictsTheOldestEntry) {
+  KernelCache cache({"", true, 2});
+  cache.binary(scaleProgram("1.0f"), Artifact::kPtx);
+  cache.binary(scaleProgram("2.0f"), Artifact::kPtx);
+  cache.binary(scaleProgram("1.0f"), Artifact::kPtx);  // refresh 1.0
+  cache.binary(scaleProgram("3.0f"), Artifact::kPtx);  // evicts 2.0
+  EXPECT_EQ(cache.stats().memory_entries, 2u);
+  cache.binary(scaleProgram("1.0f"), Artifact::kPtx);
+  EXPECT_EQ(cache.stats().compiles, 3u);
+  cache.binary(scaleProgram("2.0f"), Artifact::kPtx);
+  EXPECT_EQ(cache.stats().compiles, 4u);
+}
+
+// Damage of every kind is detected by the header or checksum, removed, and recompiled.
+TEST(KernelCache, CorruptOrTruncatedFileIsDetectedAndRecompiled) {
+  TempDir dir;
+  CudaProgram program = scaleProgram();
+  std::string good;
+  Hash128 key;
+  {
+    KernelCache cache({dir.path(), true, 16});
+    good = *cache.binary(program, Artifact::kCubin);
+    key = cache.keyOf(program, Artifact::kCubin);
+  }
+  std::string path = DiskCache(dir.path()).pathFor(key, Artifact::kCubin);
+  std::string image = DiskCache::encode(key, Artifact::kCubin, good);
+  std::vector<std::pair<std::string, std::string>> damages = {
+      {"truncated payload", image.substr(0, image.size() - 17)},
+      {"truncated header", image.substr(0, 20)},
+      {"empty", ""},
+      {"flipped payload byte", image},
+      {"other format version", image},
+      {"other key", DiskCache::encode(Hash128{1, 2}, Artifact::kCubin, good)},
+  };
+  damages[3].second[DiskCache::kHeaderSize + 100] ^= 0x40;
+  damages[4].second[8] = 99;
+  for (const auto& [what, bytes] : damages) {
+    SCOPED_TRACE(what);
+    {
+      std::ofstream out(path, std::ios::binary | std::ios::trunc);
+      out << bytes;
+    }
+    KernelCache cache({dir.path(), true, 16});
+    EXPECT_EQ(*cache.binary(program, Artifact::kCubin), good);
+    CacheStats stats = cache.stats();
+    EXPECT_EQ(stats.corrupt_files, 1u);
+    EXPECT_EQ(stats.compiles, 1u);
+    EXPECT_EQ(stats.disk_hits, 0u);
+    // The recompiled file replaced the damaged one and loads cleanly.
+    KernelCache again({dir.path(), true, 16});
+    again.binary(program, Artifact::kCubin);
+    EXPECT_EQ(again.stats().disk_hits, 1u);
+  }
+}
+
+TEST(KernelCache, ConcurrentRequestsForOneKeyCompileOnce) {
+  TempDir dir;
+  KernelCache cache({dir.path(), true, 16});
+  CudaProgram program = scaleProgram("4.0f");
+  std::vector<std::thread> threads;
+  std::vector<std::string> results(8);
+  std::atomic<bool> go{false};
+  for (int i = 0; i < 8; ++i) {
+    threads.emplace_back([&, i] {
+      while (!go) std::this_thread::yield();
+      results[i] = *cache.binary(program, Artifact::kCubin);
+    });
+  }
+  go = true;
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(cache.stats().compiles, 1u);
+  for (const auto& result : results) EXPECT_EQ(result, results[0]);
+}
+
+TEST(KernelCache, CompileFailureReachesEveryWaiterAndIsNotCached) {
+  KernelCache cache({"", true, 16});
+  CudaProgram program = scaleProgram("syntax error here");
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int i = 0; i < 4; ++i) {
+    threads.emplace_back([&] {
+      try {
+        cache.binary(program, Artifact::kCubin);
+      } catch (const Error& error) {
+        if (error.category() == ErrorCategory::kCompileFailure) ++failures;
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(failures.load(), 4);
+  EXPECT_EQ(cache.stats().memory_entries, 0u);
+}
+
+TEST(KernelCache, UnwritableDirectoryIsAnIoErrorNamingIt) {
+  KernelCache cache({"/proc/permjit-cannot-exist", true, 16});
+  try {
+    cache.binary(scaleProgram(), Artifact::kCubin);
+    FAIL();
+  } catch (const Error& error) {
+    EXPECT_EQ(error.category(), ErrorCategory::kIo);
+    EXPECT_NE(std::string(error.what()).find("/proc/permjit-cannot-exist"), std::string::npos);
+  }
+}
+
+// Worker half of the multi-process test: run in a child process (fork + exec of this test
+// binary) with PERMJIT_TEST_CACHE_WORKER set to the shared directory.
+TEST(KernelCacheWorker, CompileIntoSharedDirectory) {
+  const char* dir = std::getenv("PERMJIT_TEST_CACHE_WORKER");
+  if (dir == nullptr) GTEST_SKIP() << "only runs as the child of SeveralProcessesShareOneDirectory";
+  CudaProgram program = scaleProgram("5.0f");
+  std::string expected;
+  for (int round = 0; round < 3; ++round) {
+    KernelCache cache({dir, true, 16});
+    std::string bytes = *cache.binary(program, Artifact::kCubin);
+    if (expected.empty()) expected = bytes;
+    ASSERT_EQ(bytes, expected);
+    ASSERT_EQ(cache.stats().corrupt_files, 0u) << "a half-written file was visible";
+    // Read the published file directly too, over and over while others may be writing.
+    DiskCache disk(dir);
+    for (int i = 0; i < 50; ++i) {
+      std::string payload;
+      ASSERT_NE(disk.load(cache.keyOf(program, Artifact::kCubin), Artifact::kCubin, &payload),
+                DiskCache::Lookup::kCorrupt);
+    }
+  }
+}
+
+TEST(KernelCache, SeveralProcessesShareOneDirectory) {
+  TempDir dir;
+  std::vector<pid_t> children;
+  for (int i = 0; i < 4; ++i) {
+    pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      setenv("PERMJIT_TEST_CACHE_WORKER", dir.path().c_str(), 1);
+      freopen("/dev/null", "w", stdout);  // the parent reports; the exit code carries failure
+      execl("/proc/self/exe", "worker", "--gtest_filter=KernelCacheWorker.*", nullptr);
+      _exit(127);
+    }
+    children.push_back(pid);
+  }
+  for (pid_t pid : children) {
+    int status = 0;
+    ASSERT_EQ(waitpid(pid, &status, 0), pid);
+    ASSERT_TRUE(WIFEXITED(status));
+    EXPECT_EQ(WEXITSTATUS(status), 0) << "worker " << pid << " failed";
+  }
+  KernelCache cache({dir.path(), true, 16});
+  cache.binary(scaleProgram("5.0f"), Artifact::kCubin);
+  EXPECT_EQ(cache.stats().disk_hits, 1u);
+  EXPECT_EQ(DiskCache(dir.path()).usage().files, 1u);
+  for (const auto& entry : fs::directory_iterator(dir.path())) {
+    EXPECT_NE(entry.path().extension(), ".tmp") << "temporary file left behind";
+  }
+}
+
+}  // namespace
+}  // namespace permjit::runtime
