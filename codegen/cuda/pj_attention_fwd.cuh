@@ -69,8 +69,8 @@ __device__ __forceinline__ void load_tile(unsigned smem, const char* base, long 
   for (int i = 0; i < Rows / kRowsPerPass; ++i) {
     const int row = tid / Cfg::kChunks + i * kRowsPerPass;
     const bool valid = row < count;
-    const char* src = base + (valid ? static_cast<long long>(lo + row * step) * row_bytes : 0) +
-                      chunk * 16;
+    const char* src =
+        base + (valid ? static_cast<long long>(lo + row * step) * row_bytes : 0) + chunk * 16;
     cp_async_16(smem + swizzle<Cfg::kHeadDim>(row, chunk), src, valid ? 16 : 0);
   }
 }
@@ -157,10 +157,10 @@ __device__ __forceinline__ void attention_forward(const AttentionArgs& args) {
     sem::Bounds kb;
     bool full;
     if (producer.next(args.cols, qb, params, lane, kb, full)) {
-      load_tile<Cfg, Cfg::kBlockN>(s_k + s * Cfg::kKVBytes, k_base, k_row, kb.lo, kb.step,
-                                   kb.count, tid);
-      load_tile<Cfg, Cfg::kBlockN>(s_v + s * Cfg::kKVBytes, v_base, v_row, kb.lo, kb.step,
-                                   kb.count, tid);
+      load_tile<Cfg, Cfg::kBlockN>(s_k + s * Cfg::kKVBytes, k_base, k_row, kb.lo, kb.step, kb.count,
+                                   tid);
+      load_tile<Cfg, Cfg::kBlockN>(s_v + s * Cfg::kKVBytes, v_base, v_row, kb.lo, kb.step, kb.count,
+                                   tid);
     }
     cp_async_commit();
   }
@@ -231,7 +231,8 @@ __device__ __forceinline__ void attention_forward(const AttentionArgs& args) {
       unsigned qf[kMT][4];
 #pragma unroll
       for (int mt = 0; mt < kMT; ++mt) {
-        ldmatrix_x4(qf[mt], s_q + swizzle<D>(warp_row0 + mt * 16 + (lane & 15), kk * 2 + (lane >> 4)));
+        ldmatrix_x4(qf[mt],
+                    s_q + swizzle<D>(warp_row0 + mt * 16 + (lane & 15), kk * 2 + (lane >> 4)));
       }
 #pragma unroll
       for (int np = 0; np < kNT / 2; ++np) {

@@ -25,14 +25,14 @@
 using namespace permjit;
 namespace sem = permjit::sem;
 
-#define CHECK_CUDA(call)                                                                    \
-  do {                                                                                      \
-    cudaError_t err_ = (call);                                                              \
-    if (err_ != cudaSuccess) {                                                              \
-      std::fprintf(stderr, "%s:%d: %s: %s\n", __FILE__, __LINE__, #call,                   \
-                   cudaGetErrorString(err_));                                               \
-      std::exit(2);                                                                         \
-    }                                                                                       \
+#define CHECK_CUDA(call)                                                 \
+  do {                                                                   \
+    cudaError_t err_ = (call);                                           \
+    if (err_ != cudaSuccess) {                                           \
+      std::fprintf(stderr, "%s:%d: %s: %s\n", __FILE__, __LINE__, #call, \
+                   cudaGetErrorString(err_));                            \
+      std::exit(2);                                                      \
+    }                                                                    \
   } while (0)
 
 // ---- Pattern policies (what generateCuda renders, written by hand) ----------------------
@@ -118,7 +118,8 @@ struct CausalKRangePattern {
 };
 
 template <class Cfg, class Pattern>
-__global__ void __launch_bounds__(Cfg::kThreads) attention_kernel(const __grid_constant__ AttentionArgs args) {
+__global__ void __launch_bounds__(Cfg::kThreads)
+    attention_kernel(const __grid_constant__ AttentionArgs args) {
   dev::attention_forward<Cfg, Pattern>(args);
 }
 
@@ -131,8 +132,8 @@ struct Span {
 };
 
 // Segments in permuted order; local_begin from the layout spans (rank within modality).
-static sem::SegmentTable buildTable(const std::vector<SegDesc>& segs, const std::vector<Span>& layout,
-                                    int tile) {
+static sem::SegmentTable buildTable(const std::vector<SegDesc>& segs,
+                                    const std::vector<Span>& layout, int tile) {
   sem::SegmentTable t{};
   t.tile = tile;
   t.count = static_cast<int>(segs.size());
@@ -147,8 +148,10 @@ static sem::SegmentTable buildTable(const std::vector<SegDesc>& segs, const std:
     int local = 0;
     for (const Span& sp : layout) {
       if (sp.modality != s.modality) continue;
-      if (sp.end <= s.begin) local += sp.end - sp.begin;
-      else if (sp.begin < s.begin) local += s.begin - sp.begin;
+      if (sp.end <= s.begin)
+        local += sp.end - sp.begin;
+      else if (sp.begin < s.begin)
+        local += s.begin - sp.begin;
     }
     s.local_begin = local;
     s.perm_begin = perm;
@@ -189,12 +192,16 @@ static uint16_t floatToHalf(float f) {  // inputs are in normal fp16 range
   std::memcpy(&u, &f, 4);
   uint32_t sign = (u >> 16) & 0x8000;
   float a = std::fabs(f);
-  if (a < 6.1035156e-05f) return static_cast<uint16_t>(sign | static_cast<uint32_t>(std::nearbyint(a * 16777216.f)));
+  if (a < 6.1035156e-05f)
+    return static_cast<uint16_t>(sign | static_cast<uint32_t>(std::nearbyint(a * 16777216.f)));
   int e;
   float m = std::frexp(a, &e);  // a = m * 2^e, m in [0.5, 1)
   uint32_t mant = static_cast<uint32_t>(std::nearbyint((m * 2 - 1) * 1024));
   int he = e - 1 + 15;
-  if (mant == 1024) { mant = 0; ++he; }
+  if (mant == 1024) {
+    mant = 0;
+    ++he;
+  }
   return static_cast<uint16_t>(sign | (he << 10) | mant);
 }
 
@@ -373,10 +380,11 @@ static void checkCase(const char* name, const Problem& pr, const std::vector<Pas
   const double rel = std::sqrt(err2 / std::max(ref2, 1e-30));
   const double tol = std::is_same<T, dev::BF16>::value ? 2e-2 : 5e-3;
   const bool ok = bad == 0 && rel < tol && lse_err < 2e-3;
-  std::printf("%-4s %-40s B=%d H=%d Hkv=%d S=%4d D=%3d %s  kept=%.3f  relL2=%.2e  lse_maxerr=%.1e  bad=%lld\n",
-              ok ? "ok" : "FAIL", name, B, H, Hk, S, D, Codec<T>::name(),
-              static_cast<double>(kept_total) / (static_cast<double>(B) * H * S * S), rel, lse_err,
-              bad);
+  std::printf(
+      "%-4s %-40s B=%d H=%d Hkv=%d S=%4d D=%3d %s  kept=%.3f  relL2=%.2e  lse_maxerr=%.1e  "
+      "bad=%lld\n",
+      ok ? "ok" : "FAIL", name, B, H, Hk, S, D, Codec<T>::name(),
+      static_cast<double>(kept_total) / (static_cast<double>(B) * H * S * S), rel, lse_err, bad);
   if (!ok) ++g_failures;
   CHECK_CUDA(cudaFree(d.q));
   CHECK_CUDA(cudaFree(d.k));
@@ -394,21 +402,24 @@ static void correctnessSuite(uint32_t seed) {
   {
     Problem pr{2, 4, 2, 333, D};
     std::vector<Span> lay{{sem::kText, 0, pr.seq}};
-    auto rows = buildTable(identitySegs(lay), lay, BM), cols = buildTable(identitySegs(lay), lay, BN);
+    auto rows = buildTable(identitySegs(lay), lay, BM),
+         cols = buildTable(identitySegs(lay), lay, BN);
     std::snprintf(label, sizeof label, "causal [%dx%d w%d s%d]", BM, BN, W, ST);
-    checkCase<T>(label, pr, {makePass<Cfg, CausalPattern>({0, INF}, rows, cols)},
-                 [](int q, int k) { return k <= q; }, true, seed);
+    checkCase<T>(
+        label, pr, {makePass<Cfg, CausalPattern>({0, INF}, rows, cols)},
+        [](int q, int k) { return k <= q; }, true, seed);
   }
   // Sink + local, [B, H, S, D] q/o layout.
   {
     Problem pr{1, 2, 1, 517, D};
     std::vector<Span> lay{{sem::kText, 0, pr.seq}};
-    auto rows = buildTable(identitySegs(lay), lay, BM), cols = buildTable(identitySegs(lay), lay, BN);
+    auto rows = buildTable(identitySegs(lay), lay, BM),
+         cols = buildTable(identitySegs(lay), lay, BN);
     const int sink = 37, local = 150;
-    checkCase<T>("sink(37)+local(150)", pr,
-                 {makePass<Cfg, SinkLocalPattern>({0, INF, sink, local}, rows, cols)},
-                 [=](int q, int k) { return k <= q && (k < sink || q - k < local); }, false,
-                 seed + 1);
+    checkCase<T>(
+        "sink(37)+local(150)", pr,
+        {makePass<Cfg, SinkLocalPattern>({0, INF, sink, local}, rows, cols)},
+        [=](int q, int k) { return k <= q && (k < sink || q - k < local); }, false, seed + 1);
   }
   // Grid head with residue-permuted rows and columns.
   {
@@ -420,16 +431,17 @@ static void correctnessSuite(uint32_t seed) {
                               {sem::kResidue, sem::kVision, vs, ve, stride},
                               {sem::kIdentity, sem::kText, ve, S, 1}};
     auto rows = buildTable(segs, lay, BM), cols = buildTable(segs, lay, BN);
-    checkCase<T>("grid(7) residue rows+cols", pr,
-                 {makePass<Cfg, GridPattern>({0, INF, sink, local, text_begin, vs, ve, stride, pq, pk},
-                                             rows, cols)},
-                 [=](int q, int k) {
-                   if (k > q) return false;
-                   return k < sink || q - k < local || q >= text_begin ||
-                          (q >= vs && q < ve && (q - vs) % stride == pq) ||
-                          (k >= vs && k < ve && (k - vs) % stride == pk);
-                 },
-                 true, seed + 2);
+    checkCase<T>(
+        "grid(7) residue rows+cols", pr,
+        {makePass<Cfg, GridPattern>({0, INF, sink, local, text_begin, vs, ve, stride, pq, pk}, rows,
+                                    cols)},
+        [=](int q, int k) {
+          if (k > q) return false;
+          return k < sink || q - k < local || q >= text_begin ||
+                 (q >= vs && q < ve && (q - vs) % stride == pq) ||
+                 (k >= vs && k < ve && (k - vs) % stride == pk);
+        },
+        true, seed + 2);
   }
   // Modality gather (vision rows first) with a vision-local window; rows never kept: none
   // (text rows keep at least themselves), so also test a row set that keeps nothing below.
@@ -441,29 +453,33 @@ static void correctnessSuite(uint32_t seed) {
                                {sem::kIdentity, sem::kText, 0, a, 1},
                                {sem::kIdentity, sem::kText, bnd, S, 1}};
     auto rows = buildTable(rsegs, lay, BM), cols = buildTable(identitySegs(lay), lay, BN);
-    checkCase<T>("modality gather + local atoms", pr,
-                 {makePass<Cfg, ModalityPattern>({0, INF, w}, rows, cols)},
-                 [=](int q, int k) {
-                   bool qv = q >= a && q < bnd, kv = k >= a && k < bnd;
-                   if (qv) return kv && q - k >= 0 && q - k < w;
-                   return k <= q;
-                 },
-                 true, seed + 3);
+    checkCase<T>(
+        "modality gather + local atoms", pr,
+        {makePass<Cfg, ModalityPattern>({0, INF, w}, rows, cols)},
+        [=](int q, int k) {
+          bool qv = q >= a && q < bnd, kv = k >= a && k < bnd;
+          if (qv) return kv && q - k >= 0 && q - k < w;
+          return k <= q;
+        },
+        true, seed + 3);
   }
   // Two passes merged through LSE: causal split at key 200; rows before 200 keep nothing in
   // pass 2 and the sink pattern below leaves whole rows empty.
   {
     Problem pr{2, 2, 1, 389, D};
     std::vector<Span> lay{{sem::kText, 0, pr.seq}};
-    auto rows = buildTable(identitySegs(lay), lay, BM), cols = buildTable(identitySegs(lay), lay, BN);
+    auto rows = buildTable(identitySegs(lay), lay, BM),
+         cols = buildTable(identitySegs(lay), lay, BN);
     const int cut = 200;
-    checkCase<T>("causal as 2 merged passes", pr,
-                 {makePass<Cfg, CausalKRangePattern>({0, INF, 0, cut}, rows, cols),
-                  makePass<Cfg, CausalKRangePattern>({0, INF, cut, INF}, rows, cols)},
-                 [](int q, int k) { return k <= q; }, true, seed + 4);
-    checkCase<T>("empty rows (k in [250,300))", pr,
-                 {makePass<Cfg, CausalKRangePattern>({0, INF, 250, 300}, rows, cols)},
-                 [](int q, int k) { return k <= q && k >= 250 && k < 300; }, true, seed + 5);
+    checkCase<T>(
+        "causal as 2 merged passes", pr,
+        {makePass<Cfg, CausalKRangePattern>({0, INF, 0, cut}, rows, cols),
+         makePass<Cfg, CausalKRangePattern>({0, INF, cut, INF}, rows, cols)},
+        [](int q, int k) { return k <= q; }, true, seed + 4);
+    checkCase<T>(
+        "empty rows (k in [250,300))", pr,
+        {makePass<Cfg, CausalKRangePattern>({0, INF, 250, 300}, rows, cols)},
+        [](int q, int k) { return k <= q && k >= 250 && k < 300; }, true, seed + 5);
   }
 }
 

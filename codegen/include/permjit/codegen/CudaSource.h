@@ -1,0 +1,48 @@
+// KernelSpec -> CUDA source for NVRTC. The generated source is a thin preamble (tile sizes,
+// head dim, dtype, the pattern's keep/classify policy, an extern "C" entry point) over the
+// hand-written device templates, which travel in GeneratedKernel::headers (embedded into this
+// library at build time), so no header is read from disk at run time.
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "permjit/compiler/KernelSpec.h"
+
+namespace permjit {
+
+struct TargetInfo {
+  int major = 8;
+  int minor = 0;
+  bool arch_specific = false;  // the "a" targets (sm_90a, sm_100a, ...): wgmma, setmaxnreg
+  // "sm_80", "sm_90a", ...
+  std::string nvrtcArch() const;
+  // Most shared memory one CTA may opt into on this target, in bytes.
+  int maxSharedMemoryPerBlock() const;
+  // Arch-specific ("a") targets for 9.0 and newer. Throws Error(kUnsupported) below 8.0 (the
+  // templates need bf16 mma.sync, ldmatrix and cp.async).
+  static TargetInfo forComputeCapability(int major, int minor);
+};
+
+struct GeneratedKernel {
+  std::string source;       // the preamble; includes the embedded headers by name
+  std::string kernel_name;  // extern "C" entry point: "permjit_" + hash of the structure
+  int threads = 0;          // block size (1-D)
+  int smem_bytes = 0;       // dynamic shared memory per CTA; above 48 KB the launcher must opt
+                            // in with CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES
+  int block_m = 0;          // rows per CTA: the row segment table's tile
+  int block_n = 0;          // columns per step: the column segment table's tile
+  std::vector<std::string> nvrtc_options;
+  std::vector<std::pair<std::string, std::string>> headers;  // name, text for nvrtcCreateProgram
+};
+
+// Renders pass `pass_index` of `spec` for `target`. Launch geometry: grid (batch * heads,
+// args.rows.total / block_m), block (threads), dynamic shared memory smem_bytes, one parameter
+// (AttentionArgs from permjit/codegen/KernelArgs.h). Specs with the same structure (param
+// values aside) render identical source and kernel name. Throws Error(kInvalidPattern) for a
+// malformed spec and Error(kUnsupported) for a head dim, tile shape or shared-memory size the
+// templates or the target cannot run.
+GeneratedKernel generateCuda(const KernelSpec& spec, const TargetInfo& target, int pass_index = 0);
+
+}  // namespace permjit

@@ -1,0 +1,14 @@
+// The device headers the generated CUDA includes, embedded at build time (EmbedSources.cmake).
+#pragma once
+
+namespace permjit::codegen_detail {
+
+struct EmbeddedFile {
+  const char* name;  // include name as the generated source spells it
+  const char* text;
+};
+
+extern const EmbeddedFile kEmbeddedFiles[];
+extern const int kEmbeddedFileCount;
+
+}  // namespace permjit::codegen_detail

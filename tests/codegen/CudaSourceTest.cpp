@@ -1,0 +1,342 @@
+// generateCuda: hand-built KernelSpecs render sources that NVRTC compiles to cubin for sm_80
+// and sm_90a (no GPU needed), names are structural, and bad specs are rejected with Errors.
+#include <gtest/gtest.h>
+#include <nvrtc.h>
+
+#include <string>
+#include <vector>
+
+#include "permjit/codegen/CudaSource.h"
+#include "permjit/codegen/KernelArgs.h"
+#include "permjit/dsl/Error.h"
+
+namespace permjit {
+namespace {
+
+// Small builder for expression trees and params.
+struct SpecBuilder {
+  KernelSpec spec;
+
+  int param(int value, std::string name, ParamSlot::Kind kind = ParamSlot::Kind::kConst) {
+    ParamSlot p;
+    p.kind = kind;
+    p.value = value;
+    p.name = std::move(name);
+    spec.params.push_back(p);
+    return static_cast<int>(spec.params.size()) - 1;
+  }
+  int inf() { return param(0, "inf", ParamSlot::Kind::kInf); }
+  int node(ExprOp op, std::vector<int> slots = {}, std::vector<int> children = {},
+           bool local = false, int modality = -1) {
+    ExprNode n;
+    n.op = op;
+    for (size_t i = 0; i < slots.size(); ++i) n.slots[i] = slots[i];
+    n.children = std::move(children);
+    n.local = local;
+    n.modality = modality;
+    spec.nodes.push_back(n);
+    return static_cast<int>(spec.nodes.size()) - 1;
+  }
+  void pass(int root, MapRecipe rows = {}, MapRecipe cols = {}) {
+    PassSpec p;
+    p.rows = rows;
+    p.cols = cols;
+    p.expr_root = root;
+    spec.passes.push_back(p);
+  }
+};
+
+KernelSpec denseCausal(DType dtype, int head_dim) {
+  SpecBuilder b;
+  b.spec.name = "causal";
+  b.spec.dtype = dtype;
+  b.spec.head_dim = head_dim;
+  const int zero = b.param(0, "causal.lo"), inf = b.inf();
+  b.pass(b.node(ExprOp::kDiag, {zero, inf}));
+  return b.spec;
+}
+
+// causal & (sink(n) | local(w))
+KernelSpec sinkLocal(DType dtype, int head_dim, int sink, int local) {
+  SpecBuilder b;
+  b.spec.name = "a_shape";
+  b.spec.dtype = dtype;
+  b.spec.head_dim = head_dim;
+  const int zero = b.param(0, "zero"), inf = b.inf();
+  const int n = b.param(sink, "sink.n"), w = b.param(local, "local.w");
+  const int causal = b.node(ExprOp::kDiag, {zero, inf});
+  const int sink_node = b.node(ExprOp::kKRange, {zero, n});
+  const int local_node = b.node(ExprOp::kDiag, {zero, w});
+  b.pass(b.node(ExprOp::kAnd, {}, {causal, b.node(ExprOp::kOr, {}, {sink_node, local_node})}));
+  return b.spec;
+}
+
+// MMInference grid head: causal & (sink | local | last(text) rows | hlines | vlines), with
+// residue permutation of the vision span on rows and columns.
+KernelSpec gridHead(DType dtype, int head_dim, int stride) {
+  SpecBuilder b;
+  b.spec.name = "grid";
+  b.spec.dtype = dtype;
+  b.spec.head_dim = head_dim;
+  const int zero = b.param(0, "zero"), inf = b.inf();
+  const int sink = b.param(1024, "sink.n"), local = b.param(1024, "local.w");
+  const int text = b.param(60, "rows.last", ParamSlot::Kind::kSeqLenMinus);
+  const int vs = b.param(812, "grid.begin"),
+            ve = b.param(60, "grid.end", ParamSlot::Kind::kSeqLenMinus);
+  const int s = b.param(stride, "grid.stride"), pq = b.param(0, "grid.pq"),
+            pk = b.param(1, "grid.pk");
+  const int causal = b.node(ExprOp::kDiag, {zero, inf});
+  const int hline = b.node(ExprOp::kAnd, {},
+                           {b.node(ExprOp::kQRange, {vs, ve}), b.node(ExprOp::kQMod, {vs, s, pq})});
+  const int vline = b.node(ExprOp::kAnd, {},
+                           {b.node(ExprOp::kKRange, {vs, ve}), b.node(ExprOp::kKMod, {vs, s, pk})});
+  const int any =
+      b.node(ExprOp::kOr, {},
+             {b.node(ExprOp::kKRange, {zero, sink}), b.node(ExprOp::kDiag, {zero, local}),
+              b.node(ExprOp::kQRange, {text, inf}), hline, vline});
+  MapRecipe rows, cols;
+  rows.residue_stride_slot = cols.residue_stride_slot = s;
+  rows.residue_begin_slot = cols.residue_begin_slot = vs;
+  rows.residue_end_slot = cols.residue_end_slot = ve;
+  b.pass(b.node(ExprOp::kAnd, {}, {causal, any}), rows, cols);
+  return b.spec;
+}
+
+// 2D-boundary-like: vision x vision keeps a local window in vision-local coordinates and the
+// last n vision queries (kModalityCountMinus) see every vision key; text queries are causal
+// but not inside the first text span (a Not). Rows and columns gathered by modality.
+KernelSpec modalityBoundary(DType dtype, int head_dim) {
+  SpecBuilder b;
+  b.spec.name = "boundary_2d";
+  b.spec.dtype = dtype;
+  b.spec.head_dim = head_dim;
+  const int zero = b.param(0, "zero"), inf = b.inf();
+  const int w = b.param(256, "local.w");
+  const int last = b.param(64, "vision.last", ParamSlot::Kind::kModalityCountMinus);
+  b.spec.params[last].modality = sem::kVision;
+  const int first_text_end = b.param(100, "text.begin");
+  const int vv = b.node(ExprOp::kAnd, {},
+                        {b.node(ExprOp::kQModality, {}, {}, false, sem::kVision),
+                         b.node(ExprOp::kKModality, {}, {}, false, sem::kVision),
+                         b.node(ExprOp::kOr, {},
+                                {b.node(ExprOp::kDiag, {zero, w}, {}, true),
+                                 b.node(ExprOp::kQRange, {last, inf}, {}, true)})});
+  const int tt = b.node(
+      ExprOp::kAnd, {},
+      {b.node(ExprOp::kQModality, {}, {}, false, sem::kText), b.node(ExprOp::kDiag, {zero, inf}),
+       b.node(ExprOp::kNot, {}, {b.node(ExprOp::kQRange, {zero, first_text_end})})});
+  MapRecipe gather;
+  gather.modality_order = {sem::kVision, sem::kText};
+  b.pass(b.node(ExprOp::kOr, {}, {vv, tt}), gather, gather);
+  return b.spec;
+}
+
+// Compiles with NVRTC to a cubin; returns an empty string on success, else the log.
+std::string compileToCubin(const GeneratedKernel& kernel, size_t* cubin_size) {
+  std::vector<const char*> names, texts, options;
+  for (const auto& [name, text] : kernel.headers) {
+    names.push_back(name.c_str());
+    texts.push_back(text.c_str());
+  }
+  for (const auto& o : kernel.nvrtc_options) options.push_back(o.c_str());
+  nvrtcProgram prog;
+  if (nvrtcCreateProgram(&prog, kernel.source.c_str(), "permjit_kernel.cu",
+                         static_cast<int>(names.size()), texts.data(),
+                         names.data()) != NVRTC_SUCCESS) {
+    return "nvrtcCreateProgram failed";
+  }
+  const nvrtcResult rc =
+      nvrtcCompileProgram(prog, static_cast<int>(options.size()), options.data());
+  size_t log_size = 0;
+  nvrtcGetProgramLogSize(prog, &log_size);
+  std::string log(log_size, '\0');
+  nvrtcGetProgramLog(prog, log.data());
+  std::string result;
+  if (rc != NVRTC_SUCCESS) {
+    result = std::string(nvrtcGetErrorString(rc)) + "\n" + log;
+  } else if (nvrtcGetCUBINSize(prog, cubin_size) != NVRTC_SUCCESS || *cubin_size == 0) {
+    result = "no cubin produced\n" + log;
+  }
+  nvrtcDestroyProgram(&prog);
+  return result;
+}
+
+void expectCompiles(const KernelSpec& spec, TargetInfo target) {
+  const GeneratedKernel kernel = generateCuda(spec, target);
+  size_t cubin_size = 0;
+  const std::string log = compileToCubin(kernel, &cubin_size);
+  EXPECT_EQ(log, "") << spec.name << " for " << target.nvrtcArch() << "\n--- source ---\n"
+                     << kernel.source;
+  EXPECT_GT(cubin_size, 1000u);
+}
+
+const TargetInfo kSm80 = TargetInfo::forComputeCapability(8, 0);
+const TargetInfo kSm90a = TargetInfo::forComputeCapability(9, 0);
+
+TEST(TargetInfo, ArchNames) {
+  EXPECT_EQ(TargetInfo::forComputeCapability(8, 0).nvrtcArch(), "sm_80");
+  EXPECT_EQ(TargetInfo::forComputeCapability(8, 6).nvrtcArch(), "sm_86");
+  EXPECT_EQ(TargetInfo::forComputeCapability(8, 9).nvrtcArch(), "sm_89");
+  EXPECT_EQ(TargetInfo::forComputeCapability(9, 0).nvrtcArch(), "sm_90a");
+  EXPECT_EQ(TargetInfo::forComputeCapability(10, 0).nvrtcArch(), "sm_100a");
+  EXPECT_EQ(TargetInfo::forComputeCapability(12, 0).nvrtcArch(), "sm_120a");
+  EXPECT_EQ(TargetInfo::forComputeCapability(9, 0).maxSharedMemoryPerBlock(), 227 * 1024);
+  EXPECT_EQ(TargetInfo::forComputeCapability(8, 9).maxSharedMemoryPerBlock(), 99 * 1024);
+}
+
+TEST(TargetInfo, RejectsPreAmpere) {
+  try {
+    TargetInfo::forComputeCapability(7, 5);
+    FAIL() << "7.5 accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.category(), ErrorCategory::kUnsupported);
+    EXPECT_NE(std::string(e.what()).find("compute capability"), std::string::npos);
+  }
+}
+
+TEST(KernelArgs, FitsParameterLimit) {
+  EXPECT_LE(sizeof(AttentionArgs), 4096u);
+  EXPECT_EQ(sizeof(AttentionArgs) % alignof(long long), 0u);
+}
+
+TEST(GenerateCuda, PreambleShape) {
+  const GeneratedKernel k = generateCuda(denseCausal(DType::kBF16, 128), kSm90a);
+  EXPECT_EQ(k.kernel_name.rfind("permjit_", 0), 0u);
+  EXPECT_EQ(k.kernel_name.size(), 8u + 16u);
+  EXPECT_NE(k.source.find("extern \"C\" __global__"), std::string::npos);
+  EXPECT_NE(k.source.find(k.kernel_name + "("), std::string::npos);
+  EXPECT_NE(k.source.find("diag_keep(q.pos, k.pos, p[0], p[1])"), std::string::npos);
+  EXPECT_NE(k.source.find("diag_classify(q.lo, q.hi, k.lo, k.hi, p[0], p[1])"), std::string::npos);
+  EXPECT_EQ(k.threads, 128);
+  EXPECT_EQ(k.smem_bytes, (128 + 2 * 2 * 64) * 128 * 2);
+  EXPECT_EQ(k.block_m, 128);
+  EXPECT_EQ(k.block_n, 64);
+  ASSERT_EQ(k.headers.size(), 4u);
+  for (const auto& [name, text] : k.headers) {
+    EXPECT_FALSE(text.empty()) << name;
+    EXPECT_EQ(text.find("#include <"), std::string::npos) << name << " is not freestanding";
+  }
+  bool has_arch = false, fast_math = false;
+  for (const auto& o : k.nvrtc_options) {
+    has_arch |= o == "--gpu-architecture=sm_90a";
+    fast_math |= o.find("fast_math") != std::string::npos;
+  }
+  EXPECT_TRUE(has_arch);
+  EXPECT_FALSE(fast_math);
+}
+
+TEST(GenerateCuda, LocalAtomsReadLocalCoordinates) {
+  const GeneratedKernel k = generateCuda(modalityBoundary(DType::kBF16, 64), kSm80);
+  EXPECT_NE(k.source.find("diag_keep(q.local, k.local,"), std::string::npos);
+  EXPECT_NE(k.source.find("diag_classify(q.llo, q.lhi, k.llo, k.lhi,"), std::string::npos);
+  EXPECT_NE(k.source.find("range_classify(q.llo, q.lhi,"), std::string::npos);
+  EXPECT_NE(k.source.find("tri_not("), std::string::npos);
+  EXPECT_NE(k.source.find("modality_classify(q.modality, 0)"), std::string::npos);
+}
+
+TEST(GenerateCuda, NameIsStructural) {
+  KernelSpec a = gridHead(DType::kBF16, 128, 14);
+  KernelSpec b = gridHead(DType::kBF16, 128, 7);  // other stride: a parameter, same kernel
+  b.name = "other name";
+  const GeneratedKernel ka = generateCuda(a, kSm90a), kb = generateCuda(b, kSm90a);
+  EXPECT_EQ(ka.kernel_name, kb.kernel_name);
+  EXPECT_EQ(ka.source, kb.source);
+  // Same structure on another target: same source, other options.
+  EXPECT_EQ(generateCuda(a, kSm80).source, ka.source);
+  // Structure changes: dtype, head dim, tile, expression.
+  EXPECT_NE(generateCuda(gridHead(DType::kFP16, 128, 14), kSm90a).kernel_name, ka.kernel_name);
+  EXPECT_NE(generateCuda(gridHead(DType::kBF16, 64, 14), kSm90a).kernel_name, ka.kernel_name);
+  KernelSpec c = a;
+  c.tile.stages = 3;
+  EXPECT_NE(generateCuda(c, kSm90a).kernel_name, ka.kernel_name);
+  EXPECT_NE(generateCuda(denseCausal(DType::kBF16, 128), kSm90a).kernel_name, ka.kernel_name);
+}
+
+TEST(GenerateCuda, PassIndexSelectsExpression) {
+  KernelSpec spec = sinkLocal(DType::kBF16, 128, 64, 512);
+  SpecBuilder extra{spec};
+  extra.pass(extra.node(ExprOp::kKRange, {0, 2}));
+  const GeneratedKernel p0 = generateCuda(extra.spec, kSm80, 0);
+  const GeneratedKernel p1 = generateCuda(extra.spec, kSm80, 1);
+  EXPECT_NE(p0.kernel_name, p1.kernel_name);
+  EXPECT_NE(p1.source.find("return range_keep(k.pos, p[0], p[2]);"), std::string::npos)
+      << p1.source;
+}
+
+template <class Fn>
+void expectError(Fn fn, ErrorCategory category, const std::string& field) {
+  try {
+    fn();
+    FAIL() << "no error for " << field;
+  } catch (const Error& e) {
+    EXPECT_EQ(e.category(), category) << e.what();
+    EXPECT_NE(std::string(e.what()).find(field), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("allowed"), std::string::npos) << e.what();
+  }
+}
+
+TEST(GenerateCuda, RejectsBadSpecs) {
+  const KernelSpec good = denseCausal(DType::kBF16, 128);
+  expectError([&] { generateCuda(good, kSm80, 1); }, ErrorCategory::kInvalidArgument, "pass_index");
+  KernelSpec s = good;
+  s.head_dim = 96;
+  expectError([&] { generateCuda(s, kSm80); }, ErrorCategory::kUnsupported, "head_dim");
+  s = good;
+  s.tile.warps = 2;  // 64 rows per warp
+  expectError([&] { generateCuda(s, kSm80); }, ErrorCategory::kUnsupported, "tile.block_m");
+  s = good;
+  s.tile.block_n = 72;
+  expectError([&] { generateCuda(s, kSm80); }, ErrorCategory::kUnsupported, "tile.block_n");
+  s = good;
+  s.tile.stages = 1;
+  expectError([&] { generateCuda(s, kSm80); }, ErrorCategory::kUnsupported, "tile.stages");
+  s = good;
+  s.tile = {128, 128, 4, 4};  // 288 KB of shared memory
+  expectError([&] { generateCuda(s, TargetInfo::forComputeCapability(8, 9)); },
+              ErrorCategory::kUnsupported, "shared memory");
+  s = good;
+  s.nodes[0].slots[1] = 7;
+  expectError([&] { generateCuda(s, kSm80); }, ErrorCategory::kInvalidPattern, "slots[1]");
+  s = good;
+  s.passes[0].expr_root = 5;
+  expectError([&] { generateCuda(s, kSm80); }, ErrorCategory::kInvalidPattern, "node index 5");
+  s = good;
+  s.nodes.push_back(ExprNode{ExprOp::kNot, false, {-1, -1, -1}, -1, {1}});  // Not of itself
+  s.passes[0].expr_root = 1;
+  expectError([&] { generateCuda(s, kSm80); }, ErrorCategory::kInvalidPattern, "cycle");
+  s = good;
+  s.nodes.push_back(ExprNode{ExprOp::kQModality, false, {-1, -1, -1}, 9, {}});
+  s.passes[0].expr_root = 1;
+  expectError([&] { generateCuda(s, kSm80); }, ErrorCategory::kInvalidPattern, "modality");
+  s = good;
+  s.nodes.push_back(ExprNode{ExprOp::kAnd, false, {-1, -1, -1}, -1, {}});
+  s.passes[0].expr_root = 1;
+  expectError([&] { generateCuda(s, kSm80); }, ErrorCategory::kInvalidPattern, "children");
+}
+
+// NVRTC compiles (no GPU needed). Each pattern on both sm_80 and sm_90a, with both dtypes and
+// both head dims spread over them.
+TEST(NvrtcCompile, DenseCausal) {
+  expectCompiles(denseCausal(DType::kBF16, 128), kSm90a);
+  expectCompiles(denseCausal(DType::kFP16, 64), kSm80);
+}
+
+TEST(NvrtcCompile, SinkLocal) {
+  expectCompiles(sinkLocal(DType::kFP16, 128, 128, 4096), kSm90a);
+  expectCompiles(sinkLocal(DType::kBF16, 64, 128, 4096), kSm80);
+}
+
+TEST(NvrtcCompile, GridHeadWithResidueMaps) {
+  expectCompiles(gridHead(DType::kBF16, 128, 14), kSm80);
+  expectCompiles(gridHead(DType::kFP16, 64, 14), kSm90a);
+}
+
+TEST(NvrtcCompile, ModalityBoundaryWithLocalAtoms) {
+  expectCompiles(modalityBoundary(DType::kBF16, 64), kSm90a);
+  KernelSpec s = modalityBoundary(DType::kFP16, 128);
+  s.tile = {128, 128, 8, 2};  // an alternative tile shape
+  expectCompiles(s, kSm80);
+}
+
+}  // namespace
+}  // namespace permjit
