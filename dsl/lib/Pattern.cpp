@@ -244,7 +244,7 @@ std::string Pattern::str() const {
       for (const Pattern& child : n.children) {
         if (!out.empty()) out += n.kind == Kind::kUnion ? " | " : " & ";
         bool compound = child.kind() == Kind::kUnion || child.kind() == Kind::kIntersect;
-        out += compound ? "(" + child.str() + ")" : child.str();
+        out += compound ? fmt::format("({})", child.str()) : child.str();
       }
       return out;
     }

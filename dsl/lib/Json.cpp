@@ -1,0 +1,536 @@
+#include "permjit/dsl/Json.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <limits>
+#include <set>
+#include <sstream>
+
+namespace permjit {
+namespace {
+
+using json = nlohmann::json;
+
+[[noreturn]] void fail(const std::string& path, const std::string& message) {
+  throw Error(ErrorCategory::kInvalidPattern, path + ": " + message);
+}
+
+std::string join(const std::vector<std::string>& names) {
+  std::string out;
+  for (const std::string& name : names) {
+    if (!out.empty()) out += ", ";
+    out += name;
+  }
+  return out;
+}
+
+std::string describe(const json& value) {
+  if (value.is_number_float()) return fmt::format("number {}", value.dump());
+  return value.type_name();
+}
+
+// Strict reading of one JSON object: every key must be allowed, fields are typed.
+class ObjectReader {
+ public:
+  ObjectReader(const json& value, std::string path, std::vector<std::string> allowed)
+      : value_(value), path_(std::move(path)) {
+    if (!value.is_object()) fail(path_, "expected an object, got " + describe(value));
+    for (const auto& item : value.items()) {
+      if (std::find(allowed.begin(), allowed.end(), item.key()) == allowed.end()) {
+        fail(path_, fmt::format("unknown key '{}'; allowed: {}", item.key(), join(allowed)));
+      }
+    }
+  }
+
+  const std::string& path() const { return path_; }
+  std::string field(const std::string& key) const { return path_ + "." + key; }
+  bool has(const std::string& key) const { return value_.contains(key); }
+
+  const json& require(const std::string& key, const std::string& why) const {
+    auto it = value_.find(key);
+    if (it == value_.end()) fail(field(key), "missing; " + why);
+    return *it;
+  }
+
+  int64_t integer(const std::string& key, const std::string& why) const {
+    return asInteger(require(key, why), field(key));
+  }
+  int64_t integerOr(const std::string& key, int64_t fallback) const {
+    return has(key) ? asInteger(value_.at(key), field(key)) : fallback;
+  }
+  std::string string(const std::string& key, const std::string& why) const {
+    return asString(require(key, why), field(key));
+  }
+
+  static int64_t asInteger(const json& value, const std::string& path) {
+    if (!value.is_number_integer()) fail(path, "expected an integer, got " + describe(value));
+    if (value.is_number_unsigned() &&
+        value.get<uint64_t>() > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+      fail(path, "integer out of range, got " + value.dump());
+    }
+    return value.get<int64_t>();
+  }
+  static std::string asString(const json& value, const std::string& path) {
+    if (!value.is_string()) fail(path, "expected a string, got " + describe(value));
+    return value.get<std::string>();
+  }
+  static const json& asArray(const json& value, const std::string& path) {
+    if (!value.is_array()) fail(path, "expected an array, got " + describe(value));
+    return value;
+  }
+
+ private:
+  const json& value_;
+  std::string path_;
+};
+
+// Re-throws an Error from a DSL constructor with the JSON path of the node in front.
+template <class F>
+auto atPath(const std::string& path, F build) -> decltype(build()) {
+  try {
+    return build();
+  } catch (const Error& e) {
+    throw Error(e.category(), path + ": " + e.what());
+  }
+}
+
+Modality modalityFrom(const json& value, const std::string& path) {
+  return parseModality(ObjectReader::asString(value, path), path);
+}
+
+// ---- spans ---------------------------------------------------------------------------------
+
+json spanToJson(const SpanRef& span) {
+  switch (span.kind) {
+    case SpanRef::Kind::kAll:
+      return {{"all", true}};
+    case SpanRef::Kind::kRange:
+      return {{"range", {span.begin, span.end}}};
+    case SpanRef::Kind::kModality:
+      return {{"modality", modalityName(span.mod)}};
+    case SpanRef::Kind::kLast:
+      return {{"last", span.count}};
+  }
+  throw Error(ErrorCategory::kInternal, "span of unknown kind");
+}
+
+SpanRef spanFromJson(const json& value, const std::string& path) {
+  ObjectReader reader(value, path, {"all", "range", "modality", "last"});
+  if (value.size() != 1) {
+    fail(path, fmt::format("expected exactly one of all, range, modality, last; got {} keys",
+                           value.size()));
+  }
+  if (reader.has("all")) {
+    const json& all = value.at("all");
+    if (!all.is_boolean() || !all.get<bool>()) {
+      fail(reader.field("all"), "expected true, got " + all.dump());
+    }
+    return SpanRef::all();
+  }
+  if (reader.has("range")) {
+    const json& range = ObjectReader::asArray(value.at("range"), reader.field("range"));
+    if (range.size() != 2) {
+      fail(reader.field("range"),
+           fmt::format("expected [begin, end], got an array of {}", range.size()));
+    }
+    int64_t begin = ObjectReader::asInteger(range[0], reader.field("range[0]"));
+    int64_t end = ObjectReader::asInteger(range[1], reader.field("range[1]"));
+    return atPath(path, [&] { return SpanRef::range(begin, end); });
+  }
+  if (reader.has("modality")) {
+    return SpanRef::modality(modalityFrom(value.at("modality"), reader.field("modality")));
+  }
+  int64_t count = ObjectReader::asInteger(value.at("last"), reader.field("last"));
+  return atPath(path, [&] { return SpanRef::last(count); });
+}
+
+// ---- patterns ------------------------------------------------------------------------------
+
+struct KindInfo {
+  const char* name;
+  Pattern::Kind kind;
+  std::vector<std::string> keys;  // allowed keys besides "kind"
+};
+
+const std::vector<KindInfo>& kinds() {
+  static const std::vector<KindInfo> kKinds = {
+      {"causal", Pattern::Kind::kCausal, {}},
+      {"sink", Pattern::Kind::kSink, {"n"}},
+      {"local", Pattern::Kind::kLocal, {"window"}},
+      {"grid", Pattern::Kind::kGrid, {"stride", "phase_q", "phase_k", "span"}},
+      {"vlines", Pattern::Kind::kVLines, {"stride", "phase", "span"}},
+      {"hlines", Pattern::Kind::kHLines, {"stride", "phase", "span"}},
+      {"rows", Pattern::Kind::kRows, {"span"}},
+      {"block", Pattern::Kind::kBlock, {"q", "k"}},
+      {"vertical_slash", Pattern::Kind::kVerticalSlash, {"vertical", "slash", "last_q"}},
+      {"union", Pattern::Kind::kUnion, {"of"}},
+      {"intersect", Pattern::Kind::kIntersect, {"of"}},
+      {"q_boundary", Pattern::Kind::kQBoundary, {"by"}},
+      {"boundary_2d", Pattern::Kind::kBoundary2D, {"blocks"}},
+      {"permute", Pattern::Kind::kPermute, {"axes", "by", "pattern"}},
+  };
+  return kKinds;
+}
+
+const KindInfo& infoOf(Pattern::Kind kind) {
+  for (const KindInfo& info : kinds()) {
+    if (info.kind == kind) return info;
+  }
+  throw Error(ErrorCategory::kInternal, "pattern node of unknown kind");
+}
+
+const char* axesName(PermuteAxes axes) {
+  switch (axes) {
+    case PermuteAxes::kRows:
+      return "rows";
+    case PermuteAxes::kCols:
+      return "cols";
+    case PermuteAxes::kBoth:
+      return "both";
+  }
+  throw Error(ErrorCategory::kInternal, "permute axes of unknown value");
+}
+
+json toJson(const Pattern& pattern) {
+  const Pattern::Node& n = pattern.node();
+  json out = {{"kind", infoOf(n.kind).name}};
+  switch (n.kind) {
+    case Pattern::Kind::kCausal:
+      break;
+    case Pattern::Kind::kSink:
+      out["n"] = n.n;
+      break;
+    case Pattern::Kind::kLocal:
+      out["window"] = n.window;
+      break;
+    case Pattern::Kind::kGrid:
+      out["stride"] = n.stride;
+      out["phase_q"] = n.phase_q;
+      out["phase_k"] = n.phase_k;
+      out["span"] = spanToJson(n.span);
+      break;
+    case Pattern::Kind::kVLines:
+    case Pattern::Kind::kHLines:
+      out["stride"] = n.stride;
+      out["phase"] = n.phase;
+      out["span"] = spanToJson(n.span);
+      break;
+    case Pattern::Kind::kRows:
+      out["span"] = spanToJson(n.span);
+      break;
+    case Pattern::Kind::kBlock:
+      out["q"] = spanToJson(n.q_span);
+      out["k"] = spanToJson(n.k_span);
+      break;
+    case Pattern::Kind::kVerticalSlash:
+      out["vertical"] = n.vertical;
+      out["slash"] = n.slash;
+      out["last_q"] = n.last_q;
+      break;
+    case Pattern::Kind::kUnion:
+    case Pattern::Kind::kIntersect: {
+      json of = json::array();
+      for (const Pattern& child : n.children) of.push_back(toJson(child));
+      out["of"] = std::move(of);
+      break;
+    }
+    case Pattern::Kind::kQBoundary: {
+      json by = json::object();
+      for (const auto& [m, p] : n.by_q) by[modalityName(m)] = toJson(p);
+      out["by"] = std::move(by);
+      break;
+    }
+    case Pattern::Kind::kBoundary2D: {
+      json blocks = json::array();
+      for (const auto& [mm, p] : n.by_q_k) {
+        blocks.push_back({{"q", modalityName(mm.first)},
+                          {"k", modalityName(mm.second)},
+                          {"pattern", toJson(p)}});
+      }
+      out["blocks"] = std::move(blocks);
+      break;
+    }
+    case Pattern::Kind::kPermute: {
+      out["axes"] = axesName(n.axes);
+      if (n.by.kind == PermuteBy::Kind::kResidue) {
+        out["by"] = {{"residue", {{"stride", n.by.stride}, {"span", spanToJson(n.by.span)}}}};
+      } else {
+        json order = json::array();
+        for (Modality m : n.by.order) order.push_back(modalityName(m));
+        out["by"] = {{"modality", std::move(order)}};
+      }
+      out["pattern"] = toJson(n.children.at(0));
+      break;
+    }
+  }
+  return out;
+}
+
+std::string kindNames() {
+  std::vector<std::string> names;
+  for (const KindInfo& info : kinds()) names.push_back(info.name);
+  return join(names);
+}
+
+Pattern fromJson(const json& value, const std::string& path);
+
+PermuteBy permuteByFromJson(const json& value, const std::string& path) {
+  ObjectReader reader(value, path, {"residue", "modality"});
+  if (value.size() != 1) {
+    fail(path, fmt::format("expected exactly one of residue, modality; got {} keys", value.size()));
+  }
+  PermuteBy by;
+  if (reader.has("residue")) {
+    ObjectReader residue(value.at("residue"), reader.field("residue"), {"stride", "span"});
+    by.kind = PermuteBy::Kind::kResidue;
+    by.stride = residue.integer("stride", "the number of residue classes");
+    if (residue.has("span"))
+      by.span = spanFromJson(value.at("residue").at("span"), residue.field("span"));
+    return by;
+  }
+  by.kind = PermuteBy::Kind::kModality;
+  std::string order_path = reader.field("modality");
+  const json& order = ObjectReader::asArray(value.at("modality"), order_path);
+  for (size_t i = 0; i < order.size(); ++i) {
+    by.order.push_back(modalityFrom(order[i], fmt::format("{}[{}]", order_path, i)));
+  }
+  return by;
+}
+
+Pattern fromJson(const json& value, const std::string& path) {
+  if (!value.is_object()) fail(path, "expected a pattern object, got " + describe(value));
+  auto kind_it = value.find("kind");
+  if (kind_it == value.end()) fail(path + ".kind", "missing; allowed kinds: " + kindNames());
+  std::string kind_name = ObjectReader::asString(*kind_it, path + ".kind");
+  const KindInfo* info = nullptr;
+  for (const KindInfo& candidate : kinds()) {
+    if (kind_name == candidate.name) info = &candidate;
+  }
+  if (info == nullptr) {
+    fail(path + ".kind", fmt::format("unknown kind '{}'; allowed: {}", kind_name, kindNames()));
+  }
+  std::vector<std::string> keys = {"kind"};
+  keys.insert(keys.end(), info->keys.begin(), info->keys.end());
+  ObjectReader r(value, path, keys);
+  const std::string needed = fmt::format("required for kind '{}'", kind_name);
+  const SpanRef vision = SpanRef::modality(Modality::kVision);
+  auto spanOr = [&](const std::string& key, SpanRef fallback) {
+    return r.has(key) ? spanFromJson(value.at(key), r.field(key)) : fallback;
+  };
+  auto spanRequired = [&](const std::string& key) {
+    return spanFromJson(r.require(key, needed), r.field(key));
+  };
+
+  switch (info->kind) {
+    case Pattern::Kind::kCausal:
+      return causal();
+    case Pattern::Kind::kSink: {
+      int64_t n = r.integer("n", needed);
+      return atPath(path, [&] { return sink(n); });
+    }
+    case Pattern::Kind::kLocal: {
+      int64_t window = r.integer("window", needed);
+      return atPath(path, [&] { return local(window); });
+    }
+    case Pattern::Kind::kGrid: {
+      int64_t stride = r.integer("stride", needed);
+      int64_t phase_q = r.integer("phase_q", needed);
+      int64_t phase_k = r.integer("phase_k", needed);
+      SpanRef span = spanOr("span", vision);
+      return atPath(path, [&] { return grid(stride, phase_q, phase_k, span); });
+    }
+    case Pattern::Kind::kVLines:
+    case Pattern::Kind::kHLines: {
+      int64_t stride = r.integer("stride", needed);
+      int64_t phase = r.integer("phase", needed);
+      SpanRef span = spanOr("span", vision);
+      return atPath(path, [&] {
+        return info->kind == Pattern::Kind::kVLines ? vlines(stride, phase, span)
+                                                    : hlines(stride, phase, span);
+      });
+    }
+    case Pattern::Kind::kRows: {
+      SpanRef span = spanRequired("span");
+      return atPath(path, [&] { return rows(span); });
+    }
+    case Pattern::Kind::kBlock: {
+      SpanRef q = spanRequired("q");
+      SpanRef k = spanRequired("k");
+      return atPath(path, [&] { return block(q, k); });
+    }
+    case Pattern::Kind::kVerticalSlash: {
+      int64_t vertical = r.integer("vertical", needed);
+      int64_t slash = r.integer("slash", needed);
+      int64_t last_q = r.integerOr("last_q", 64);
+      return atPath(path, [&] { return vertical_slash(vertical, slash, last_q); });
+    }
+    case Pattern::Kind::kUnion:
+    case Pattern::Kind::kIntersect: {
+      const json& of = ObjectReader::asArray(r.require("of", needed), r.field("of"));
+      if (of.empty()) fail(r.field("of"), "must hold at least one pattern, got []");
+      std::vector<Pattern> parts;
+      for (size_t i = 0; i < of.size(); ++i) {
+        parts.push_back(fromJson(of[i], fmt::format("{}.of[{}]", path, i)));
+      }
+      return info->kind == Pattern::Kind::kUnion ? union_of(std::move(parts))
+                                                 : intersect_of(std::move(parts));
+    }
+    case Pattern::Kind::kQBoundary: {
+      const json& by = r.require("by", needed);
+      std::string by_path = r.field("by");
+      ObjectReader by_reader(by, by_path, {"vision", "text", "other"});
+      if (by.empty()) fail(by_path, "needs at least one of vision, text, other");
+      std::map<Modality, Pattern> by_q;
+      for (const auto& item : by.items()) {
+        by_q.emplace(parseModality(item.key(), by_path),
+                     fromJson(item.value(), by_path + "." + item.key()));
+      }
+      return atPath(path, [&] { return q_boundary(std::move(by_q)); });
+    }
+    case Pattern::Kind::kBoundary2D: {
+      std::string blocks_path = r.field("blocks");
+      const json& blocks = ObjectReader::asArray(r.require("blocks", needed), blocks_path);
+      if (blocks.empty()) fail(blocks_path, "needs at least one {q, k, pattern} block, got []");
+      std::map<std::pair<Modality, Modality>, Pattern> by_q_k;
+      for (size_t i = 0; i < blocks.size(); ++i) {
+        std::string block_path = fmt::format("{}[{}]", blocks_path, i);
+        ObjectReader b(blocks[i], block_path, {"q", "k", "pattern"});
+        const std::string block_needed = "each block names q, k and pattern";
+        Modality mq = modalityFrom(b.require("q", block_needed), b.field("q"));
+        Modality mk = modalityFrom(b.require("k", block_needed), b.field("k"));
+        Pattern p = fromJson(b.require("pattern", block_needed), b.field("pattern"));
+        if (!by_q_k.emplace(std::make_pair(mq, mk), p).second) {
+          fail(block_path, fmt::format("duplicate block (q: {}, k: {}); each pair at most once",
+                                       modalityName(mq), modalityName(mk)));
+        }
+      }
+      return atPath(path, [&] { return boundary_2d(std::move(by_q_k)); });
+    }
+    case Pattern::Kind::kPermute: {
+      std::string axes_name = r.string("axes", needed);
+      PermuteAxes axes;
+      if (axes_name == "rows") {
+        axes = PermuteAxes::kRows;
+      } else if (axes_name == "cols") {
+        axes = PermuteAxes::kCols;
+      } else if (axes_name == "both") {
+        axes = PermuteAxes::kBoth;
+      } else {
+        fail(r.field("axes"),
+             fmt::format("unknown value '{}'; allowed: rows, cols, both", axes_name));
+      }
+      PermuteBy by = permuteByFromJson(r.require("by", needed), r.field("by"));
+      Pattern inner = fromJson(r.require("pattern", needed), r.field("pattern"));
+      return atPath(path, [&] { return permute(inner, axes, by); });
+    }
+  }
+  throw Error(ErrorCategory::kInternal, "pattern kind table out of date");
+}
+
+// ---- layouts and files ---------------------------------------------------------------------
+
+PatternFile fileFromJson(const json& value) {
+  if (!value.is_object())
+    fail("(file)", "expected a JSON object at the top, got " + describe(value));
+  ObjectReader r(value, "(file)", {"permjit", "name", "pattern", "layout"});
+  if (!r.has("permjit")) {
+    fail("permjit",
+         fmt::format("missing schema version; allowed versions: {}", kPatternFileVersion));
+  }
+  const json& version = value.at("permjit");
+  if (!version.is_number_integer() || version.get<int64_t>() != kPatternFileVersion) {
+    fail("permjit", fmt::format("unsupported schema version {}; allowed versions: {}",
+                                version.dump(), kPatternFileVersion));
+  }
+  PatternFile file;
+  if (r.has("name")) file.name = ObjectReader::asString(value.at("name"), "name");
+  if (!r.has("pattern")) fail("pattern", "missing; a pattern file holds one pattern");
+  file.pattern = fromJson(value.at("pattern"), "pattern");
+  if (r.has("layout")) file.layout = layoutFromJson(value.at("layout"));
+  return file;
+}
+
+}  // namespace
+
+nlohmann::json patternToJson(const Pattern& pattern) { return toJson(pattern); }
+
+Pattern patternFromJson(const nlohmann::json& json) { return fromJson(json, "pattern"); }
+
+nlohmann::json layoutToJson(const Layout& layout) {
+  json spans = json::array();
+  for (const Span& s : layout.spans()) {
+    json span = {{"kind", modalityName(s.kind)}, {"begin", s.begin}, {"end", s.end}};
+    if (s.frames) {
+      span["frames"] = {
+          {"frames", s.frames->frames}, {"height", s.frames->height}, {"width", s.frames->width}};
+    }
+    spans.push_back(std::move(span));
+  }
+  return {{"spans", std::move(spans)}};
+}
+
+Layout layoutFromJson(const nlohmann::json& value) {
+  ObjectReader r(value, "layout", {"spans"});
+  const json& spans =
+      ObjectReader::asArray(r.require("spans", "a layout lists its spans"), r.field("spans"));
+  std::vector<Span> out;
+  for (size_t i = 0; i < spans.size(); ++i) {
+    std::string span_path = fmt::format("layout.spans[{}]", i);
+    ObjectReader s(spans[i], span_path, {"kind", "begin", "end", "frames"});
+    const std::string needed = "each span has kind, begin and end";
+    Span span;
+    span.kind = modalityFrom(s.require("kind", needed), s.field("kind"));
+    span.begin = s.integer("begin", needed);
+    span.end = s.integer("end", needed);
+    if (s.has("frames")) {
+      ObjectReader f(spans[i].at("frames"), s.field("frames"), {"frames", "height", "width"});
+      const std::string geometry = "frame geometry has frames, height and width";
+      span.frames = FrameGeometry{f.integer("frames", geometry), f.integer("height", geometry),
+                                  f.integer("width", geometry)};
+    }
+    out.push_back(span);
+  }
+  return Layout(std::move(out));  // checks order, overlap and geometry; names layout.spans[i]
+}
+
+PatternFile parsePatternFile(const std::string& text) {
+  json value;
+  try {
+    value = json::parse(text);
+  } catch (const json::parse_error& e) {
+    throw Error(ErrorCategory::kInvalidPattern, fmt::format("invalid JSON: {}", e.what()));
+  }
+  return fileFromJson(value);
+}
+
+PatternFile loadPatternFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    throw Error(ErrorCategory::kIo,
+                fmt::format("{}: cannot open pattern file: {}", path, std::strerror(errno)));
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  if (in.bad()) {
+    throw Error(ErrorCategory::kIo, fmt::format("{}: cannot read pattern file", path));
+  }
+  try {
+    return parsePatternFile(text.str());
+  } catch (const Error& e) {
+    throw Error(e.category(), path + ": " + e.what());
+  }
+}
+
+std::string dumpPatternFile(const PatternFile& file) {
+  json out = {{"permjit", kPatternFileVersion},
+              {"name", file.name},
+              {"pattern", patternToJson(file.pattern)}};
+  if (file.layout) out["layout"] = layoutToJson(*file.layout);
+  return out.dump(2) + "\n";
+}
+
+}  // namespace permjit
