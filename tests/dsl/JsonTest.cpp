@@ -165,6 +165,41 @@ TEST(JsonTest, LoadFromDisk) {
   expectError([&] { loadPatternFile(path); }, ErrorCategory::kIo, {path.c_str(), "cannot open"});
 }
 
+// Every JSON value in a ```json block of docs/json-schema.md reads back: a pattern file, a
+// layout or a pattern node, whichever it is.
+TEST(JsonTest, EveryDocsExampleParses) {
+  std::ifstream in(PERMJIT_DOCS_DIR "/json-schema.md");
+  ASSERT_TRUE(in) << "cannot open " PERMJIT_DOCS_DIR "/json-schema.md";
+  std::string line, value;
+  bool in_block = false;
+  int depth = 0, parsed = 0;
+  while (std::getline(in, line)) {
+    if (line.rfind("```", 0) == 0) {
+      in_block = line == "```json";
+      continue;
+    }
+    if (!in_block) continue;
+    for (char c : line) {
+      depth += c == '{' ? 1 : c == '}' ? -1 : 0;
+    }
+    value += line + "\n";
+    if (depth != 0) continue;
+    SCOPED_TRACE(value);
+    json j = json::parse(value);
+    if (j.contains("permjit")) {
+      PatternFile file = parsePatternFile(value);
+      EXPECT_EQ(parsePatternFile(dumpPatternFile(file)).pattern, file.pattern);
+    } else if (j.contains("spans")) {
+      EXPECT_EQ(layoutToJson(layoutFromJson(j)), j);
+    } else {
+      EXPECT_EQ(patternFromJson(patternToJson(patternFromJson(j))), patternFromJson(j));
+    }
+    ++parsed;
+    value.clear();
+  }
+  EXPECT_GE(parsed, 15);
+}
+
 // ---- bad input: every message names the JSON path and the allowed values -------------------
 
 void expectBadPattern(const char* text, std::initializer_list<const char*> parts) {
