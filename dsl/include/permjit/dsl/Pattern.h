@@ -165,7 +165,10 @@ Pattern rows(SpanRef span);
 Pattern vertical_slash(int64_t vertical, int64_t slash, int64_t last_q = 64);
 Pattern block(SpanRef q_span, SpanRef k_span);
 
-// Combinators. union_of/intersect_of throw on an empty list.
+// Combinators. union_of/intersect_of throw on an empty list; they (and | and &) flatten nested
+// nodes of their own kind, and a one-element list gives that element, so a | b | c is one union
+// of three and equal patterns compare equal. permute stores an empty modality order as the
+// default (vision, text, other).
 Pattern operator|(const Pattern& a, const Pattern& b);
 Pattern operator&(const Pattern& a, const Pattern& b);
 Pattern union_of(std::vector<Pattern> parts);
