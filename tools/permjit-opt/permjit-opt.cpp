@@ -3,9 +3,10 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
-#include "permjit/compiler/Dialect/Dialect.h"
+#include "permjit/compiler/Passes.h"
 
 int main(int argc, char** argv) {
+  permjit::registerPermjitPasses();
   mlir::DialectRegistry registry;
   registry.insert<permjit::ir::PermjitDialect, mlir::func::FuncDialect>();
   return mlir::asMainReturnCode(

@@ -1,0 +1,47 @@
+// The compiler's entry points: Pattern + Layout -> permjit IR -> pass pipeline -> KernelSpec.
+// The steps, in order (compiler/lib/Pipeline.cpp): import-dsl, canonicalize, plan-permutations,
+// lower-to-tile-ir, select-tile-config, classify-tiles, emit-kernel-spec.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <ostream>
+#include <string>
+
+#include "permjit/compiler/KernelSpec.h"
+#include "permjit/dsl/Pattern.h"
+
+namespace permjit {
+
+struct CompileOptions {
+  int head_dim = 128;
+  DType dtype = DType::kBF16;
+  std::optional<TileConfig> tile;  // overrides defaultTileConfig(head_dim)
+  Layout layout;
+  int64_t seq_len = 0;             // 0: unknown (no validation against it, no tile statistics)
+  std::ostream* ir_out = nullptr;  // print the IR after every step
+  std::string name = "pattern";    // kernel symbol and KernelSpec::name
+};
+
+enum class Stage { kPatternIR, kTileIR, kSpec };
+
+// Runs the whole pipeline. Throws Error: kUnsupported for dynamic patterns (vertical_slash),
+// head dims / tile configs outside the supported sets; kInvalidPattern for patterns that do
+// not fit the layout / seq_len or fail IR verification (message names the field).
+KernelSpec compilePattern(const Pattern& pattern, const CompileOptions& options);
+
+// The text of one stage: pattern IR after plan-permutations, tile IR after classify-tiles, or
+// KernelSpec::str().
+std::string emitStage(const Pattern& pattern, const CompileOptions& options, Stage stage);
+
+// block_m 128, block_n 64, 4 warps, 2 stages for head dims 64 and 128; Error(kUnsupported)
+// for any other head dim.
+TileConfig defaultTileConfig(int head_dim);
+
+// Throws Error(kUnsupported) naming the field when a tile config is outside the supported set
+// (block_m {64,128}, block_n {32,64,128}, warps {4,8}, stages {1,2,3}).
+void validateTileConfig(const TileConfig& tile);
+
+const char* stageName(Stage stage);  // "pattern-ir" | "tile-ir" | "spec"
+
+}  // namespace permjit

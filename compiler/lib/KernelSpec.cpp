@@ -1,0 +1,157 @@
+// KernelSpec's out-of-line functions: names, the structure key and the text dump.
+#include "permjit/compiler/KernelSpec.h"
+
+#include <fmt/format.h>
+
+namespace permjit {
+namespace {
+
+const char* modalityCodeName(int code) {
+  switch (code) {
+    case sem::kVision:
+      return "vision";
+    case sem::kText:
+      return "text";
+    case sem::kOther:
+      return "other";
+  }
+  return "?";
+}
+
+const char* paramKindName(ParamSlot::Kind kind) {
+  switch (kind) {
+    case ParamSlot::Kind::kConst:
+      return "const";
+    case ParamSlot::Kind::kSeqLenMinus:
+      return "seq_len_minus";
+    case ParamSlot::Kind::kModalityCountMinus:
+      return "count_minus";
+    case ParamSlot::Kind::kInf:
+      return "inf";
+  }
+  return "?";
+}
+
+int slotCount(ExprOp op) {
+  switch (op) {
+    case ExprOp::kDiag:
+    case ExprOp::kQRange:
+    case ExprOp::kKRange:
+      return 2;
+    case ExprOp::kQMod:
+    case ExprOp::kKMod:
+      return 3;
+    default:
+      return 0;
+  }
+}
+
+// "diag(p0,p1)", "and(n2,n5)", "qmodality(vision)" with a " local" suffix where set.
+std::string nodeText(const ExprNode& n) {
+  std::string args;
+  for (int i = 0; i < slotCount(n.op); ++i) args += fmt::format("{}p{}", i ? "," : "", n.slots[i]);
+  for (size_t i = 0; i < n.children.size(); ++i) {
+    args += fmt::format("{}n{}", i ? "," : "", n.children[i]);
+  }
+  if (n.op == ExprOp::kQModality || n.op == ExprOp::kKModality) args = modalityCodeName(n.modality);
+  return fmt::format("{}({}){}", exprOpName(n.op), args, n.local ? " local" : "");
+}
+
+std::string recipeText(const MapRecipe& r) {
+  if (r.isIdentity()) return "identity";
+  std::string out;
+  if (!r.modality_order.empty()) {
+    out = "gather[";
+    for (size_t i = 0; i < r.modality_order.size(); ++i) {
+      out += fmt::format("{}{}", i ? "," : "", modalityCodeName(r.modality_order[i]));
+    }
+    out += "]";
+  }
+  if (r.residue_stride_slot >= 0) {
+    if (!out.empty()) out += " ";
+    out += fmt::format("residue(p{}) over ", r.residue_stride_slot);
+    out += r.residue_modality >= 0
+               ? std::string(modalityCodeName(r.residue_modality))
+               : fmt::format("[p{}, p{})", r.residue_begin_slot, r.residue_end_slot);
+  }
+  return out;
+}
+
+}  // namespace
+
+const char* dtypeName(DType dtype) { return dtype == DType::kFP16 ? "fp16" : "bf16"; }
+
+const char* exprOpName(ExprOp op) {
+  switch (op) {
+    case ExprOp::kTrue:
+      return "true";
+    case ExprOp::kFalse:
+      return "false";
+    case ExprOp::kAnd:
+      return "and";
+    case ExprOp::kOr:
+      return "or";
+    case ExprOp::kNot:
+      return "not";
+    case ExprOp::kDiag:
+      return "diag";
+    case ExprOp::kQRange:
+      return "qrange";
+    case ExprOp::kKRange:
+      return "krange";
+    case ExprOp::kQMod:
+      return "qmod";
+    case ExprOp::kKMod:
+      return "kmod";
+    case ExprOp::kQModality:
+      return "qmodality";
+    case ExprOp::kKModality:
+      return "kmodality";
+  }
+  return "?";
+}
+
+std::string KernelSpec::structureKey() const {
+  // Param kinds are included (they decide how the host binds a slot); values and names are not.
+  std::string key =
+      fmt::format("permjit-spec/1;hd={};dt={};tile={}x{}w{}s{};params=", head_dim, dtypeName(dtype),
+                  tile.block_m, tile.block_n, tile.warps, tile.stages);
+  for (const ParamSlot& p : params) {
+    key += paramKindName(p.kind);
+    if (p.kind == ParamSlot::Kind::kModalityCountMinus) key += modalityCodeName(p.modality);
+    key += ",";
+  }
+  key += ";nodes=";
+  for (const ExprNode& n : nodes) key += nodeText(n) + ";";
+  key += "passes=";
+  for (const PassSpec& p : passes) {
+    key += fmt::format("[rows={};cols={};root=n{}]", recipeText(p.rows), recipeText(p.cols),
+                       p.expr_root);
+  }
+  return key;
+}
+
+std::string KernelSpec::str() const {
+  std::string out = fmt::format(
+      "kernel {}: head_dim {}, dtype {}, tile block_m {} block_n {} warps {} stages {}\n", name,
+      head_dim, dtypeName(dtype), tile.block_m, tile.block_n, tile.warps, tile.stages);
+  out += fmt::format("params ({}):\n", params.size());
+  for (size_t i = 0; i < params.size(); ++i) {
+    const ParamSlot& p = params[i];
+    out += fmt::format("  p{} {} = {}", i, p.name, paramKindName(p.kind));
+    if (p.kind == ParamSlot::Kind::kModalityCountMinus) {
+      out += fmt::format(" {}", modalityCodeName(p.modality));
+    }
+    if (p.kind != ParamSlot::Kind::kInf) out += fmt::format(" {}", p.value);
+    out += "\n";
+  }
+  out += fmt::format("nodes ({}):\n", nodes.size());
+  for (size_t i = 0; i < nodes.size(); ++i) out += fmt::format("  n{} {}\n", i, nodeText(nodes[i]));
+  for (size_t i = 0; i < passes.size(); ++i) {
+    out += fmt::format("pass {}: rows {}; cols {}; root n{}\n", i, recipeText(passes[i].rows),
+                       recipeText(passes[i].cols), passes[i].expr_root);
+  }
+  return out;
+}
+
+}  // namespace permjit

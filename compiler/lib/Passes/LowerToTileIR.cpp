@@ -1,0 +1,314 @@
+// lower-to-tile-ir: each permjit.head becomes a permjit.kernel with one permjit.pass.
+// The lowering table (BRIEF.md "Semantics summary"):
+//   causal -> diag(0, inf)     local(w) -> diag(0, w)     sink(n) -> krange(0, n)
+//   rows(s) -> Q-span(s)       block(qs, ks) -> and(Q-span(qs), K-span(ks))
+//   hlines(s, p, span) -> and(Q-span(span), qmod(base(span), s, p)); vlines likewise on K
+//   grid -> or(hlines, vlines) union -> or   intersect -> and   permute(p) -> lower(p)
+//   q_boundary -> or_m and(qmodality(m), lower(p_m))
+//   boundary_2d -> or_(mq,mk) and(qmodality(mq), kmodality(mk), lower_local(p))
+// Span predicates: all -> true; range(b, e) -> range(b, e); last(n) -> range(S - n, inf) (in a
+// 2D block: range(count(m) - n, inf)); modality(m) -> modality(m) (in a 2D block: true when m
+// is the block's modality on that axis, else false). Residue base: range -> b, all -> 0,
+// last(n) -> its first position, modality -> 0 on modality-local coordinates.
+#include <algorithm>
+#include <optional>
+
+#include "mlir/IR/Builders.h"
+#include "permjit/compiler/Passes.h"
+
+namespace permjit {
+
+#define GEN_PASS_DEF_LOWERTOTILEIRPASS
+#include "permjit/compiler/Passes.h.inc"
+
+namespace {
+
+enum class Axis { kQ, kK };
+
+// Original coordinates, or local ones inside the boundary_2d block (q modality, k modality).
+struct Context {
+  std::optional<ir::Modality> block_q, block_k;
+  bool local() const { return block_q.has_value(); }
+  std::optional<ir::Modality> block(Axis axis) const {
+    return axis == Axis::kQ ? block_q : block_k;
+  }
+};
+
+class Lowerer {
+ public:
+  Lowerer(mlir::OpBuilder& builder, mlir::Location loc)
+      : b_(builder), loc_(loc), pred_(ir::PredType::get(builder.getContext())) {}
+
+  llvm::ArrayRef<mlir::Attribute> params() const { return params_; }
+
+  mlir::FailureOr<mlir::Value> lower(mlir::Value mask, const Context& where) {
+    mlir::Operation* op = mask.getDefiningOp();
+    bool local = where.local();
+    // Slots are numbered in source order (locals, since argument order is unspecified).
+    if (llvm::isa<ir::CausalOp>(op)) {
+      int32_t lo = constant("causal.lo", 0);
+      return diag(lo, inf(), local);
+    }
+    if (auto l = llvm::dyn_cast<ir::LocalOp>(op)) {
+      int32_t lo = constant("local.lo", 0);
+      return diag(lo, constant("local.window", l.getWindowAttr().getInt()), local);
+    }
+    if (auto s = llvm::dyn_cast<ir::SinkOp>(op)) {
+      int32_t begin = constant("sink.begin", 0);
+      return range(Axis::kK, begin, constant("sink.n", s.getNAttr().getInt()), local);
+    }
+    if (auto r = llvm::dyn_cast<ir::RowsOp>(op)) return spanPred(Axis::kQ, r.getSpan(), where);
+    if (auto blk = llvm::dyn_cast<ir::BlockOp>(op)) {
+      return all(
+          {spanPred(Axis::kQ, blk.getQSpan(), where), spanPred(Axis::kK, blk.getKSpan(), where)});
+    }
+    if (auto h = llvm::dyn_cast<ir::HLinesOp>(op)) {
+      return lines(Axis::kQ, "hlines", h.getStrideAttr().getInt(), h.getPhaseAttr().getInt(),
+                   h.getSpan(), where);
+    }
+    if (auto v = llvm::dyn_cast<ir::VLinesOp>(op)) {
+      return lines(Axis::kK, "vlines", v.getStrideAttr().getInt(), v.getPhaseAttr().getInt(),
+                   v.getSpan(), where);
+    }
+    if (auto g = llvm::dyn_cast<ir::GridOp>(op)) {
+      int64_t stride = g.getStrideAttr().getInt();
+      return any(
+          {lines(Axis::kQ, "grid.q", stride, g.getPhaseQAttr().getInt(), g.getSpan(), where),
+           lines(Axis::kK, "grid.k", stride, g.getPhaseKAttr().getInt(), g.getSpan(), where)});
+    }
+    if (auto u = llvm::dyn_cast<ir::UnionOp>(op)) return lowerAll(u.getParts(), where, false);
+    if (auto i = llvm::dyn_cast<ir::IntersectOp>(op)) return lowerAll(i.getParts(), where, true);
+    if (auto p = llvm::dyn_cast<ir::PermuteOp>(op)) return lower(p.getInput(), where);
+    if (auto qb = llvm::dyn_cast<ir::QBoundaryOp>(op)) {
+      if (local) return nested(op);
+      llvm::SmallVector<mlir::Value> cases;
+      for (auto [part, key] : llvm::zip(qb.getParts(), qb.getModalities())) {
+        mlir::Value is_m =
+            create<ir::PredQModalityOp>(llvm::cast<ir::ModalityAttr>(key).getValue());
+        auto body = lower(part, where);
+        if (mlir::failed(body)) return mlir::failure();
+        cases.push_back(all({is_m, *body}));
+      }
+      return any(cases);
+    }
+    if (auto b2 = llvm::dyn_cast<ir::Boundary2DOp>(op)) {
+      if (local) return nested(op);
+      llvm::SmallVector<mlir::Value> cases;
+      for (auto [part, key] : llvm::zip(b2.getParts(), b2.getPairs())) {
+        auto pair = llvm::cast<mlir::ArrayAttr>(key);
+        Context block{llvm::cast<ir::ModalityAttr>(pair[0]).getValue(),
+                      llvm::cast<ir::ModalityAttr>(pair[1]).getValue()};
+        mlir::Value is_mq = create<ir::PredQModalityOp>(*block.block_q);
+        mlir::Value is_mk = create<ir::PredKModalityOp>(*block.block_k);
+        auto body = lower(part, block);
+        if (mlir::failed(body)) return mlir::failure();
+        cases.push_back(all({is_mq, is_mk, *body}));
+      }
+      return any(cases);
+    }
+    if (llvm::isa<ir::VerticalSlashOp>(op)) {
+      return op->emitOpError(
+          "vertical_slash: a dynamic pattern (per-input estimated indices) is not supported by "
+          "the static pipeline yet");
+    }
+    return op->emitOpError("lower-to-tile-ir: no lowering for this op");
+  }
+
+  // The tile-level recipe of a pattern-level plan: every number becomes a param slot.
+  ir::RecipeAttr recipe(ir::PlanAttr plan, const char* axis) {
+    int32_t stride = -1, modality = -1, begin = -1, end = -1;
+    if (plan.getStride() > 0) {
+      std::string prefix = std::string(axis) + ".residue";
+      stride = constant(prefix + ".stride", plan.getStride());
+      ir::SpanAttr span = plan.getSpan();
+      switch (span.getKind()) {
+        case ir::SpanKind::all:
+          begin = constant(prefix + ".begin", 0);
+          end = inf();
+          break;
+        case ir::SpanKind::range:
+          begin = constant(prefix + ".begin", span.getA());
+          end = constant(prefix + ".end", span.getB());
+          break;
+        case ir::SpanKind::modality:
+          modality = static_cast<int32_t>(span.getA());
+          break;
+        case ir::SpanKind::last:
+          begin = slot(prefix + ".begin", ir::ParamKind::kSeqLenMinus, span.getA());
+          end = inf();
+          break;
+      }
+    }
+    return ir::RecipeAttr::get(b_.getContext(), plan.getGather(), stride, modality, begin, end);
+  }
+
+ private:
+  template <typename Op, typename... Args>
+  mlir::Value create(Args&&... args) {
+    return b_.create<Op>(loc_, pred_, std::forward<Args>(args)...);
+  }
+
+  mlir::FailureOr<mlir::Value> nested(mlir::Operation* op) {
+    return op->emitOpError() << "boundaries nest: a boundary inside a boundary_2d block is not "
+                                "supported";
+  }
+
+  int32_t slot(const std::string& name, ir::ParamKind kind, int64_t value, int32_t modality = -1) {
+    // Values past the largest position difference behave like infinity; keep them in int.
+    value = std::clamp<int64_t>(value, -sem::kPosInf, sem::kPosInf);
+    params_.push_back(ir::ParamAttr::get(b_.getContext(), name, kind, value, modality));
+    return static_cast<int32_t>(params_.size() - 1);
+  }
+  int32_t constant(const std::string& name, int64_t value) {
+    return slot(name, ir::ParamKind::kConst, value);
+  }
+  int32_t inf() {
+    if (inf_ < 0) inf_ = slot("inf", ir::ParamKind::kInf, 0);
+    return inf_;
+  }
+
+  mlir::Value diag(int32_t lo, int32_t hi, bool local) {
+    return create<ir::PredDiagOp>(lo, hi, local);
+  }
+  mlir::Value range(Axis axis, int32_t begin, int32_t end, bool local) {
+    if (axis == Axis::kQ) return create<ir::PredQRangeOp>(begin, end, local);
+    return create<ir::PredKRangeOp>(begin, end, local);
+  }
+
+  // The first position of last(n): S - n, or count(block modality) - n inside a 2D block.
+  int32_t lastBegin(const std::string& name, int64_t n, Axis axis, const Context& where) {
+    if (auto m = where.block(axis)) {
+      return slot(name, ir::ParamKind::kCountMinus, n, static_cast<int32_t>(*m));
+    }
+    return slot(name, ir::ParamKind::kSeqLenMinus, n);
+  }
+
+  mlir::Value spanPred(Axis axis, ir::SpanAttr span, const Context& where) {
+    const char* name = axis == Axis::kQ ? "q" : "k";
+    switch (span.getKind()) {
+      case ir::SpanKind::all:
+        return create<ir::PredTrueOp>();
+      case ir::SpanKind::range: {
+        int32_t begin = constant(std::string(name) + ".begin", span.getA());
+        return range(axis, begin, constant(std::string(name) + ".end", span.getB()), where.local());
+      }
+      case ir::SpanKind::last: {
+        int32_t begin = lastBegin(std::string(name) + ".last", span.getA(), axis, where);
+        return range(axis, begin, inf(), where.local());
+      }
+      case ir::SpanKind::modality: {
+        auto m = static_cast<ir::Modality>(span.getA());
+        if (auto block = where.block(axis)) {
+          if (*block == m) return create<ir::PredTrueOp>();
+          return create<ir::PredFalseOp>();
+        }
+        if (axis == Axis::kQ) return create<ir::PredQModalityOp>(m);
+        return create<ir::PredKModalityOp>(m);
+      }
+    }
+    return create<ir::PredFalseOp>();
+  }
+
+  mlir::Value lines(Axis axis, const std::string& name, int64_t stride, int64_t phase,
+                    ir::SpanAttr span, const Context& where) {
+    mlir::Value in_span = spanPred(axis, span, where);
+    int32_t base;
+    bool local = where.local();
+    switch (span.getKind()) {
+      case ir::SpanKind::range:
+        base = constant(name + ".base", span.getA());
+        break;
+      case ir::SpanKind::last:
+        base = lastBegin(name + ".base", span.getA(), axis, where);
+        break;
+      case ir::SpanKind::modality:
+        local = true;
+        base = constant(name + ".base", 0);
+        break;
+      case ir::SpanKind::all:
+      default:
+        base = constant(name + ".base", 0);
+        break;
+    }
+    int32_t s = constant(name + ".stride", stride);
+    int32_t p = constant(name + ".phase", phase);
+    mlir::Value mod = axis == Axis::kQ ? create<ir::PredQModOp>(base, s, p, local)
+                                       : create<ir::PredKModOp>(base, s, p, local);
+    return all({in_span, mod});
+  }
+
+  mlir::FailureOr<mlir::Value> lowerAll(mlir::OperandRange parts, const Context& where,
+                                        bool conjunction) {
+    llvm::SmallVector<mlir::Value> lowered;
+    for (mlir::Value part : parts) {
+      auto v = lower(part, where);
+      if (mlir::failed(v)) return mlir::failure();
+      lowered.push_back(*v);
+    }
+    return conjunction ? all(lowered) : any(lowered);
+  }
+
+  mlir::Value all(llvm::ArrayRef<mlir::Value> parts) {
+    if (parts.size() == 1) return parts.front();
+    return create<ir::PredAndOp>(parts);
+  }
+  mlir::Value any(llvm::ArrayRef<mlir::Value> parts) {
+    if (parts.size() == 1) return parts.front();
+    return create<ir::PredOrOp>(parts);
+  }
+
+  mlir::OpBuilder& b_;
+  mlir::Location loc_;
+  mlir::Type pred_;
+  llvm::SmallVector<mlir::Attribute> params_;
+  int32_t inf_ = -1;
+};
+
+struct LowerToTileIRPass : impl::LowerToTileIRPassBase<LowerToTileIRPass> {
+  using LowerToTileIRPassBase::LowerToTileIRPassBase;
+
+  void runOnOperation() override {
+    std::optional<ir::DType> dt = ir::symbolizeDType(dtype);
+    if (!dt) {
+      getOperation().emitError() << "dtype: '" << dtype
+                                 << "' is not supported; allowed: bf16, fp16";
+      return signalPassFailure();
+    }
+    llvm::SmallVector<ir::HeadOp> heads(getOperation().getOps<ir::HeadOp>());
+    for (ir::HeadOp head : heads) {
+      if (mlir::failed(lowerHead(head, *dt))) return signalPassFailure();
+    }
+  }
+
+  mlir::LogicalResult lowerHead(ir::HeadOp head, ir::DType dt) {
+    mlir::OpBuilder b(head);
+    mlir::MLIRContext* ctx = &getContext();
+    auto kernel = b.create<ir::KernelOp>(
+        head.getLoc(), head.getSymNameAttr(), b.getI64IntegerAttr(headDim),
+        ir::DTypeAttr::get(ctx, dt), b.getArrayAttr({}), mlir::IntegerAttr(), mlir::IntegerAttr(),
+        mlir::IntegerAttr(), mlir::IntegerAttr(), head.getSeqLenAttr(), head.getLayoutAttr());
+    b.setInsertionPointToStart(&kernel.getBody().emplaceBlock());
+    auto identity = ir::PlanAttr::get(ctx, {}, 0, {});
+    ir::PlanAttr row_plan = head.getRowMapAttr() ? head.getRowMapAttr() : identity;
+    ir::PlanAttr col_plan = head.getColMapAttr() ? head.getColMapAttr() : identity;
+    auto empty_recipe = ir::RecipeAttr::get(ctx, {}, -1, -1, -1, -1);
+    auto pass = b.create<ir::PassOp>(head.getLoc(), empty_recipe, empty_recipe, nullptr, nullptr,
+                                     nullptr, nullptr, nullptr, nullptr);
+    b.setInsertionPointToStart(&pass.getBody().emplaceBlock());
+    Lowerer lowerer(b, head.getLoc());
+    auto root = lowerer.lower(head.getRoot(), Context{});
+    if (mlir::failed(root)) {
+      kernel.erase();
+      return mlir::failure();
+    }
+    b.create<ir::YieldOp>(head.getLoc(), *root);
+    pass.setRowsAttr(lowerer.recipe(row_plan, "rows"));
+    pass.setColsAttr(lowerer.recipe(col_plan, "cols"));
+    kernel.setParamsAttr(b.getArrayAttr(lowerer.params()));
+    head.erase();
+    return mlir::success();
+  }
+};
+
+}  // namespace
+}  // namespace permjit
