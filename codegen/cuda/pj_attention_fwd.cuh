@@ -86,7 +86,8 @@ struct TileScanner {
   sem::Bounds mine;  // bounds of tile base - 32 + lane
 
   __device__ __forceinline__ bool next(const sem::SegmentTable& cols, const sem::Bounds& qb,
-                                       const int* params, int lane, sem::Bounds& kb, bool& full) {
+                                       const int* params, int lane, int& tile, sem::Bounds& kb,
+                                       bool& full) {
     const int tiles = cols.total / BlockN;
     while (pending == 0) {
       if (base >= tiles) return false;
@@ -106,6 +107,7 @@ struct TileScanner {
     }
     const int bit = __ffs(pending) - 1;
     pending &= pending - 1;
+    tile = base - 32 + bit;
     full = (full_bits >> bit) & 1u;
     kb.lo = __shfl_sync(0xffffffffu, mine.lo, bit);
     kb.step = __shfl_sync(0xffffffffu, mine.step, bit);
@@ -151,12 +153,18 @@ __device__ __forceinline__ void attention_forward(const AttentionArgs& args) {
 
   // Prologue: Q joins the first cp.async group; the first Stages-1 visited K/V tiles follow.
   load_tile<Cfg, Cfg::kBlockM>(s_q, q_base, q_row, qb.lo, qb.step, qb.count, tid);
-  TileScanner<Pattern, Cfg::kBlockN> producer, consumer;
+  // One scanner runs kStages - 1 tiles ahead of the compute loop; the loop learns its tiles
+  // from a small ring of (tile index << 1 | full), -1 once the scan is exhausted.
+  TileScanner<Pattern, Cfg::kBlockN> scanner;
+  int ahead[kStages - 1];
 #pragma unroll
   for (int s = 0; s < kStages - 1; ++s) {
+    int tile;
     sem::Bounds kb;
     bool full;
-    if (producer.next(args.cols, qb, params, lane, kb, full)) {
+    ahead[s] = -1;
+    if (scanner.next(args.cols, qb, params, lane, tile, kb, full)) {
+      ahead[s] = tile << 1 | static_cast<int>(full);
       load_tile<Cfg, Cfg::kBlockN>(s_k + s * Cfg::kKVBytes, k_base, k_row, kb.lo, kb.step, kb.count,
                                    tid);
       load_tile<Cfg, Cfg::kBlockN>(s_v + s * Cfg::kKVBytes, v_base, v_row, kb.lo, kb.step, kb.count,
@@ -179,6 +187,17 @@ __device__ __forceinline__ void attention_forward(const AttentionArgs& args) {
     }
   }
 
+  // Per-lane ldmatrix addresses. A fragment's 16-byte chunk is 2 * step + c (c in {0, 1}), so
+  // its swizzled chunk (2 * step + c) ^ (row & 7) equals ((c ^ (row & 7)) ^ 2 * step): one
+  // lane-invariant byte offset XORed with a compile-time constant. Row steps of 16 keep row & 7.
+  constexpr int kRowBytes = D * 2;
+  const unsigned q_frag = s_q + (warp_row0 + (lane & 15)) * kRowBytes;
+  const unsigned q_chunk = ((lane >> 4) ^ (lane & 7)) * 16;
+  const unsigned k_frag = ((lane & 7) + ((lane >> 4) << 3)) * kRowBytes;
+  const unsigned k_chunk = (((lane >> 3) & 1) ^ (lane & 7)) * 16;
+  const unsigned v_frag = ((lane & 7) + (((lane >> 3) & 1) << 3)) * kRowBytes;
+  const unsigned v_chunk = ((lane >> 4) ^ (lane & 7)) * 16;
+
   const float scale_log2 = args.scale_log2;
   float acc_o[kMT][kDT][4];
   float row_max[kMT][2], row_sum[kMT][2];
@@ -194,15 +213,19 @@ __device__ __forceinline__ void attention_forward(const AttentionArgs& args) {
   }
 
   for (int it = 0;; ++it) {
-    sem::Bounds kb;
-    bool full;
-    if (!consumer.next(args.cols, qb, params, lane, kb, full)) break;
+    const int current = ahead[0];
+    if (current < 0) break;
+#pragma unroll
+    for (int s = 0; s + 1 < kStages - 1; ++s) ahead[s] = ahead[s + 1];
     {
       // Refill the slot consumed in the previous iteration (the barrier closing that iteration
       // makes it free).
+      int tile;
       sem::Bounds nb;
       bool nfull;
-      if (producer.next(args.cols, qb, params, lane, nb, nfull)) {
+      ahead[kStages - 2] = -1;
+      if (scanner.next(args.cols, qb, params, lane, tile, nb, nfull)) {
+        ahead[kStages - 2] = tile << 1 | static_cast<int>(nfull);
         const int slot = (it + kStages - 1) % kStages;
         load_tile<Cfg, Cfg::kBlockN>(s_k + slot * Cfg::kKVBytes, k_base, k_row, nb.lo, nb.step,
                                      nb.count, tid);
@@ -231,14 +254,12 @@ __device__ __forceinline__ void attention_forward(const AttentionArgs& args) {
       unsigned qf[kMT][4];
 #pragma unroll
       for (int mt = 0; mt < kMT; ++mt) {
-        ldmatrix_x4(qf[mt],
-                    s_q + swizzle<D>(warp_row0 + mt * 16 + (lane & 15), kk * 2 + (lane >> 4)));
+        ldmatrix_x4(qf[mt], q_frag + mt * 16 * kRowBytes + (q_chunk ^ (kk * 32)));
       }
 #pragma unroll
       for (int np = 0; np < kNT / 2; ++np) {
         unsigned kf[4];
-        ldmatrix_x4(kf, sk + swizzle<D>(np * 16 + (lane & 7) + ((lane >> 4) << 3),
-                                        kk * 2 + ((lane >> 3) & 1)));
+        ldmatrix_x4(kf, sk + k_frag + np * 16 * kRowBytes + (k_chunk ^ (kk * 32)));
 #pragma unroll
         for (int mt = 0; mt < kMT; ++mt) {
           mma_16816<T>(acc_s[mt][2 * np], qf[mt], kf[0], kf[1]);
@@ -248,7 +269,10 @@ __device__ __forceinline__ void attention_forward(const AttentionArgs& args) {
     }
 
     // Mask: only tiles that are not ALL with a full column count pay for the predicate.
-    if (!full) {
+    if (!(current & 1)) {
+      // Partial tiles are rare (pattern edges), so their bounds are recomputed here rather
+      // than carried through the ring in registers.
+      const sem::Bounds kb = sem::tile_bounds(args.cols, current >> 1);
 #pragma unroll
       for (int nt = 0; nt < kNT; ++nt) {
 #pragma unroll
@@ -320,8 +344,7 @@ __device__ __forceinline__ void attention_forward(const AttentionArgs& args) {
 #pragma unroll
       for (int dp = 0; dp < kDT / 2; ++dp) {
         unsigned vf[4];
-        ldmatrix_x4_trans(vf, sv + swizzle<D>(kn * 16 + (lane & 7) + (((lane >> 3) & 1) << 3),
-                                              dp * 2 + (lane >> 4)));
+        ldmatrix_x4_trans(vf, sv + v_frag + kn * 16 * kRowBytes + (v_chunk ^ (dp * 32)));
 #pragma unroll
         for (int mt = 0; mt < kMT; ++mt) {
           mma_16816<T>(acc_o[mt][2 * dp], pf[mt], vf[0], vf[1]);

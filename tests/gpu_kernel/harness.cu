@@ -484,8 +484,12 @@ static void correctnessSuite(uint32_t seed) {
 }
 
 // ---- Performance -------------------------------------------------------------------------
-template <class Cfg>
-static void benchCausal(int S, int H, const char* label) {
+// Times one pattern (CUDA-event median after warm-up) and reports effective TFLOP/s on kept
+// pairs: 4 * heads * head_dim * kept / time.
+template <class Cfg, class Pattern>
+static void benchPattern(const char* pattern, int S, int H, const std::vector<int>& params,
+                         const std::vector<SegDesc>& segs, const std::vector<Span>& layout,
+                         double kept, const char* label) {
   const int D = Cfg::kHeadDim;
   Problem pr{1, H, H, S, D};
   const size_t n = static_cast<size_t>(H) * S * D;
@@ -499,17 +503,13 @@ static void benchCausal(int S, int H, const char* label) {
     std::vector<uint16_t> h(n);
     std::mt19937 rng(7);
     std::normal_distribution<float> nd(0.f, 1.f);
-    for (auto& x : h) x = floatToBf16(nd(rng));
-    CHECK_CUDA(cudaMemcpy(d.q, h.data(), n * 2, cudaMemcpyHostToDevice));
-    for (auto& x : h) x = floatToBf16(nd(rng));
-    CHECK_CUDA(cudaMemcpy(d.k, h.data(), n * 2, cudaMemcpyHostToDevice));
-    for (auto& x : h) x = floatToBf16(nd(rng));
-    CHECK_CUDA(cudaMemcpy(d.v, h.data(), n * 2, cudaMemcpyHostToDevice));
+    for (void* dst : {d.q, d.k, d.v}) {
+      for (auto& x : h) x = floatToBf16(nd(rng));
+      CHECK_CUDA(cudaMemcpy(dst, h.data(), n * 2, cudaMemcpyHostToDevice));
+    }
   }
-  std::vector<Span> lay{{sem::kText, 0, S}};
-  auto rows = buildTable(identitySegs(lay), lay, Cfg::kBlockM);
-  auto cols = buildTable(identitySegs(lay), lay, Cfg::kBlockN);
-  Pass pass = makePass<Cfg, CausalPattern>({0, sem::kPosInf}, rows, cols);
+  Pass pass = makePass<Cfg, Pattern>(params, buildTable(segs, layout, Cfg::kBlockM),
+                                     buildTable(segs, layout, Cfg::kBlockN));
   const float scale = 1.f / std::sqrt(static_cast<float>(D));
   const int reps = S >= 100000 ? 5 : 20;
   for (int i = 0; i < 2; ++i) launch(pass, pr, d, 0, scale, true);
@@ -530,10 +530,9 @@ static void benchCausal(int S, int H, const char* label) {
   CHECK_CUDA(cudaGetLastError());
   std::sort(ms.begin(), ms.end());
   const double med = ms[ms.size() / 2];
-  const double kept = static_cast<double>(S) * (S + 1) / 2;
   const double tflops = 4.0 * H * D * kept / (med * 1e-3) / 1e12;
-  std::printf("bench causal bf16 hd%d H=%d S=%6d %-22s %9.3f ms  %6.1f TFLOP/s\n", D, H, S, label,
-              med, tflops);
+  std::printf("bench %-10s bf16 hd%d H=%d S=%6d kept=%5.1f%% %-14s %9.3f ms  %6.1f TFLOP/s\n",
+              pattern, D, H, S, 100.0 * kept / (static_cast<double>(S) * S), label, med, tflops);
   CHECK_CUDA(cudaEventDestroy(e0));
   CHECK_CUDA(cudaEventDestroy(e1));
   CHECK_CUDA(cudaFree(d.q));
@@ -541,6 +540,64 @@ static void benchCausal(int S, int H, const char* label) {
   CHECK_CUDA(cudaFree(d.v));
   CHECK_CUDA(cudaFree(d.o));
   CHECK_CUDA(cudaFree(d.lse));
+}
+
+static long long floorDiv(long long a, long long b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
+
+// Kept pairs per row of the grid head, in closed form (the reference mask is too big at 128K).
+struct GridCounter {
+  long long sink, local, text_begin, vs, ve, stride, pq, pk;
+  long long lines(long long lo, long long hi) const {  // vertical-line keys in [lo, hi)
+    lo = std::max(lo, vs);
+    hi = std::min(hi, ve);
+    if (hi <= lo) return 0;
+    const long long first = floorDiv(lo - vs - pk + stride - 1, stride);
+    const long long last = floorDiv(hi - 1 - vs - pk, stride);
+    return std::max(0LL, last - first + 1);
+  }
+  long long row(long long q) const {
+    if (q >= text_begin || (q >= vs && q < ve && (q - vs) % stride == pq)) return q + 1;
+    const long long b1 = std::min(sink, q + 1), a2 = std::max(0LL, q - local + 1), b2 = q + 1;
+    const long long ov_lo = a2, ov_hi = std::min(b1, b2);
+    const long long ov = std::max(0LL, ov_hi - ov_lo);
+    return b1 + (b2 - a2) - ov + lines(0, q + 1) - lines(0, b1) - lines(a2, b2) +
+           (ov > 0 ? lines(ov_lo, ov_hi) : 0);
+  }
+};
+
+template <class Cfg>
+static void benchSuite(const char* label) {
+  const int H = 8, INF = sem::kPosInf;
+  for (int S : {32768, 131072}) {
+    std::vector<Span> lay{{sem::kText, 0, S}};
+    benchPattern<Cfg, CausalPattern>("causal", S, H, {0, INF}, identitySegs(lay), lay,
+                                     static_cast<double>(S) * (S + 1) / 2, label);
+  }
+  {
+    const int S = 131072, sink = 128, local = 4096;
+    std::vector<Span> lay{{sem::kText, 0, S}};
+    double kept = 0;
+    for (long long q = 0; q < S; ++q) {
+      const long long b1 = std::min<long long>(sink, q + 1), a2 = std::max(0LL, q - local + 1);
+      kept += b1 + (q + 1 - a2) - std::max(0LL, b1 - a2);
+    }
+    benchPattern<Cfg, SinkLocalPattern>("a-shape", S, H, {0, INF, sink, local}, identitySegs(lay),
+                                        lay, kept, label);
+  }
+  {
+    // ANCHORS.md grid head: stride 14, sink 1024, local 1024, vision span [812, S - 60), the
+    // trailing 60 text rows dense; phases 0. Rows and columns residue-permuted.
+    const int S = 131072, vs = 812, ve = S - 60, stride = 14;
+    GridCounter gc{1024, 1024, ve, vs, ve, stride, 0, 0};
+    double kept = 0;
+    for (long long q = 0; q < S; ++q) kept += gc.row(q);
+    std::vector<Span> lay{{sem::kText, 0, vs}, {sem::kVision, vs, ve}, {sem::kText, ve, S}};
+    std::vector<SegDesc> segs{{sem::kIdentity, sem::kText, 0, vs, 1},
+                              {sem::kResidue, sem::kVision, vs, ve, stride},
+                              {sem::kIdentity, sem::kText, ve, S, 1}};
+    benchPattern<Cfg, GridPattern>("grid", S, H, {0, INF, 1024, 1024, ve, vs, ve, stride, 0, 0},
+                                   segs, lay, kept, label);
+  }
 }
 
 int main(int argc, char** argv) {
@@ -556,21 +613,31 @@ int main(int argc, char** argv) {
   correctnessSuite<dev::BF16, 64>(21);
   correctnessSuite<dev::FP16, 128>(31);
   correctnessSuite<dev::FP16, 64>(41);
-  correctnessSuite<dev::BF16, 128, 128, 64, 8, 2>(51);
+  correctnessSuite<dev::BF16, 128, 128, 128, 8, 2>(51);
   correctnessSuite<dev::BF16, 128, 64, 64, 4, 3>(61);
+  correctnessSuite<dev::FP16, 64, 64, 64, 4, 4>(71);
+  {
+    // The benchmark's closed-form kept count against brute force.
+    const long long S = 3000, vs = 301, ve = S - 17, st = 14;
+    GridCounter gc{100, 90, ve, vs, ve, st, 3, 5};
+    long long brute = 0, closed = 0;
+    for (long long q = 0; q < S; ++q) {
+      closed += gc.row(q);
+      for (long long k = 0; k <= q; ++k) {
+        brute += k < 100 || q - k < 90 || q >= ve || (q >= vs && q < ve && (q - vs) % st == 3) ||
+                 (k >= vs && k < ve && (k - vs) % st == 5);
+      }
+    }
+    std::printf("%-4s grid kept-pair count: closed form %lld, brute force %lld\n",
+                closed == brute ? "ok" : "FAIL", closed, brute);
+    if (closed != brute) ++g_failures;
+  }
   std::printf("correctness: %s (%d failing case(s))\n", g_failures ? "FAIL" : "PASS", g_failures);
 
   if (bench) {
-    using C4 = dev::AttentionConfig<dev::BF16, 128, 128, 64, 4, 2>;
-    using C8 = dev::AttentionConfig<dev::BF16, 128, 128, 64, 8, 2>;
-    using C8n128 = dev::AttentionConfig<dev::BF16, 128, 128, 128, 8, 2>;
-    using C4s3 = dev::AttentionConfig<dev::BF16, 128, 64, 64, 4, 3>;
-    for (int S : {32768, 131072}) {
-      benchCausal<C4>(S, 8, "128x64 w4 s2");
-      benchCausal<C8>(S, 8, "128x64 w8 s2");
-      benchCausal<C8n128>(S, 8, "128x128 w8 s2");
-      benchCausal<C4s3>(S, 8, "64x64 w4 s3");
-    }
+    benchSuite<dev::AttentionConfig<dev::BF16, 128, 128, 64, 4, 2>>("128x64 w4 s2");
+    benchSuite<dev::AttentionConfig<dev::BF16, 128, 128, 128, 8, 2>>("128x128 w8 s2");
+    benchSuite<dev::AttentionConfig<dev::BF16, 128, 128, 64, 4, 3>>("128x64 w4 s3");
   }
   return g_failures ? 1 : 0;
 }
