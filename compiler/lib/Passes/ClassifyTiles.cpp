@@ -18,7 +18,7 @@ namespace {
 constexpr int64_t kMaxClassifiedTiles = int64_t{1} << 24;
 // Pairs of partial tiles evaluated one by one for an exact kept-pair count; beyond this budget
 // kept_pairs_max stays an upper bound.
-constexpr int64_t kExactPairBudget = int64_t{1} << 24;
+constexpr int64_t kExactPairBudget = int64_t{1} << 20;
 
 struct Stats {
   int64_t full = 0, partial = 0, empty = 0, kept_min = 0, kept_max = 0;

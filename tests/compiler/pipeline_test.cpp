@@ -1,0 +1,195 @@
+// Pipeline steps, KernelSpec structure keys and bad input through the public API.
+#include "permjit/compiler/Pipeline.h"
+
+#include <gtest/gtest.h>
+
+#include <sstream>
+
+#include "permjit/compiler/Plan.h"
+#include "permjit/dsl/Error.h"
+
+namespace permjit {
+namespace {
+
+Layout textVisionText(int64_t s) { return Layout::textVisionText(s, s / 8, s / 16); }
+
+Pattern gridHead(int64_t stride, int64_t pq, int64_t pk) {
+  return causal() & (sink(64) | local(128) | rows(SpanRef::last(60)) | grid(stride, pq, pk));
+}
+
+CompileOptions options(int64_t seq_len, Layout layout) {
+  CompileOptions o;
+  o.seq_len = seq_len;
+  o.layout = std::move(layout);
+  return o;
+}
+
+template <typename F>
+Error captureError(F&& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e;
+  }
+  ADD_FAILURE() << "no permjit::Error thrown";
+  return Error(ErrorCategory::kInternal, "none");
+}
+
+TEST(Pipeline, PrintsIrAfterEveryStep) {
+  std::ostringstream ir;
+  CompileOptions o = options(4096, textVisionText(4096));
+  o.ir_out = &ir;
+  compilePattern(gridHead(14, 0, 0), o);
+  std::string text = ir.str();
+  size_t at = 0;
+  for (const char* step : {"import-dsl", "canonicalize", "plan-permutations", "lower-to-tile-ir",
+                           "select-tile-config", "classify-tiles"}) {
+    size_t found = text.find(std::string("IR after ") + step, at);
+    ASSERT_NE(found, std::string::npos) << step;
+    at = found;
+  }
+  EXPECT_NE(text.find("emit-kernel-spec", at), std::string::npos);
+}
+
+TEST(Pipeline, StagesShowEachLevel) {
+  CompileOptions o = options(4096, textVisionText(4096));
+  std::string pattern_ir = emitStage(gridHead(14, 0, 0), o, Stage::kPatternIR);
+  EXPECT_NE(pattern_ir.find("permjit.head @pattern"), std::string::npos);
+  EXPECT_NE(pattern_ir.find("row_map = #permjit.plan<residue 14 over #permjit.span<modality "
+                            "vision>>"),
+            std::string::npos)
+      << pattern_ir;
+  std::string tile_ir = emitStage(gridHead(14, 0, 0), o, Stage::kTileIR);
+  EXPECT_NE(tile_ir.find("permjit.kernel @pattern head_dim 128 dtype bf16"), std::string::npos);
+  EXPECT_NE(tile_ir.find("full_tiles"), std::string::npos) << tile_ir;
+  std::string spec = emitStage(gridHead(14, 0, 0), o, Stage::kSpec);
+  EXPECT_NE(spec.find("pass 0: rows residue("), std::string::npos) << spec;
+}
+
+TEST(Pipeline, CanonicalizeFoldsCausalIntoLocal) {
+  KernelSpec spec = compilePattern(causal() & local(8), options(0, Layout()));
+  ASSERT_EQ(spec.nodes.size(), 1u);
+  EXPECT_EQ(spec.nodes[0].op, ExprOp::kDiag);
+  EXPECT_EQ(spec.params[spec.nodes[0].slots[1]].value, 8);
+}
+
+TEST(Pipeline, CanonicalizeDropsDuplicates) {
+  KernelSpec once = compilePattern(causal() & (sink(4) | local(8)), options(0, Layout()));
+  KernelSpec twice =
+      compilePattern(causal() & (sink(4) | local(8) | sink(4)), options(0, Layout()));
+  EXPECT_EQ(once.structureKey(), twice.structureKey());
+}
+
+TEST(Pipeline, LowersAShape) {
+  KernelSpec spec = compilePattern(causal() & (sink(64) | local(128)), options(0, Layout()));
+  ASSERT_EQ(spec.passes.size(), 1u);
+  const ExprNode& root = spec.nodes[spec.passes[0].expr_root];
+  EXPECT_EQ(root.op, ExprOp::kAnd);
+  ASSERT_EQ(root.children.size(), 2u);
+  EXPECT_EQ(spec.nodes[root.children[0]].op, ExprOp::kDiag);
+  EXPECT_EQ(spec.params[spec.nodes[root.children[0]].slots[1]].kind, ParamSlot::Kind::kInf);
+  const ExprNode& either = spec.nodes[root.children[1]];
+  EXPECT_EQ(either.op, ExprOp::kOr);
+  EXPECT_EQ(spec.nodes[either.children[0]].op, ExprOp::kKRange);
+  EXPECT_TRUE(spec.passes[0].rows.isIdentity());
+  EXPECT_TRUE(spec.passes[0].cols.isIdentity());
+}
+
+TEST(Pipeline, PlansGridAndBoundaries) {
+  KernelSpec grid = compilePattern(gridHead(14, 0, 0), options(0, Layout()));
+  EXPECT_GE(grid.passes[0].rows.residue_stride_slot, 0);
+  EXPECT_EQ(grid.passes[0].rows.residue_modality, sem::kVision);
+  EXPECT_GE(grid.passes[0].cols.residue_stride_slot, 0);
+  KernelSpec qb = compilePattern(q_boundary({{Modality::kText, causal()}}), options(0, Layout()));
+  EXPECT_EQ(qb.passes[0].rows.modality_order, (std::vector<int>{0, 1, 2}));
+  EXPECT_TRUE(qb.passes[0].cols.isIdentity());
+  KernelSpec b2 = compilePattern(boundary_2d({{{Modality::kText, Modality::kText}, causal()}}),
+                                 options(0, Layout()));
+  EXPECT_FALSE(b2.passes[0].cols.isIdentity());
+  EXPECT_TRUE(b2.nodes[b2.passes[0].expr_root].op == ExprOp::kAnd);
+}
+
+TEST(Pipeline, TileConfigDefaultsAndOverride) {
+  EXPECT_EQ(defaultTileConfig(64), (TileConfig{128, 64, 4, 2}));
+  EXPECT_EQ(defaultTileConfig(128), (TileConfig{128, 64, 4, 2}));
+  CompileOptions o;
+  o.head_dim = 64;
+  o.dtype = DType::kFP16;
+  o.tile = TileConfig{64, 32, 8, 3};
+  KernelSpec spec = compilePattern(causal(), o);
+  EXPECT_EQ(spec.tile, (TileConfig{64, 32, 8, 3}));
+  EXPECT_EQ(spec.head_dim, 64);
+  EXPECT_EQ(spec.dtype, DType::kFP16);
+}
+
+TEST(StructureKey, SharedAcrossParameterValues) {
+  std::string a =
+      compilePattern(gridHead(14, 0, 0), options(4096, textVisionText(4096))).structureKey();
+  std::string b =
+      compilePattern(causal() & (sink(7) | local(3) | rows(SpanRef::last(9)) | grid(5, 4, 1)),
+                     options(1000, textVisionText(1000)))
+          .structureKey();
+  std::string c = compilePattern(gridHead(20, 19, 0), options(0, Layout())).structureKey();
+  EXPECT_EQ(a, b);
+  EXPECT_EQ(a, c);
+  std::string r1 =
+      compilePattern(causal() & rows(SpanRef::range(3, 90)), options(0, Layout())).structureKey();
+  std::string r2 =
+      compilePattern(causal() & rows(SpanRef::range(40, 41)), options(0, Layout())).structureKey();
+  EXPECT_EQ(r1, r2);
+}
+
+TEST(StructureKey, DiffersAcrossStructures) {
+  CompileOptions o = options(0, Layout());
+  std::string grid = compilePattern(gridHead(14, 0, 0), o).structureKey();
+  std::string a_shape = compilePattern(causal() & (sink(64) | local(128)), o).structureKey();
+  std::string last = compilePattern(causal() & rows(SpanRef::last(5)), o).structureKey();
+  std::string range = compilePattern(causal() & rows(SpanRef::range(0, 5)), o).structureKey();
+  EXPECT_NE(grid, a_shape);
+  EXPECT_NE(last, range);
+  CompileOptions hd64 = o;
+  hd64.head_dim = 64;
+  EXPECT_NE(compilePattern(gridHead(14, 0, 0), hd64).structureKey(), grid);
+  CompileOptions other_tile = o;
+  other_tile.tile = TileConfig{64, 64, 4, 2};
+  EXPECT_NE(compilePattern(gridHead(14, 0, 0), other_tile).structureKey(), grid);
+}
+
+TEST(BadInput, VerticalSlashIsDynamic) {
+  Error e = captureError([] { compilePattern(vertical_slash(100, 200), CompileOptions()); });
+  EXPECT_EQ(e.category(), ErrorCategory::kUnsupported);
+  EXPECT_NE(std::string(e.what()).find("vertical_slash"), std::string::npos);
+  EXPECT_NE(std::string(e.what()).find("dynamic"), std::string::npos);
+}
+
+TEST(BadInput, HeadDimAndTileNamed) {
+  CompileOptions o;
+  o.head_dim = 96;
+  Error e = captureError([&] { compilePattern(causal(), o); });
+  EXPECT_EQ(e.category(), ErrorCategory::kUnsupported);
+  EXPECT_NE(std::string(e.what()).find("head_dim"), std::string::npos);
+  o.head_dim = 128;
+  o.tile = TileConfig{128, 48, 4, 2};
+  e = captureError([&] { compilePattern(causal(), o); });
+  EXPECT_NE(std::string(e.what()).find("tile.block_n"), std::string::npos);
+  o.tile = TileConfig{128, 64, 6, 2};
+  e = captureError([&] { compilePattern(causal(), o); });
+  EXPECT_NE(std::string(e.what()).find("tile.warps"), std::string::npos);
+}
+
+TEST(BadInput, SeqLenAndLayout) {
+  CompileOptions o;
+  o.seq_len = -3;
+  Error e = captureError([&] { compilePattern(causal(), o); });
+  EXPECT_EQ(e.category(), ErrorCategory::kInvalidArgument);
+  EXPECT_NE(std::string(e.what()).find("seq_len"), std::string::npos);
+  o = options(100, Layout({Span{Modality::kVision, 10, 200, std::nullopt}}));
+  e = captureError([&] { compilePattern(causal(), o); });
+  EXPECT_EQ(e.category(), ErrorCategory::kInvalidPattern);
+  KernelSpec spec = compilePattern(causal(), CompileOptions());
+  e = captureError([&] { bindParams(spec, Layout(), 0); });
+  EXPECT_NE(std::string(e.what()).find("seq_len"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace permjit
