@@ -2,7 +2,7 @@
 // NVRTC and of the compiler: hand-written Pattern policies and hand-built segment tables.
 //   build: nvcc -std=c++17 -O3 -arch=sm_90a -cudart static -I compiler/include
 //          -I codegen/include -I codegen/cuda tests/gpu_kernel/harness.cu -o gpu_kernel_harness
-//   run:   ./gpu_kernel_harness [--no-bench]
+//   run:   ./gpu_kernel_harness [--no-bench | --cpu-check]  (--cpu-check needs no GPU)
 // Correctness: random bf16/fp16 inputs against a float CPU reference of the same mask
 // (explicit lambdas, not the Pattern structs), small sizes, tile-misaligned lengths, GQA,
 // batch 2, head dims 64/128, permuted rows/columns, local coordinates, and a two-pass merge.
@@ -82,6 +82,48 @@ struct GridPattern {
     any = tri_or(any, tri_and(range_classify(k.lo, k.hi, p[5], p[6]),
                               mod_classify(k.lo, k.hi, k.step, k.count, p[5], p[7], p[9])));
     return tri_and(diag_classify(q.lo, q.hi, k.lo, k.hi, p[0], p[1]), any);
+  }
+};
+
+// The grid head as two passes (the authors' split): the dense-ish part in original order, and
+// the lines in residue-permuted order minus what the first pass kept (passes must be
+// disjoint; the second merges through LSE). Same params as GridPattern.
+struct GridBasePattern {
+  static __host__ __device__ bool base(const sem::Coord& q, const sem::Coord& k, const int* p) {
+    return sem::range_keep(k.pos, p[0], p[2]) || sem::diag_keep(q.pos, k.pos, p[0], p[3]) ||
+           sem::range_keep(q.pos, p[4], p[1]);
+  }
+  static __host__ __device__ sem::Tri baseClass(const sem::Bounds& q, const sem::Bounds& k,
+                                                const int* p) {
+    using namespace sem;
+    return tri_or(tri_or(range_classify(k.lo, k.hi, p[0], p[2]),
+                         diag_classify(q.lo, q.hi, k.lo, k.hi, p[0], p[3])),
+                  range_classify(q.lo, q.hi, p[4], p[1]));
+  }
+  static __host__ __device__ bool keep(const sem::Coord& q, const sem::Coord& k, const int* p) {
+    return sem::diag_keep(q.pos, k.pos, p[0], p[1]) && base(q, k, p);
+  }
+  static __host__ __device__ sem::Tri classify(const sem::Bounds& q, const sem::Bounds& k,
+                                               const int* p) {
+    return sem::tri_and(sem::diag_classify(q.lo, q.hi, k.lo, k.hi, p[0], p[1]), baseClass(q, k, p));
+  }
+};
+struct GridLinesPattern {
+  static __host__ __device__ bool keep(const sem::Coord& q, const sem::Coord& k, const int* p) {
+    return sem::diag_keep(q.pos, k.pos, p[0], p[1]) && !GridBasePattern::base(q, k, p) &&
+           ((sem::range_keep(q.pos, p[5], p[6]) && sem::mod_keep(q.pos, p[5], p[7], p[8])) ||
+            (sem::range_keep(k.pos, p[5], p[6]) && sem::mod_keep(k.pos, p[5], p[7], p[9])));
+  }
+  static __host__ __device__ sem::Tri classify(const sem::Bounds& q, const sem::Bounds& k,
+                                               const int* p) {
+    using namespace sem;
+    const Tri lines = tri_or(tri_and(range_classify(q.lo, q.hi, p[5], p[6]),
+                                     mod_classify(q.lo, q.hi, q.step, q.count, p[5], p[7], p[8])),
+                             tri_and(range_classify(k.lo, k.hi, p[5], p[6]),
+                                     mod_classify(k.lo, k.hi, k.step, k.count, p[5], p[7], p[9])));
+    return tri_and(tri_and(diag_classify(q.lo, q.hi, k.lo, k.hi, p[0], p[1]),
+                           tri_not(GridBasePattern::baseClass(q, k, p))),
+                   lines);
   }
 };
 
@@ -443,6 +485,29 @@ static void correctnessSuite(uint32_t seed) {
         },
         true, seed + 2);
   }
+  // The same grid head as two merged passes: original order, then residue-permuted lines.
+  {
+    Problem pr{2, 2, 1, 700, D};
+    const int S = pr.seq, vs = 81, ve = S - 45, stride = 7, pq = 2, pk = 5, sink = 20, local = 40;
+    std::vector<Span> lay{{sem::kText, 0, vs}, {sem::kVision, vs, ve}, {sem::kText, ve, S}};
+    std::vector<SegDesc> segs{{sem::kIdentity, sem::kText, 0, vs, 1},
+                              {sem::kResidue, sem::kVision, vs, ve, stride},
+                              {sem::kIdentity, sem::kText, ve, S, 1}};
+    const std::vector<int> params{0, INF, sink, local, ve, vs, ve, stride, pq, pk};
+    checkCase<T>(
+        "grid(7) as 2 merged passes", pr,
+        {makePass<Cfg, GridBasePattern>(params, buildTable(identitySegs(lay), lay, BM),
+                                        buildTable(identitySegs(lay), lay, BN)),
+         makePass<Cfg, GridLinesPattern>(params, buildTable(segs, lay, BM),
+                                         buildTable(segs, lay, BN))},
+        [=](int q, int k) {
+          if (k > q) return false;
+          return k < sink || q - k < local || q >= ve ||
+                 (q >= vs && q < ve && (q - vs) % stride == pq) ||
+                 (k >= vs && k < ve && (k - vs) % stride == pk);
+        },
+        true, seed + 6);
+  }
   // Modality gather (vision rows first) with a vision-local window; rows never kept: none
   // (text rows keep at least themselves), so also test a row set that keeps nothing below.
   {
@@ -486,10 +551,9 @@ static void correctnessSuite(uint32_t seed) {
 // ---- Performance -------------------------------------------------------------------------
 // Times one pattern (CUDA-event median after warm-up) and reports effective TFLOP/s on kept
 // pairs: 4 * heads * head_dim * kept / time.
-template <class Cfg, class Pattern>
-static void benchPattern(const char* pattern, int S, int H, const std::vector<int>& params,
-                         const std::vector<SegDesc>& segs, const std::vector<Span>& layout,
-                         double kept, const char* label) {
+template <class Cfg>
+static void benchPasses(const char* pattern, int S, int H, const std::vector<Pass>& passes,
+                        double kept, const char* label) {
   const int D = Cfg::kHeadDim;
   Problem pr{1, H, H, S, D};
   const size_t n = static_cast<size_t>(H) * S * D;
@@ -508,11 +572,12 @@ static void benchPattern(const char* pattern, int S, int H, const std::vector<in
       CHECK_CUDA(cudaMemcpy(dst, h.data(), n * 2, cudaMemcpyHostToDevice));
     }
   }
-  Pass pass = makePass<Cfg, Pattern>(params, buildTable(segs, layout, Cfg::kBlockM),
-                                     buildTable(segs, layout, Cfg::kBlockN));
   const float scale = 1.f / std::sqrt(static_cast<float>(D));
   const int reps = S >= 100000 ? 5 : 20;
-  for (int i = 0; i < 2; ++i) launch(pass, pr, d, 0, scale, true);
+  auto run_all = [&] {
+    for (size_t i = 0; i < passes.size(); ++i) launch(passes[i], pr, d, i > 0, scale, true);
+  };
+  for (int i = 0; i < 2; ++i) run_all();
   CHECK_CUDA(cudaDeviceSynchronize());
   cudaEvent_t e0, e1;
   CHECK_CUDA(cudaEventCreate(&e0));
@@ -520,7 +585,7 @@ static void benchPattern(const char* pattern, int S, int H, const std::vector<in
   std::vector<float> ms;
   for (int i = 0; i < reps; ++i) {
     CHECK_CUDA(cudaEventRecord(e0));
-    launch(pass, pr, d, 0, scale, true);
+    run_all();
     CHECK_CUDA(cudaEventRecord(e1));
     CHECK_CUDA(cudaEventSynchronize(e1));
     float t;
@@ -540,6 +605,16 @@ static void benchPattern(const char* pattern, int S, int H, const std::vector<in
   CHECK_CUDA(cudaFree(d.v));
   CHECK_CUDA(cudaFree(d.o));
   CHECK_CUDA(cudaFree(d.lse));
+}
+
+template <class Cfg, class Pattern>
+static void benchPattern(const char* pattern, int S, int H, const std::vector<int>& params,
+                         const std::vector<SegDesc>& segs, const std::vector<Span>& layout,
+                         double kept, const char* label) {
+  benchPasses<Cfg>(pattern, S, H,
+                   {makePass<Cfg, Pattern>(params, buildTable(segs, layout, Cfg::kBlockM),
+                                           buildTable(segs, layout, Cfg::kBlockN))},
+                   kept, label);
 }
 
 static long long floorDiv(long long a, long long b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
@@ -595,13 +670,103 @@ static void benchSuite(const char* label) {
     std::vector<SegDesc> segs{{sem::kIdentity, sem::kText, 0, vs, 1},
                               {sem::kResidue, sem::kVision, vs, ve, stride},
                               {sem::kIdentity, sem::kText, ve, S, 1}};
-    benchPattern<Cfg, GridPattern>("grid", S, H, {0, INF, 1024, 1024, ve, vs, ve, stride, 0, 0},
-                                   segs, lay, kept, label);
+    const std::vector<int> params{0, INF, 1024, 1024, ve, vs, ve, stride, 0, 0};
+    benchPattern<Cfg, GridPattern>("grid", S, H, params, segs, lay, kept, label);
+    benchPasses<Cfg>(
+        "grid 2-pass", S, H,
+        {makePass<Cfg, GridBasePattern>(params, buildTable(identitySegs(lay), lay, Cfg::kBlockM),
+                                        buildTable(identitySegs(lay), lay, Cfg::kBlockN)),
+         makePass<Cfg, GridLinesPattern>(params, buildTable(segs, lay, Cfg::kBlockM),
+                                         buildTable(segs, lay, Cfg::kBlockN))},
+        kept, label);
   }
 }
 
+// ---- CPU-only checks (no GPU needed: `--cpu-check`) ------------------------------------
+// Every classify verdict must be exact where it claims ALL or NONE, keep must equal the
+// reference mask over the whole permuted space, and the grid's two passes must partition it.
+template <class Pattern>
+static bool checkClassifier(const char* name, const std::vector<int>& params,
+                            const sem::SegmentTable& rows, const sem::SegmentTable& cols,
+                            const MaskFn& mask, std::vector<uint8_t>* covered) {
+  long long wrong_claims = 0, wrong_keep = 0, pairs = 0;
+  const int S = static_cast<int>(std::sqrt(static_cast<double>(covered->size())));
+  for (int t = 0; t < rows.total / rows.tile; ++t) {
+    const sem::Bounds qb = sem::tile_bounds(rows, t);
+    if (qb.count == 0) continue;
+    for (int u = 0; u < cols.total / cols.tile; ++u) {
+      const sem::Bounds kb = sem::tile_bounds(cols, u);
+      if (kb.count == 0) continue;
+      const sem::Tri c = Pattern::classify(qb, kb, params.data());
+      for (int i = 0; i < qb.count; ++i) {
+        const sem::Coord qc = sem::map_index(rows, t * rows.tile + i);
+        for (int j = 0; j < kb.count; ++j) {
+          const sem::Coord kc = sem::map_index(cols, u * cols.tile + j);
+          const bool keep = Pattern::keep(qc, kc, params.data());
+          ++pairs;
+          if ((c == sem::kNone && keep) || (c == sem::kAll && !keep)) ++wrong_claims;
+          if (keep != mask(qc.pos, kc.pos)) ++wrong_keep;
+          if (keep) ++(*covered)[static_cast<size_t>(qc.pos) * S + kc.pos];
+        }
+      }
+    }
+  }
+  const bool ok = wrong_claims == 0 && wrong_keep == 0 && pairs == static_cast<long long>(S) * S;
+  std::printf("%-4s classify/keep %-24s pairs=%lld wrong_claims=%lld wrong_keep=%lld\n",
+              ok ? "ok" : "FAIL", name, pairs, wrong_claims, wrong_keep);
+  return ok;
+}
+
+static int cpuChecks() {
+  int failures = 0;
+  const int INF = sem::kPosInf;
+  for (int BM : {64, 128}) {
+    const int BN = 64, S = 1500, vs = 181, ve = S - 45, stride = 14, pq = 3, pk = 11;
+    const int sink = 100, local = 90;
+    std::vector<Span> lay{{sem::kText, 0, vs}, {sem::kVision, vs, ve}, {sem::kText, ve, S}};
+    std::vector<SegDesc> segs{{sem::kIdentity, sem::kText, 0, vs, 1},
+                              {sem::kResidue, sem::kVision, vs, ve, stride},
+                              {sem::kIdentity, sem::kText, ve, S, 1}};
+    const std::vector<int> params{0, INF, sink, local, ve, vs, ve, stride, pq, pk};
+    auto grid = [=](int q, int k) {
+      if (k > q) return false;
+      return k < sink || q - k < local || q >= ve ||
+             (q >= vs && q < ve && (q - vs) % stride == pq) ||
+             (k >= vs && k < ve && (k - vs) % stride == pk);
+    };
+    auto base = [=](int q, int k) { return k <= q && (k < sink || q - k < local || q >= ve); };
+    auto rows = buildTable(segs, lay, BM), cols = buildTable(segs, lay, BN);
+    auto id_rows = buildTable(identitySegs(lay), lay, BM);
+    auto id_cols = buildTable(identitySegs(lay), lay, BN);
+    std::vector<uint8_t> one(static_cast<size_t>(S) * S), two(static_cast<size_t>(S) * S);
+    failures += !checkClassifier<GridPattern>("grid, residue maps", params, rows, cols, grid, &one);
+    failures += !checkClassifier<GridBasePattern>("grid pass 1, identity", params, id_rows, id_cols,
+                                                  base, &two);
+    failures += !checkClassifier<GridLinesPattern>(
+        "grid pass 2, residue", params, rows, cols,
+        [=](int q, int k) { return grid(q, k) && !base(q, k); }, &two);
+    long long bad = 0;
+    for (int q = 0; q < S; ++q) {
+      for (int k = 0; k < S; ++k) {
+        const size_t i = static_cast<size_t>(q) * S + k;
+        bad += one[i] != grid(q, k) || two[i] != grid(q, k);  // each pair once, when kept
+      }
+    }
+    std::printf("%-4s grid passes partition the mask (block_m %d): %lld bad pairs\n",
+                bad ? "FAIL" : "ok", BM, bad);
+    failures += bad != 0;
+  }
+  return failures;
+}
+
 int main(int argc, char** argv) {
-  bool bench = !(argc > 1 && std::string(argv[1]) == "--no-bench");
+  const std::string mode = argc > 1 ? argv[1] : "";
+  if (mode == "--cpu-check") {
+    const int failures = cpuChecks();
+    std::printf("cpu checks: %s\n", failures ? "FAIL" : "PASS");
+    return failures ? 1 : 0;
+  }
+  const bool bench = mode != "--no-bench";
   int dev_id = 0;
   CHECK_CUDA(cudaSetDevice(dev_id));
   cudaDeviceProp prop;
@@ -637,7 +802,6 @@ int main(int argc, char** argv) {
   if (bench) {
     benchSuite<dev::AttentionConfig<dev::BF16, 128, 128, 64, 4, 2>>("128x64 w4 s2");
     benchSuite<dev::AttentionConfig<dev::BF16, 128, 128, 128, 8, 2>>("128x128 w8 s2");
-    benchSuite<dev::AttentionConfig<dev::BF16, 128, 128, 64, 4, 3>>("128x64 w4 s3");
   }
   return g_failures ? 1 : 0;
 }
