@@ -1,0 +1,185 @@
+#include <gtest/gtest.h>
+#include <png.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+
+#include "ExpectError.h"
+#include "permjit/dsl/Json.h"
+#include "permjit/dsl/Reference.h"
+#include "permjit/patterns/HeadTypes.h"
+#include "permjit/patterns/ModelConfig.h"
+#include "permjit/patterns/Viz.h"
+
+namespace permjit::patterns {
+namespace {
+
+namespace fs = std::filesystem;
+using permjit::testing::expectError;
+
+std::string tempPath(const std::string& name) {
+  return (fs::temp_directory_path() / ("permjit_viz_" + name)).string();
+}
+
+struct Png {
+  int width = 0, height = 0;
+  std::vector<uint8_t> rgb;
+  const uint8_t* at(int x, int y) const { return &rgb[(static_cast<size_t>(y) * width + x) * 3]; }
+};
+
+// Checks the signature and IHDR by hand, then decodes with libpng.
+Png readPng(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::vector<unsigned char> head(24);
+  in.read(reinterpret_cast<char*>(head.data()), 24);
+  const unsigned char signature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+  EXPECT_TRUE(std::equal(signature, signature + 8, head.begin())) << path;
+  EXPECT_EQ(std::string(head.begin() + 12, head.begin() + 16), "IHDR");
+  auto be32 = [&](int o) {
+    return head[o] << 24 | head[o + 1] << 16 | head[o + 2] << 8 | head[o + 3];
+  };
+  Png png;
+  png.width = be32(16);
+  png.height = be32(20);
+  png_image image{};
+  image.version = PNG_IMAGE_VERSION;
+  EXPECT_TRUE(png_image_begin_read_from_file(&image, path.c_str())) << image.message;
+  image.format = PNG_FORMAT_RGB;
+  EXPECT_EQ(static_cast<int>(image.width), png.width);
+  EXPECT_EQ(static_cast<int>(image.height), png.height);
+  png.rgb.resize(PNG_IMAGE_SIZE(image));
+  EXPECT_TRUE(png_image_finish_read(&image, nullptr, png.rgb.data(), 0, nullptr));
+  return png;
+}
+
+// Black pixels (kept pairs) of the panel starting at x0.
+int64_t blackPixels(const Png& png, int x0, int y0, int size) {
+  int64_t n = 0;
+  for (int y = y0; y < y0 + size; ++y) {
+    for (int x = x0; x < x0 + size; ++x) n += png.at(x, y)[0] == 0 && png.at(x, y)[1] == 0;
+  }
+  return n;
+}
+
+const int64_t kS = 256;
+const Layout kLayout = Layout::textVisionText(kS, 16, 16);
+const Pattern kGrid = grid_head({7, 2, 5, SpanRef::modality(Modality::kVision), 4, 8, 16});
+
+TEST(Viz, PlannedOrderGathersGridLinesIntoBands) {
+  PlannedOrder order = plannedOrder(kGrid, kLayout, kS);
+  for (const auto* axis : {&order.rows, &order.cols}) {
+    std::vector<int64_t> sorted = *axis;
+    std::sort(sorted.begin(), sorted.end());
+    for (int64_t i = 0; i < kS; ++i) ASSERT_EQ(sorted[i], i);  // a permutation
+  }
+  // The vertical line's keys (vision, residue 5) are one contiguous run of columns.
+  std::vector<int64_t> where;
+  for (int64_t j = 0; j < kS; ++j) {
+    int64_t x = order.cols[j];
+    if (x >= 16 && x < kS - 16 && (x - 16) % 7 == 5) where.push_back(j);
+  }
+  ASSERT_FALSE(where.empty());
+  EXPECT_EQ(where.back() - where.front() + 1, static_cast<int64_t>(where.size()));
+  EXPECT_NE(order.description.find("residue classes of stride 7 over vision"), std::string::npos)
+      << order.description;
+}
+
+TEST(Viz, WritesAValidPngWithTheSameKeptSetInBothPanels) {
+  const std::string path = tempPath("grid.png");
+  VizResult r = writePatternPng(kGrid, kLayout, kS, path);
+  const int zoom = 512 / kS, panel = kS * zoom, band = 6, gap = 16;
+  EXPECT_EQ(r.cell, 1);
+  EXPECT_EQ(r.width, 2 * (band + panel) + gap);
+  EXPECT_EQ(r.height, band + panel);
+  Png png = readPng(path);
+  EXPECT_EQ(png.width, r.width);
+  EXPECT_EQ(png.height, r.height);
+  std::vector<uint8_t> mask = keptMask(kGrid, kLayout, kS);
+  const int64_t kept = std::count(mask.begin(), mask.end(), 1);
+  EXPECT_EQ(blackPixels(png, band, band, panel), kept * zoom * zoom);
+  EXPECT_EQ(blackPixels(png, 2 * band + panel + gap, band, panel), kept * zoom * zoom);
+  // Bands: the first row is text (blue), row 100 is vision (orange).
+  EXPECT_EQ(png.at(0, band)[2], 185);
+  EXPECT_EQ(png.at(0, band + 100 * zoom)[0], 230);
+  fs::remove(path);
+}
+
+TEST(Viz, DownsamplesLongSequencesExactlyOrBySampling) {
+  const int64_t S = 2000;
+  const Layout layout = Layout::textVisionText(S, 40, 40);
+  const Pattern p = grid_head({14, 0, 3, SpanRef::modality(Modality::kVision), 16, 32, 40});
+  for (int64_t exact_limit : {int64_t{8192}, int64_t{100}}) {
+    VizOptions options;
+    options.max_panel_pixels = 100;
+    options.exact_limit = exact_limit;
+    const std::string path = tempPath("long.png");
+    VizResult r = writePatternPng(p, layout, S, path, options);
+    EXPECT_EQ(r.cell, 20);
+    Png png = readPng(path);
+    EXPECT_EQ(png.width, 2 * (6 + 100) + 16);
+    EXPECT_EQ(png.height, 6 + 100);
+    // The diagonal cells are partly kept (grey), the top-right corner is empty (white).
+    EXPECT_LT(png.at(6 + 50, 6 + 50)[0], 255);
+    EXPECT_EQ(png.at(6 + 99, 6)[0], 255);
+    fs::remove(path);
+  }
+}
+
+TEST(Viz, RejectsDynamicPatternsBadOptionsAndUnwritablePaths) {
+  expectError(
+      [] { writePatternPng(vertical_slash_head(4, 4, 8), Layout(), 64, tempPath("x.png")); },
+      ErrorCategory::kUnsupported, {"vertical_slash"});
+  VizOptions tiny;
+  tiny.max_panel_pixels = 4;
+  expectError([&] { writePatternPng(dense(), Layout(), 64, tempPath("x.png"), tiny); },
+              ErrorCategory::kInvalidArgument, {"max_panel_pixels", "[16, 8192]"});
+  expectError([] { writePatternPng(dense(), Layout(), 64, "/nonexistent/dir/x.png"); },
+              ErrorCategory::kIo, {"/nonexistent/dir/x.png"});
+  expectError([] { writePatternPng(kGrid, kLayout, 8, tempPath("x.png")); },
+              ErrorCategory::kInvalidPattern, {});
+}
+
+int runViz(std::vector<std::string> args) {
+  args.insert(args.begin(), "viz");
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  return runVizCommand(static_cast<int>(argv.size()), argv.data());
+}
+
+TEST(Viz, CommandDrawsPatternFilesAndConfigHeads) {
+  const std::string pattern_path = tempPath("pattern.json");
+  std::ofstream(pattern_path) << dumpPatternFile({"grid head", kGrid, kLayout});
+  const std::string out = tempPath("cmd.png");
+  EXPECT_EQ(runViz({pattern_path, "--seq-len", "256", "-o", out}), 0);
+  EXPECT_EQ(readPng(out).height, 6 + 512);
+
+  ModelConfig config;
+  config.model = "m";
+  config.num_heads = 1;
+  config.layout_rules = {LayoutRules::Kind::kTextVisionText, 16, 16, Layout()};
+  HeadSpec h;
+  h.type = HeadType::kGrid;
+  h.stride = 7;
+  h.phase_k = 3;
+  config.layers.push_back({2, {h}});
+  const std::string config_path = tempPath("config.json");
+  saveModelConfig(config, config_path);
+  EXPECT_EQ(runViz({"--config", config_path, "--layer", "2", "--head", "0", "--seq-len", "128",
+                    "--max-pixels", "128", "-o", out}),
+            0);
+  EXPECT_EQ(readPng(out).width, 2 * (6 + 128) + 16);
+
+  EXPECT_EQ(runViz({"--help"}), 0);
+  EXPECT_EQ(runViz({pattern_path, "-o", out}), 2);           // no --seq-len
+  EXPECT_EQ(runViz({pattern_path, "--seq-len", "256"}), 2);  // no -o
+  EXPECT_EQ(runViz({"--seq-len", "256", "-o", out}), 2);     // no pattern
+  EXPECT_EQ(runViz({pattern_path, "--seq-len", "0", "-o", out}), 2);
+  EXPECT_EQ(runViz({pattern_path, "--seq-len", "256", "--head", "1", "-o", out}), 2);
+  EXPECT_EQ(runViz({"/nonexistent.json", "--seq-len", "256", "-o", out}), 1);
+  EXPECT_EQ(runViz({"--config", config_path, "--layer", "0", "--seq-len", "128", "-o", out}), 1);
+  for (const auto& p : {pattern_path, out, config_path}) fs::remove(p);
+}
+
+}  // namespace
+}  // namespace permjit::patterns
