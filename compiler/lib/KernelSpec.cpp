@@ -148,8 +148,9 @@ std::string KernelSpec::str() const {
   out += fmt::format("nodes ({}):\n", nodes.size());
   for (size_t i = 0; i < nodes.size(); ++i) out += fmt::format("  n{} {}\n", i, nodeText(nodes[i]));
   for (size_t i = 0; i < passes.size(); ++i) {
-    out += fmt::format("pass {}: rows {}; cols {}; root n{}\n", i, recipeText(passes[i].rows),
-                       recipeText(passes[i].cols), passes[i].expr_root);
+    out += fmt::format("pass {}: rows {}; cols {}; root n{}{}\n", i, recipeText(passes[i].rows),
+                       recipeText(passes[i].cols), passes[i].expr_root,
+                       i > 0 ? "; merges through the LSE" : "");
   }
   return out;
 }

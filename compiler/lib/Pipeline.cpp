@@ -36,6 +36,7 @@ std::vector<Step> passSteps(const CompileOptions& options) {
   LowerToTileIRPassOptions lowering;
   lowering.headDim = options.head_dim;
   lowering.dtype = dtypeName(options.dtype);
+  lowering.passSplit = passSplitName(options.pass_split);
   return {
       {"canonicalize", [] { return createCanonicalizePass(); }},
       {"plan-permutations", [] { return createPlanPermutationsPass(); }},
@@ -139,6 +140,18 @@ void validateTileConfig(const TileConfig& tile) {
   check("block_n", tile.block_n, {32, 64, 128});
   check("warps", tile.warps, {4, 8});
   check("stages", tile.stages, {1, 2, 3});
+}
+
+const char* passSplitName(PassSplit split) {
+  switch (split) {
+    case PassSplit::kSingle:
+      return "single";
+    case PassSplit::kSplitLines:
+      return "lines";
+    case PassSplit::kAuto:
+      return "auto";
+  }
+  return "?";
 }
 
 const char* stageName(Stage stage) {

@@ -155,6 +155,87 @@ TEST(StructureKey, DiffersAcrossStructures) {
   EXPECT_NE(compilePattern(gridHead(14, 0, 0), other_tile).structureKey(), grid);
 }
 
+CompileOptions splitOptions(int64_t seq_len, Layout layout, PassSplit split) {
+  CompileOptions o = options(seq_len, std::move(layout));
+  o.pass_split = split;
+  return o;
+}
+
+TEST(PassSplit, DefaultAndAutoAreSingle) {
+  EXPECT_EQ(CompileOptions().pass_split, PassSplit::kSingle);
+  EXPECT_STREQ(passSplitName(PassSplit::kSingle), "single");
+  EXPECT_STREQ(passSplitName(PassSplit::kSplitLines), "lines");
+  EXPECT_STREQ(passSplitName(PassSplit::kAuto), "auto");
+  KernelSpec single = compilePattern(gridHead(14, 0, 0), options(0, Layout()));
+  KernelSpec automatic =
+      compilePattern(gridHead(14, 0, 0), splitOptions(0, Layout(), PassSplit::kAuto));
+  EXPECT_EQ(single.passes.size(), 1u);
+  EXPECT_EQ(automatic.structureKey(), single.structureKey());
+}
+
+TEST(PassSplit, GridHeadBecomesPlainPassThenLinePass) {
+  KernelSpec spec =
+      compilePattern(gridHead(14, 0, 3), splitOptions(0, Layout(), PassSplit::kSplitLines));
+  ASSERT_EQ(spec.passes.size(), 2u);
+  EXPECT_TRUE(spec.passes[0].rows.isIdentity());
+  EXPECT_TRUE(spec.passes[0].cols.isIdentity());
+  EXPECT_EQ(spec.passes[1].rows.residue_modality, sem::kVision);
+  EXPECT_EQ(spec.passes[1].cols.residue_modality, sem::kVision);
+  // pass 1 = and(causal, grid, not(or(sink, local, rows))); pass 0 = and(causal, or(...)).
+  const ExprNode& plain = spec.nodes[spec.passes[0].expr_root];
+  const ExprNode& lines = spec.nodes[spec.passes[1].expr_root];
+  ASSERT_EQ(plain.op, ExprOp::kAnd);
+  ASSERT_EQ(lines.op, ExprOp::kAnd);
+  ASSERT_EQ(lines.children.size(), 3u);
+  const ExprNode& excluded = spec.nodes[lines.children[2]];
+  ASSERT_EQ(excluded.op, ExprOp::kNot);
+  const ExprNode& plain_terms = spec.nodes[plain.children[1]];
+  const ExprNode& excluded_terms = spec.nodes[excluded.children[0]];
+  ASSERT_EQ(excluded_terms.children.size(), 3u);
+  // The same pattern ops, lowered again in pass 1, read the same param slots.
+  for (size_t i = 0; i < 3; ++i) {
+    const ExprNode& a = spec.nodes[plain_terms.children[i]];
+    const ExprNode& b = spec.nodes[excluded_terms.children[i]];
+    EXPECT_EQ(a.op, b.op);
+    EXPECT_EQ(a.slots[0], b.slots[0]);
+    EXPECT_EQ(a.slots[1], b.slots[1]);
+  }
+  EXPECT_NE(spec.str().find("pass 1: rows residue("), std::string::npos) << spec.str();
+  EXPECT_NE(spec.str().find("merges through the LSE"), std::string::npos);
+}
+
+TEST(PassSplit, StructureKeySeparatesSingleAndSplit) {
+  CompileOptions single = options(4096, textVisionText(4096));
+  CompileOptions split = splitOptions(4096, textVisionText(4096), PassSplit::kSplitLines);
+  std::string single_key = compilePattern(gridHead(14, 0, 0), single).structureKey();
+  std::string split_key = compilePattern(gridHead(14, 0, 0), split).structureKey();
+  EXPECT_NE(single_key, split_key);
+  // Split plans still share a kernel across parameter values.
+  std::string other =
+      compilePattern(causal() & (sink(7) | local(3) | rows(SpanRef::last(9)) | grid(5, 4, 1)),
+                     splitOptions(1000, textVisionText(1000), PassSplit::kSplitLines))
+          .structureKey();
+  EXPECT_EQ(split_key, other);
+}
+
+TEST(PassSplit, OtherShapesStaySingle) {
+  CompileOptions o = splitOptions(0, Layout(), PassSplit::kSplitLines);
+  PermuteBy gather_text;
+  gather_text.kind = PermuteBy::Kind::kModality;
+  gather_text.order = {Modality::kText, Modality::kVision};
+  const Pattern single_pass[] = {
+      causal() & (sink(64) | local(128)),                         // no line terms
+      causal() & (grid(14, 0, 0) | vlines(7, 1)),                 // only line terms
+      vlines(4, 0) & (sink(8) | hlines(4, 1)),                    // a line atom outside the union
+      q_boundary({{Modality::kText, local(16) | vlines(4, 0)}}),  // a boundary
+      permute(local(16) | vlines(4, 0), PermuteAxes::kRows, gather_text),  // a plan hint
+  };
+  for (const Pattern& p : single_pass) {
+    EXPECT_EQ(compilePattern(p, o).passes.size(), 1u) << p.str();
+  }
+  EXPECT_EQ(compilePattern(sink(16) | vlines(5, 1), o).passes.size(), 2u);
+}
+
 TEST(BadInput, VerticalSlashIsDynamic) {
   Error e = captureError([] { compilePattern(vertical_slash(100, 200), CompileOptions()); });
   EXPECT_EQ(e.category(), ErrorCategory::kUnsupported);

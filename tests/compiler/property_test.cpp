@@ -1,8 +1,12 @@
 // THE property test: for random patterns, layouts, lengths and tile configs, the compiled plan
 // (segment tables + tile classification + per-element predicate) agrees with the DSL's CPU
-// reference on every pair:
-//   NONE tiles keep nothing, ALL tiles keep every valid pair, SOME tiles' evalKeep equals the
-//   reference, and (segment tables being bijections) every kept pair lies in a visited tile.
+// reference on every pair. For every pass, with its own segment tables: NONE tiles keep
+// nothing of the pass's predicate, ALL tiles keep every valid pair, and (segment tables being
+// bijections) every pair lies in exactly one tile. Across passes: every pair the reference
+// keeps is kept by exactly one pass, every other pair by none (the passes merge through the
+// LSE, so their kept sets must be disjoint). Plans are compiled single-pass and with
+// PassSplit::kSplitLines; split-shaped patterns (outer & (line terms | line-free terms)) get
+// a test of their own so that most of them do split.
 // PERMJIT_TEST_SEED=<n> reruns one seed; the seed is printed on failure.
 #include <gtest/gtest.h>
 
@@ -95,6 +99,51 @@ class Generator {
     }
   }
 
+  Pattern lineAtom(int64_t len) {
+    int64_t stride = uniform(1, 20);
+    switch (uniform(0, 3)) {
+      case 0:
+        return grid(stride, phase(stride), phase(stride), span(len));
+      case 1:
+        return vlines(stride, phase(stride), span(len));
+      case 2:
+        return hlines(stride, phase(stride), span(len));
+      default:
+        return block(span(len), span(len)) & vlines(stride, phase(stride), span(len));
+    }
+  }
+
+  Pattern lineFreeAtom(int64_t len) {
+    switch (uniform(0, 4)) {
+      case 0:
+        return sink(uniform(0, len / 2));
+      case 1:
+        return local(uniform(0, len / 2));
+      case 2:
+        return rows(coin() ? SpanRef::last(uniform(0, len / 4)) : span(len));
+      case 3:
+        return block(span(len), span(len));
+      default:
+        return causal() & local(uniform(1, len));
+    }
+  }
+
+  // outer... & (line terms | line-free terms), the shape PassSplit::kSplitLines splits.
+  Pattern splitShaped(int64_t len) {
+    std::vector<Pattern> terms;
+    for (int i = 0, n = static_cast<int>(uniform(1, 3)); i < n; ++i) terms.push_back(lineAtom(len));
+    for (int i = 0, n = static_cast<int>(uniform(1, 3)); i < n; ++i) {
+      terms.insert(terms.begin() + uniform(0, static_cast<int64_t>(terms.size())),
+                   lineFreeAtom(len));
+    }
+    std::vector<Pattern> parts;
+    if (coin(80)) parts.push_back(causal());
+    if (coin(20)) parts.push_back(lineFreeAtom(len));
+    if (parts.empty()) return union_of(terms);
+    parts.push_back(union_of(terms));
+    return intersect_of(parts);
+  }
+
   Pattern pattern(int64_t len, int depth, bool allow_boundary) {
     int64_t choice = depth <= 0 ? 0 : uniform(0, 5);
     switch (choice) {
@@ -150,14 +199,22 @@ class Generator {
 };
 
 struct Counts {
-  int64_t cases = 0, rejected = 0, pairs = 0, none = 0, some = 0, all = 0;
+  int64_t cases = 0, rejected = 0, split = 0, pairs = 0, none = 0, some = 0, all = 0;
 };
 
 // Checks one compiled plan against the reference mask; returns false on the first mismatch.
 bool checkPlan(const KernelSpec& spec, const Layout& layout, int64_t seq_len,
                const std::vector<uint8_t>& mask, Counts& counts) {
   std::vector<int> params = bindParams(spec, layout, seq_len);
-  for (const PassSpec& pass : spec.passes) {
+  if (spec.passes.empty() || spec.passes.size() > 8) {
+    ADD_FAILURE() << spec.passes.size() << " passes; allowed: 1..8\n" << spec.str();
+    return false;
+  }
+  if (spec.passes.size() > 1) ++counts.split;
+  // Bit i: pass i keeps the pair.
+  std::vector<uint8_t> kept_by(seq_len * seq_len, 0);
+  for (size_t pass_index = 0; pass_index < spec.passes.size(); ++pass_index) {
+    const PassSpec& pass = spec.passes[pass_index];
     sem::SegmentTable rows =
         buildSegmentTable(pass.rows, params, layout, seq_len, spec.tile.block_m);
     sem::SegmentTable cols =
@@ -177,26 +234,40 @@ bool checkPlan(const KernelSpec& spec, const Layout& layout, int64_t seq_len,
             sem::Coord k = sem::map_index(cols, j * cols.tile + c);
             if (k.pos < 0) continue;
             if (i == 0 && r == 0) ++seen_k[k.pos];
-            bool ref = mask[q.pos * seq_len + k.pos] != 0;
             ++counts.pairs;
-            bool ok = tri == sem::kNone  ? !ref
-                      : tri == sem::kAll ? ref
-                                         : evalKeep(spec, pass.expr_root, params, q, k) == ref;
-            if (!ok) {
-              ADD_FAILURE() << "pair (q=" << q.pos << ", k=" << k.pos << ") reference keeps=" << ref
-                            << " tile (" << i << ", " << j << ") class=" << tri
-                            << " evalKeep=" << evalKeep(spec, pass.expr_root, params, q, k) << "\n"
+            bool keep = evalKeep(spec, pass.expr_root, params, q, k);
+            bool exact = tri == sem::kNone ? !keep : tri == sem::kAll ? keep : true;
+            if (!exact) {
+              ADD_FAILURE() << "pass " << pass_index << " pair (q=" << q.pos << ", k=" << k.pos
+                            << ") tile (" << i << ", " << j << ") class=" << tri
+                            << " but evalKeep=" << keep << "; reference keeps="
+                            << static_cast<int>(mask[q.pos * seq_len + k.pos]) << "\n"
                             << spec.str();
               return false;
             }
+            if (keep) kept_by[q.pos * seq_len + k.pos] |= static_cast<uint8_t>(1u << pass_index);
           }
         }
       }
     }
     for (int64_t x = 0; x < seq_len; ++x) {
       if (seen_q[x] != 1 || seen_k[x] != 1) {
-        ADD_FAILURE() << "position " << x << " appears " << seen_q[x] << " times among rows and "
-                      << seen_k[x] << " among columns";
+        ADD_FAILURE() << "pass " << pass_index << ": position " << x << " appears " << seen_q[x]
+                      << " times among rows and " << seen_k[x] << " among columns";
+        return false;
+      }
+    }
+  }
+  for (int64_t q = 0; q < seq_len; ++q) {
+    for (int64_t k = 0; k < seq_len; ++k) {
+      unsigned passes = kept_by[q * seq_len + k];
+      bool ref = mask[q * seq_len + k] != 0;
+      // Exactly one pass when the reference keeps the pair, none otherwise.
+      bool ok = ref ? (passes != 0 && (passes & (passes - 1)) == 0) : passes == 0;
+      if (!ok) {
+        ADD_FAILURE() << "pair (q=" << q << ", k=" << k << ") reference keeps=" << ref
+                      << " but the passes keeping it are the bits of " << passes << "\n"
+                      << spec.str();
         return false;
       }
     }
@@ -204,14 +275,49 @@ bool checkPlan(const KernelSpec& spec, const Layout& layout, int64_t seq_len,
   return true;
 }
 
-TEST(PlanMatchesReference, RandomPatterns) {
-  uint64_t base_seed = 20261128;
-  int cases = 300;
+struct Settings {
+  uint64_t base_seed;
+  int cases;
+};
+
+Settings settings(uint64_t default_seed, int default_cases) {
   if (const char* env = std::getenv("PERMJIT_TEST_SEED")) {
-    base_seed = std::strtoull(env, nullptr, 10);
-    cases = 1;
+    return Settings{std::strtoull(env, nullptr, 10), 1};
   }
-  const TileConfig configs[] = {{128, 64, 4, 2}, {64, 32, 4, 2}, {64, 128, 8, 1}};
+  return Settings{default_seed, default_cases};
+}
+
+const TileConfig kConfigs[] = {{128, 64, 4, 2}, {64, 32, 4, 2}, {64, 128, 8, 1}};
+
+// Compiles `pattern` with `options` and checks the plan; false after a reported failure.
+bool compileAndCheck(const Pattern& pattern, CompileOptions options, const Layout& layout,
+                     int64_t seq_len, const std::vector<uint8_t>& mask, Counts& counts) {
+  options.layout = layout;
+  options.seq_len = seq_len;
+  KernelSpec spec;
+  try {
+    spec = compilePattern(pattern, options);
+  } catch (const Error& e) {
+    ADD_FAILURE() << "compilePattern (pass split " << passSplitName(options.pass_split)
+                  << "): " << e.what();
+    return false;
+  }
+  ++counts.cases;
+  return checkPlan(spec, layout, seq_len, mask, counts);
+}
+
+void printCounts(const char* name, const Counts& counts) {
+  std::printf(
+      "%s: %lld plans (%lld split), %lld patterns rejected by validate, %lld pairs; tiles "
+      "none %lld, some %lld, all %lld\n",
+      name, static_cast<long long>(counts.cases), static_cast<long long>(counts.split),
+      static_cast<long long>(counts.rejected), static_cast<long long>(counts.pairs),
+      static_cast<long long>(counts.none), static_cast<long long>(counts.some),
+      static_cast<long long>(counts.all));
+}
+
+TEST(PlanMatchesReference, RandomPatterns) {
+  auto [base_seed, cases] = settings(20261128, 300);
   Counts counts;
   for (int n = 0; n < cases; ++n) {
     uint64_t seed = base_seed + n;
@@ -228,31 +334,49 @@ TEST(PlanMatchesReference, RandomPatterns) {
     SCOPED_TRACE(testing::Message() << "PERMJIT_TEST_SEED=" << seed << " S=" << seq_len
                                     << " layout=" << layout.str() << " pattern=" << pattern.str());
     std::vector<uint8_t> mask = keptMask(pattern, layout, seq_len);
-    for (int c = 0; c < 2; ++c) {
+    for (int c = 0; c < 3; ++c) {
       CompileOptions options;
-      options.layout = layout;
-      options.seq_len = seq_len;
-      options.tile = configs[(n + c) % 3];
-      KernelSpec spec;
-      try {
-        spec = compilePattern(pattern, options);
-      } catch (const Error& e) {
-        ADD_FAILURE() << "compilePattern: " << e.what();
-        return;
-      }
-      ++counts.cases;
-      if (!checkPlan(spec, layout, seq_len, mask, counts)) return;
+      options.tile = kConfigs[(n + c) % 3];
+      options.pass_split = c == 2 ? PassSplit::kSplitLines : PassSplit::kSingle;
+      if (!compileAndCheck(pattern, options, layout, seq_len, mask, counts)) return;
     }
   }
-  std::printf(
-      "property: %lld plans, %lld patterns rejected by validate, %lld pairs; tiles "
-      "none %lld, some %lld, all %lld\n",
-      static_cast<long long>(counts.cases), static_cast<long long>(counts.rejected),
-      static_cast<long long>(counts.pairs), static_cast<long long>(counts.none),
-      static_cast<long long>(counts.some), static_cast<long long>(counts.all));
-  EXPECT_GT(counts.cases, cases);  // most patterns validate
+  printCounts("property", counts);
+  EXPECT_GT(counts.cases, cases * 3 / 2);  // most patterns validate
   EXPECT_GT(counts.none, 0);
   EXPECT_GT(counts.all, 0);
+}
+
+TEST(PlanMatchesReference, SplitShapedPatterns) {
+  auto [base_seed, cases] = settings(20270301, 200);
+  Counts counts;
+  for (int n = 0; n < cases; ++n) {
+    uint64_t seed = base_seed + n;
+    Generator gen(seed);
+    int64_t seq_len = gen.uniform(1, 300);
+    Layout layout = gen.layout(seq_len);
+    Pattern pattern = gen.splitShaped(seq_len);
+    try {
+      validate(pattern, layout, seq_len);
+    } catch (const Error&) {
+      ++counts.rejected;
+      continue;
+    }
+    SCOPED_TRACE(testing::Message() << "PERMJIT_TEST_SEED=" << seed << " S=" << seq_len
+                                    << " layout=" << layout.str() << " pattern=" << pattern.str());
+    std::vector<uint8_t> mask = keptMask(pattern, layout, seq_len);
+    for (PassSplit split : {PassSplit::kSingle, PassSplit::kSplitLines}) {
+      CompileOptions options;
+      options.tile = kConfigs[n % 3];
+      options.pass_split = split;
+      if (!compileAndCheck(pattern, options, layout, seq_len, mask, counts)) return;
+    }
+  }
+  printCounts("split-shaped", counts);
+  // Every validated split-shaped pattern splits under kSplitLines (canonicalize may only merge
+  // duplicate terms, never make a union's terms all of one kind).
+  EXPECT_EQ(counts.split * 2, counts.cases);
+  EXPECT_GT(counts.cases, cases);
 }
 
 }  // namespace

@@ -1,4 +1,5 @@
-// lower-to-tile-ir: each permjit.head becomes a permjit.kernel with one permjit.pass.
+// lower-to-tile-ir: each permjit.head becomes a permjit.kernel with one permjit.pass, or two
+// with pass-split=lines (see LineSplit below and Passes.td).
 // The lowering table (BRIEF.md "Semantics summary"):
 //   causal -> diag(0, inf)     local(w) -> diag(0, w)     sink(n) -> krange(0, n)
 //   rows(s) -> Q-span(s)       block(qs, ks) -> and(Q-span(qs), K-span(ks))
@@ -13,6 +14,7 @@
 #include <algorithm>
 #include <optional>
 
+#include "llvm/ADT/DenseMap.h"
 #include "mlir/IR/Builders.h"
 #include "permjit/compiler/Passes.h"
 
@@ -43,6 +45,7 @@ class Lowerer {
 
   mlir::FailureOr<mlir::Value> lower(mlir::Value mask, const Context& where) {
     mlir::Operation* op = mask.getDefiningOp();
+    OwnerScope owner(*this, op);
     bool local = where.local();
     // Slots are numbered in source order (locals, since argument order is unspecified).
     if (llvm::isa<ir::CausalOp>(op)) {
@@ -114,6 +117,27 @@ class Lowerer {
     return op->emitOpError("lower-to-tile-ir: no lowering for this op");
   }
 
+  // The predicate of one pass: and(outer..., or(terms...), not(or(excluded...))), the last
+  // conjunct only when `excluded` is not empty.
+  mlir::FailureOr<mlir::Value> lowerPass(mlir::ValueRange outer, mlir::ValueRange terms,
+                                         mlir::ValueRange excluded) {
+    llvm::SmallVector<mlir::Value> conjuncts;
+    for (mlir::Value part : outer) {
+      auto v = lower(part, Context{});
+      if (mlir::failed(v)) return mlir::failure();
+      conjuncts.push_back(*v);
+    }
+    auto any_term = lowerAll(terms, Context{}, false);
+    if (mlir::failed(any_term)) return mlir::failure();
+    conjuncts.push_back(*any_term);
+    if (!excluded.empty()) {
+      auto any_excluded = lowerAll(excluded, Context{}, false);
+      if (mlir::failed(any_excluded)) return mlir::failure();
+      conjuncts.push_back(create<ir::PredNotOp>(*any_excluded));
+    }
+    return all(conjuncts);
+  }
+
   // The tile-level recipe of a pattern-level plan: every number becomes a param slot.
   ir::RecipeAttr recipe(ir::PlanAttr plan, const char* axis) {
     int32_t stride = -1, modality = -1, begin = -1, end = -1;
@@ -148,6 +172,17 @@ class Lowerer {
     return b_.create<Op>(loc_, pred_, std::forward<Args>(args)...);
   }
 
+  // The pattern op whose slots are being allocated: lowering the same op again (in another
+  // pass) reuses its slots instead of adding equal ones.
+  struct OwnerScope {
+    OwnerScope(Lowerer& lowerer, mlir::Operation* op) : lowerer(lowerer), saved(lowerer.owner_) {
+      lowerer.owner_ = op;
+    }
+    ~OwnerScope() { lowerer.owner_ = saved; }
+    Lowerer& lowerer;
+    mlir::Operation* saved;
+  };
+
   mlir::FailureOr<mlir::Value> nested(mlir::Operation* op) {
     return op->emitOpError() << "boundaries nest: a boundary inside a boundary_2d block is not "
                                 "supported";
@@ -156,8 +191,14 @@ class Lowerer {
   int32_t slot(const std::string& name, ir::ParamKind kind, int64_t value, int32_t modality = -1) {
     // Values past the largest position difference behave like infinity; keep them in int.
     value = std::clamp<int64_t>(value, -sem::kPosInf, sem::kPosInf);
-    params_.push_back(ir::ParamAttr::get(b_.getContext(), name, kind, value, modality));
-    return static_cast<int32_t>(params_.size() - 1);
+    auto attr = ir::ParamAttr::get(b_.getContext(), name, kind, value, modality);
+    auto next = static_cast<int32_t>(params_.size());
+    if (owner_) {
+      auto [it, added] = owned_slots_.try_emplace({owner_, attr}, next);
+      if (!added) return it->second;
+    }
+    params_.push_back(attr);
+    return next;
   }
   int32_t constant(const std::string& name, int64_t value) {
     return slot(name, ir::ParamKind::kConst, value);
@@ -237,7 +278,7 @@ class Lowerer {
     return all({in_span, mod});
   }
 
-  mlir::FailureOr<mlir::Value> lowerAll(mlir::OperandRange parts, const Context& where,
+  mlir::FailureOr<mlir::Value> lowerAll(mlir::ValueRange parts, const Context& where,
                                         bool conjunction) {
     llvm::SmallVector<mlir::Value> lowered;
     for (mlir::Value part : parts) {
@@ -262,7 +303,68 @@ class Lowerer {
   mlir::Type pred_;
   llvm::SmallVector<mlir::Attribute> params_;
   int32_t inf_ = -1;
+  mlir::Operation* owner_ = nullptr;
+  llvm::DenseMap<std::pair<mlir::Operation*, mlir::Attribute>, int32_t> owned_slots_;
 };
+
+// ---- pass-split=lines -----------------------------------------------------------------------
+
+// True when some op of the pattern DAG under `mask` satisfies `pred`.
+template <typename Pred>
+bool anyOp(mlir::Value mask, Pred pred) {
+  mlir::Operation* op = mask.getDefiningOp();
+  if (!op) return false;
+  if (pred(op)) return true;
+  return llvm::any_of(op->getOperands(), [&](mlir::Value v) { return anyOp(v, pred); });
+}
+
+bool holdsLineAtom(mlir::Value mask) {
+  return anyOp(mask, [](mlir::Operation* op) {
+    return llvm::isa<ir::GridOp, ir::VLinesOp, ir::HLinesOp>(op);
+  });
+}
+
+// A head `O1 & ... & On & (T1 | ... | Tm)` (n >= 0, the O's line-free) whose terms split into
+// line terms (holding grid / vlines / hlines, which want the residue plan) and line-free terms
+// (which want original order). Boundaries and permute hints fix a plan of their own: no split.
+struct LineSplit {
+  llvm::SmallVector<mlir::Value> outer, line_terms, plain_terms;
+};
+
+std::optional<LineSplit> findLineSplit(mlir::Value root) {
+  if (anyOp(root, [](mlir::Operation* op) {
+        return llvm::isa<ir::QBoundaryOp, ir::Boundary2DOp, ir::PermuteOp>(op);
+      })) {
+    return std::nullopt;
+  }
+  llvm::SmallVector<mlir::Value> parts;
+  if (auto intersect = root.getDefiningOp<ir::IntersectOp>()) {
+    llvm::append_range(parts, intersect.getParts());
+  } else {
+    parts.push_back(root);
+  }
+  LineSplit split;
+  bool found = false;
+  for (mlir::Value part : parts) {
+    if (auto u = part.getDefiningOp<ir::UnionOp>(); u && !found) {
+      LineSplit candidate;
+      for (mlir::Value term : u.getParts()) {
+        (holdsLineAtom(term) ? candidate.line_terms : candidate.plain_terms).push_back(term);
+      }
+      if (!candidate.line_terms.empty() && !candidate.plain_terms.empty()) {
+        found = true;
+        split.line_terms = std::move(candidate.line_terms);
+        split.plain_terms = std::move(candidate.plain_terms);
+        continue;
+      }
+    }
+    // A line atom outside the union would want the residue plan in pass 0 too.
+    if (holdsLineAtom(part)) return std::nullopt;
+    split.outer.push_back(part);
+  }
+  if (!found) return std::nullopt;
+  return split;
+}
 
 struct LowerToTileIRPass : impl::LowerToTileIRPassBase<LowerToTileIRPass> {
   using LowerToTileIRPassBase::LowerToTileIRPassBase;
@@ -274,13 +376,20 @@ struct LowerToTileIRPass : impl::LowerToTileIRPassBase<LowerToTileIRPass> {
                                  << "' is not supported; allowed: bf16, fp16";
       return signalPassFailure();
     }
+    if (passSplit != "single" && passSplit != "lines" && passSplit != "auto") {
+      getOperation().emitError() << "pass-split: '" << passSplit
+                                 << "' is not supported; allowed: single, lines, auto";
+      return signalPassFailure();
+    }
+    // auto stays single until the bench has measured fused vs split passes (Pipeline.h).
+    bool split_lines = passSplit == "lines";
     llvm::SmallVector<ir::HeadOp> heads(getOperation().getOps<ir::HeadOp>());
     for (ir::HeadOp head : heads) {
-      if (mlir::failed(lowerHead(head, *dt))) return signalPassFailure();
+      if (mlir::failed(lowerHead(head, *dt, split_lines))) return signalPassFailure();
     }
   }
 
-  mlir::LogicalResult lowerHead(ir::HeadOp head, ir::DType dt) {
+  mlir::LogicalResult lowerHead(ir::HeadOp head, ir::DType dt, bool split_lines) {
     mlir::OpBuilder b(head);
     mlir::MLIRContext* ctx = &getContext();
     auto kernel = b.create<ir::KernelOp>(
@@ -291,19 +400,44 @@ struct LowerToTileIRPass : impl::LowerToTileIRPassBase<LowerToTileIRPass> {
     auto identity = ir::PlanAttr::get(ctx, {}, 0, {});
     ir::PlanAttr row_plan = head.getRowMapAttr() ? head.getRowMapAttr() : identity;
     ir::PlanAttr col_plan = head.getColMapAttr() ? head.getColMapAttr() : identity;
-    auto empty_recipe = ir::RecipeAttr::get(ctx, {}, -1, -1, -1, -1);
-    auto pass = b.create<ir::PassOp>(head.getLoc(), empty_recipe, empty_recipe, nullptr, nullptr,
-                                     nullptr, nullptr, nullptr, nullptr);
-    b.setInsertionPointToStart(&pass.getBody().emplaceBlock());
+    auto identity_recipe = ir::RecipeAttr::get(ctx, {}, -1, -1, -1, -1);
+    mlir::Block& kernel_body = kernel.getBody().front();
     Lowerer lowerer(b, head.getLoc());
-    auto root = lowerer.lower(head.getRoot(), Context{});
-    if (mlir::failed(root)) {
+    // Appends a pass with identity maps whose predicate `lower_pred` builds in its body.
+    auto add_pass = [&](auto lower_pred) -> mlir::FailureOr<ir::PassOp> {
+      b.setInsertionPointToEnd(&kernel_body);
+      auto pass = b.create<ir::PassOp>(head.getLoc(), identity_recipe, identity_recipe, nullptr,
+                                       nullptr, nullptr, nullptr, nullptr, nullptr);
+      b.setInsertionPointToStart(&pass.getBody().emplaceBlock());
+      mlir::FailureOr<mlir::Value> root = lower_pred();
+      if (mlir::failed(root)) return mlir::failure();
+      b.create<ir::YieldOp>(head.getLoc(), *root);
+      return pass;
+    };
+    std::optional<LineSplit> split;
+    if (split_lines) split = findLineSplit(head.getRoot());
+    mlir::FailureOr<ir::PassOp> planned;
+    if (!split) {
+      planned = add_pass([&] { return lowerer.lower(head.getRoot(), Context{}); });
+    } else {
+      // Pass 0: the line-free terms in original order. Pass 1: the line terms over the residue
+      // plan (the head's plans come from them alone: nothing else holds a line atom) minus
+      // pass 0's set; with the outer parts already required, not(or(plain)) is enough.
+      auto plain =
+          add_pass([&] { return lowerer.lowerPass(split->outer, split->plain_terms, {}); });
+      if (mlir::succeeded(plain)) {
+        planned = add_pass(
+            [&] { return lowerer.lowerPass(split->outer, split->line_terms, split->plain_terms); });
+      } else {
+        planned = mlir::failure();
+      }
+    }
+    if (mlir::failed(planned)) {
       kernel.erase();
       return mlir::failure();
     }
-    b.create<ir::YieldOp>(head.getLoc(), *root);
-    pass.setRowsAttr(lowerer.recipe(row_plan, "rows"));
-    pass.setColsAttr(lowerer.recipe(col_plan, "cols"));
+    planned->setRowsAttr(lowerer.recipe(row_plan, "rows"));
+    planned->setColsAttr(lowerer.recipe(col_plan, "cols"));
     kernel.setParamsAttr(b.getArrayAttr(lowerer.params()));
     head.erase();
     return mlir::success();

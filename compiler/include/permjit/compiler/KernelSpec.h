@@ -66,10 +66,14 @@ struct ParamSlot {
   std::string name;   // for printing and diagnostics, e.g. "grid.stride"
   int bind(int seq_len, const int modality_counts[sem::kNumModalities]) const {
     switch (kind) {
-      case Kind::kConst: return value;
-      case Kind::kSeqLenMinus: return seq_len - value;
-      case Kind::kModalityCountMinus: return modality_counts[modality] - value;
-      case Kind::kInf: return sem::kPosInf;
+      case Kind::kConst:
+        return value;
+      case Kind::kSeqLenMinus:
+        return seq_len - value;
+      case Kind::kModalityCountMinus:
+        return modality_counts[modality] - value;
+      case Kind::kInf:
+        return sem::kPosInf;
     }
     return value;
   }
@@ -91,7 +95,10 @@ struct MapRecipe {
 };
 
 // One launch. Pairs kept by pass i are those where nodes[expr_root] holds; passes after the
-// first merge into the running output through the softmax statistics (log-sum-exp).
+// first merge into the running output through the softmax statistics (log-sum-exp), so the
+// passes' kept sets are disjoint (the compiler builds them so: a later pass excludes what an
+// earlier one keeps) and their union is the pattern. Every pass writes every row (o = 0,
+// lse = -inf for a row it keeps nothing of), so the passes run in order, each after the last.
 struct PassSpec {
   MapRecipe rows;
   MapRecipe cols;

@@ -24,15 +24,27 @@ def PlanPermutationsPass : Pass<"permjit-plan-permutations", "mlir::ModuleOp"> {
 }
 
 def LowerToTileIRPass : Pass<"permjit-lower-to-tile-ir", "mlir::ModuleOp"> {
-  let summary = "Lower each permjit.head to a permjit.kernel with one pass";
+  let summary = "Lower each permjit.head to a permjit.kernel with one or two passes";
   let description = [{
     Applies the lowering table (causal -> diag(0, inf), sink(n) -> krange(0, n), ...): every
     number becomes a param slot (const / seq_len_minus / count_minus / inf) and the plans
     become map recipes over those slots. Rejects dynamic patterns (vertical_slash).
+
+    `pass-split=lines` splits a head of the form `O1 & ... & On & (T1 | ... | Tm)` (n >= 0)
+    whose terms are partly line terms L (holding grid / vlines / hlines) and partly line-free
+    terms N, with no line atom among the O's and no boundary or permute anywhere, into
+      pass 0: identity maps,               and(O..., or(N...))
+      pass 1: the head's row/col plans,    and(O..., or(L...), not(or(N...)))
+    i.e. pass 1 keeps (O & L) & !(pass 0's set): every kept pair is in exactly one pass, and
+    pass 1 merges into pass 0's output through the softmax statistics. Slots of a pattern op
+    lowered in both passes are shared. Other heads get one pass. `auto` is `single` until the
+    split is measured.
   }];
   let options = [
     Option<"headDim", "head-dim", "int64_t", "128", "head dimension (64 or 128)">,
     Option<"dtype", "dtype", "std::string", "\"bf16\"", "element type: bf16 or fp16">,
+    Option<"passSplit", "pass-split", "std::string", "\"single\"",
+           "passes per head: single, lines (split line terms into a permuted pass), auto">,
   ];
 }
 

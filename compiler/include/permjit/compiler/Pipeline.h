@@ -13,6 +13,19 @@
 
 namespace permjit {
 
+// How many launches a pattern becomes.
+//   kSingle     one fused pass over one permutation plan (every pattern).
+//   kSplitLines for causal-or-not & (union of terms) where some terms hold line atoms (grid,
+//               vlines, hlines) and others do not: pass 0 computes the line-free terms in
+//               original order, pass 1 the line terms over their residue permutation minus
+//               what pass 0 keeps, merged through the softmax statistics (the authors' two-pass
+//               grid kernel). Other patterns (no line terms, only line terms, boundaries,
+//               permute hints, line atoms outside the union) stay single-pass.
+//   kAuto       the compiler's choice. Until the bench has measured single vs split on the GPU
+//               it is kSingle.
+enum class PassSplit { kSingle, kSplitLines, kAuto };
+const char* passSplitName(PassSplit split);  // "single" | "lines" | "auto" (pass option value)
+
 struct CompileOptions {
   int head_dim = 128;
   DType dtype = DType::kBF16;
@@ -21,6 +34,7 @@ struct CompileOptions {
   int64_t seq_len = 0;             // 0: unknown (no validation against it, no tile statistics)
   std::ostream* ir_out = nullptr;  // print the IR after every step
   std::string name = "pattern";    // kernel symbol and KernelSpec::name
+  PassSplit pass_split = PassSplit::kSingle;
 };
 
 enum class Stage { kPatternIR, kTileIR, kSpec };

@@ -202,6 +202,11 @@ def Permjit_KernelOp : Permjit_Op<"kernel", [Symbol, IsolatedFromAbove, NoTermin
     select-tile-config. `seq_len` and `layout`, when known, are kept for classify-tiles; they
     are parameters, not structure.
 
+    Passes are launched in order; each pass after the first merges its result into the output
+    of the ones before through the softmax statistics (log-sum-exp), so the passes' kept sets
+    must be disjoint and together the head's (lower-to-tile-ir's pass-split=lines builds them
+    so: a later pass excludes what an earlier pass keeps).
+
     Example:
     ```mlir
     permjit.kernel @grid_head head_dim 128 dtype bf16 attributes {
