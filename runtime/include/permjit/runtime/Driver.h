@@ -38,15 +38,17 @@ class Driver {
   // Retains the device's primary context (released on ~Driver's process exit, never earlier).
   CUcontext primaryContext(int ordinal) const;
 
-#define PERMJIT_DRIVER_FUNCTIONS(X)                                                         \
-  X(cuInit)                                                                                 \
-  X(cuDeviceGet) X(cuDeviceGetCount) X(cuDeviceGetAttribute) X(cuDeviceGetName)             \
-      X(cuDevicePrimaryCtxRetain) X(cuCtxGetCurrent) X(cuCtxSetCurrent) X(cuModuleLoadData) \
-          X(cuModuleUnload) X(cuModuleGetFunction) X(cuFuncSetAttribute) X(cuLaunchKernel)  \
-              X(cuMemAlloc_v2) X(cuMemFree_v2) X(cuMemcpyHtoD_v2) X(cuMemcpyDtoH_v2)        \
-                  X(cuMemsetD8_v2) X(cuStreamSynchronize) X(cuEventCreate) X(cuEventRecord) \
-                      X(cuEventSynchronize) X(cuEventElapsedTime) X(cuEventDestroy_v2)      \
-                          X(cuGetErrorString) X(cuGetErrorName) X(cuPointerGetAttribute)
+  // Every driver entry point permjit uses, resolved by its exported (versioned) name.
+  // clang-format off
+#define PERMJIT_DRIVER_FUNCTIONS(X) \
+  X(cuInit) X(cuDeviceGet) X(cuDeviceGetCount) X(cuDeviceGetAttribute) \
+  X(cuDeviceGetName) X(cuDevicePrimaryCtxRetain) X(cuCtxGetCurrent) X(cuCtxSetCurrent) \
+  X(cuModuleLoadData) X(cuModuleUnload) X(cuModuleGetFunction) X(cuFuncSetAttribute) \
+  X(cuLaunchKernel) X(cuMemAlloc_v2) X(cuMemFree_v2) X(cuMemcpyHtoD_v2) \
+  X(cuMemcpyDtoH_v2) X(cuMemsetD8_v2) X(cuStreamSynchronize) X(cuEventCreate) \
+  X(cuEventRecord) X(cuEventSynchronize) X(cuEventElapsedTime) X(cuEventDestroy_v2) \
+  X(cuGetErrorString) X(cuGetErrorName) X(cuPointerGetAttribute)
+  // clang-format on
 #define PERMJIT_DECLARE_DRIVER_FUNCTION(name) decltype(&::name) name = nullptr;
   PERMJIT_DRIVER_FUNCTIONS(PERMJIT_DECLARE_DRIVER_FUNCTION)
 #undef PERMJIT_DECLARE_DRIVER_FUNCTION

@@ -1,0 +1,53 @@
+// Runs a plan on random inputs on the GPU and checks it against the float64 CPU reference
+// (dsl Reference.h): the engine of `permjit run`, `permjit demo` and the GPU tests.
+//
+// Inputs are random bf16/fp16 values (never zeros); the reference reads the same rounded
+// values. Outputs are poisoned with NaN first, so an element the kernel never writes fails.
+// Small problems are checked in full, larger ones on a sample of rows.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "permjit/permjit.h"
+
+namespace permjit::runtime {
+
+struct CheckConfig {
+  int64_t batch = 1, heads = 1, kv_heads = 0, seq_len = 0;
+  TensorLayout tensor_layout = TensorLayout::kBSHD;
+  Layout layout;
+  uint64_t seed = 1;
+  int timing_iterations = 0;          // 0: no timing
+  double full_reference_limit = 1e9;  // batch*heads*S*S*D above this: sampled rows
+  int sample_rows = 48;
+};
+
+struct CheckResult {
+  double rel_l2 = 0;       // ||out - ref|| / ||ref|| over the checked rows
+  double lse_max_abs = 0;  // over checked rows with at least one kept key
+  bool nan_found = false;  // NaN/Inf in a checked output (unwritten outputs show up so)
+  bool full_reference = false;
+  int64_t rows_checked = 0;
+  double kept_fraction = 0;  // of all S*S pairs (estimated from sampled rows when large)
+  bool kept_exact = false;
+  double median_ms = 0;
+  double eff_tflops = 0;  // 4 * batch * heads * head_dim * kept / time
+  bool passed(double tolerance) const { return !nan_found && rel_l2 < tolerance; }
+};
+
+// Needs a device runtime (Error(kDriverError) otherwise).
+CheckResult checkPlan(Runtime& runtime, const Plan& plan, const Pattern& pattern,
+                      const CheckConfig& config);
+
+// The tolerance the project uses for a dtype: 2e-2 for bf16, 5e-3 for fp16 (relative L2).
+double toleranceFor(DType dtype);
+
+// Host-side kept fraction of a pattern (exact up to `exact_limit` positions, else sampled).
+double keptFraction(const Pattern& pattern, const Layout& layout, int64_t seq_len,
+                    bool* exact = nullptr, int64_t exact_limit = 8192);
+
+uint16_t floatToHalfBits(float value, DType dtype);
+float halfBitsToFloat(uint16_t bits, DType dtype);
+
+}  // namespace permjit::runtime

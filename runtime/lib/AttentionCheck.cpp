@@ -1,0 +1,312 @@
+#include "permjit/runtime/AttentionCheck.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <random>
+
+#include "RuntimeInternal.h"
+#include "permjit/dsl/Reference.h"
+
+namespace permjit::runtime {
+namespace {
+
+// Index of element (b, h, s, d) in a contiguous tensor of the given layout.
+int64_t offsetOf(TensorLayout layout, int64_t b, int64_t h, int64_t s, int64_t d, int64_t heads,
+                 int64_t seq_len, int64_t head_dim) {
+  if (layout == TensorLayout::kBHSD) return ((b * heads + h) * seq_len + s) * head_dim + d;
+  return ((b * seq_len + s) * heads + h) * head_dim + d;
+}
+
+struct HostTensor {
+  std::vector<uint16_t> device_bits;  // in the run's tensor layout
+  std::vector<double> reference;      // [B, H, S, D] of the same rounded values
+};
+
+HostTensor randomTensor(std::mt19937_64& rng, DType dtype, TensorLayout layout, int64_t batch,
+                        int64_t heads, int64_t seq_len, int64_t head_dim) {
+  std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
+  HostTensor t;
+  size_t n = static_cast<size_t>(batch * heads * seq_len * head_dim);
+  t.device_bits.resize(n);
+  t.reference.resize(n);
+  size_t i = 0;
+  for (int64_t b = 0; b < batch; ++b)
+    for (int64_t h = 0; h < heads; ++h)
+      for (int64_t s = 0; s < seq_len; ++s)
+        for (int64_t d = 0; d < head_dim; ++d, ++i) {
+          uint16_t bits = floatToHalfBits(uniform(rng), dtype);
+          t.device_bits[offsetOf(layout, b, h, s, d, heads, seq_len, head_dim)] = bits;
+          t.reference[i] = halfBitsToFloat(bits, dtype);
+        }
+  return t;
+}
+
+// One reference row (b, h, q): the same definition as referenceAttention, mask from keptPair.
+void referenceRow(const Pattern& pattern, const Layout& layout, const AttentionShape& shape,
+                  const std::vector<double>& q, const std::vector<double>& k,
+                  const std::vector<double>& v, double scale, int64_t b, int64_t h, int64_t row,
+                  double* out, double* lse) {
+  const int64_t S = shape.seq_len, D = shape.head_dim;
+  const int64_t kvh = h / (shape.heads / shape.kv_heads);
+  const double* qrow = &q[((b * shape.heads + h) * S + row) * D];
+  std::vector<double> scores;
+  std::vector<int64_t> keys;
+  double max_score = -std::numeric_limits<double>::infinity();
+  for (int64_t key = 0; key < S; ++key) {
+    if (!keptPair(pattern, layout, S, row, key)) continue;
+    const double* krow = &k[((b * shape.kv_heads + kvh) * S + key) * D];
+    double dot = 0;
+    for (int64_t d = 0; d < D; ++d) dot += qrow[d] * krow[d];
+    scores.push_back(dot * scale);
+    keys.push_back(key);
+    max_score = std::max(max_score, dot * scale);
+  }
+  std::fill(out, out + D, 0.0);
+  if (keys.empty()) {
+    *lse = -std::numeric_limits<double>::infinity();
+    return;
+  }
+  double sum = 0;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    double p = std::exp(scores[i] - max_score);
+    sum += p;
+    const double* vrow = &v[((b * shape.kv_heads + kvh) * S + keys[i]) * D];
+    for (int64_t d = 0; d < D; ++d) out[d] += p * vrow[d];
+  }
+  for (int64_t d = 0; d < D; ++d) out[d] /= sum;
+  *lse = max_score + std::log(sum);
+}
+
+std::vector<int64_t> sampleRows(int64_t seq_len, int count, std::mt19937_64& rng) {
+  std::vector<int64_t> rows = {0, seq_len - 1};
+  for (int i = 0; i < count; ++i) rows.push_back(seq_len * i / std::max(count, 1));
+  std::uniform_int_distribution<int64_t> any(0, seq_len - 1);
+  for (int i = 0; i < count / 2; ++i) rows.push_back(any(rng));
+  std::sort(rows.begin(), rows.end());
+  rows.erase(std::unique(rows.begin(), rows.end()), rows.end());
+  return rows;
+}
+
+}  // namespace
+
+uint16_t floatToHalfBits(float value, DType dtype) {
+  uint32_t bits;
+  std::memcpy(&bits, &value, 4);
+  if (dtype == DType::kBF16) {
+    if ((bits & 0x7fffffffu) > 0x7f800000u) return 0x7fc0;  // NaN stays NaN
+    bits += 0x7fffu + ((bits >> 16) & 1u);                  // round to nearest even
+    return static_cast<uint16_t>(bits >> 16);
+  }
+  // IEEE fp16, round to nearest even, with subnormals and overflow to infinity.
+  uint32_t sign = (bits >> 16) & 0x8000u;
+  uint32_t abs = bits & 0x7fffffffu;
+  if (abs > 0x7f800000u) return static_cast<uint16_t>(sign | 0x7e00u);
+  if (abs >= 0x477ff000u) return static_cast<uint16_t>(sign | 0x7c00u);  // rounds past 65504
+  if (abs < 0x38800000u) {                                               // fp16 subnormal
+    if (abs < 0x33000000u) return static_cast<uint16_t>(sign);
+    uint32_t mantissa = (abs & 0x7fffffu) | 0x800000u;
+    int shift = 126 - static_cast<int>(abs >> 23) + 13 + 1;
+    uint32_t half = mantissa >> shift;
+    uint32_t rest = mantissa & ((1u << shift) - 1);
+    uint32_t midpoint = 1u << (shift - 1);
+    if (rest > midpoint || (rest == midpoint && (half & 1u))) ++half;
+    return static_cast<uint16_t>(sign | half);
+  }
+  uint32_t rebias = abs - (112u << 23);
+  uint32_t half = rebias >> 13;
+  uint32_t rest = rebias & 0x1fffu;
+  if (rest > 0x1000u || (rest == 0x1000u && (half & 1u))) ++half;
+  return static_cast<uint16_t>(sign | half);
+}
+
+float halfBitsToFloat(uint16_t value, DType dtype) {
+  uint32_t bits;
+  if (dtype == DType::kBF16) {
+    bits = static_cast<uint32_t>(value) << 16;
+  } else {
+    uint32_t sign = (value & 0x8000u) << 16;
+    uint32_t exponent = (value >> 10) & 0x1fu;
+    uint32_t mantissa = value & 0x3ffu;
+    if (exponent == 0x1f) {
+      bits = sign | 0x7f800000u | (mantissa << 13);
+    } else if (exponent != 0) {
+      bits = sign | ((exponent + 112u) << 23) | (mantissa << 13);
+    } else if (mantissa == 0) {
+      bits = sign;
+    } else {
+      float f = std::ldexp(static_cast<float>(mantissa), -24);
+      std::memcpy(&bits, &f, 4);
+      bits |= sign;
+    }
+  }
+  float out;
+  std::memcpy(&out, &bits, 4);
+  return out;
+}
+
+double toleranceFor(DType dtype) { return dtype == DType::kBF16 ? 2e-2 : 5e-3; }
+
+double keptFraction(const Pattern& pattern, const Layout& layout, int64_t seq_len, bool* exact,
+                    int64_t exact_limit) {
+  if (seq_len <= exact_limit) {
+    std::vector<uint8_t> mask = keptMask(pattern, layout, seq_len);
+    if (exact) *exact = true;
+    int64_t kept = std::count(mask.begin(), mask.end(), uint8_t{1});
+    return static_cast<double>(kept) / static_cast<double>(seq_len * seq_len);
+  }
+  if (exact) *exact = false;
+  std::mt19937_64 rng(7);
+  std::vector<int64_t> rows = sampleRows(seq_len, 48, rng);
+  double kept = 0;
+  for (int64_t row : rows) {
+    for (int64_t key = 0; key < seq_len; ++key)
+      kept += keptPair(pattern, layout, seq_len, row, key);
+  }
+  return kept / (static_cast<double>(rows.size()) * static_cast<double>(seq_len));
+}
+
+CheckResult checkPlan(Runtime& runtime, const Plan& plan, const Pattern& pattern,
+                      const CheckConfig& config) {
+  const auto& state = RuntimeAccess::state(runtime);
+  if (!state->driver) {
+    throw Error(ErrorCategory::kDriverError, "no CUDA driver/GPU: " + state->no_device_reason);
+  }
+  const KernelSpec& spec = plan.spec();
+  const DType dtype = spec.dtype;
+  const int64_t B = config.batch, H = config.heads, S = config.seq_len, D = spec.head_dim;
+  const int64_t Hkv = config.kv_heads == 0 ? H : config.kv_heads;
+  std::mt19937_64 rng(config.seed);
+  HostTensor q = randomTensor(rng, dtype, config.tensor_layout, B, H, S, D);
+  HostTensor k = randomTensor(rng, dtype, config.tensor_layout, B, Hkv, S, D);
+  HostTensor v = randomTensor(rng, dtype, config.tensor_layout, B, Hkv, S, D);
+
+  auto driver = state->driver;
+  CUcontext previous = nullptr;
+  driver->check(driver->cuCtxGetCurrent(&previous), "cuCtxGetCurrent");
+  driver->check(driver->cuCtxSetCurrent(state->context), "cuCtxSetCurrent");
+  struct Restore {
+    std::shared_ptr<Driver> driver;
+    CUcontext previous;
+    ~Restore() { driver->cuCtxSetCurrent(previous); }
+  } restore{driver, previous};
+
+  const size_t q_bytes = q.device_bits.size() * 2, kv_bytes = k.device_bits.size() * 2;
+  DeviceBuffer dq(driver, q_bytes), dk(driver, kv_bytes), dv(driver, kv_bytes),
+      dout(driver, q_bytes);
+  DeviceBuffer dlse(driver, static_cast<size_t>(B * H * S) * sizeof(float));
+  dq.upload(q.device_bits.data(), q_bytes);
+  dk.upload(k.device_bits.data(), kv_bytes);
+  dv.upload(v.device_bits.data(), kv_bytes);
+  dout.fill(0xff);  // NaN in bf16 and fp16: an unwritten element cannot pass
+  dlse.fill(0xff);
+
+  RunArgs args;
+  args.q = dq.data();
+  args.k = dk.data();
+  args.v = dv.data();
+  args.o = dout.data();
+  args.lse = static_cast<float*>(dlse.data());
+  args.batch = B;
+  args.heads = H;
+  args.kv_heads = Hkv;
+  args.seq_len = S;
+  args.head_dim = D;
+  args.dtype = dtype;
+  args.tensor_layout = config.tensor_layout;
+  args.layout = config.layout;
+  plan.run(args, nullptr);
+  driver->check(driver->cuStreamSynchronize(nullptr), "cuStreamSynchronize (kernel execution)");
+
+  std::vector<uint16_t> out_bits(q.device_bits.size());
+  dout.download(out_bits.data(), q_bytes);
+  std::vector<float> lse(static_cast<size_t>(B * H * S));
+  dlse.download(lse.data(), lse.size() * sizeof(float));
+
+  CheckResult result;
+  const double scale = 1.0 / std::sqrt(static_cast<double>(D));
+  const AttentionShape shape{B, H, Hkv, S, D};
+  double err2 = 0, ref2 = 0;
+  auto compareRow = [&](int64_t b, int64_t h, int64_t row, const double* ref, double ref_lse) {
+    for (int64_t d = 0; d < D; ++d) {
+      double got =
+          halfBitsToFloat(out_bits[offsetOf(config.tensor_layout, b, h, row, d, H, S, D)], dtype);
+      if (!std::isfinite(got)) result.nan_found = true;
+      err2 += (got - ref[d]) * (got - ref[d]);
+      ref2 += ref[d] * ref[d];
+    }
+    if (std::isfinite(ref_lse)) {
+      double got_lse = lse[static_cast<size_t>((b * H + h) * S + row)];
+      double diff = std::isfinite(got_lse) ? std::abs(got_lse - ref_lse)
+                                           : std::numeric_limits<double>::infinity();
+      result.lse_max_abs = std::max(result.lse_max_abs, diff);
+    }
+    ++result.rows_checked;
+  };
+  double work = static_cast<double>(B * H) * static_cast<double>(S) * static_cast<double>(S) *
+                static_cast<double>(D);
+  if (work <= config.full_reference_limit) {
+    result.full_reference = true;
+    std::vector<uint8_t> mask = keptMask(pattern, config.layout, S);
+    std::vector<double> ref(static_cast<size_t>(B * H * S * D)),
+        ref_lse(static_cast<size_t>(B * H * S));
+    referenceAttention(shape, q.reference.data(), k.reference.data(), v.reference.data(),
+                       mask.data(), scale, ref.data(), ref_lse.data());
+    for (int64_t b = 0; b < B; ++b)
+      for (int64_t h = 0; h < H; ++h)
+        for (int64_t row = 0; row < S; ++row) {
+          size_t at = static_cast<size_t>((b * H + h) * S + row);
+          compareRow(b, h, row, &ref[at * D], ref_lse[at]);
+        }
+    result.kept_fraction = static_cast<double>(std::count(mask.begin(), mask.end(), uint8_t{1})) /
+                           (static_cast<double>(S) * static_cast<double>(S));
+    result.kept_exact = true;
+  } else {
+    std::vector<int64_t> rows = sampleRows(S, config.sample_rows, rng);
+    std::vector<double> ref(static_cast<size_t>(D));
+    for (int64_t row : rows) {
+      int64_t b = row % B, h = (row / 7) % H;  // spread the sample over batches and heads
+      double ref_lse = 0;
+      referenceRow(pattern, config.layout, shape, q.reference, k.reference, v.reference, scale, b,
+                   h, row, ref.data(), &ref_lse);
+      compareRow(b, h, row, ref.data(), ref_lse);
+    }
+    result.kept_fraction = keptFraction(pattern, config.layout, S, &result.kept_exact);
+  }
+  result.rel_l2 = ref2 > 0 ? std::sqrt(err2 / ref2) : std::sqrt(err2);
+  if (result.nan_found) result.rel_l2 = std::numeric_limits<double>::infinity();
+
+  if (config.timing_iterations > 0) {
+    CUevent start = nullptr, stop = nullptr;
+    driver->check(driver->cuEventCreate(&start, CU_EVENT_DEFAULT), "cuEventCreate");
+    driver->check(driver->cuEventCreate(&stop, CU_EVENT_DEFAULT), "cuEventCreate");
+    struct Events {
+      std::shared_ptr<Driver> driver;
+      CUevent a, b;
+      ~Events() {
+        driver->cuEventDestroy_v2(a);
+        driver->cuEventDestroy_v2(b);
+      }
+    } events{driver, start, stop};
+    plan.run(args, nullptr);  // warm-up
+    std::vector<float> times;
+    for (int i = 0; i < config.timing_iterations; ++i) {
+      driver->check(driver->cuEventRecord(start, nullptr), "cuEventRecord");
+      plan.run(args, nullptr);
+      driver->check(driver->cuEventRecord(stop, nullptr), "cuEventRecord");
+      driver->check(driver->cuEventSynchronize(stop), "cuEventSynchronize");
+      float ms = 0;
+      driver->check(driver->cuEventElapsedTime(&ms, start, stop), "cuEventElapsedTime");
+      times.push_back(ms);
+    }
+    std::sort(times.begin(), times.end());
+    result.median_ms = times[times.size() / 2];
+    double kept_pairs = result.kept_fraction * static_cast<double>(S) * static_cast<double>(S);
+    result.eff_tflops =
+        4.0 * static_cast<double>(B * H * D) * kept_pairs / (result.median_ms * 1e-3) / 1e12;
+  }
+  return result;
+}
+
+}  // namespace permjit::runtime

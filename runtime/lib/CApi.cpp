@@ -1,0 +1,280 @@
+// The C API over the C++ one. Every entry point catches everything: no exception crosses.
+#include <new>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "permjit/dsl/Json.h"
+#include "permjit/permjit.h"
+#include "permjit/permjit_c.h"
+
+struct permjit_runtime {
+  std::unique_ptr<permjit::Runtime> runtime;
+};
+struct permjit_plan {
+  permjit::Plan plan;
+};
+
+namespace {
+
+thread_local std::string last_error;
+
+permjit_status_t statusOf(permjit::ErrorCategory category) {
+  using permjit::ErrorCategory;
+  switch (category) {
+    case ErrorCategory::kInvalidPattern:
+      return PERMJIT_ERROR_INVALID_PATTERN;
+    case ErrorCategory::kInvalidArgument:
+      return PERMJIT_ERROR_INVALID_ARGUMENT;
+    case ErrorCategory::kUnsupported:
+      return PERMJIT_ERROR_UNSUPPORTED;
+    case ErrorCategory::kCompileFailure:
+      return PERMJIT_ERROR_COMPILE_FAILURE;
+    case ErrorCategory::kDriverError:
+      return PERMJIT_ERROR_DRIVER;
+    case ErrorCategory::kOutOfMemory:
+      return PERMJIT_ERROR_OUT_OF_MEMORY;
+    case ErrorCategory::kIo:
+      return PERMJIT_ERROR_IO;
+    case ErrorCategory::kInternal:
+      return PERMJIT_ERROR_INTERNAL;
+  }
+  return PERMJIT_ERROR_INTERNAL;
+}
+
+permjit_status_t fail(permjit_status_t status, const std::string& message) {
+  last_error = message;
+  return status;
+}
+
+// Runs body, turning every exception into a status and the thread's last error.
+template <class Body>
+permjit_status_t guarded(Body&& body) {
+  try {
+    body();
+    last_error.clear();
+    return PERMJIT_OK;
+  } catch (const permjit::Error& error) {
+    return fail(statusOf(error.category()), error.what());
+  } catch (const nlohmann::json::exception& error) {
+    return fail(PERMJIT_ERROR_INVALID_PATTERN, std::string("pattern_json: ") + error.what());
+  } catch (const std::bad_alloc&) {
+    return fail(PERMJIT_ERROR_OUT_OF_MEMORY, "host memory exhausted");
+  } catch (const std::exception& error) {
+    return fail(PERMJIT_ERROR_INTERNAL, error.what());
+  } catch (...) {
+    return fail(PERMJIT_ERROR_INTERNAL, "unknown exception");
+  }
+}
+
+permjit::Error nullArgument(const char* name) {
+  return permjit::Error(permjit::ErrorCategory::kInvalidArgument,
+                        std::string(name) + ": null; allowed: a valid pointer/handle");
+}
+
+permjit::DType dtypeOf(permjit_dtype_t dtype, const char* field) {
+  switch (dtype) {
+    case PERMJIT_DTYPE_BF16:
+      return permjit::DType::kBF16;
+    case PERMJIT_DTYPE_FP16:
+      return permjit::DType::kFP16;
+    default:
+      throw permjit::Error(permjit::ErrorCategory::kUnsupported,
+                           std::string(field) + ": " + std::to_string(static_cast<int>(dtype)) +
+                               "; allowed: PERMJIT_DTYPE_BF16 (1), PERMJIT_DTYPE_FP16 (2)");
+  }
+}
+
+permjit::Strides stridesOf(const int64_t s[3]) { return {s[0], s[1], s[2]}; }
+
+}  // namespace
+
+extern "C" {
+
+void permjit_runtime_options_init(permjit_runtime_options_t* options) {
+  if (options == nullptr) return;
+  *options = permjit_runtime_options_t{};
+  options->disable_cache = -1;
+}
+
+void permjit_plan_options_init(permjit_plan_options_t* options) {
+  if (options == nullptr) return;
+  *options = permjit_plan_options_t{};
+  options->head_dim = 128;
+  options->dtype = PERMJIT_DTYPE_BF16;
+}
+
+void permjit_run_args_init(permjit_run_args_t* args) {
+  if (args == nullptr) return;
+  *args = permjit_run_args_t{};
+  args->batch = 1;
+}
+
+permjit_status_t permjit_runtime_create(const permjit_runtime_options_t* options,
+                                        permjit_runtime_t* out) {
+  return guarded([&] {
+    if (out == nullptr) throw nullArgument("out");
+    *out = nullptr;
+    permjit::RuntimeOptions cpp;
+    if (options != nullptr) {
+      if (options->cache_dir != nullptr) cpp.cache_dir = std::string(options->cache_dir);
+      if (options->disable_cache >= 0) cpp.disable_cache = options->disable_cache != 0;
+      cpp.device_ordinal = options->device_ordinal;
+      if (options->arch != nullptr) cpp.arch = std::string(options->arch);
+      cpp.host_only = options->host_only != 0;
+    }
+    auto handle = std::make_unique<permjit_runtime>();
+    handle->runtime = std::make_unique<permjit::Runtime>(cpp);
+    *out = handle.release();
+  });
+}
+
+void permjit_runtime_destroy(permjit_runtime_t runtime) { delete runtime; }
+
+permjit_status_t permjit_plan_create(permjit_runtime_t runtime, const char* pattern_json,
+                                     const permjit_plan_options_t* options, permjit_plan_t* out) {
+  return guarded([&] {
+    if (out == nullptr) throw nullArgument("out");
+    *out = nullptr;
+    if (runtime == nullptr) throw nullArgument("runtime");
+    if (pattern_json == nullptr) throw nullArgument("pattern_json");
+    permjit::PlanOptions cpp;
+    if (options != nullptr) {
+      cpp.head_dim = options->head_dim;
+      cpp.dtype = dtypeOf(options->dtype, "dtype");
+      if (options->block_m || options->block_n || options->warps || options->stages) {
+        cpp.tile = permjit::TileConfig{options->block_m, options->block_n, options->warps,
+                                       options->stages};
+      }
+    }
+    nlohmann::json json = nlohmann::json::parse(pattern_json);
+    permjit::Pattern pattern = permjit::causal();
+    if (json.is_object() && json.contains("permjit")) {
+      permjit::PatternFile file = permjit::parsePatternFile(pattern_json);
+      pattern = file.pattern;
+      cpp.name = file.name.empty() ? cpp.name : file.name;
+    } else {
+      pattern = permjit::patternFromJson(json);
+    }
+    auto handle = new permjit_plan{runtime->runtime->plan(pattern, cpp)};
+    *out = handle;
+  });
+}
+
+void permjit_plan_destroy(permjit_plan_t plan) { delete plan; }
+
+permjit_status_t permjit_plan_run(permjit_plan_t plan, const permjit_run_args_t* args,
+                                  void* stream) {
+  return guarded([&] {
+    if (plan == nullptr) throw nullArgument("plan");
+    if (args == nullptr) throw nullArgument("args");
+    permjit::RunArgs cpp;
+    cpp.q = args->q;
+    cpp.k = args->k;
+    cpp.v = args->v;
+    cpp.o = args->o;
+    cpp.lse = args->lse;
+    cpp.batch = args->batch;
+    cpp.heads = args->heads;
+    cpp.kv_heads = args->kv_heads;
+    cpp.seq_len = args->seq_len;
+    cpp.head_dim = args->head_dim;
+    if (args->dtype != PERMJIT_DTYPE_PLAN) cpp.dtype = dtypeOf(args->dtype, "dtype");
+    switch (args->tensor_layout) {
+      case PERMJIT_LAYOUT_BSHD:
+        cpp.tensor_layout = permjit::TensorLayout::kBSHD;
+        break;
+      case PERMJIT_LAYOUT_BHSD:
+        cpp.tensor_layout = permjit::TensorLayout::kBHSD;
+        break;
+      case PERMJIT_LAYOUT_STRIDED:
+        cpp.tensor_layout = permjit::TensorLayout::kStrided;
+        break;
+      default:
+        throw permjit::Error(permjit::ErrorCategory::kInvalidArgument,
+                             "tensor_layout: " + std::to_string(args->tensor_layout) +
+                                 "; allowed: PERMJIT_LAYOUT_BSHD, _BHSD, _STRIDED");
+    }
+    cpp.q_strides = stridesOf(args->q_strides);
+    cpp.k_strides = stridesOf(args->k_strides);
+    cpp.v_strides = stridesOf(args->v_strides);
+    cpp.o_strides = stridesOf(args->o_strides);
+    if (args->num_spans > 0 && args->spans == nullptr) throw nullArgument("spans");
+    std::vector<permjit::Span> spans;
+    for (size_t i = 0; i < args->num_spans; ++i) {
+      const permjit_span_t& span = args->spans[i];
+      if (span.modality < PERMJIT_MODALITY_VISION || span.modality > PERMJIT_MODALITY_OTHER) {
+        throw permjit::Error(permjit::ErrorCategory::kInvalidArgument,
+                             "spans[" + std::to_string(i) +
+                                 "].modality: " + std::to_string(span.modality) +
+                                 "; allowed: 0 vision, 1 text, 2 other");
+      }
+      permjit::Span cpp_span;
+      cpp_span.kind = static_cast<permjit::Modality>(span.modality);
+      cpp_span.begin = span.begin;
+      cpp_span.end = span.end;
+      spans.push_back(cpp_span);
+    }
+    try {
+      cpp.layout = permjit::Layout(std::move(spans));
+    } catch (const permjit::Error& error) {
+      throw permjit::Error(permjit::ErrorCategory::kInvalidArgument,
+                           std::string("spans: ") + error.what());
+    }
+    if (args->softmax_scale != 0.0f) cpp.softmax_scale = args->softmax_scale;
+    plan->plan.run(cpp, stream);
+  });
+}
+
+permjit_status_t permjit_plan_num_passes(permjit_plan_t plan, int* out) {
+  return guarded([&] {
+    if (plan == nullptr) throw nullArgument("plan");
+    if (out == nullptr) throw nullArgument("out");
+    *out = plan->plan.numPasses();
+  });
+}
+
+permjit_status_t permjit_runtime_cache_stats(permjit_runtime_t runtime,
+                                             permjit_cache_stats_t* out) {
+  return guarded([&] {
+    if (runtime == nullptr) throw nullArgument("runtime");
+    if (out == nullptr) throw nullArgument("out");
+    permjit::CacheStats stats = runtime->runtime->cacheStats();
+    *out = permjit_cache_stats_t{stats.memory_hits, stats.disk_hits, stats.compiles,
+                                 stats.corrupt_files};
+  });
+}
+
+permjit_status_t permjit_runtime_cache_clear(permjit_runtime_t runtime) {
+  return guarded([&] {
+    if (runtime == nullptr) throw nullArgument("runtime");
+    runtime->runtime->clearCache();
+  });
+}
+
+const char* permjit_last_error(void) { return last_error.c_str(); }
+
+const char* permjit_status_name(permjit_status_t status) {
+  switch (status) {
+    case PERMJIT_OK:
+      return "ok";
+    case PERMJIT_ERROR_INVALID_PATTERN:
+      return "invalid pattern";
+    case PERMJIT_ERROR_INVALID_ARGUMENT:
+      return "invalid argument";
+    case PERMJIT_ERROR_UNSUPPORTED:
+      return "unsupported";
+    case PERMJIT_ERROR_COMPILE_FAILURE:
+      return "compile failure";
+    case PERMJIT_ERROR_DRIVER:
+      return "driver error";
+    case PERMJIT_ERROR_OUT_OF_MEMORY:
+      return "out of memory";
+    case PERMJIT_ERROR_IO:
+      return "i/o error";
+    case PERMJIT_ERROR_INTERNAL:
+      return "internal error";
+  }
+  return "unknown status";
+}
+
+}  // extern "C"

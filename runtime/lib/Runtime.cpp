@@ -1,0 +1,358 @@
+// The public C++ API: Runtime (driver, device, cache) and Plan (compiled kernels of one shape
+// class, launched per call).
+#include <cmath>
+#include <cstring>
+#include <mutex>
+
+#include "RuntimeInternal.h"
+#include "permjit/codegen/CudaSource.h"
+#include "permjit/codegen/KernelArgs.h"
+#include "permjit/compiler/Pipeline.h"
+#include "permjit/compiler/Plan.h"
+#include "permjit/permjit.h"
+#include "permjit/runtime/Driver.h"
+#include "permjit/runtime/KernelCache.h"
+
+namespace permjit {
+namespace {
+
+Error invalid(const std::string& message) {
+  return Error(ErrorCategory::kInvalidArgument, message);
+}
+
+TargetInfo targetFor(const std::string& arch) {
+  runtime::ArchName name = runtime::parseArch(arch, "arch");
+  TargetInfo target = TargetInfo::forComputeCapability(name.major, name.minor);
+  target.arch_specific = name.arch_specific;
+  return target;
+}
+
+// The default NVRTC target of a device: the arch-specific "a" variant on Hopper (wgmma and
+// setmaxnreg need it), the plain one elsewhere.
+std::string deviceArch(int major, int minor) {
+  return TargetInfo::forComputeCapability(major, minor).nvrtcArch();
+}
+
+Strides contiguousStrides(TensorLayout layout, int64_t heads, int64_t seq_len, int64_t head_dim) {
+  if (layout == TensorLayout::kBSHD)
+    return {seq_len * heads * head_dim, heads * head_dim, head_dim};
+  return {heads * seq_len * head_dim, head_dim, seq_len * head_dim};
+}
+
+void checkPointer(const void* pointer, const char* name, bool required) {
+  if (pointer == nullptr) {
+    if (required) throw invalid(std::string(name) + ": null pointer; a device pointer is required");
+    return;
+  }
+  if (reinterpret_cast<uintptr_t>(pointer) % 16 != 0) {
+    throw invalid(std::string(name) + ": pointer is not 16-byte aligned; allowed: addresses that " +
+                  "are multiples of 16 bytes (the kernel loads 16-byte vectors)");
+  }
+}
+
+void checkStrides(const Strides& strides, const std::string& name, int64_t head_dim, int64_t batch,
+                  int64_t heads) {
+  auto check = [&](int64_t value, const char* axis, bool needed) {
+    std::string field = name + "." + axis;
+    if (!needed) return;
+    if (value <= 0) {
+      throw invalid(field + ": " + std::to_string(value) + " elements; allowed: positive strides");
+    }
+    if (value % 8 != 0) {
+      throw invalid(field + ": " + std::to_string(value) +
+                    " elements is not a multiple of 8; allowed: multiples of 8 elements (every " +
+                    "head_dim row must start 16-byte aligned)");
+    }
+  };
+  check(strides.batch, "batch", batch > 1);
+  check(strides.seq, "seq", true);
+  check(strides.head, "head", heads > 1);
+  if (strides.seq < head_dim || (heads > 1 && strides.head < head_dim)) {
+    throw invalid(name + ": strides {seq " + std::to_string(strides.seq) + ", head " +
+                  std::to_string(strides.head) + "} overlap head_dim rows of " +
+                  std::to_string(head_dim) +
+                  " elements; allowed: head_dim contiguous, seq and head strides >= head_dim");
+  }
+}
+
+void fillStrides(long long out[3], const Strides& strides) {
+  out[kStrideBatch] = strides.batch;
+  out[kStrideSeq] = strides.seq;
+  out[kStrideHead] = strides.head;
+}
+
+CacheStats publicStats(const runtime::CacheStats& stats) {
+  return {stats.memory_hits, stats.disk_hits, stats.compiles, stats.corrupt_files,
+          stats.memory_entries};
+}
+
+// Makes `context` current on this thread for the scope (a no-op when it already is).
+class CurrentContext {
+ public:
+  CurrentContext(runtime::Driver& driver, CUcontext context) : driver_(driver) {
+    driver_.check(driver_.cuCtxGetCurrent(&previous_), "cuCtxGetCurrent");
+    changed_ = previous_ != context;
+    if (changed_) driver_.check(driver_.cuCtxSetCurrent(context), "cuCtxSetCurrent");
+  }
+  ~CurrentContext() {
+    if (changed_) driver_.cuCtxSetCurrent(previous_);
+  }
+
+ private:
+  runtime::Driver& driver_;
+  CUcontext previous_ = nullptr;
+  bool changed_ = false;
+};
+
+}  // namespace
+
+const char* tensorLayoutName(TensorLayout layout) {
+  switch (layout) {
+    case TensorLayout::kBSHD:
+      return "bshd";
+    case TensorLayout::kBHSD:
+      return "bhsd";
+    case TensorLayout::kStrided:
+      return "strided";
+  }
+  return "unknown";
+}
+
+std::string Runtime::deviceUnavailableReason(const std::string& driver_library) {
+  std::string reason;
+  runtime::Driver::tryOpen(driver_library, &reason);
+  return reason;
+}
+
+Runtime::Runtime(RuntimeOptions options) : state_(std::make_shared<State>()) {
+  State& state = *state_;
+  state.options = options;
+  if (options.host_only) {
+    if (!options.arch) {
+      throw invalid(
+          "arch: a host-only runtime needs a target architecture; allowed: sm_80, "
+          "sm_86, sm_89, sm_90a, ...");
+    }
+    state.no_device_reason = "this runtime is host-only (RuntimeOptions::host_only)";
+  } else {
+    state.driver = runtime::Driver::open(options.driver_library);
+    state.device = state.driver->device(options.device_ordinal);
+    state.context = state.driver->primaryContext(options.device_ordinal);
+  }
+  state.arch = options.arch ? *options.arch : deviceArch(state.device.major, state.device.minor);
+  runtime::parseArch(state.arch, "arch");
+  bool disabled = options.disable_cache.value_or(env::cacheDisabled());
+  runtime::KernelCache::Options cache_options;
+  cache_options.enabled = !disabled;
+  cache_options.dir = disabled ? "" : options.cache_dir.value_or(env::cacheDir());
+  cache_options.memory_capacity = options.memory_cache_entries;
+  state.cache = std::make_unique<runtime::KernelCache>(cache_options);
+}
+
+Runtime::~Runtime() = default;
+
+bool Runtime::hasDevice() const { return state_->driver != nullptr; }
+std::string Runtime::deviceName() const { return state_->driver ? state_->device.name : ""; }
+const std::string& Runtime::arch() const { return state_->arch; }
+std::string Runtime::cacheDir() const { return state_->cache->options().dir; }
+CacheStats Runtime::cacheStats() const { return publicStats(state_->cache->stats()); }
+void Runtime::resetCacheStats() { state_->cache->resetStats(); }
+size_t Runtime::clearCache() { return state_->cache->clear(); }
+
+Plan Runtime::plan(const Pattern& pattern, const PlanOptions& options) {
+  State& state = *state_;
+  if (options.seq_len > 0) {
+    options.layout.validate(options.seq_len);
+    validate(pattern, options.layout, options.seq_len);
+  }
+  CompileOptions compile;
+  compile.head_dim = options.head_dim;
+  compile.dtype = options.dtype;
+  compile.tile = options.tile;
+  compile.layout = options.layout;
+  compile.seq_len = options.seq_len;
+  compile.name = options.name;
+  auto impl = std::make_shared<Plan::Impl>(Plan::Impl{state_, pattern, {}, {}});
+  impl->spec = compilePattern(pattern, compile);
+  TargetInfo target = targetFor(state.arch);
+  for (size_t pass = 0; pass < impl->spec.passes.size(); ++pass) {
+    PassKernel kernel;
+    kernel.generated = generateCuda(impl->spec, target, static_cast<int>(pass));
+    kernel.program.name = kernel.generated.kernel_name + ".cu";
+    kernel.program.source = kernel.generated.source;
+    kernel.program.headers = kernel.generated.headers;
+    kernel.program.options = kernel.generated.nvrtc_options;
+    kernel.program.arch = state.arch;
+    kernel.program.kernel_name = kernel.generated.kernel_name;
+    if (state.driver) {
+      kernel.loaded =
+          state.cache->kernel(kernel.program, *state.driver, state.driver, state.context);
+      if (kernel.generated.smem_bytes > state.device.max_smem_optin) {
+        throw Error(ErrorCategory::kUnsupported,
+                    "tile: the kernel needs " + std::to_string(kernel.generated.smem_bytes) +
+                        " bytes of shared memory; this device allows " +
+                        std::to_string(state.device.max_smem_optin) +
+                        "; allowed: smaller block_m/block_n/stages");
+      }
+      state.driver->check(
+          state.driver->cuFuncSetAttribute(kernel.loaded->function(),
+                                           CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
+                                           kernel.generated.smem_bytes),
+          "cuFuncSetAttribute(max dynamic shared memory)");
+    } else {
+      state.cache->binary(kernel.program, runtime::Artifact::kCubin);
+    }
+    impl->passes.push_back(std::move(kernel));
+  }
+  if (impl->passes.empty()) {
+    throw Error(ErrorCategory::kInternal, "plan: the compiled spec has no passes");
+  }
+  return Plan(impl);
+}
+
+const KernelSpec& Plan::spec() const { return impl_->spec; }
+std::string Plan::structureKey() const { return impl_->spec.structureKey(); }
+int Plan::numPasses() const { return static_cast<int>(impl_->passes.size()); }
+const std::string& Plan::arch() const { return impl_->state->arch; }
+bool Plan::canRun() const { return impl_->state->driver != nullptr; }
+
+static const PassKernel& passAt(const Plan::Impl& impl, int pass) {
+  if (pass < 0 || pass >= static_cast<int>(impl.passes.size())) {
+    throw invalid("pass: " + std::to_string(pass) + " is out of range; allowed: 0.." +
+                  std::to_string(impl.passes.size() - 1));
+  }
+  return impl.passes[pass];
+}
+
+const std::string& Plan::source(int pass) const { return passAt(*impl_, pass).generated.source; }
+const std::string& Plan::kernelName(int pass) const {
+  return passAt(*impl_, pass).generated.kernel_name;
+}
+
+std::string Plan::binary(const std::string& artifact, int pass) const {
+  runtime::Artifact kind;
+  if (artifact == "cubin") {
+    kind = runtime::Artifact::kCubin;
+  } else if (artifact == "ptx") {
+    kind = runtime::Artifact::kPtx;
+  } else {
+    throw invalid("artifact: '" + artifact + "'; allowed: cubin, ptx");
+  }
+  return *impl_->state->cache->binary(passAt(*impl_, pass).program, kind);
+}
+
+void Plan::run(const RunArgs& args, void* stream) const {
+  const Impl& impl = *impl_;
+  const KernelSpec& spec = impl.spec;
+  // ---- Validation: every check names the argument; nothing touches the device before.
+  checkPointer(args.q, "q", true);
+  checkPointer(args.k, "k", true);
+  checkPointer(args.v, "v", true);
+  checkPointer(args.o, "o", true);
+  checkPointer(args.lse, "lse", impl.passes.size() > 1);
+  if (args.head_dim != spec.head_dim) {
+    throw invalid("head_dim: " + std::to_string(args.head_dim) + " differs from the plan's " +
+                  std::to_string(spec.head_dim) + "; allowed: " + std::to_string(spec.head_dim) +
+                  " (make another plan for another head dim)");
+  }
+  if (args.dtype && *args.dtype != spec.dtype) {
+    throw invalid(std::string("dtype: ") + dtypeName(*args.dtype) + " differs from the plan's " +
+                  dtypeName(spec.dtype) + "; allowed: " + dtypeName(spec.dtype));
+  }
+  if (args.batch <= 0) throw invalid("batch: " + std::to_string(args.batch) + "; allowed: >= 1");
+  if (args.heads <= 0) throw invalid("heads: " + std::to_string(args.heads) + "; allowed: >= 1");
+  int64_t kv_heads = args.kv_heads == 0 ? args.heads : args.kv_heads;
+  if (kv_heads < 0 || args.heads % kv_heads != 0) {
+    throw invalid("kv_heads: " + std::to_string(kv_heads) + " does not divide heads " +
+                  std::to_string(args.heads) + "; allowed: divisors of heads (GQA), 0 = heads");
+  }
+  if (args.seq_len <= 0 || args.seq_len >= sem::kPosInf / 2) {
+    throw invalid("seq_len: " + std::to_string(args.seq_len) + "; allowed: 1.." +
+                  std::to_string(sem::kPosInf / 2 - 1));
+  }
+  if (args.batch * args.heads > 0x7fffffff) {
+    throw invalid("batch * heads: " + std::to_string(args.batch * args.heads) +
+                  "; allowed: below 2^31 (one CTA column per batch and head)");
+  }
+  try {
+    args.layout.validate(args.seq_len);
+    validate(impl.pattern, args.layout, args.seq_len);
+  } catch (const Error& error) {
+    throw invalid(std::string("layout: does not fit seq_len ") + std::to_string(args.seq_len) +
+                  " and this pattern: " + error.what());
+  }
+  Strides q_strides = args.q_strides, k_strides = args.k_strides, v_strides = args.v_strides,
+          o_strides = args.o_strides;
+  if (args.tensor_layout != TensorLayout::kStrided) {
+    q_strides = o_strides =
+        contiguousStrides(args.tensor_layout, args.heads, args.seq_len, args.head_dim);
+    k_strides = v_strides =
+        contiguousStrides(args.tensor_layout, kv_heads, args.seq_len, args.head_dim);
+  }
+  checkStrides(q_strides, "q_strides", args.head_dim, args.batch, args.heads);
+  checkStrides(k_strides, "k_strides", args.head_dim, args.batch, kv_heads);
+  checkStrides(v_strides, "v_strides", args.head_dim, args.batch, kv_heads);
+  checkStrides(o_strides, "o_strides", args.head_dim, args.batch, args.heads);
+  float scale = args.softmax_scale.value_or(1.0f / std::sqrt(static_cast<float>(args.head_dim)));
+  if (!(scale > 0.0f) || !std::isfinite(scale)) {
+    throw invalid("softmax_scale: " + std::to_string(scale) + "; allowed: finite and positive");
+  }
+  if (!impl.state->driver) {
+    throw Error(ErrorCategory::kDriverError, "no CUDA driver/GPU: " + impl.state->no_device_reason +
+                                                 "; this plan was compiled but cannot run");
+  }
+
+  // ---- Binding: host arithmetic only.
+  AttentionArgs kernel_args;
+  std::memset(&kernel_args, 0, sizeof(kernel_args));
+  kernel_args.q = args.q;
+  kernel_args.k = args.k;
+  kernel_args.v = args.v;
+  kernel_args.o = args.o;
+  kernel_args.lse = args.lse;
+  fillStrides(kernel_args.q_stride, q_strides);
+  fillStrides(kernel_args.k_stride, k_strides);
+  fillStrides(kernel_args.v_stride, v_strides);
+  fillStrides(kernel_args.o_stride, o_strides);
+  kernel_args.batch = static_cast<int>(args.batch);
+  kernel_args.heads = static_cast<int>(args.heads);
+  kernel_args.kv_heads = static_cast<int>(kv_heads);
+  kernel_args.seq_len = static_cast<int>(args.seq_len);
+  kernel_args.scale_log2 = scale * 1.4426950408889634f;
+  std::vector<int> params = bindParams(spec, args.layout, args.seq_len);
+  if (params.size() > static_cast<size_t>(sem::kMaxParams)) {
+    throw Error(ErrorCategory::kUnsupported, "pattern: " + std::to_string(params.size()) +
+                                                 " parameters; allowed: up to " +
+                                                 std::to_string(sem::kMaxParams));
+  }
+  std::copy(params.begin(), params.end(), kernel_args.params);
+
+  runtime::Driver& driver = *impl.state->driver;
+  CurrentContext current(driver, impl.state->context);
+  for (size_t pass = 0; pass < impl.passes.size(); ++pass) {
+    const PassSpec& pass_spec = spec.passes[pass];
+    const PassKernel& kernel = impl.passes[pass];
+    kernel_args.merge = pass > 0 ? 1 : 0;
+    const int block_m = kernel.generated.block_m, block_n = kernel.generated.block_n;
+    kernel_args.rows =
+        buildSegmentTable(pass_spec.rows, params, args.layout, args.seq_len, block_m);
+    kernel_args.cols =
+        buildSegmentTable(pass_spec.cols, params, args.layout, args.seq_len, block_n);
+    int64_t row_tiles = kernel_args.rows.total / block_m;
+    if (row_tiles > 65535) {
+      throw Error(ErrorCategory::kUnsupported, "seq_len: " + std::to_string(args.seq_len) +
+                                                   " needs " + std::to_string(row_tiles) +
+                                                   " row tiles; allowed: up to 65535 per launch");
+    }
+    void* params_ptr[] = {&kernel_args};
+    driver.check(driver.cuLaunchKernel(kernel.loaded->function(),
+                                       static_cast<unsigned>(args.batch * args.heads),
+                                       static_cast<unsigned>(row_tiles), 1,
+                                       static_cast<unsigned>(kernel.generated.threads), 1, 1,
+                                       static_cast<unsigned>(kernel.generated.smem_bytes),
+                                       static_cast<CUstream>(stream), params_ptr, nullptr),
+                 "cuLaunchKernel");
+  }
+}
+
+}  // namespace permjit

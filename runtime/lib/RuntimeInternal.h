@@ -1,0 +1,44 @@
+// Internal state behind Runtime and Plan, shared with the runtime's device test harness.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "permjit/codegen/CudaSource.h"
+#include "permjit/permjit.h"
+#include "permjit/runtime/Driver.h"
+#include "permjit/runtime/KernelCache.h"
+
+namespace permjit {
+
+struct Runtime::State {
+  RuntimeOptions options;
+  std::string arch;
+  std::shared_ptr<runtime::Driver> driver;  // null when host-only
+  runtime::Driver::DeviceInfo device;
+  CUcontext context = nullptr;
+  std::unique_ptr<runtime::KernelCache> cache;
+  std::string no_device_reason;
+};
+
+struct PassKernel {
+  GeneratedKernel generated;
+  runtime::CudaProgram program;
+  std::shared_ptr<runtime::LoadedKernel> loaded;  // null when host-only
+};
+
+struct Plan::Impl {
+  std::shared_ptr<Runtime::State> state;
+  Pattern pattern;
+  KernelSpec spec;
+  std::vector<PassKernel> passes;
+};
+
+struct RuntimeAccess {
+  static const std::shared_ptr<Runtime::State>& state(const Runtime& runtime) {
+    return runtime.state_;
+  }
+};
+
+}  // namespace permjit

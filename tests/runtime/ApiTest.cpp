@@ -1,0 +1,400 @@
+// The public C++ and C APIs without a GPU: host-only runtimes compile through the cache, and
+// every bad argument is rejected with the right category and a message naming it.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "permjit/dsl/Json.h"
+#include "permjit/permjit.h"
+#include "permjit/permjit_c.h"
+
+namespace permjit {
+namespace {
+namespace fs = std::filesystem;
+
+class TempDir {
+ public:
+  TempDir() {
+    path_ = (fs::temp_directory_path() /
+             ("permjit-api-test-" + std::to_string(getpid()) + "-" + std::to_string(next_++)))
+                .string();
+    fs::remove_all(path_);
+  }
+  ~TempDir() { fs::remove_all(path_); }
+  const std::string& path() const { return path_; }
+
+ private:
+  static inline int next_ = 0;
+  std::string path_;
+};
+
+// One cache directory for the tests that do not count compiles, so each kernel compiles once.
+const std::string& sharedCacheDir() {
+  static TempDir dir;
+  return dir.path();
+}
+
+RuntimeOptions hostOnly(const std::string& cache_dir) {
+  RuntimeOptions options;
+  options.host_only = true;
+  options.arch = "sm_90a";
+  options.cache_dir = cache_dir;
+  options.disable_cache = false;
+  return options;
+}
+
+Pattern gridHead(int64_t sink_n, int64_t window, int64_t text_rows, int64_t stride, int64_t pq,
+                 int64_t pk) {
+  return causal() &
+         (sink(sink_n) | local(window) | rows(SpanRef::last(text_rows)) | grid(stride, pq, pk));
+}
+
+// One pattern structure, 100 shapes and parameter sets: the kernel is compiled once (per
+// pass), every other plan is a memory hit, and a new runtime on the same directory compiles
+// nothing at all.
+TEST(Api, OnePatternStructureCompilesOnce) {
+  TempDir dir;
+  Runtime runtime(hostOnly(dir.path()));
+  std::string structure;
+  int passes = 0;
+  for (int i = 0; i < 100; ++i) {
+    int64_t seq_len = 512 + 37 * i;
+    int64_t stride = 2 + i % 17;
+    Pattern pattern = gridHead(8 + i, 16 + 3 * i, 1 + i % 20, stride, i % stride, (i * 7) % stride);
+    PlanOptions options;
+    options.layout = Layout::textVisionText(seq_len, 10 + i, 30 + i % 9);
+    options.seq_len = seq_len;
+    Plan plan = runtime.plan(pattern, options);
+    if (i == 0) {
+      structure = plan.structureKey();
+      passes = plan.numPasses();
+    }
+    ASSERT_EQ(plan.structureKey(), structure) << "plan " << i;
+  }
+  CacheStats stats = runtime.cacheStats();
+  EXPECT_EQ(stats.compiles, static_cast<uint64_t>(passes));
+  EXPECT_EQ(stats.memory_hits, static_cast<uint64_t>(99 * passes));
+  std::printf("100 plans: %d pass(es), %llu NVRTC compile(s)\n", passes,
+              static_cast<unsigned long long>(stats.compiles));
+
+  Runtime again(hostOnly(dir.path()));
+  again.plan(gridHead(1, 1, 1, 5, 1, 2), {});
+  EXPECT_EQ(again.cacheStats().compiles, 0u);
+  EXPECT_EQ(again.cacheStats().disk_hits, static_cast<uint64_t>(passes));
+}
+
+TEST(Api, DifferentStructuresCompileSeparately) {
+  TempDir dir;
+  Runtime runtime(hostOnly(dir.path()));
+  Plan a = runtime.plan(causal() & local(64), {});
+  Plan b = runtime.plan(causal() & (sink(4) | local(64)), {});
+  EXPECT_NE(a.structureKey(), b.structureKey());
+  EXPECT_NE(a.source(), b.source());
+  EXPECT_EQ(runtime.cacheStats().compiles, static_cast<uint64_t>(a.numPasses() + b.numPasses()));
+  EXPECT_EQ(a.binary("cubin").substr(1, 3), "ELF");
+  EXPECT_NE(a.binary("ptx").find(".entry " + a.kernelName()), std::string::npos);
+  EXPECT_FALSE(a.canRun());
+  EXPECT_EQ(a.arch(), "sm_90a");
+}
+
+TEST(Api, HostOnlyNeedsAnArchitecture) {
+  RuntimeOptions options;
+  options.host_only = true;
+  try {
+    Runtime runtime(options);
+    FAIL();
+  } catch (const Error& error) {
+    EXPECT_EQ(error.category(), ErrorCategory::kInvalidArgument);
+    EXPECT_NE(std::string(error.what()).find("arch"), std::string::npos);
+  }
+  options.arch = "hopper";
+  try {
+    Runtime runtime(options);
+    FAIL();
+  } catch (const Error& error) {
+    EXPECT_EQ(error.category(), ErrorCategory::kInvalidArgument);
+  }
+}
+
+TEST(Api, NoDriverIsADriverError) {
+  RuntimeOptions options;
+  options.driver_library = "/nonexistent/libcuda.so.1";
+  try {
+    Runtime runtime(options);
+    FAIL();
+  } catch (const Error& error) {
+    EXPECT_EQ(error.category(), ErrorCategory::kDriverError);
+    EXPECT_NE(std::string(error.what()).find("libcuda"), std::string::npos);
+  }
+  EXPECT_FALSE(Runtime::deviceUnavailableReason("/nonexistent/libcuda.so.1").empty());
+}
+
+// Fake, aligned device addresses: validation rejects bad arguments before touching a device,
+// and a fully valid call on a host-only plan is a driver error.
+struct FakeBuffers {
+  static void* at(uintptr_t address) { return reinterpret_cast<void*>(address); }
+};
+
+RunArgs validArgs() {
+  RunArgs args;
+  args.q = FakeBuffers::at(0x10000);
+  args.k = FakeBuffers::at(0x20000);
+  args.v = FakeBuffers::at(0x30000);
+  args.o = FakeBuffers::at(0x40000);
+  args.lse = static_cast<float*>(FakeBuffers::at(0x50000));
+  args.batch = 1;
+  args.heads = 8;
+  args.kv_heads = 2;
+  args.seq_len = 1000;
+  args.head_dim = 128;
+  args.layout = Layout::textVisionText(1000, 50, 20);
+  return args;
+}
+
+void expectError(const Plan& plan, const RunArgs& args, ErrorCategory category,
+                 const std::string& field) {
+  try {
+    plan.run(args, nullptr);
+    FAIL() << "expected an error naming " << field;
+  } catch (const Error& error) {
+    EXPECT_EQ(error.category(), category) << error.what();
+    EXPECT_NE(std::string(error.what()).find(field), std::string::npos) << error.what();
+  }
+}
+
+TEST(Api, RunRejectsBadArgumentsNamingThem) {
+  Runtime runtime(hostOnly(sharedCacheDir()));
+  Plan plan = runtime.plan(gridHead(64, 64, 20, 14, 0, 0), {});
+  RunArgs args = validArgs();
+  expectError(plan, args, ErrorCategory::kDriverError, "no CUDA driver/GPU");
+
+  RunArgs bad = args;
+  bad.q = nullptr;
+  expectError(plan, bad, ErrorCategory::kInvalidArgument, "q: null");
+  bad = args;
+  bad.o = nullptr;
+  expectError(plan, bad, ErrorCategory::kInvalidArgument, "o: null");
+  bad = args;
+  bad.k = FakeBuffers::at(0x20008);
+  expectError(plan, bad, ErrorCategory::kInvalidArgument, "k: pointer is not 16-byte aligned");
+  bad = args;
+  bad.head_dim = 64;
+  expectError(plan, bad, ErrorCategory::kInvalidArgument, "head_dim");
+  bad = args;
+  bad.dtype = DType::kFP16;
+  expectError(plan, bad, ErrorCategory::kInvalidArgument, "dtype");
+  bad = args;
+  bad.kv_heads = 3;
+  expectError(plan, bad, ErrorCategory::kInvalidArgument, "kv_heads");
+  bad = args;
+  bad.seq_len = 0;
+  expectError(plan, bad, ErrorCategory::kInvalidArgument, "seq_len");
+  bad = args;
+  bad.batch = 0;
+  expectError(plan, bad, ErrorCategory::kInvalidArgument, "batch");
+  bad = args;
+  bad.seq_len = 500;  // the layout's spans run to 1000
+  expectError(plan, bad, ErrorCategory::kInvalidArgument, "layout");
+  bad = args;
+  bad.tensor_layout = TensorLayout::kStrided;
+  bad.q_strides = {1000 * 8 * 128, 8 * 128, 128};
+  bad.k_strides = bad.v_strides = bad.o_strides = {1000 * 2 * 128, 2 * 128, 128};
+  expectError(plan, bad, ErrorCategory::kDriverError, "no CUDA driver/GPU");  // valid strides
+  bad.q_strides.seq = 8 * 128 + 4;
+  expectError(plan, bad, ErrorCategory::kInvalidArgument, "q_strides.seq");
+  bad.q_strides.seq = 8 * 128;
+  bad.o_strides.seq = 64;  // rows of 128 elements would overlap
+  expectError(plan, bad, ErrorCategory::kInvalidArgument, "o_strides");
+  bad = args;
+  bad.softmax_scale = -1.0f;
+  expectError(plan, bad, ErrorCategory::kInvalidArgument, "softmax_scale");
+}
+
+TEST(Api, PlanRejectsUnsupportedHeadDimAndBadTile) {
+  Runtime runtime(hostOnly(sharedCacheDir()));
+  PlanOptions options;
+  options.head_dim = 96;
+  try {
+    runtime.plan(causal(), options);
+    FAIL();
+  } catch (const Error& error) {
+    EXPECT_EQ(error.category(), ErrorCategory::kUnsupported) << error.what();
+    EXPECT_NE(std::string(error.what()).find("head_dim"), std::string::npos) << error.what();
+  }
+  options.head_dim = 128;
+  options.tile = TileConfig{96, 64, 4, 2};
+  try {
+    runtime.plan(causal(), options);
+    FAIL();
+  } catch (const Error& error) {
+    EXPECT_EQ(error.category(), ErrorCategory::kUnsupported) << error.what();
+    EXPECT_NE(std::string(error.what()).find("block_m"), std::string::npos) << error.what();
+  }
+}
+
+// ---- C API -------------------------------------------------------------------------------
+
+class CApi : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    permjit_runtime_options_t options;
+    permjit_runtime_options_init(&options);
+    options.host_only = 1;
+    options.arch = "sm_80";
+    options.cache_dir = sharedCacheDir().c_str();
+    ASSERT_EQ(permjit_runtime_create(&options, &runtime_), PERMJIT_OK) << permjit_last_error();
+    permjit_plan_options_t plan_options;
+    permjit_plan_options_init(&plan_options);
+    std::string json = patternToJson(gridHead(64, 64, 20, 14, 0, 0)).dump();
+    ASSERT_EQ(permjit_plan_create(runtime_, json.c_str(), &plan_options, &plan_), PERMJIT_OK)
+        << permjit_last_error();
+    spans_[0] = {PERMJIT_MODALITY_TEXT, 0, 50};
+    spans_[1] = {PERMJIT_MODALITY_VISION, 50, 980};
+    spans_[2] = {PERMJIT_MODALITY_TEXT, 980, 1000};
+    permjit_run_args_init(&args_);
+    args_.q = reinterpret_cast<void*>(0x10000);
+    args_.k = reinterpret_cast<void*>(0x20000);
+    args_.v = reinterpret_cast<void*>(0x30000);
+    args_.o = reinterpret_cast<void*>(0x40000);
+    args_.lse = reinterpret_cast<float*>(0x50000);
+    args_.heads = 8;
+    args_.kv_heads = 2;
+    args_.seq_len = 1000;
+    args_.head_dim = 128;
+    args_.spans = spans_;
+    args_.num_spans = 3;
+  }
+  void TearDown() override {
+    permjit_plan_destroy(plan_);
+    permjit_runtime_destroy(runtime_);
+  }
+  void expectStatus(const permjit_run_args_t& args, permjit_status_t status,
+                    const std::string& field) {
+    EXPECT_EQ(permjit_plan_run(plan_, &args, nullptr), status) << permjit_last_error();
+    EXPECT_NE(std::string(permjit_last_error()).find(field), std::string::npos)
+        << permjit_last_error();
+  }
+
+  permjit_runtime_t runtime_ = nullptr;
+  permjit_plan_t plan_ = nullptr;
+  permjit_span_t spans_[3];
+  permjit_run_args_t args_;
+};
+
+TEST_F(CApi, ValidRunWithoutAGpuIsADriverError) {
+  expectStatus(args_, PERMJIT_ERROR_DRIVER, "no CUDA driver/GPU");
+  int passes = 0;
+  ASSERT_EQ(permjit_plan_num_passes(plan_, &passes), PERMJIT_OK);
+  EXPECT_GE(passes, 1);
+  permjit_cache_stats_t stats;
+  ASSERT_EQ(permjit_runtime_cache_stats(runtime_, &stats), PERMJIT_OK);
+  EXPECT_EQ(stats.compiles + stats.disk_hits, static_cast<uint64_t>(passes));
+  EXPECT_STREQ(permjit_last_error(), "");
+}
+
+TEST(CApiCache, ClearEmptiesTheDirectory) {
+  TempDir dir;
+  permjit_runtime_options_t options;
+  permjit_runtime_options_init(&options);
+  options.host_only = 1;
+  options.arch = "sm_80";
+  options.cache_dir = dir.path().c_str();
+  permjit_runtime_t runtime = nullptr;
+  ASSERT_EQ(permjit_runtime_create(&options, &runtime), PERMJIT_OK) << permjit_last_error();
+  fs::create_directories(dir.path());
+  std::ofstream(dir.path() + "/00000000000000000000000000000000.cubin") << "stale";
+  ASSERT_FALSE(fs::is_empty(dir.path()));
+  EXPECT_EQ(permjit_runtime_cache_clear(runtime), PERMJIT_OK);
+  EXPECT_TRUE(fs::is_empty(dir.path()));
+  EXPECT_EQ(permjit_runtime_cache_clear(nullptr), PERMJIT_ERROR_INVALID_ARGUMENT);
+  permjit_runtime_destroy(runtime);
+}
+
+TEST_F(CApi, BadArgumentsGiveCodesAndNameTheArgument) {
+  permjit_run_args_t bad = args_;
+  bad.v = nullptr;
+  expectStatus(bad, PERMJIT_ERROR_INVALID_ARGUMENT, "v: null");
+  bad = args_;
+  bad.q = reinterpret_cast<void*>(0x10004);
+  expectStatus(bad, PERMJIT_ERROR_INVALID_ARGUMENT, "q: pointer is not 16-byte aligned");
+  bad = args_;
+  bad.head_dim = 64;
+  expectStatus(bad, PERMJIT_ERROR_INVALID_ARGUMENT, "head_dim");
+  bad = args_;
+  bad.dtype = PERMJIT_DTYPE_FP16;
+  expectStatus(bad, PERMJIT_ERROR_INVALID_ARGUMENT, "dtype");
+  bad = args_;
+  bad.dtype = static_cast<permjit_dtype_t>(7);
+  expectStatus(bad, PERMJIT_ERROR_UNSUPPORTED, "dtype");
+  bad = args_;
+  bad.kv_heads = 5;
+  expectStatus(bad, PERMJIT_ERROR_INVALID_ARGUMENT, "kv_heads");
+  bad = args_;
+  bad.seq_len = 900;
+  expectStatus(bad, PERMJIT_ERROR_INVALID_ARGUMENT, "layout");
+  bad = args_;
+  bad.spans = nullptr;
+  expectStatus(bad, PERMJIT_ERROR_INVALID_ARGUMENT, "spans");
+  bad = args_;
+  bad.tensor_layout = static_cast<permjit_tensor_layout_t>(9);
+  expectStatus(bad, PERMJIT_ERROR_INVALID_ARGUMENT, "tensor_layout");
+  EXPECT_EQ(permjit_plan_run(nullptr, &args_, nullptr), PERMJIT_ERROR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(permjit_last_error()).find("plan"), std::string::npos);
+  EXPECT_EQ(permjit_plan_run(plan_, nullptr, nullptr), PERMJIT_ERROR_INVALID_ARGUMENT);
+}
+
+TEST_F(CApi, BadPlansAndRuntimes) {
+  permjit_plan_options_t options;
+  permjit_plan_options_init(&options);
+  permjit_plan_t plan = nullptr;
+  std::string causal_json = patternToJson(causal()).dump();
+  options.head_dim = 96;
+  EXPECT_EQ(permjit_plan_create(runtime_, causal_json.c_str(), &options, &plan),
+            PERMJIT_ERROR_UNSUPPORTED);
+  EXPECT_NE(std::string(permjit_last_error()).find("head_dim"), std::string::npos);
+  EXPECT_EQ(plan, nullptr);
+  permjit_plan_options_init(&options);
+  options.dtype = static_cast<permjit_dtype_t>(0);
+  EXPECT_EQ(permjit_plan_create(runtime_, causal_json.c_str(), &options, &plan),
+            PERMJIT_ERROR_UNSUPPORTED);
+  EXPECT_NE(std::string(permjit_last_error()).find("dtype"), std::string::npos);
+  permjit_plan_options_init(&options);
+  EXPECT_EQ(permjit_plan_create(runtime_, "{not json", &options, &plan),
+            PERMJIT_ERROR_INVALID_PATTERN);
+  EXPECT_EQ(permjit_plan_create(runtime_, "{\"kind\": \"nonsense\"}", &options, &plan),
+            PERMJIT_ERROR_INVALID_PATTERN);
+  EXPECT_EQ(permjit_plan_create(runtime_, nullptr, &options, &plan),
+            PERMJIT_ERROR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(permjit_last_error()).find("pattern_json"), std::string::npos);
+  // A pattern file (with "permjit": 1) works as well as a bare pattern.
+  PatternFile file{"head", causal() & local(32), std::nullopt};
+  std::string file_json = dumpPatternFile(file);
+  ASSERT_EQ(permjit_plan_create(runtime_, file_json.c_str(), &options, &plan), PERMJIT_OK)
+      << permjit_last_error();
+  permjit_plan_destroy(plan);
+
+  permjit_runtime_t runtime = nullptr;
+  permjit_runtime_options_t runtime_options;
+  permjit_runtime_options_init(&runtime_options);
+  runtime_options.host_only = 1;  // without an arch
+  EXPECT_EQ(permjit_runtime_create(&runtime_options, &runtime), PERMJIT_ERROR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(permjit_last_error()).find("arch"), std::string::npos);
+  EXPECT_EQ(runtime, nullptr);
+  EXPECT_EQ(permjit_runtime_create(nullptr, nullptr), PERMJIT_ERROR_INVALID_ARGUMENT);
+}
+
+TEST(CApiDevice, NoDriverGivesDriverStatus) {
+  if (Runtime::deviceUnavailableReason().empty()) {
+    GTEST_SKIP() << "a CUDA driver and GPU are present; the host-only path is covered by "
+                    "CApi.ValidRunWithoutAGpuIsADriverError";
+  }
+  permjit_runtime_t runtime = nullptr;
+  EXPECT_EQ(permjit_runtime_create(nullptr, &runtime), PERMJIT_ERROR_DRIVER);
+  EXPECT_NE(std::string(permjit_last_error()).find("CUDA driver"), std::string::npos);
+  EXPECT_EQ(runtime, nullptr);
+}
+
+}  // namespace
+}  // namespace permjit

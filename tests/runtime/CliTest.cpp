@@ -1,0 +1,136 @@
+// The `permjit` command line: every bad argument is a clear message and exit code 2.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "permjit/dsl/Json.h"
+
+namespace {
+namespace fs = std::filesystem;
+
+struct Result {
+  int exit_code;
+  std::string output;  // stdout and stderr
+};
+
+Result runCli(const std::string& arguments, const std::string& env = "") {
+  std::string command = env + " " PERMJIT_CLI_PATH " " + arguments + " 2>&1";
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) return {-1, "popen failed"};
+  std::string output;
+  std::array<char, 4096> buffer;
+  size_t n;
+  while ((n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0) output.append(buffer.data(), n);
+  int status = pclose(pipe);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
+}
+
+class Cli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("permjit-cli-test-" + std::to_string(getpid()));
+    fs::create_directories(dir_);
+    permjit::PatternFile file{
+        "grid_head",
+        permjit::causal() & (permjit::sink(64) | permjit::local(64) | permjit::grid(14, 0, 0)),
+        permjit::Layout::textVisionText(1100, 76, 32)};
+    write("grid.json", permjit::dumpPatternFile(file));
+    write("broken.json", "{\"permjit\": 1, \"pattern\": {\"kind\": \"sideways\"}}");
+    write("notjson.json", "{{{");
+    env_ = "PERMJIT_CACHE_DIR=" + (dir_ / "cache").string();
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  void write(const std::string& name, const std::string& text) {
+    std::ofstream(dir_ / name) << text;
+  }
+  std::string path(const std::string& name) const { return (dir_ / name).string(); }
+  void expectUsageError(const std::string& arguments, const std::string& mentions) {
+    Result result = runCli(arguments, env_);
+    EXPECT_EQ(result.exit_code, 2) << arguments << "\n" << result.output;
+    EXPECT_NE(result.output.find(mentions), std::string::npos) << arguments << "\n"
+                                                               << result.output;
+  }
+
+  fs::path dir_;
+  std::string env_;
+};
+
+TEST_F(Cli, HelpListsCommandsAndEnvironment) {
+  Result result = runCli("--help");
+  EXPECT_EQ(result.exit_code, 0);
+  for (const char* word : {"compile", "run", "cache", "demo", "PERMJIT_CACHE_DIR",
+                           "PERMJIT_DISABLE_CACHE", "PERMJIT_VERBOSE"}) {
+    EXPECT_NE(result.output.find(word), std::string::npos) << word;
+  }
+  EXPECT_EQ(runCli("compile --help").exit_code, 0);
+}
+
+TEST_F(Cli, BadArgumentsExitTwo) {
+  EXPECT_EQ(runCli("").exit_code, 2);
+  expectUsageError("frobnicate", "unknown command");
+  std::string grid = path("grid.json");
+  expectUsageError("compile " + grid + " --emit spec", "--seq-len");
+  expectUsageError("compile " + grid + " --seq-len 1100", "--emit");
+  expectUsageError("compile " + grid + " --seq-len 1100 --emit assembly", "--emit");
+  expectUsageError("compile " + grid + " --seq-len abc --emit spec", "--seq-len");
+  expectUsageError("compile " + grid + " --seq-len -5 --emit spec", "--seq-len");
+  expectUsageError("compile " + grid + " --seq-len 1100 --emit spec --dtype fp8", "--dtype");
+  expectUsageError("compile " + grid + " --seq-len 1100 --emit spec --head-dim 96", "head_dim");
+  expectUsageError("compile " + grid + " --seq-len 1100 --emit spec --tile 128x64", "--tile");
+  expectUsageError("compile " + grid + " --seq-len 1100 --emit spec --bogus 1", "unknown option");
+  expectUsageError("compile " + grid + " --seq-len 1100 --emit cubin", "-o");
+  expectUsageError("compile " + grid + " --seq-len 1100 --emit cubin --arch hopper -o x", "arch");
+  expectUsageError("compile " + grid + " --seq-len 50 --emit spec", "seq_len");
+  expectUsageError("compile " + path("missing.json") + " --seq-len 1100 --emit spec",
+                   "missing.json");
+  expectUsageError("compile " + path("broken.json") + " --seq-len 1100 --emit spec", "sideways");
+  expectUsageError("compile " + path("notjson.json") + " --seq-len 1100 --emit spec", "notjson");
+  expectUsageError("compile --seq-len 1100 --emit spec", "PATTERN.json");
+  expectUsageError("run " + grid + " --seq-len 1100", "--heads");
+  expectUsageError("run " + grid + " --seq-len 1100 --heads 8 --kv-heads 3", "--kv-heads");
+  expectUsageError("run " + grid + " --seq-len 1100 --heads 8 --tensor-layout sbhd",
+                   "--tensor-layout");
+  expectUsageError("cache", "stats or clear");
+  expectUsageError("cache purge", "unknown action");
+  expectUsageError("demo now", "no arguments");
+}
+
+TEST_F(Cli, CompilesEveryStage) {
+  std::string grid = path("grid.json");
+  for (const char* stage : {"pattern-ir", "tile-ir", "spec", "cuda", "ptx"}) {
+    Result result = runCli("compile " + grid + " --seq-len 1100 --emit " + stage, env_);
+    EXPECT_EQ(result.exit_code, 0) << stage << "\n" << result.output;
+    EXPECT_FALSE(result.output.empty()) << stage;
+  }
+  Result cubin = runCli(
+      "compile " + grid + " --seq-len 1100 --emit cubin --arch sm_80 -o " + path("k.cubin"), env_);
+  ASSERT_EQ(cubin.exit_code, 0) << cubin.output;
+  std::ifstream in(path("k.cubin"), std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  ASSERT_GT(bytes.size(), 4u);
+  EXPECT_EQ(bytes.substr(1, 3), "ELF");
+  // Cached: the default target's cubin (every plan compiles it) and PTX, and the sm_80 cubin.
+  Result stats = runCli("cache stats", env_);
+  EXPECT_EQ(stats.exit_code, 0);
+  EXPECT_NE(stats.output.find("3 files"), std::string::npos) << stats.output;
+  Result clear = runCli("cache clear", env_);
+  EXPECT_EQ(clear.exit_code, 0);
+  EXPECT_NE(clear.output.find("removed 3 files"), std::string::npos) << clear.output;
+  EXPECT_NE(runCli("cache stats", env_).output.find("0 files"), std::string::npos);
+}
+
+TEST_F(Cli, DemoRunsWithOrWithoutAGpu) {
+  Result result = runCli("demo", env_);
+  EXPECT_EQ(result.exit_code, 0) << result.output;
+  bool gpu = result.output.find("PASS") != std::string::npos;
+  bool cpu = result.output.find("no CUDA driver/GPU") != std::string::npos &&
+             result.output.find("kept fraction") != std::string::npos;
+  EXPECT_TRUE(gpu || cpu) << result.output;
+}
+
+}  // namespace

@@ -1,0 +1,123 @@
+// Plans run on the GPU against the float64 CPU reference: every output element checked
+// (outputs are poisoned with NaN first), relative L2 below 2e-2 (bf16) / 5e-3 (fp16).
+// Skipped with the reason where there is no CUDA driver or GPU.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <filesystem>
+
+#include "permjit/permjit.h"
+#include "permjit/runtime/AttentionCheck.h"
+
+namespace permjit {
+namespace {
+
+struct GpuCase {
+  std::string name;
+  Pattern pattern;
+  Layout layout;
+  int64_t seq_len;
+  int head_dim = 128;
+  DType dtype = DType::kBF16;
+  int64_t batch = 1, heads = 2, kv_heads = 2;
+  TensorLayout tensor_layout = TensorLayout::kBSHD;
+};
+
+void PrintTo(const GpuCase& c, std::ostream* os) { *os << c.name; }
+
+std::vector<GpuCase> cases() {
+  const Layout tvt1100 = Layout::textVisionText(1100, 76, 32);
+  const Layout tvt1500 = Layout::textVisionText(1500, 130, 61);
+  auto gridHead = [](int64_t stride, int64_t pq, int64_t pk) {
+    return causal() & (sink(64) | local(64) | rows(SpanRef::last(32)) | grid(stride, pq, pk));
+  };
+  std::vector<GpuCase> out;
+  out.push_back({"dense_causal_bf16_hd128", causal(), Layout(), 1000});
+  out.push_back({"dense_causal_fp16_hd64_bhsd", causal(), Layout(), 777, 64, DType::kFP16, 1, 2, 2,
+                 TensorLayout::kBHSD});
+  out.push_back({"sink_local_bf16_gqa", causal() & (sink(64) | local(128)), Layout(), 1031, 128,
+                 DType::kBF16, 1, 4, 2});
+  out.push_back({"sink_local_fp16_hd64_batch2", causal() & (sink(16) | local(200)), Layout(), 900,
+                 64, DType::kFP16, 2, 2, 1});
+  out.push_back({"grid_s14_p0_0", gridHead(14, 0, 0), tvt1100, 1100});
+  out.push_back({"grid_s7_p3_5_gqa_bhsd", gridHead(7, 3, 5), tvt1500, 1500, 128, DType::kBF16, 1, 4,
+                 2, TensorLayout::kBHSD});
+  out.push_back({"grid_s16_p15_1_fp16_batch2", gridHead(16, 15, 1), tvt1100, 1100, 64, DType::kFP16,
+                 2, 2, 2});
+  out.push_back({"grid_s5_p4_0_no_window", causal() & grid(5, 4, 0), tvt1100, 1100});
+  out.push_back({"rows_range_and_local", causal() & (local(32) | rows(SpanRef::range(300, 420))),
+                 Layout(), 1000});
+  out.push_back(
+      {"block_text_to_vision",
+       causal() & (block(SpanRef::modality(Modality::kText), SpanRef::modality(Modality::kVision)) |
+                   local(100)),
+       tvt1100, 1100});
+  out.push_back({"union_lines", causal() & (sink(16) | vlines(5, 2) | hlines(9, 4)), tvt1500, 1500,
+                 64, DType::kBF16, 1, 2, 2});
+  out.push_back({"noncausal_block_union",
+                 block(SpanRef::range(0, 256), SpanRef::range(0, 512)) | (causal() & local(64)),
+                 Layout(), 1000, 128, DType::kFP16, 1, 2, 2});
+  return out;
+}
+
+class GpuCorrectness : public ::testing::TestWithParam<GpuCase> {};
+
+TEST_P(GpuCorrectness, MatchesTheCpuReference) {
+  std::string reason = Runtime::deviceUnavailableReason();
+  if (!reason.empty()) GTEST_SKIP() << "no CUDA driver/GPU: " << reason;
+  const GpuCase& c = GetParam();
+  RuntimeOptions options;
+  options.cache_dir = (std::filesystem::temp_directory_path() / "permjit-gpu-test-cache").string();
+  static Runtime* runtime = new Runtime(options);  // one runtime (and context) for all cases
+  PlanOptions plan_options;
+  plan_options.head_dim = c.head_dim;
+  plan_options.dtype = c.dtype;
+  plan_options.layout = c.layout;
+  plan_options.seq_len = c.seq_len;
+  Plan plan = runtime->plan(c.pattern, plan_options);
+  runtime::CheckConfig config;
+  config.batch = c.batch;
+  config.heads = c.heads;
+  config.kv_heads = c.kv_heads;
+  config.seq_len = c.seq_len;
+  config.layout = c.layout;
+  config.tensor_layout = c.tensor_layout;
+  config.seed = 11;
+  config.full_reference_limit = 2e9;  // every case here is checked in full
+  runtime::CheckResult result = runtime::checkPlan(*runtime, plan, c.pattern, config);
+  double tolerance = runtime::toleranceFor(c.dtype);
+  std::printf("%-32s passes %d kept %.4f rel L2 %.3e lse max diff %.2e\n", c.name.c_str(),
+              plan.numPasses(), result.kept_fraction, result.rel_l2, result.lse_max_abs);
+  EXPECT_TRUE(result.full_reference);
+  EXPECT_FALSE(result.nan_found) << "NaN/Inf in the output: an element was not written";
+  EXPECT_LT(result.rel_l2, tolerance);
+  EXPECT_LT(result.lse_max_abs, 5e-2);
+}
+
+INSTANTIATE_TEST_SUITE_P(Plans, GpuCorrectness, ::testing::ValuesIn(cases()),
+                         [](const auto& info) { return info.param.name; });
+
+// One plan, several sequence lengths and layouts: nothing recompiles and each run is exact.
+TEST(GpuPlan, OnePlanServesManyLengthsAndLayouts) {
+  std::string reason = Runtime::deviceUnavailableReason();
+  if (!reason.empty()) GTEST_SKIP() << "no CUDA driver/GPU: " << reason;
+  RuntimeOptions options;
+  options.disable_cache = true;
+  Runtime runtime(options);
+  Pattern pattern = causal() & (sink(32) | local(48) | rows(SpanRef::last(20)) | grid(9, 2, 6));
+  Plan plan = runtime.plan(pattern, {});
+  uint64_t compiles = runtime.cacheStats().compiles;
+  for (int64_t seq_len : {333, 1024, 1300}) {
+    runtime::CheckConfig config;
+    config.heads = 2;
+    config.seq_len = seq_len;
+    config.layout = Layout::textVisionText(seq_len, seq_len / 10, 20);
+    runtime::CheckResult result = runtime::checkPlan(runtime, plan, pattern, config);
+    EXPECT_FALSE(result.nan_found) << seq_len;
+    EXPECT_LT(result.rel_l2, runtime::toleranceFor(DType::kBF16)) << seq_len;
+  }
+  EXPECT_EQ(runtime.cacheStats().compiles, compiles);
+}
+
+}  // namespace
+}  // namespace permjit
