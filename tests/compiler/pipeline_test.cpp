@@ -161,7 +161,7 @@ CompileOptions splitOptions(int64_t seq_len, Layout layout, PassSplit split) {
   return o;
 }
 
-TEST(PassSplit, DefaultAndAutoAreSingle) {
+TEST(PassSplit, DefaultIsSingleAndAutoSplits) {
   EXPECT_EQ(CompileOptions().pass_split, PassSplit::kSingle);
   EXPECT_STREQ(passSplitName(PassSplit::kSingle), "single");
   EXPECT_STREQ(passSplitName(PassSplit::kSplitLines), "lines");
@@ -169,8 +169,14 @@ TEST(PassSplit, DefaultAndAutoAreSingle) {
   KernelSpec single = compilePattern(gridHead(14, 0, 0), options(0, Layout()));
   KernelSpec automatic =
       compilePattern(gridHead(14, 0, 0), splitOptions(0, Layout(), PassSplit::kAuto));
+  KernelSpec lines =
+      compilePattern(gridHead(14, 0, 0), splitOptions(0, Layout(), PassSplit::kSplitLines));
   EXPECT_EQ(single.passes.size(), 1u);
-  EXPECT_EQ(automatic.structureKey(), single.structureKey());
+  EXPECT_EQ(automatic.structureKey(), lines.structureKey());
+  // What does not split stays the same single pass under auto.
+  Pattern a_shape = causal() & (sink(64) | local(128));
+  EXPECT_EQ(compilePattern(a_shape, splitOptions(0, Layout(), PassSplit::kAuto)).structureKey(),
+            compilePattern(a_shape, options(0, Layout())).structureKey());
 }
 
 TEST(PassSplit, GridHeadBecomesPlainPassThenLinePass) {

@@ -1,9 +1,9 @@
 // permjit-lower-to-tile-ir pass-split=lines: a causal & (line-free terms | line terms) head
 // becomes two passes whose kept sets are disjoint and together the head's; other heads keep
-// one pass. auto is single until measured.
+// one pass. auto splits like lines.
 // RUN: permjit-opt %s --permjit-canonicalize --permjit-plan-permutations --permjit-lower-to-tile-ir="pass-split=lines" --permjit-select-tile-config --permjit-classify-tiles | FileCheck %s
 // RUN: permjit-opt %s --permjit-canonicalize --permjit-plan-permutations --permjit-lower-to-tile-ir="pass-split=single" --permjit-select-tile-config --permjit-classify-tiles | FileCheck %s --check-prefix=SINGLE
-// RUN: permjit-opt %s --permjit-canonicalize --permjit-plan-permutations --permjit-lower-to-tile-ir="pass-split=auto" | FileCheck %s --check-prefix=SINGLE-SHAPE
+// RUN: permjit-opt %s --permjit-canonicalize --permjit-plan-permutations --permjit-lower-to-tile-ir="pass-split=auto" | FileCheck %s --check-prefix=AUTO
 // RUN: not permjit-opt %s --permjit-lower-to-tile-ir="pass-split=two" 2>&1 | FileCheck %s --check-prefix=BAD
 
 // BAD: pass-split: 'two' is not supported; allowed: single, lines, auto
@@ -45,9 +45,10 @@
 // SINGLE: permjit.pass rows <residue p[13] over vision> cols <residue p[14] over vision> attributes
 // SINGLE-SAME: kept_pairs_max = 241477 : i64, kept_pairs_min = 241477 : i64
 // SINGLE-NOT: permjit.pass
-// SINGLE-SHAPE-LABEL: permjit.kernel @grid_head
-// SINGLE-SHAPE: permjit.pass rows <residue
-// SINGLE-SHAPE-NOT: permjit.pass
+// AUTO-LABEL: permjit.kernel @grid_head
+// AUTO: permjit.pass rows <identity> cols <identity>
+// AUTO: permjit.pass rows <residue p[13] over vision> cols <residue p[14] over vision>
+// AUTO-NOT: permjit.pass
 permjit.head @grid_head attributes {seq_len = 1024 : i64, layout = [
     #permjit.layout_span<text 0, 100>, #permjit.layout_span<vision 100, 1000>,
     #permjit.layout_span<text 1000, 1024>]} {
@@ -76,7 +77,7 @@ permjit.head @grid_head attributes {seq_len = 1024 : i64, layout = [
 // CHECK-NEXT: permjit.yield %[[P]] : !permjit.pred
 // CHECK-NOT: permjit.pass
 // SINGLE-LABEL: permjit.kernel @union_root
-// SINGLE-SHAPE-LABEL: permjit.kernel @union_root
+// AUTO-LABEL: permjit.kernel @union_root
 permjit.head @union_root attributes {layout = []} {
   %0 = permjit.sink 16
   %1 = permjit.vlines stride 5 phase 1 over <range 10, 90>

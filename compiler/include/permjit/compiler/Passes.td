@@ -37,8 +37,8 @@ def LowerToTileIRPass : Pass<"permjit-lower-to-tile-ir", "mlir::ModuleOp"> {
       pass 1: the head's row/col plans,    and(O..., or(L...), not(or(N...)))
     i.e. pass 1 keeps (O & L) & !(pass 0's set): every kept pair is in exactly one pass, and
     pass 1 merges into pass 0's output through the softmax statistics. Slots of a pattern op
-    lowered in both passes are shared. Other heads get one pass. `auto` is `single` until the
-    split is measured.
+    lowered in both passes are shared. Other heads get one pass. `auto` is `lines` (measured
+    faster on the MMInference grid head; Pipeline.h).
   }];
   let options = [
     Option<"headDim", "head-dim", "int64_t", "128", "head dimension (64 or 128)">,
