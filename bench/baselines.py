@@ -77,6 +77,11 @@ def main():
     from torch.nn.attention import SDPBackend, sdpa_kernel
     from torch.nn.attention.flex_attention import create_block_mask, flex_attention
 
+    # Defaults of ANCHORS.md: grid head sink/local 1024; A-shape sink 128, local 4096.
+    if args.sink is None:
+        args.sink = 128 if args.pattern == "ashape" else 1024
+    if args.local is None:
+        args.local = 4096 if args.pattern == "ashape" else 1024
     S, H, D = args.seq_len, args.heads, args.head_dim
     dtype = torch.bfloat16 if args.dtype == "bf16" else torch.float16
     dev = "cuda"
