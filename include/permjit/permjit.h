@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "permjit/compiler/KernelSpec.h"
+#include "permjit/compiler/Pipeline.h"
 #include "permjit/dsl/Env.h"
 #include "permjit/dsl/Error.h"
 #include "permjit/dsl/Pattern.h"
@@ -44,6 +45,10 @@ struct PlanOptions {
   int head_dim = 128;  // 64 or 128
   DType dtype = DType::kBF16;
   std::optional<TileConfig> tile;  // default: the compiler's for the head dim
+  // How many launches the pattern becomes: one fused pass, or (kSplitLines) the line-free
+  // terms in original order plus the grid lines over their permutation, merged through the
+  // log-sum-exp (RunArgs::lse then required). kAuto: the compiler's choice.
+  PassSplit pass_split = PassSplit::kAuto;
   // A representative shape to check the pattern against at plan time; the plan still serves
   // every layout and sequence length. seq_len == 0: no check.
   Layout layout;

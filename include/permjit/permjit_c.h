@@ -62,10 +62,17 @@ typedef struct permjit_runtime_options {
   int host_only;    /* 1: compile only, never load the driver (needs arch) */
 } permjit_runtime_options_t;
 
+typedef enum permjit_pass_split {
+  PERMJIT_PASSES_AUTO = 0,   /* the compiler's choice */
+  PERMJIT_PASSES_SINGLE = 1, /* one fused pass */
+  PERMJIT_PASSES_LINES = 2,  /* line-free terms + grid lines, merged through lse */
+} permjit_pass_split_t;
+
 typedef struct permjit_plan_options {
   int head_dim;                        /* 64 or 128 */
   permjit_dtype_t dtype;               /* BF16 or FP16 */
   int block_m, block_n, warps, stages; /* all 0: the compiler's default tile */
+  permjit_pass_split_t pass_split;
 } permjit_plan_options_t;
 
 typedef struct permjit_span {

@@ -141,6 +141,21 @@ permjit_status_t permjit_plan_create(permjit_runtime_t runtime, const char* patt
     if (options != nullptr) {
       cpp.head_dim = options->head_dim;
       cpp.dtype = dtypeOf(options->dtype, "dtype");
+      switch (options->pass_split) {
+        case PERMJIT_PASSES_AUTO:
+          cpp.pass_split = permjit::PassSplit::kAuto;
+          break;
+        case PERMJIT_PASSES_SINGLE:
+          cpp.pass_split = permjit::PassSplit::kSingle;
+          break;
+        case PERMJIT_PASSES_LINES:
+          cpp.pass_split = permjit::PassSplit::kSplitLines;
+          break;
+        default:
+          throw permjit::Error(permjit::ErrorCategory::kInvalidArgument,
+                               "pass_split: " + std::to_string(options->pass_split) +
+                                   "; allowed: PERMJIT_PASSES_AUTO, _SINGLE, _LINES");
+      }
       if (options->block_m || options->block_n || options->warps || options->stages) {
         cpp.tile = permjit::TileConfig{options->block_m, options->block_n, options->warps,
                                        options->stages};

@@ -172,6 +172,7 @@ Plan Runtime::plan(const Pattern& pattern, const PlanOptions& options) {
   compile.layout = options.layout;
   compile.seq_len = options.seq_len;
   compile.name = options.name;
+  compile.pass_split = options.pass_split;
   auto impl = std::make_shared<Plan::Impl>(Plan::Impl{state_, pattern, {}, {}});
   impl->spec = compilePattern(pattern, compile);
   TargetInfo target = targetFor(state.arch);

@@ -212,6 +212,18 @@ TEST(Api, RunRejectsBadArgumentsNamingThem) {
   expectError(plan, bad, ErrorCategory::kInvalidArgument, "softmax_scale");
 }
 
+TEST(Api, MultiPassPlansNeedTheLse) {
+  Runtime runtime(hostOnly(sharedCacheDir()));
+  PlanOptions options;
+  options.pass_split = PassSplit::kSplitLines;
+  Plan plan = runtime.plan(gridHead(64, 64, 20, 14, 0, 0), options);
+  ASSERT_EQ(plan.numPasses(), 2);
+  RunArgs args = validArgs();
+  expectError(plan, args, ErrorCategory::kDriverError, "no CUDA driver/GPU");
+  args.lse = nullptr;
+  expectError(plan, args, ErrorCategory::kInvalidArgument, "lse: null");
+}
+
 TEST(Api, PlanRejectsUnsupportedHeadDimAndBadTile) {
   Runtime runtime(hostOnly(sharedCacheDir()));
   PlanOptions options;

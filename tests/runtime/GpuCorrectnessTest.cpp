@@ -21,6 +21,7 @@ struct GpuCase {
   DType dtype = DType::kBF16;
   int64_t batch = 1, heads = 2, kv_heads = 2;
   TensorLayout tensor_layout = TensorLayout::kBSHD;
+  PassSplit pass_split = PassSplit::kSingle;
 };
 
 void PrintTo(const GpuCase& c, std::ostream* os) { *os << c.name; }
@@ -57,6 +58,11 @@ std::vector<GpuCase> cases() {
   out.push_back({"noncausal_block_union",
                  block(SpanRef::range(0, 256), SpanRef::range(0, 512)) | (causal() & local(64)),
                  Layout(), 1000, 128, DType::kFP16, 1, 2, 2});
+  // Two passes (line-free terms, then the residue-permuted lines) merged through the lse.
+  out.push_back({"grid_two_pass_s14", gridHead(14, 0, 0), tvt1100, 1100, 128, DType::kBF16, 1, 2, 2,
+                 TensorLayout::kBSHD, PassSplit::kSplitLines});
+  out.push_back({"grid_two_pass_s7_p3_5_fp16_gqa_bhsd", gridHead(7, 3, 5), tvt1500, 1500, 64,
+                 DType::kFP16, 2, 4, 2, TensorLayout::kBHSD, PassSplit::kSplitLines});
   return out;
 }
 
@@ -74,6 +80,7 @@ TEST_P(GpuCorrectness, MatchesTheCpuReference) {
   plan_options.dtype = c.dtype;
   plan_options.layout = c.layout;
   plan_options.seq_len = c.seq_len;
+  plan_options.pass_split = c.pass_split;
   Plan plan = runtime->plan(c.pattern, plan_options);
   runtime::CheckConfig config;
   config.batch = c.batch;
@@ -89,6 +96,7 @@ TEST_P(GpuCorrectness, MatchesTheCpuReference) {
   std::printf("%-32s passes %d kept %.4f rel L2 %.3e lse max diff %.2e\n", c.name.c_str(),
               plan.numPasses(), result.kept_fraction, result.rel_l2, result.lse_max_abs);
   EXPECT_TRUE(result.full_reference);
+  if (c.pass_split == PassSplit::kSplitLines) EXPECT_EQ(plan.numPasses(), 2);
   EXPECT_FALSE(result.nan_found) << "NaN/Inf in the output: an element was not written";
   EXPECT_LT(result.rel_l2, tolerance);
   EXPECT_LT(result.lse_max_abs, 5e-2);

@@ -116,6 +116,16 @@ PatternInput readPatternInput(const Args& args, bool need_seq_len) {
     }
     input.plan.tile = config;
   }
+  std::string passes = args.getOr("--passes", "auto");
+  if (passes == "auto") {
+    input.plan.pass_split = PassSplit::kAuto;
+  } else if (passes == "single") {
+    input.plan.pass_split = PassSplit::kSingle;
+  } else if (passes == "lines") {
+    input.plan.pass_split = PassSplit::kSplitLines;
+  } else {
+    throw UsageError("--passes: '" + passes + "'; allowed: auto, single, lines");
+  }
   if (input.seq_len > 0) {
     input.plan.layout = input.layout;
     input.plan.seq_len = input.seq_len;

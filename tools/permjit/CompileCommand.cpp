@@ -16,6 +16,7 @@ const char* const kCompileUsage =
     "  --head-dim 64|128    (default 128)     --dtype bf16|fp16 (default bf16)\n"
     "  --arch sm_XY[a]      NVRTC target (default: this GPU's, else sm_90a)\n"
     "  --tile MxNxWxS       block_m x block_n x warps x stages (default: the compiler's)\n"
+    "  --passes auto|single|lines  one fused pass, or line-free terms + grid lines merged\n"
     "  --pass I             which pass for cuda/ptx/cubin (default 0)\n"
     "  -o FILE              write there instead of stdout (required for cubin)\n";
 
@@ -48,6 +49,8 @@ int compileCommand(const std::vector<std::string>& argv) {
   compile.tile = input.plan.tile;
   compile.layout = input.layout;
   compile.seq_len = input.seq_len;
+  compile.name = input.plan.name;
+  compile.pass_split = input.plan.pass_split;
   input.layout.validate(input.seq_len);
   validate(input.file.pattern, input.layout, input.seq_len);
 

@@ -11,6 +11,7 @@ const char* const kRunUsage =
     "usage: permjit run PATTERN.json --seq-len N --heads H [options]\n"
     "  --seq-len N  --heads H  [--kv-heads K (default H)]  [--batch B (default 1)]\n"
     "  --layout L.json  --head-dim 64|128  --dtype bf16|fp16  --tile MxNxWxS\n"
+    "  --passes auto|single|lines (default auto)\n"
     "  --tensor-layout bshd|bhsd (default bshd)   --iters N timed runs (default 20)\n"
     "  --seed N     random inputs (default 1)\n"
     "Checks every row against the CPU reference when batch*heads*S*S*D <= 1e9, else a sample\n"

@@ -6,6 +6,8 @@
 #include <vector>
 
 #include "Cli.h"
+#include "permjit/patterns/Search.h"
+#include "permjit/patterns/Viz.h"
 
 namespace {
 
@@ -19,7 +21,9 @@ void printHelp() {
       "  compile   PATTERN.json --seq-len N --emit pattern-ir|tile-ir|spec|cuda|ptx|cubin\n"
       "  run       PATTERN.json --seq-len N --heads H: run on the GPU, check, time\n"
       "  cache     stats|clear: the on-disk kernel cache\n"
-      "  demo      the MMInference grid head end to end (works without a GPU too)\n\n"
+      "  demo      the MMInference grid head end to end (works without a GPU too)\n"
+      "  viz       PATTERN.json --seq-len N -o out.png: picture of the kept pairs\n"
+      "  search    --q Q.npy --k K.npy -o config.json: offline per-head pattern search\n\n"
       "environment:\n",
       PERMJIT_VERSION);
   for (const auto& variable : permjit::env::variables()) {
@@ -31,6 +35,13 @@ struct Command {
   const char* name;
   int (*run)(const std::vector<std::string>&);
   const char* usage;
+};
+
+// Subcommands that parse their own arguments and return their exit code (argv[0] is the
+// subcommand name): the pattern library's tools.
+struct ExternalCommand {
+  const char* name;
+  int (*run)(int, char**);
 };
 
 }  // namespace
@@ -55,12 +66,20 @@ int main(int argc, char** argv) {
     std::printf("permjit %s\n", PERMJIT_VERSION);
     return 0;
   }
+  const ExternalCommand externals[] = {
+      {"viz", permjit::patterns::runVizCommand},
+      {"search", permjit::patterns::runSearchCommand},
+  };
+  for (const auto& external : externals) {
+    if (name == external.name) return external.run(argc - 1, argv + 1);
+  }
   const Command* command = nullptr;
   for (const auto& candidate : commands) {
     if (name == candidate.name) command = &candidate;
   }
   if (command == nullptr) {
-    std::fprintf(stderr, "permjit: unknown command '%s'; allowed: compile, run, cache, demo\n",
+    std::fprintf(stderr,
+                 "permjit: unknown command '%s'; allowed: compile, run, cache, demo, viz, search\n",
                  name.c_str());
     return 2;
   }
