@@ -95,6 +95,7 @@ TEST_F(Cli, BadArgumentsExitTwo) {
   expectUsageError("run " + grid + " --seq-len 1100 --heads 8 --kv-heads 3", "--kv-heads");
   expectUsageError("run " + grid + " --seq-len 1100 --heads 8 --tensor-layout sbhd",
                    "--tensor-layout");
+  expectUsageError("compile " + grid + " --seq-len 1100 --emit spec --passes three", "--passes");
   expectUsageError("cache", "stats or clear");
   expectUsageError("cache purge", "unknown action");
   expectUsageError("demo now", "no arguments");
@@ -107,6 +108,9 @@ TEST_F(Cli, CompilesEveryStage) {
     EXPECT_EQ(result.exit_code, 0) << stage << "\n" << result.output;
     EXPECT_FALSE(result.output.empty()) << stage;
   }
+  Result split = runCli("compile " + grid + " --seq-len 1100 --emit spec --passes lines", env_);
+  EXPECT_EQ(split.exit_code, 0) << split.output;
+  EXPECT_NE(split.output.find("pass 1"), std::string::npos) << split.output;
   Result cubin = runCli(
       "compile " + grid + " --seq-len 1100 --emit cubin --arch sm_80 -o " + path("k.cubin"), env_);
   ASSERT_EQ(cubin.exit_code, 0) << cubin.output;

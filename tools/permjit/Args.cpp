@@ -70,8 +70,8 @@ int64_t Args::getInt(const std::string& name, int64_t fallback, int64_t min, int
   return value;
 }
 
-const std::vector<std::string> kPatternOptions = {"--seq-len", "--layout", "--head-dim",
-                                                  "--dtype",   "--arch",   "--tile"};
+const std::vector<std::string> kPatternOptions = {"--seq-len", "--layout", "--head-dim", "--dtype",
+                                                  "--arch",    "--tile",   "--passes"};
 
 DType parseDType(const std::string& text) {
   if (text == "bf16") return DType::kBF16;
