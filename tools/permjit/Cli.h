@@ -52,6 +52,8 @@ int compileCommand(const std::vector<std::string>& argv);
 int runCommand(const std::vector<std::string>& argv);
 int cacheCommand(const std::vector<std::string>& argv);
 int demoCommand(const std::vector<std::string>& argv);
+// TuneCommand.cpp (engineer "tuning"): argv[0] is "tune"; returns the exit code.
+int runTuneCommand(int argc, char** argv);
 
 extern const char* const kCompileUsage;
 extern const char* const kRunUsage;

@@ -23,7 +23,8 @@ void printHelp() {
       "  cache     stats|clear: the on-disk kernel cache\n"
       "  demo      the MMInference grid head end to end (works without a GPU too)\n"
       "  viz       PATTERN.json --seq-len N -o out.png: picture of the kept pairs\n"
-      "  search    --q Q.npy --k K.npy -o config.json: offline per-head pattern search\n\n"
+      "  search    --q Q.npy --k K.npy -o config.json: offline per-head pattern search\n"
+      "  tune      PATTERN.json --seq-len N: autotune tile sizes on this GPU (tuning database)\n\n"
       "environment:\n",
       PERMJIT_VERSION);
   for (const auto& variable : permjit::env::variables()) {
@@ -69,6 +70,7 @@ int main(int argc, char** argv) {
   const ExternalCommand externals[] = {
       {"viz", permjit::patterns::runVizCommand},
       {"search", permjit::patterns::runSearchCommand},
+      {"tune", permjit::cli::runTuneCommand},
   };
   for (const auto& external : externals) {
     if (name == external.name) return external.run(argc - 1, argv + 1);
@@ -78,9 +80,10 @@ int main(int argc, char** argv) {
     if (name == candidate.name) command = &candidate;
   }
   if (command == nullptr) {
-    std::fprintf(stderr,
-                 "permjit: unknown command '%s'; allowed: compile, run, cache, demo, viz, search\n",
-                 name.c_str());
+    std::fprintf(
+        stderr,
+        "permjit: unknown command '%s'; allowed: compile, run, cache, demo, viz, search, tune\n",
+        name.c_str());
     return 2;
   }
   std::vector<std::string> rest(argv + 2, argv + argc);
