@@ -33,11 +33,12 @@ if [[ -x "$BIN/permjit_bench" ]]; then
   "$BIN/permjit_bench" --mode "$MODE" >>"$OUT/results.jsonl" 2>"$OUT/bench.log" || {
     echo "permjit_bench failed"; tail -20 "$OUT/bench.log"; status=1; }
 fi
-shapes=("dense 32768 8" "dense 131072 8" "grid 131072 8" "ashape 32768 8" "ashape 131072 8")
+shapes=("dense 32768 8" "dense 131072 8" "grid 131072 8" "ashape 32768 8" "ashape 131072 8"
+  "dense 32768 8 --head-dim 64 --skip flex" "dense 32768 8 --dtype fp16 --skip flex")
 [[ $MODE == quick ]] && shapes=("dense 32768 8" "grid 32768 8")
 for s in "${shapes[@]}"; do
   set -- $s
-  python3 "$HERE/baselines.py" --pattern "$1" --seq-len "$2" --heads "$3" \
+  python3 "$HERE/baselines.py" --pattern "$1" --seq-len "$2" --heads "$3" "${@:4}" \
     >>"$OUT/results.jsonl" 2>>"$OUT/baselines.log" || echo "baseline $s failed"
 done
 echo "== table"

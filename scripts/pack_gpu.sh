@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 BUILD=${PERMJIT_BUILD_DIR:-$PWD/build}
 bash scripts/dev.sh build
 rm -rf build/gpu && mkdir -p build/gpu/tests
-for exe in $(find "$BUILD/tests" -maxdepth 2 -type f -executable -name '*_tests'); do
+for exe in $(find "$BUILD/tests" -maxdepth 2 -type f -executable -name '*_tests' ! -name 'permjit_cli_tests'); do
   strip -o "build/gpu/tests/$(basename "$exe")" "$exe"
 done
 for exe in "$BUILD/tools/permjit/permjit" "$BUILD/bench/permjit_bench"; do

@@ -10,6 +10,7 @@
 #include "permjit/compiler/Pipeline.h"
 #include "permjit/compiler/Plan.h"
 #include "permjit/permjit.h"
+#include "permjit/runtime/Autotuner.h"
 #include "permjit/runtime/Driver.h"
 #include "permjit/runtime/KernelCache.h"
 
@@ -168,7 +169,9 @@ Plan Runtime::plan(const Pattern& pattern, const PlanOptions& options) {
   CompileOptions compile;
   compile.head_dim = options.head_dim;
   compile.dtype = options.dtype;
-  compile.tile = options.tile;
+  // An explicit tile wins; otherwise the tuning database's (PERMJIT_TUNE=1 tunes first), else
+  // the compiler's default. The autotuner always sets options.tile, so this cannot recurse.
+  compile.tile = options.tile ? options.tile : runtime::tunedTileFor(*this, pattern, options);
   compile.layout = options.layout;
   compile.seq_len = options.seq_len;
   compile.name = options.name;
