@@ -17,6 +17,8 @@ BASELINES = ["permjit_single", "sdpa_flash", "sdpa_cudnn", "flex"]
 def main(paths):
     rows = OrderedDict()
     jit = None
+    cache = None
+    errors = []
     cards = set()
     for path in paths:
         with open(path) as f:
@@ -28,7 +30,13 @@ def main(paths):
                 if r.get("metric") == "jit":
                     jit = r
                     continue
-                if "error" in r or "ms" not in r:
+                if r.get("metric") == "cache":
+                    cache = r
+                    continue
+                if "error" in r:
+                    errors.append(r)
+                    continue
+                if "ms" not in r:
                     continue
                 cards.add(r.get("card", "?"))
                 key = (r["pattern"], r["seq_len"], r["heads"], r["head_dim"], r["dtype"])
@@ -56,8 +64,14 @@ def main(paths):
             cells.append(f"{r['ms']:.2f}" if r else "-")
             cells.append(f"{r['ms'] / p['ms']:.2f}x" if (r and p) else "-")
         print("| " + " | ".join(cells) + " |")
+    if cache:
+        print(f"\nKernel cache layers (one kernel): cold NVRTC compile + load "
+              f"{cache['cold_compile_ms']:.0f} ms, disk hit + load {cache['disk_hit_ms']:.2f} ms, "
+              f"memory hit {cache['memory_hit_us']:.2f} us")
+    for e in errors:
+        print(f"\nbaseline error: {e}")
     if jit:
-        print(f"\nJIT: cold NVRTC compile {jit['cold_compile_ms']:.0f} ms, plan on a disk hit "
+        print(f"\nWhole plan (pipeline + codegen + cache): cold {jit['cold_compile_ms']:.0f} ms, plan on a disk hit "
               f"{jit['disk_hit_plan_ms']:.1f} ms, plan on a memory hit "
               f"{jit['memory_hit_plan_us']:.0f} us, plan of the same structure with other "
               f"parameters {jit['other_params_plan_ms']:.1f} ms, NVRTC compiles "
