@@ -63,6 +63,24 @@ std::vector<GpuCase> cases() {
                  TensorLayout::kBSHD, PassSplit::kSplitLines});
   out.push_back({"grid_two_pass_s7_p3_5_fp16_gqa_bhsd", gridHead(7, 3, 5), tvt1500, 1500, 64,
                  DType::kFP16, 2, 4, 2, TensorLayout::kBHSD, PassSplit::kSplitLines});
+  // Mixed modality on five interleaved spans (text, vision, text, vision, text).
+  const Layout interleaved({{Modality::kText, 0, 40},
+                            {Modality::kVision, 40, 400},
+                            {Modality::kText, 400, 480},
+                            {Modality::kVision, 480, 900},
+                            {Modality::kText, 900, 1000}});
+  out.push_back({"q_boundary_5_spans",
+                 causal() & q_boundary({{Modality::kVision, sink(16) | local(96) | vlines(7, 3)},
+                                        {Modality::kText, rows(SpanRef::all())}}),
+                 interleaved, 1000});
+  out.push_back(
+      {"boundary_2d_5_spans_fp16_hd64",
+       causal() & boundary_2d({{{Modality::kVision, Modality::kVision}, local(64) | grid(7, 1, 2)},
+                               {{Modality::kText, Modality::kText}, sink(8) | local(32)},
+                               {{Modality::kText, Modality::kVision},
+                                block(SpanRef::all(), SpanRef::all())},
+                               {{Modality::kVision, Modality::kText}, local(16)}}),
+       interleaved, 1000, 64, DType::kFP16, 1, 2, 2});
   return out;
 }
 
