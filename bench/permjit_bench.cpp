@@ -17,9 +17,9 @@
 #include <string>
 #include <vector>
 
-#include "permjit/permjit.h"
 #include "permjit/codegen/CudaSource.h"
 #include "permjit/compiler/Pipeline.h"
+#include "permjit/permjit.h"
 #include "permjit/runtime/AttentionCheck.h"
 #include "permjit/runtime/Driver.h"
 #include "permjit/runtime/KernelCache.h"
@@ -147,8 +147,8 @@ void runCase(Runtime& rt, runtime::Driver& drv, const Case& c, int iterations,
       "{\"baseline\": \"%s\", \"pattern\": \"%s\", \"seq_len\": %lld, \"heads\": %lld, "
       "\"head_dim\": %d, \"dtype\": \"%s\", \"ms\": %.4f, \"eff_tflops\": %.2f, "
       "\"kept_pairs\": %.0f, \"passes\": %d, \"card\": \"%s\"}\n",
-      c.label.c_str(), c.name.c_str(), (long long)c.seq_len, (long long)c.heads, c.head_dim, dtypeName(c.dtype),
-      ms, tflops, kept, plan.numPasses(), card.c_str());
+      c.label.c_str(), c.name.c_str(), (long long)c.seq_len, (long long)c.heads, c.head_dim,
+      dtypeName(c.dtype), ms, tflops, kept, plan.numPasses(), card.c_str());
   std::fflush(stdout);
 }
 
@@ -161,8 +161,7 @@ void measureJit(const std::string& card) {
   po.name = "grid";
   Pattern p = patternFor("grid");
   auto ms_since = [](auto t0) {
-    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
-        .count();
+    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   };
   RuntimeOptions ro;
   ro.cache_dir = dir.string();
@@ -181,8 +180,7 @@ void measureJit(const std::string& card) {
     rt.plan(p, po);
     disk = ms_since(t0);
     // Same structure, other parameters: the whole pipeline runs, the kernel comes from memory.
-    Pattern other =
-        causal() & (sink(512) | local(2048) | rows(SpanRef::last(30)) | grid(16, 3, 5));
+    Pattern other = causal() & (sink(512) | local(2048) | rows(SpanRef::last(30)) | grid(16, 3, 5));
     t0 = std::chrono::steady_clock::now();
     rt.plan(other, po);
     plan_other_params_ms = ms_since(t0);
@@ -278,10 +276,12 @@ int main(int argc, char** argv) {
                {"grid", 32768, 8, 128, DType::kBF16},
                {"grid", 32768, 8, 128, DType::kBF16, PassSplit::kSingle, "permjit_single"}};
     } else {
-      cases = {{"dense", 32768, 8, 128, DType::kBF16},  {"dense", 131072, 8, 128, DType::kBF16},
+      cases = {{"dense", 32768, 8, 128, DType::kBF16},
+               {"dense", 131072, 8, 128, DType::kBF16},
                {"grid", 131072, 8, 128, DType::kBF16},
                {"grid", 131072, 8, 128, DType::kBF16, PassSplit::kSingle, "permjit_single"},
-               {"dense", 32768, 8, 64, DType::kBF16},   {"dense", 32768, 8, 128, DType::kFP16},
+               {"dense", 32768, 8, 64, DType::kBF16},
+               {"dense", 32768, 8, 128, DType::kFP16},
                {"ashape", 32768, 8, 128, DType::kBF16},
                {"ashape", 131072, 8, 128, DType::kBF16}};
     }

@@ -8,13 +8,13 @@
 namespace permjit {
 
 enum class ErrorCategory {
-  kInvalidPattern,     // a pattern, layout or config that makes no sense (names the field)
-  kInvalidArgument,    // API misuse: null/misaligned pointers, shapes that disagree with a plan
-  kUnsupported,        // valid, but not supported by this build/target (head dim, dtype, ...)
-  kCompileFailure,     // NVRTC rejected generated code (message carries the log)
-  kDriverError,        // CUDA driver call failed, or no GPU/driver present
+  kInvalidPattern,   // a pattern, layout or config that makes no sense (names the field)
+  kInvalidArgument,  // API misuse: null/misaligned pointers, shapes that disagree with a plan
+  kUnsupported,      // valid, but not supported by this build/target (head dim, dtype, ...)
+  kCompileFailure,   // NVRTC rejected generated code (message carries the log)
+  kDriverError,      // CUDA driver call failed, or no GPU/driver present
   kOutOfMemory,
-  kIo,                 // files: cache, configs, captured tensors
+  kIo,  // files: cache, configs, captured tensors
   kInternal,
 };
 
