@@ -2,151 +2,27 @@
 
 #include <fmt/format.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
-#include <limits>
 #include <set>
 #include <sstream>
+
+#include "permjit/dsl/JsonReader.h"
 
 namespace permjit {
 namespace {
 
 using json = nlohmann::json;
 
-[[noreturn]] void fail(const std::string& path, const std::string& message) {
-  throw Error(ErrorCategory::kInvalidPattern, path + ": " + message);
-}
-
-std::string join(const std::vector<std::string>& names) {
-  std::string out;
-  for (const std::string& name : names) {
-    if (!out.empty()) out += ", ";
-    out += name;
-  }
-  return out;
-}
-
-std::string describe(const json& value) {
-  if (value.is_number_float()) return fmt::format("number {}", value.dump());
-  return value.type_name();
-}
-
-// Strict reading of one JSON object: every key must be allowed, fields are typed.
-class ObjectReader {
- public:
-  ObjectReader(const json& value, std::string path, std::vector<std::string> allowed)
-      : value_(value), path_(std::move(path)) {
-    if (!value.is_object()) fail(path_, "expected an object, got " + describe(value));
-    for (const auto& item : value.items()) {
-      if (std::find(allowed.begin(), allowed.end(), item.key()) == allowed.end()) {
-        fail(path_, fmt::format("unknown key '{}'; allowed: {}", item.key(), join(allowed)));
-      }
-    }
-  }
-
-  const std::string& path() const { return path_; }
-  std::string field(const std::string& key) const { return path_ + "." + key; }
-  bool has(const std::string& key) const { return value_.contains(key); }
-
-  const json& require(const std::string& key, const std::string& why) const {
-    auto it = value_.find(key);
-    if (it == value_.end()) fail(field(key), "missing; " + why);
-    return *it;
-  }
-
-  int64_t integer(const std::string& key, const std::string& why) const {
-    return asInteger(require(key, why), field(key));
-  }
-  int64_t integerOr(const std::string& key, int64_t fallback) const {
-    return has(key) ? asInteger(value_.at(key), field(key)) : fallback;
-  }
-  std::string string(const std::string& key, const std::string& why) const {
-    return asString(require(key, why), field(key));
-  }
-
-  static int64_t asInteger(const json& value, const std::string& path) {
-    if (!value.is_number_integer()) fail(path, "expected an integer, got " + describe(value));
-    if (value.is_number_unsigned() &&
-        value.get<uint64_t>() > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
-      fail(path, "integer out of range, got " + value.dump());
-    }
-    return value.get<int64_t>();
-  }
-  static std::string asString(const json& value, const std::string& path) {
-    if (!value.is_string()) fail(path, "expected a string, got " + describe(value));
-    return value.get<std::string>();
-  }
-  static const json& asArray(const json& value, const std::string& path) {
-    if (!value.is_array()) fail(path, "expected an array, got " + describe(value));
-    return value;
-  }
-
- private:
-  const json& value_;
-  std::string path_;
-};
-
-// Re-throws an Error from a DSL constructor with the JSON path of the node in front.
-template <class F>
-auto atPath(const std::string& path, F build) -> decltype(build()) {
-  try {
-    return build();
-  } catch (const Error& e) {
-    throw Error(e.category(), path + ": " + e.what());
-  }
-}
-
-Modality modalityFrom(const json& value, const std::string& path) {
-  return parseModality(ObjectReader::asString(value, path), path);
-}
-
-// ---- spans ---------------------------------------------------------------------------------
-
-json spanToJson(const SpanRef& span) {
-  switch (span.kind) {
-    case SpanRef::Kind::kAll:
-      return {{"all", true}};
-    case SpanRef::Kind::kRange:
-      return {{"range", {span.begin, span.end}}};
-    case SpanRef::Kind::kModality:
-      return {{"modality", modalityName(span.mod)}};
-    case SpanRef::Kind::kLast:
-      return {{"last", span.count}};
-  }
-  throw Error(ErrorCategory::kInternal, "span of unknown kind");
-}
-
-SpanRef spanFromJson(const json& value, const std::string& path) {
-  ObjectReader reader(value, path, {"all", "range", "modality", "last"});
-  if (value.size() != 1) {
-    fail(path, fmt::format("expected exactly one of all, range, modality, last; got {} keys",
-                           value.size()));
-  }
-  if (reader.has("all")) {
-    const json& all = value.at("all");
-    if (!all.is_boolean() || !all.get<bool>()) {
-      fail(reader.field("all"), "expected true, got " + all.dump());
-    }
-    return SpanRef::all();
-  }
-  if (reader.has("range")) {
-    const json& range = ObjectReader::asArray(value.at("range"), reader.field("range"));
-    if (range.size() != 2) {
-      fail(reader.field("range"),
-           fmt::format("expected [begin, end], got an array of {}", range.size()));
-    }
-    int64_t begin = ObjectReader::asInteger(range[0], reader.field("range[0]"));
-    int64_t end = ObjectReader::asInteger(range[1], reader.field("range[1]"));
-    return atPath(path, [&] { return SpanRef::range(begin, end); });
-  }
-  if (reader.has("modality")) {
-    return SpanRef::modality(modalityFrom(value.at("modality"), reader.field("modality")));
-  }
-  int64_t count = ObjectReader::asInteger(value.at("last"), reader.field("last"));
-  return atPath(path, [&] { return SpanRef::last(count); });
-}
+using json_io::atPath;
+using json_io::describe;
+using json_io::fail;
+using json_io::joinNames;
+using json_io::modalityFromJson;
+using json_io::ObjectReader;
+using json_io::spanFromJson;
+using json_io::spanToJson;
 
 // ---- patterns ------------------------------------------------------------------------------
 
@@ -273,7 +149,7 @@ json toJson(const Pattern& pattern) {
 std::string kindNames() {
   std::vector<std::string> names;
   for (const KindInfo& info : kinds()) names.push_back(info.name);
-  return join(names);
+  return joinNames(names);
 }
 
 Pattern fromJson(const json& value, const std::string& path);
@@ -296,7 +172,7 @@ PermuteBy permuteByFromJson(const json& value, const std::string& path) {
   std::string order_path = reader.field("modality");
   const json& order = ObjectReader::asArray(value.at("modality"), order_path);
   for (size_t i = 0; i < order.size(); ++i) {
-    by.order.push_back(modalityFrom(order[i], fmt::format("{}[{}]", order_path, i)));
+    by.order.push_back(modalityFromJson(order[i], fmt::format("{}[{}]", order_path, i)));
   }
   return by;
 }
@@ -400,8 +276,8 @@ Pattern fromJson(const json& value, const std::string& path) {
         std::string block_path = fmt::format("{}[{}]", blocks_path, i);
         ObjectReader b(blocks[i], block_path, {"q", "k", "pattern"});
         const std::string block_needed = "each block names q, k and pattern";
-        Modality mq = modalityFrom(b.require("q", block_needed), b.field("q"));
-        Modality mk = modalityFrom(b.require("k", block_needed), b.field("k"));
+        Modality mq = modalityFromJson(b.require("q", block_needed), b.field("q"));
+        Modality mk = modalityFromJson(b.require("k", block_needed), b.field("k"));
         Pattern p = fromJson(b.require("pattern", block_needed), b.field("pattern"));
         if (!by_q_k.emplace(std::make_pair(mq, mk), p).second) {
           fail(block_path, fmt::format("duplicate block (q: {}, k: {}); each pair at most once",
@@ -483,7 +359,7 @@ Layout layoutFromJson(const nlohmann::json& value) {
     ObjectReader s(spans[i], span_path, {"kind", "begin", "end", "frames"});
     const std::string needed = "each span has kind, begin and end";
     Span span;
-    span.kind = modalityFrom(s.require("kind", needed), s.field("kind"));
+    span.kind = modalityFromJson(s.require("kind", needed), s.field("kind"));
     span.begin = s.integer("begin", needed);
     span.end = s.integer("end", needed);
     if (s.has("frames")) {

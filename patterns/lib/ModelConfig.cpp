@@ -4,10 +4,10 @@
 
 #include <algorithm>
 #include <fstream>
-#include <limits>
 #include <sstream>
 
 #include "permjit/dsl/Json.h"
+#include "permjit/dsl/JsonReader.h"
 #include "permjit/patterns/HeadTypes.h"
 
 namespace permjit::patterns {
@@ -15,130 +15,24 @@ namespace {
 
 using json = nlohmann::json;
 
-[[noreturn]] void fail(const std::string& path, const std::string& what) {
-  throw Error(ErrorCategory::kInvalidPattern, path + ": " + what);
-}
+using json_io::atPath;
+using json_io::describe;
+using json_io::fail;
+using json_io::joinNames;
+using json_io::modalityFromJson;
+using json_io::ObjectReader;
+using json_io::spanFromJson;
+using json_io::spanToJson;
 
-std::string join(const std::vector<std::string>& names) {
-  std::string out;
-  for (const std::string& name : names) out += (out.empty() ? "" : ", ") + name;
-  return out;
-}
-
-std::string describe(const json& value) {
-  if (value.is_number()) return fmt::format("number {}", value.dump());
-  return value.type_name();
-}
-
-// Strict reading of one JSON object: every key must be allowed, fields are typed.
-class Reader {
- public:
-  Reader(const json& value, std::string path, std::vector<std::string> allowed)
-      : value_(value), path_(std::move(path)) {
-    if (!value.is_object()) fail(path_, "expected an object, got " + describe(value));
-    for (const auto& item : value.items()) {
-      if (std::find(allowed.begin(), allowed.end(), item.key()) == allowed.end()) {
-        fail(path_, fmt::format("unknown key '{}'; allowed: {}", item.key(), join(allowed)));
-      }
-    }
-  }
-  std::string field(const std::string& key) const { return path_ + "." + key; }
-  bool has(const std::string& key) const { return value_.contains(key); }
-  const json& require(const std::string& key, const std::string& why) const {
-    auto it = value_.find(key);
-    if (it == value_.end()) fail(field(key), "missing; " + why);
-    return *it;
-  }
-  int64_t integer(const std::string& key, const std::string& why) const {
-    return asInteger(require(key, why), field(key));
-  }
-  int64_t integerOr(const std::string& key, int64_t fallback) const {
-    return has(key) ? asInteger(value_.at(key), field(key)) : fallback;
-  }
-  std::string string(const std::string& key, const std::string& why) const {
-    const json& v = require(key, why);
-    if (!v.is_string()) fail(field(key), "expected a string, got " + describe(v));
-    return v.get<std::string>();
-  }
-  std::optional<double> fractionOr(const std::string& key) const {
-    if (!has(key)) return std::nullopt;
-    const json& v = value_.at(key);
-    if (!v.is_number()) fail(field(key), "expected a number, got " + describe(v));
-    double x = v.get<double>();
-    if (!(x >= 0.0 && x <= 1.0))
-      fail(field(key), fmt::format("{} is out of range; allowed: [0, 1]", x));
-    return x;
-  }
-  const json& array(const std::string& key, const std::string& why) const {
-    const json& v = require(key, why);
-    if (!v.is_array()) fail(field(key), "expected an array, got " + describe(v));
-    return v;
-  }
-  static int64_t asInteger(const json& value, const std::string& path) {
-    if (!value.is_number_integer()) fail(path, "expected an integer, got " + describe(value));
-    if (value.is_number_unsigned() &&
-        value.get<uint64_t>() > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
-      fail(path, "integer out of range, got " + value.dump());
-    }
-    return value.get<int64_t>();
-  }
-
- private:
-  const json& value_;
-  std::string path_;
-};
-
-// Re-throws an Error with the JSON path in front.
-template <class F>
-auto atPath(const std::string& path, F build) -> decltype(build()) {
-  try {
-    return build();
-  } catch (const Error& e) {
-    throw Error(e.category(), path + ": " + e.what());
-  }
-}
-
-Modality modalityFrom(const json& value, const std::string& path) {
-  if (!value.is_string()) fail(path, "expected a modality name, got " + describe(value));
-  return parseModality(value.get<std::string>(), path);
-}
-
-// The span form of dsl/Json.h: {"all": true} | {"range": [b, e]} | {"modality": m} | {"last": n}.
-json spanToJson(const SpanRef& span) {
-  switch (span.kind) {
-    case SpanRef::Kind::kAll:
-      return {{"all", true}};
-    case SpanRef::Kind::kRange:
-      return {{"range", {span.begin, span.end}}};
-    case SpanRef::Kind::kModality:
-      return {{"modality", modalityName(span.mod)}};
-    case SpanRef::Kind::kLast:
-      return {{"last", span.count}};
-  }
-  throw Error(ErrorCategory::kInternal, "span of unknown kind");
-}
-
-SpanRef spanFromJson(const json& value, const std::string& path) {
-  Reader r(value, path, {"all", "range", "modality", "last"});
-  if (value.size() != 1) {
-    fail(path, fmt::format("expected exactly one of all, range, modality, last; got {} keys",
-                           value.size()));
-  }
-  if (r.has("all")) {
-    if (value.at("all") != json(true)) fail(r.field("all"), "expected true");
-    return SpanRef::all();
-  }
-  if (r.has("range")) {
-    const json& range = r.array("range", "");
-    if (range.size() != 2) fail(r.field("range"), "expected [begin, end]");
-    int64_t b = Reader::asInteger(range[0], r.field("range[0]"));
-    int64_t e = Reader::asInteger(range[1], r.field("range[1]"));
-    return atPath(path, [&] { return SpanRef::range(b, e); });
-  }
-  if (r.has("modality"))
-    return SpanRef::modality(modalityFrom(value.at("modality"), r.field("modality")));
-  int64_t n = Reader::asInteger(value.at("last"), r.field("last"));
-  return atPath(path, [&] { return SpanRef::last(n); });
+// An optional number in [0, 1] (recall, density, search budgets).
+std::optional<double> fractionOr(const ObjectReader& reader, const std::string& key) {
+  if (!reader.has(key)) return std::nullopt;
+  const json& v = reader.value().at(key);
+  if (!v.is_number()) fail(reader.field(key), "expected a number, got " + describe(v));
+  double x = v.get<double>();
+  if (!(x >= 0.0 && x <= 1.0))
+    fail(reader.field(key), fmt::format("{} is out of range; allowed: [0, 1]", x));
+  return x;
 }
 
 const std::vector<std::pair<HeadType, const char*>>& headTypes() {
@@ -159,7 +53,7 @@ const std::vector<std::pair<HeadType, const char*>>& headTypes() {
 std::string headTypeNames() {
   std::vector<std::string> names;
   for (const auto& [type, name] : headTypes()) names.push_back(name);
-  return join(names);
+  return joinNames(names);
 }
 
 // The keys each head type reads, besides "type", "recall", "density" (and "head" at top level).
@@ -285,7 +179,7 @@ HeadSpec headFromJson(const json& value, const std::string& path, bool with_inde
   std::vector<std::string> keys = {"type", "recall", "density"};
   if (with_index) keys.push_back("head");
   for (const std::string& key : paramKeys(h.type)) keys.push_back(key);
-  Reader r(value, path, keys);
+  ObjectReader r(value, path, keys);
   const std::string needed = fmt::format("required for head type '{}'", headTypeName(h.type));
   switch (h.type) {
     case HeadType::kDense:
@@ -332,11 +226,11 @@ HeadSpec headFromJson(const json& value, const std::string& path, bool with_inde
       const json& blocks = r.array("blocks", needed);
       for (size_t i = 0; i < blocks.size(); ++i) {
         std::string block_path = fmt::format("{}[{}]", r.field("blocks"), i);
-        Reader br(blocks[i], block_path, {"q", "k", "head"});
+        ObjectReader br(blocks[i], block_path, {"q", "k", "head"});
         const std::string block_needed = "each block has q, k and head";
         BoundaryBlock b;
-        b.q = modalityFrom(br.require("q", block_needed), br.field("q"));
-        b.k = modalityFrom(br.require("k", block_needed), br.field("k"));
+        b.q = modalityFromJson(br.require("q", block_needed), br.field("q"));
+        b.k = modalityFromJson(br.require("k", block_needed), br.field("k"));
         b.head = headFromJson(br.require("head", block_needed), br.field("head"), false);
         for (const BoundaryBlock& seen : h.blocks) {
           if (seen.q == b.q && seen.k == b.k) {
@@ -354,8 +248,8 @@ HeadSpec headFromJson(const json& value, const std::string& path, bool with_inde
           atPath(r.field("pattern"), [&] { return patternFromJson(r.require("pattern", needed)); });
       break;
   }
-  h.recall = r.fractionOr("recall");
-  h.density = r.fractionOr("density");
+  h.recall = fractionOr(r, "recall");
+  h.density = fractionOr(r, "density");
   return h;
 }
 
@@ -394,18 +288,18 @@ LayoutRules layoutRulesFromJson(const json& value, const std::string& path) {
   std::string kind = kind_it->get<std::string>();
   LayoutRules rules;
   if (kind == "text_vision_text") {
-    Reader r(value, path, {"kind", "prefix", "suffix"});
+    ObjectReader r(value, path, {"kind", "prefix", "suffix"});
     rules.kind = LayoutRules::Kind::kTextVisionText;
     rules.prefix = r.integer("prefix", "text tokens before the vision span");
     rules.suffix = r.integer("suffix", "text tokens after the vision span");
   } else if (kind == "spans") {
-    Reader r(value, path, {"kind", "layout"});
+    ObjectReader r(value, path, {"kind", "layout"});
     rules.kind = LayoutRules::Kind::kSpans;
     rules.spans = atPath(r.field("layout"), [&] {
       return layoutFromJson(r.require("layout", "the fixed layout of every request"));
     });
   } else if (kind == "request") {
-    Reader r(value, path, {"kind"});
+    ObjectReader r(value, path, {"kind"});
     rules.kind = LayoutRules::Kind::kRequest;
   } else {
     fail(path + ".kind", fmt::format("unknown layout rule '{}'; allowed: {}", kind, allowed));
@@ -535,8 +429,9 @@ json modelConfigToJson(const ModelConfig& c) {
 }
 
 ModelConfig modelConfigFromJson(const json& value) {
-  Reader r(value, "config",
-           {"permjit_model_config", "model", "num_heads", "layout_rules", "layers", "search"});
+  ObjectReader r(
+      value, "config",
+      {"permjit_model_config", "model", "num_heads", "layout_rules", "layers", "search"});
   const json& version = r.require("permjit_model_config", "the schema version");
   if (!version.is_number_integer() || version.get<int64_t>() != kModelConfigVersion) {
     fail("config.permjit_model_config",
@@ -553,7 +448,7 @@ ModelConfig modelConfigFromJson(const json& value) {
   const json& layers = r.array("layers", "the per-layer head configs");
   for (size_t li = 0; li < layers.size(); ++li) {
     std::string layer_path = fmt::format("config.layers[{}]", li);
-    Reader lr(layers[li], layer_path, {"layer", "heads"});
+    ObjectReader lr(layers[li], layer_path, {"layer", "heads"});
     LayerConfig layer;
     layer.layer = lr.integer("layer", "the layer index");
     if (layer.layer < 0) fail(lr.field("layer"), fmt::format("must be >= 0, got {}", layer.layer));
@@ -570,7 +465,7 @@ ModelConfig modelConfigFromJson(const json& value) {
       if (!heads[hi].is_object() || !heads[hi].contains("head")) {
         fail(head_path + ".head", "missing; each head entry names its head index");
       }
-      int64_t index = Reader::asInteger(heads[hi].at("head"), head_path + ".head");
+      int64_t index = ObjectReader::asInteger(heads[hi].at("head"), head_path + ".head");
       if (index < 0 || index >= c.num_heads) {
         fail(head_path + ".head",
              fmt::format("{} is out of range; allowed: [0, num_heads={})", index, c.num_heads));
@@ -597,11 +492,11 @@ ModelConfig modelConfigFromJson(const json& value) {
   std::sort(c.layers.begin(), c.layers.end(),
             [](const LayerConfig& a, const LayerConfig& b) { return a.layer < b.layer; });
   if (r.has("search")) {
-    Reader sr(value.at("search"), "config.search",
-              {"recall_budget", "min_gain", "calibration_seq_len", "calibration_inputs"});
+    ObjectReader sr(value.at("search"), "config.search",
+                    {"recall_budget", "min_gain", "calibration_seq_len", "calibration_inputs"});
     SearchInfo s;
-    s.recall_budget = sr.fractionOr("recall_budget").value_or(s.recall_budget);
-    s.min_gain = sr.fractionOr("min_gain").value_or(s.min_gain);
+    s.recall_budget = fractionOr(sr, "recall_budget").value_or(s.recall_budget);
+    s.min_gain = fractionOr(sr, "min_gain").value_or(s.min_gain);
     s.calibration_seq_len = sr.integerOr("calibration_seq_len", 0);
     s.calibration_inputs = sr.integerOr("calibration_inputs", 0);
     c.search = s;
@@ -677,7 +572,7 @@ Pattern patternFor(const ModelConfig& config, int layer, int head) {
   if (found == nullptr) {
     throw Error(ErrorCategory::kInvalidArgument,
                 fmt::format("layer: {} is not in the config of '{}'; configured layers: {}", layer,
-                            config.model, join(listed)));
+                            config.model, joinNames(listed)));
   }
   if (head < 0 || head >= static_cast<int64_t>(found->heads.size())) {
     throw Error(ErrorCategory::kInvalidArgument,
