@@ -204,6 +204,7 @@ void measureJit(const std::string& card) {
     runtime::CudaProgram program;
     program.source = gen.source;
     program.headers = gen.headers;
+    program.headers_digest = gen.headers_digest;
     program.options = gen.nvrtc_options;
     program.arch = TargetInfo::forComputeCapability(info.major, info.minor).nvrtcArch();
     program.kernel_name = gen.kernel_name;

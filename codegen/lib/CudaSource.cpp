@@ -298,6 +298,7 @@ GeneratedKernel generateCuda(const KernelSpec& spec, const TargetInfo& target, i
     out.headers.emplace_back(codegen_detail::kEmbeddedFiles[i].name,
                              codegen_detail::kEmbeddedFiles[i].text);
   }
+  out.headers_digest = codegen_detail::kEmbeddedFilesDigest;
   return out;
 }
 

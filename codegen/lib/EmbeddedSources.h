@@ -10,5 +10,7 @@ struct EmbeddedFile {
 
 extern const EmbeddedFile kEmbeddedFiles[];
 extern const int kEmbeddedFileCount;
+// SHA-256 hex of every entry's include name and text, in order.
+extern const char kEmbeddedFilesDigest[];
 
 }  // namespace permjit::codegen_detail

@@ -1,7 +1,8 @@
 #include "permjit/runtime/KernelCache.h"
 
 #include <cstdio>
-#include <sstream>
+#include <functional>
+#include <string_view>
 
 #include "permjit/dsl/Env.h"
 #include "permjit/dsl/Error.h"
@@ -17,11 +18,11 @@ void logVerbose(const std::string& line) {
   if (env::verbose()) std::fprintf(stderr, "permjit: %s\n", line.c_str());
 }
 
-std::string slotName(const Hash128& key, Artifact artifact, CUcontext context) {
-  std::ostringstream out;
-  out << key.hex() << "." << artifactName(artifact) << "@" << static_cast<const void*>(context);
-  return out.str();
+size_t combine(size_t seed, size_t value) {
+  return seed ^ (value + 0x9e3779b97f4a7c15ull + (seed << 6) + (seed >> 2));
 }
+
+size_t hashOf(std::string_view text) { return std::hash<std::string_view>{}(text); }
 
 // Makes `context` current on this thread for the scope, restoring the previous one.
 class ScopedContext {
@@ -62,33 +63,85 @@ Hash128 KernelCache::keyOf(const CudaProgram& program, Artifact artifact) const 
   hasher.field("permjit-kernel").field(PERMJIT_VERSION).field(nvrtcVersion().str());
   hasher.field(artifactName(artifact)).field(program.arch).field(program.name);
   hasher.field(program.kernel_name).field(program.source);
-  hasher.field(static_cast<int64_t>(program.headers.size()));
-  for (const auto& [name, text] : program.headers) hasher.field(name).field(text);
+  if (program.headers_digest.empty()) {
+    hasher.field(static_cast<int64_t>(program.headers.size()));
+    for (const auto& [name, text] : program.headers) hasher.field(name).field(text);
+  } else {
+    // -1 where the header count stands otherwise, so the two forms never share a key.
+    hasher.field(int64_t{-1}).field(program.headers_digest);
+  }
   std::vector<std::string> options = nvrtcOptions(program);
   hasher.field(static_cast<int64_t>(options.size()));
   for (const auto& option : options) hasher.field(option);
   return hasher.finish();
 }
 
-bool KernelCache::lookupLocked(const std::string& slot, Entry* out) {
-  auto found = index_.find(slot);
-  if (found == index_.end()) return false;
-  lru_.splice(lru_.begin(), lru_, found->second);
-  *out = found->second->second;
-  return true;
+size_t KernelCache::identityHash(const CudaProgram& program) {
+  size_t hash = hashOf(program.source);
+  hash = combine(hash, hashOf(program.name));
+  hash = combine(hash, hashOf(program.arch));
+  hash = combine(hash, hashOf(program.kernel_name));
+  for (const auto& option : program.options) hash = combine(hash, hashOf(option));
+  hash = combine(hash, program.options.size());
+  hash = combine(hash, hashOf(program.headers_digest));
+  if (program.headers_digest.empty()) {
+    for (const auto& [name, text] : program.headers) {
+      hash = combine(combine(hash, hashOf(name)), hashOf(text));
+    }
+  }
+  return hash;
 }
 
-void KernelCache::insertLocked(const std::string& slot, Entry entry) {
-  auto found = index_.find(slot);
-  if (found != index_.end()) {
+KernelCache::SlotRef KernelCache::slotRef(const CudaProgram& program, size_t identity,
+                                          Artifact artifact, CUcontext context) {
+  size_t hash = combine(identity, static_cast<size_t>(artifact));
+  hash = combine(hash, std::hash<const void*>{}(context));
+  return SlotRef{&program, artifact, context, hash};
+}
+
+bool KernelCache::sameSlot(const Slot& slot, const SlotRef& ref) {
+  const CudaProgram& a = slot.program;
+  const CudaProgram& b = *ref.program;
+  if (slot.artifact != ref.artifact || slot.context != ref.context) return false;
+  if (a.headers_digest != b.headers_digest || a.arch != b.arch || a.kernel_name != b.kernel_name ||
+      a.name != b.name || a.options != b.options || a.source != b.source) {
+    return false;
+  }
+  return !a.headers_digest.empty() || a.headers == b.headers;
+}
+
+bool KernelCache::lookupLocked(const SlotRef& ref, Entry* out) {
+  auto [begin, end] = index_.equal_range(ref.hash);
+  for (auto found = begin; found != end; ++found) {
+    if (!sameSlot(found->second->first, ref)) continue;
+    lru_.splice(lru_.begin(), lru_, found->second);
+    *out = found->second->second;
+    return true;
+  }
+  return false;
+}
+
+void KernelCache::insertLocked(const SlotRef& ref, Entry entry) {
+  auto [begin, end] = index_.equal_range(ref.hash);
+  for (auto found = begin; found != end; ++found) {
+    if (!sameSlot(found->second->first, ref)) continue;
     found->second->second = std::move(entry);
     lru_.splice(lru_.begin(), lru_, found->second);
     return;
   }
-  lru_.emplace_front(slot, std::move(entry));
-  index_[slot] = lru_.begin();
+  Slot slot{*ref.program, ref.artifact, ref.context, ref.hash};
+  if (!slot.program.headers_digest.empty()) slot.program.headers.clear();  // the digest stands in
+  lru_.emplace_front(std::move(slot), std::move(entry));
+  index_.emplace(ref.hash, lru_.begin());
   while (lru_.size() > options_.memory_capacity && !lru_.empty()) {
-    index_.erase(lru_.back().first);
+    auto oldest = std::prev(lru_.end());
+    auto [first, last] = index_.equal_range(oldest->first.hash);
+    for (auto found = first; found != last; ++found) {
+      if (found->second == oldest) {
+        index_.erase(found);
+        break;
+      }
+    }
     lru_.pop_back();  // a plan still holding the kernel keeps it loaded
   }
 }
@@ -123,15 +176,16 @@ std::shared_ptr<const std::string> KernelCache::diskOrCompile(const CudaProgram&
 }
 
 std::shared_ptr<const std::string> KernelCache::fetch(const CudaProgram& program, Artifact artifact,
-                                                      const Hash128& key) {
+                                                      const Hash128& key, size_t identity) {
   if (!options_.enabled) return diskOrCompile(program, artifact, key);
+  SlotRef slot = slotRef(program, identity, artifact, nullptr);
   std::string flight = key.hex() + "." + artifactName(artifact);
   std::promise<std::shared_ptr<const std::string>> promise;
   {
     std::unique_lock<std::mutex> lock(mutex_);
     // Re-checked under the lock: a compile may have finished since the caller's lookup.
     Entry done;
-    if (lookupLocked(slotName(key, artifact, nullptr), &done)) {
+    if (lookupLocked(slot, &done)) {
       ++stats_.memory_hits;
       return done.binary;
     }
@@ -154,30 +208,31 @@ std::shared_ptr<const std::string> KernelCache::fetch(const CudaProgram& program
     throw;
   }
   std::lock_guard<std::mutex> lock(mutex_);
-  insertLocked(slotName(key, artifact, nullptr), Entry{bytes, nullptr});
+  insertLocked(slot, Entry{bytes, nullptr});
   in_flight_.erase(flight);
   return bytes;
 }
 
 std::shared_ptr<const std::string> KernelCache::binary(const CudaProgram& program,
                                                        Artifact artifact) {
-  Hash128 key = keyOf(program, artifact);
+  size_t identity = identityHash(program);
   if (options_.enabled) {
     std::lock_guard<std::mutex> lock(mutex_);
     Entry entry;
-    if (lookupLocked(slotName(key, artifact, nullptr), &entry)) {
+    if (lookupLocked(slotRef(program, identity, artifact, nullptr), &entry)) {
       ++stats_.memory_hits;
       return entry.binary;
     }
   }
-  return fetch(program, artifact, key);
+  return fetch(program, artifact, keyOf(program, artifact), identity);
 }
 
 std::shared_ptr<LoadedKernel> KernelCache::kernel(const CudaProgram& program, Driver& driver,
                                                   const std::shared_ptr<Driver>& owner,
                                                   CUcontext context) {
-  Hash128 key = keyOf(program, Artifact::kCubin);
-  std::string slot = slotName(key, Artifact::kCubin, context);
+  size_t identity = identityHash(program);
+  SlotRef slot = slotRef(program, identity, Artifact::kCubin, context);
+  std::shared_ptr<const std::string> cubin;
   if (options_.enabled) {
     std::lock_guard<std::mutex> lock(mutex_);
     Entry entry;
@@ -185,14 +240,12 @@ std::shared_ptr<LoadedKernel> KernelCache::kernel(const CudaProgram& program, Dr
       ++stats_.memory_hits;
       return entry.kernel;
     }
+    // Compiled already (host-only, or for another context): load it without a compile.
+    if (lookupLocked(slotRef(program, identity, Artifact::kCubin, nullptr), &entry)) {
+      cubin = entry.binary;
+    }
   }
-  std::shared_ptr<const std::string> cubin;
-  if (options_.enabled) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    Entry entry;
-    if (lookupLocked(slotName(key, Artifact::kCubin, nullptr), &entry)) cubin = entry.binary;
-  }
-  if (!cubin) cubin = fetch(program, Artifact::kCubin, key);
+  if (!cubin) cubin = fetch(program, Artifact::kCubin, keyOf(program, Artifact::kCubin), identity);
 
   ScopedContext scoped(driver, context);
   CUmodule module = nullptr;

@@ -44,8 +44,12 @@ std::string NvrtcVersion::str() const {
 }
 
 NvrtcVersion nvrtcVersion() {
-  NvrtcVersion version;
-  check(::nvrtcVersion(&version.major, &version.minor), "nvrtcVersion");
+  // The linked NVRTC cannot change while the process runs: ask it once.
+  static const NvrtcVersion version = [] {
+    NvrtcVersion queried;
+    check(::nvrtcVersion(&queried.major, &queried.minor), "nvrtcVersion");
+    return queried;
+  }();
   return version;
 }
 

@@ -185,6 +185,7 @@ Plan Runtime::plan(const Pattern& pattern, const PlanOptions& options) {
     kernel.program.name = kernel.generated.kernel_name + ".cu";
     kernel.program.source = kernel.generated.source;
     kernel.program.headers = kernel.generated.headers;
+    kernel.program.headers_digest = kernel.generated.headers_digest;
     kernel.program.options = kernel.generated.nvrtc_options;
     kernel.program.arch = state.arch;
     kernel.program.kernel_name = kernel.generated.kernel_name;

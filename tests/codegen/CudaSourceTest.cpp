@@ -212,6 +212,8 @@ TEST(GenerateCuda, PreambleShape) {
   EXPECT_EQ(k.block_m, 128);
   EXPECT_EQ(k.block_n, 64);
   ASSERT_EQ(k.headers.size(), 4u);
+  EXPECT_EQ(k.headers_digest.size(), 64u);
+  EXPECT_EQ(k.headers_digest.find_first_not_of("0123456789abcdef"), std::string::npos);
   for (const auto& [name, text] : k.headers) {
     EXPECT_FALSE(text.empty()) << name;
     EXPECT_EQ(text.find("#include <"), std::string::npos) << name << " is not freestanding";

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <thread>
+#include <vector>
 
 #include "permjit/dsl/Error.h"
 #include "permjit/runtime/KernelCache.h"
@@ -106,6 +107,51 @@ TEST(KernelCache, KeyCoversEveryInput) {
   changed = base;
   changed.source += "\n";
   EXPECT_NE(key, cache.keyOf(changed, Artifact::kCubin));
+}
+
+TEST(KernelCache, HeadersDigestStandsForTheHeaderTexts) {
+  KernelCache cache({"", true, 16});
+  CudaProgram base = scaleProgram();
+  base.headers_digest = "digest-a";
+  Hash128 key = cache.keyOf(base, Artifact::kCubin);
+  CudaProgram other_texts = base;
+  other_texts.headers[0].second = "#define FACTOR 3.0f\n";
+  EXPECT_EQ(key, cache.keyOf(other_texts, Artifact::kCubin));
+  CudaProgram other_digest = base;
+  other_digest.headers_digest = "digest-b";
+  EXPECT_NE(key, cache.keyOf(other_digest, Artifact::kCubin));
+  EXPECT_NE(key, cache.keyOf(scaleProgram(), Artifact::kCubin));  // digest and texts never meet
+
+  cache.binary(base, Artifact::kPtx);
+  cache.binary(other_texts, Artifact::kPtx);  // the digest says the headers are the same
+  EXPECT_EQ(cache.stats().memory_hits, 1u);
+  EXPECT_EQ(cache.stats().compiles, 1u);
+}
+
+// The memory layer keys by program identity, not the content key: a change to any one input
+// must still miss, and each program must get its own entry back.
+TEST(KernelCache, MemoryHitsDistinguishEveryProgramInput) {
+  KernelCache cache({"", true, 16});
+  CudaProgram base = scaleProgram();
+  std::vector<CudaProgram> programs(6, base);
+  programs[1].headers[0].second = "#define FACTOR 3.0f\n";  // one header's text, no digest
+  programs[2].headers_digest = "digest-a";
+  programs[3].headers_digest = "digest-b";
+  programs[4].options.push_back("-lineinfo");
+  programs[5].arch = "sm_86";
+  std::vector<std::string> first;
+  for (const auto& program : programs) first.push_back(*cache.binary(program, Artifact::kPtx));
+  EXPECT_EQ(cache.stats().compiles, programs.size());
+  EXPECT_EQ(cache.stats().memory_entries, programs.size());
+  EXPECT_EQ(cache.stats().memory_hits, 0u);
+  EXPECT_NE(first[0], first[1]);
+  EXPECT_NE(first[0], first[4]);
+  EXPECT_NE(first[0], first[5]);
+  for (size_t i = 0; i < programs.size(); ++i) {
+    EXPECT_EQ(*cache.binary(programs[i], Artifact::kPtx), first[i]) << "program " << i;
+  }
+  EXPECT_EQ(cache.stats().memory_hits, programs.size());
+  EXPECT_EQ(cache.stats().compiles, programs.size());
 }
 
 TEST(KernelCache, MemoryThenDiskThenCompile) {

@@ -35,6 +35,9 @@ struct GeneratedKernel {
   int block_n = 0;          // columns per step: the column segment table's tile
   std::vector<std::string> nvrtc_options;
   std::vector<std::pair<std::string, std::string>> headers;  // name, text for nvrtcCreateProgram
+  // SHA-256 (64 hex digits) of every embedded header's name and text, computed at build time;
+  // identical for every kernel of one build, so caches key on it instead of the texts.
+  std::string headers_digest;
 };
 
 // Renders pass `pass_index` of `spec` for `target`. Launch geometry: grid (batch * heads,

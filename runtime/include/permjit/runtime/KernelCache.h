@@ -1,9 +1,12 @@
 // The layered kernel cache: memory LRU -> on-disk cache -> NVRTC.
 //
-// Key = 128-bit hash of (source, embedded headers, NVRTC version, options, architecture,
-// artifact, PERMJIT_VERSION). The memory layer holds loaded kernels per (key, context) and
-// host-only binaries per key; concurrent requests for a key that is being compiled wait for
-// that compile (one std::shared_future per key) instead of starting another.
+// Content key (disk layer, compile dedupe) = 128-bit hash of (source, embedded headers or their
+// digest, NVRTC version, options, architecture, artifact, PERMJIT_VERSION). The memory layer
+// holds loaded kernels per (program, context) and host-only binaries per program, keyed by the
+// program's exact identity (a cheap hash, then full field equality), so a memory hit never pays
+// for the content hash; the process-wide inputs of the content key (NVRTC and permjit versions)
+// cannot differ within one process. Concurrent requests for a key that is being compiled wait
+// for that compile (one std::shared_future per key) instead of starting another.
 #pragma once
 
 #include <cuda.h>
@@ -62,6 +65,7 @@ class KernelCache {
   explicit KernelCache(Options options);
 
   const Options& options() const { return options_; }
+  // The content key of the disk layer; computed only on a memory miss.
   Hash128 keyOf(const CudaProgram& program, Artifact artifact) const;
 
   // Host-only: the compiled bytes (no GPU needed).
@@ -80,21 +84,43 @@ class KernelCache {
     std::shared_ptr<const std::string> binary;
     std::shared_ptr<LoadedKernel> kernel;
   };
-  using Lru = std::list<std::pair<std::string, Entry>>;
+  // What a memory lookup asks for: a program (by reference), the artifact, the context the
+  // kernel is loaded in (nullptr: the host-only binary) and the bucket hash of all three.
+  struct SlotRef {
+    const CudaProgram* program;
+    Artifact artifact;
+    CUcontext context;
+    size_t hash;
+  };
+  // A memory entry's identity: a copy of the program (headers dropped when headers_digest
+  // stands for them) and the rest of its SlotRef.
+  struct Slot {
+    CudaProgram program;
+    Artifact artifact;
+    CUcontext context;
+    size_t hash;  // SlotRef::hash, to find the index entry when evicting
+  };
+  using Lru = std::list<std::pair<Slot, Entry>>;
+
+  // Hash of every program field NVRTC reads (the digest in place of the header texts when set).
+  static size_t identityHash(const CudaProgram& program);
+  static SlotRef slotRef(const CudaProgram& program, size_t identity, Artifact artifact,
+                         CUcontext context);
+  static bool sameSlot(const Slot& slot, const SlotRef& ref);
 
   // Disk layer, then NVRTC; one compile per key however many threads ask.
   std::shared_ptr<const std::string> fetch(const CudaProgram& program, Artifact artifact,
-                                           const Hash128& key);
+                                           const Hash128& key, size_t identity);
   std::shared_ptr<const std::string> diskOrCompile(const CudaProgram& program, Artifact artifact,
                                                    const Hash128& key);
-  bool lookupLocked(const std::string& slot, Entry* out);
-  void insertLocked(const std::string& slot, Entry entry);
+  bool lookupLocked(const SlotRef& ref, Entry* out);
+  void insertLocked(const SlotRef& ref, Entry entry);
 
   Options options_;
   std::unique_ptr<DiskCache> disk_;
   mutable std::mutex mutex_;
   Lru lru_;
-  std::unordered_map<std::string, Lru::iterator> index_;
+  std::unordered_multimap<size_t, Lru::iterator> index_;  // SlotRef::hash -> entry
   std::map<std::string, std::shared_future<std::shared_ptr<const std::string>>> in_flight_;
   CacheStats stats_;
 };

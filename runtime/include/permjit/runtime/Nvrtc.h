@@ -16,6 +16,9 @@ struct CudaProgram {
   std::string name = "permjit.cu";
   std::string source;
   std::vector<std::pair<std::string, std::string>> headers;  // include name, text
+  // A digest of `headers` (every name and text), e.g. GeneratedKernel::headers_digest. When set,
+  // caches key on it instead of hashing the texts; empty: the texts themselves are hashed.
+  std::string headers_digest;
   std::vector<std::string> options;
   std::string arch;
   std::string kernel_name;  // extern "C" entry point looked up after loading
