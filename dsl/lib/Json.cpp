@@ -59,18 +59,6 @@ const KindInfo& infoOf(Pattern::Kind kind) {
   throw Error(ErrorCategory::kInternal, "pattern node of unknown kind");
 }
 
-const char* axesName(PermuteAxes axes) {
-  switch (axes) {
-    case PermuteAxes::kRows:
-      return "rows";
-    case PermuteAxes::kCols:
-      return "cols";
-    case PermuteAxes::kBoth:
-      return "both";
-  }
-  throw Error(ErrorCategory::kInternal, "permute axes of unknown value");
-}
-
 json toJson(const Pattern& pattern) {
   const Pattern::Node& n = pattern.node();
   json out = {{"kind", infoOf(n.kind).name}};
@@ -131,7 +119,7 @@ json toJson(const Pattern& pattern) {
       break;
     }
     case Pattern::Kind::kPermute: {
-      out["axes"] = axesName(n.axes);
+      out["axes"] = permuteAxesName(n.axes);
       if (n.by.kind == PermuteBy::Kind::kResidue) {
         out["by"] = {{"residue", {{"stride", n.by.stride}, {"span", spanToJson(n.by.span)}}}};
       } else {

@@ -91,18 +91,6 @@ Pattern combine(Pattern::Kind kind, const char* name, std::vector<Pattern> parts
   return make(std::move(n));
 }
 
-const char* axesName(PermuteAxes axes) {
-  switch (axes) {
-    case PermuteAxes::kRows:
-      return "rows";
-    case PermuteAxes::kCols:
-      return "cols";
-    case PermuteAxes::kBoth:
-      return "both";
-  }
-  return "?";
-}
-
 const char* kindName(Pattern::Kind kind) {
   switch (kind) {
     case Pattern::Kind::kCausal:
@@ -276,7 +264,8 @@ std::string Pattern::str() const {
         }
         by = "modality(" + by + ")";
       }
-      return fmt::format("permute({}, {}, {})", n.children.at(0).str(), axesName(n.axes), by);
+      return fmt::format("permute({}, {}, {})", n.children.at(0).str(), permuteAxesName(n.axes),
+                         by);
     }
   }
   return "?";
@@ -559,6 +548,18 @@ bool isDynamic(const Pattern& pattern) {
     if (isDynamic(entry.second)) return true;
   }
   return false;
+}
+
+const char* permuteAxesName(PermuteAxes axes) {
+  switch (axes) {
+    case PermuteAxes::kRows:
+      return "rows";
+    case PermuteAxes::kCols:
+      return "cols";
+    case PermuteAxes::kBoth:
+      return "both";
+  }
+  return "?";
 }
 
 }  // namespace permjit

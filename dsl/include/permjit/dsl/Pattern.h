@@ -98,6 +98,7 @@ struct SpanRef {
 };
 
 enum class PermuteAxes { kRows, kCols, kBoth };
+const char* permuteAxesName(PermuteAxes axes);  // "rows" | "cols" | "both"
 struct PermuteBy {
   enum class Kind { kResidue, kModality };
   Kind kind = Kind::kResidue;
