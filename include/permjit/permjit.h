@@ -25,6 +25,7 @@
 #include "permjit/dsl/Env.h"
 #include "permjit/dsl/Error.h"
 #include "permjit/dsl/Pattern.h"
+#include "permjit/dsl/Reference.h"
 
 namespace permjit {
 
@@ -86,6 +87,11 @@ struct RunArgs {
   Strides q_strides, k_strides, v_strides, o_strides;  // kStrided only
   Layout layout;  // modality spans of this input (empty: all positions are `other`)
   std::optional<float> softmax_scale;  // default 1 / sqrt(head_dim)
+  // Device scratch for dynamic plans (vertical_slash: the online estimator's scores and the
+  // chosen indices live here), at least Plan::workspaceBytes(batch, heads, seq_len) bytes,
+  // 256-byte aligned. Ignored by static plans. Run allocates nothing, so the caller owns it.
+  void* workspace = nullptr;
+  size_t workspace_bytes = 0;
 };
 
 struct CacheStats {
@@ -110,6 +116,14 @@ class Plan {
   const std::string& kernelName(int pass = 0) const;
   const std::string& arch() const;
   bool canRun() const;  // false on a host-only runtime
+  // Dynamic plans estimate per-input indices on the GPU inside run (vertical_slash).
+  bool isDynamic() const;
+  // Device scratch run needs for this shape; 0 for static plans.
+  size_t workspaceBytes(int64_t batch, int64_t heads, int64_t seq_len) const;
+  // The indices the estimator chose in the last run on `args.workspace`, per (batch, head) in
+  // batch-major order, copied to the host after synchronizing `stream`. For checking and
+  // inspection, not the hot path. Error(kInvalidArgument) for a static plan.
+  std::vector<DynamicIndices> estimatedIndices(const RunArgs& args, void* stream = nullptr) const;
   // Compiled code of one pass through the cache: "cubin" or "ptx" bytes.
   std::string binary(const std::string& artifact, int pass = 0) const;
 

@@ -13,6 +13,7 @@
 #include "permjit/runtime/Autotuner.h"
 #include "permjit/runtime/Driver.h"
 #include "permjit/runtime/KernelCache.h"
+#include "permjit/runtime/Workspace.h"
 
 namespace permjit {
 namespace {
@@ -220,6 +221,49 @@ std::string Plan::structureKey() const { return impl_->spec.structureKey(); }
 int Plan::numPasses() const { return static_cast<int>(impl_->passes.size()); }
 const std::string& Plan::arch() const { return impl_->state->arch; }
 bool Plan::canRun() const { return impl_->state->driver != nullptr; }
+bool Plan::isDynamic() const { return impl_->spec.isDynamic(); }
+
+size_t Plan::workspaceBytes(int64_t batch, int64_t heads, int64_t seq_len) const {
+  return runtime::dynamicWorkspaceBytes(impl_->spec, batch, heads, seq_len);
+}
+
+std::vector<DynamicIndices> Plan::estimatedIndices(const RunArgs& args, void* stream) const {
+  const Impl& impl = *impl_;
+  if (!impl.spec.dynamic) {
+    throw invalid("plan: '" + impl.spec.name +
+                  "' is static (no vertical_slash); only dynamic plans estimate indices");
+  }
+  if (!impl.state->driver) {
+    throw Error(ErrorCategory::kDriverError, "no CUDA driver/GPU: " + impl.state->no_device_reason);
+  }
+  checkPointer(args.workspace, "workspace", true);
+  const size_t need = workspaceBytes(args.batch, args.heads, args.seq_len);
+  if (args.workspace_bytes < need) {
+    throw invalid("workspace_bytes: " + std::to_string(args.workspace_bytes) +
+                  "; allowed: >= " + std::to_string(need) + " (Plan::workspaceBytes)");
+  }
+  const runtime::WorkspaceLayout w = runtime::workspaceLayout(*impl.spec.dynamic, args.seq_len);
+  runtime::Driver& driver = *impl.state->driver;
+  CurrentContext current(driver, impl.state->context);
+  driver.check(driver.cuStreamSynchronize(static_cast<CUstream>(stream)), "cuStreamSynchronize");
+  std::vector<DynamicIndices> out;
+  std::vector<uint8_t> flags(static_cast<size_t>(args.seq_len));
+  for (int64_t bh = 0; bh < args.batch * args.heads; ++bh) {
+    const CUdeviceptr head = reinterpret_cast<CUdeviceptr>(args.workspace) + bh * w.head_bytes;
+    DynamicIndices indices;
+    for (int set = 0; set < 2; ++set) {
+      driver.check(driver.cuMemcpyDtoH_v2(flags.data(), head + (set ? w.diag_flag : w.col_flag),
+                                          flags.size()),
+                   "cuMemcpyDtoH(workspace)");
+      std::vector<int64_t>& chosen = set ? indices.slash : indices.vertical;
+      for (int64_t i = 0; i < args.seq_len; ++i) {
+        if (flags[static_cast<size_t>(i)]) chosen.push_back(i);
+      }
+    }
+    out.push_back(std::move(indices));
+  }
+  return out;
+}
 
 static const PassKernel& passAt(const Plan::Impl& impl, int pass) {
   if (pass < 0 || pass >= static_cast<int>(impl.passes.size())) {

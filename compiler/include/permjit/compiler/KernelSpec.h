@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -42,6 +43,8 @@ enum class ExprOp {
   kKMod,       // (k - slots[0]) mod slots[1] == slots[2]
   kQModality,  // modality(q) == modality
   kKModality,  // modality(k) == modality
+  kKInSet,     // k is an estimated vertical column (dynamic set sem::kVerticalSet)
+  kDiagInSet,  // q - k is an estimated slash offset (dynamic set sem::kSlashSet)
 };
 const char* exprOpName(ExprOp op);
 
@@ -86,12 +89,17 @@ struct ParamSlot {
 //   3. segments keep original order, or, when modality_order is not empty, are gathered by
 //      modality in that order (original order inside a modality).
 struct MapRecipe {
+  // Columns only: the axis is the estimated vertical columns in ascending order, gathered from
+  // the run's workspace (dynamic plans); every other field is then unused.
+  bool gather_vertical = false;
   std::vector<int> modality_order;  // sem::ModalityCode values; empty = original order
   int residue_stride_slot = -1;     // -1: no residue permutation on this axis
   int residue_modality = -1;        // permute spans of this modality, or ...
   int residue_begin_slot = -1;      // ... the explicit range [begin, end) (slots)
   int residue_end_slot = -1;
-  bool isIdentity() const { return modality_order.empty() && residue_stride_slot < 0; }
+  bool isIdentity() const {
+    return !gather_vertical && modality_order.empty() && residue_stride_slot < 0;
+  }
 };
 
 // One launch. Pairs kept by pass i are those where nodes[expr_root] holds; passes after the
@@ -105,6 +113,16 @@ struct PassSpec {
   int expr_root = -1;
 };
 
+// A vertical_slash pattern's per-input sets: `vertical` key columns and `slash` diagonal offsets
+// q - k, chosen on the GPU inside every run from the attention of the last `last_q` queries
+// (the first `keep_columns` columns and the `keep_diagonals` diagonals nearest the main one are
+// always chosen, as in MInference). Values, not structure: they size the run's workspace.
+struct DynamicSpec {
+  int64_t vertical = 0, slash = 0, last_q = 64;
+  int64_t keep_columns = 30, keep_diagonals = 100;
+  bool operator==(const DynamicSpec&) const = default;
+};
+
 struct KernelSpec {
   int head_dim = 128;
   DType dtype = DType::kBF16;
@@ -112,6 +130,7 @@ struct KernelSpec {
   std::vector<ExprNode> nodes;
   std::vector<PassSpec> passes;
   std::vector<ParamSlot> params;
+  std::optional<DynamicSpec> dynamic;  // set iff the pattern has a vertical_slash
   // Pattern name for kernel naming and diagnostics (not part of the structure).
   std::string name = "pattern";
 
@@ -119,6 +138,7 @@ struct KernelSpec {
   std::string structureKey() const;
   // Human-readable multi-line dump (the `--emit spec` stage).
   std::string str() const;
+  bool isDynamic() const { return dynamic.has_value(); }
 };
 
 }  // namespace permjit
