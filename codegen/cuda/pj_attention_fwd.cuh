@@ -1,7 +1,10 @@
 // FlashAttention-2 style forward pass over permuted index spaces, written once for every
 // pattern. A pattern contributes only a `Pattern` policy type:
-//   static bool keep(const sem::Coord& q, const sem::Coord& k, const int* params);
-//   static sem::Tri classify(const sem::Bounds& q, const sem::Bounds& k, const int* params);
+//   static constexpr bool kGatherCols;  // columns: the estimated vertical columns (dynamic)
+//   static bool keep(const sem::Coord& q, const sem::Coord& k, const int* params,
+//                    const sem::DynamicSets& dyn);
+//   static sem::Tri classify(const sem::Bounds& q, const sem::Bounds& k, const int* params,
+//                            const sem::DynamicSets& dyn);
 //
 // One CTA owns one row tile of the permuted row space (args.rows) of one (batch, head). Each
 // warp owns kWarpRows = BlockM / Warps consecutive rows (one or two m16 fragments). The CTA
@@ -75,6 +78,48 @@ __device__ __forceinline__ void load_tile(unsigned smem, const char* base, long 
   }
 }
 
+// cp.async Rows rows gathered through an index list: row r of the tile is position idx[r]
+// when r < count (the estimated vertical columns of a dynamic plan).
+template <class Cfg, int Rows>
+__device__ __forceinline__ void load_tile_gather(unsigned smem, const char* base,
+                                                 long long row_bytes, const int* idx, int count,
+                                                 int tid) {
+  constexpr int kRowsPerPass = Cfg::kThreads / Cfg::kChunks;
+  const int chunk = tid % Cfg::kChunks;
+#pragma unroll
+  for (int i = 0; i < Rows / kRowsPerPass; ++i) {
+    const int row = tid / Cfg::kChunks + i * kRowsPerPass;
+    const bool valid = row < count;
+    const char* src =
+        base + (valid ? static_cast<long long>(__ldg(idx + row)) * row_bytes : 0) + chunk * 16;
+    cp_async_16(smem + swizzle<Cfg::kHeadDim>(row, chunk), src, valid ? 16 : 0);
+  }
+}
+
+// K or V rows of column tile `tile` (bounds kb) into a ring slot.
+template <class Cfg, class Pattern>
+__device__ __forceinline__ void load_kv_tile(unsigned smem, const char* base, long long row_bytes,
+                                             int tile, const sem::Bounds& kb,
+                                             const sem::DynamicSets& dyn, int tid) {
+  if constexpr (Pattern::kGatherCols) {
+    load_tile_gather<Cfg, Cfg::kBlockN>(smem, base, row_bytes, dyn.col_list + tile * Cfg::kBlockN,
+                                        kb.count, tid);
+  } else {
+    load_tile<Cfg, Cfg::kBlockN>(smem, base, row_bytes, kb.lo, kb.step, kb.count, tid);
+  }
+}
+
+// Bounds of column tile t: of the permuted column space, or of the gathered columns.
+template <class Pattern, int BlockN>
+__device__ __forceinline__ sem::Bounds column_bounds(const sem::SegmentTable& cols,
+                                                     const sem::DynamicSets& dyn, int t) {
+  if constexpr (Pattern::kGatherCols) {
+    return sem::gathered_bounds(dyn, t, BlockN);
+  } else {
+    return sem::tile_bounds(cols, t);
+  }
+}
+
 // Walks the visited (non-NONE) column tiles of one row tile in order. Lane i classifies tile
 // base + i; one ballot yields the next 32 tiles' verdicts, and all set bits are consumed before
 // the next ballot. The popped tile's Bounds come from its classifying lane by shuffle.
@@ -85,18 +130,19 @@ struct TileScanner {
   unsigned full_bits = 0;
   sem::Bounds mine;  // bounds of tile base - 32 + lane
 
-  __device__ __forceinline__ bool next(const sem::SegmentTable& cols, const sem::Bounds& qb,
-                                       const int* params, int lane, int& tile, sem::Bounds& kb,
-                                       bool& full) {
-    const int tiles = cols.total / BlockN;
+  __device__ __forceinline__ bool next(const sem::SegmentTable& cols, const sem::DynamicSets& dyn,
+                                       const sem::Bounds& qb, const int* params, int lane,
+                                       int& tile, sem::Bounds& kb, bool& full) {
+    const int tiles =
+        Pattern::kGatherCols ? (dyn.col_count + BlockN - 1) / BlockN : cols.total / BlockN;
     while (pending == 0) {
       if (base >= tiles) return false;
       const int t = base + lane;
       bool visit = false, all = false;
       if (t < tiles) {
-        mine = sem::tile_bounds(cols, t);
+        mine = column_bounds<Pattern, BlockN>(cols, dyn, t);
         if (mine.count > 0) {
-          const sem::Tri c = Pattern::classify(qb, mine, params);
+          const sem::Tri c = Pattern::classify(qb, mine, params, dyn);
           visit = c != sem::kNone;
           all = c == sem::kAll && mine.count == BlockN;
         }
@@ -114,8 +160,8 @@ struct TileScanner {
     kb.count = __shfl_sync(0xffffffffu, mine.count, bit);
     kb.llo = __shfl_sync(0xffffffffu, mine.llo, bit);
     kb.modality = __shfl_sync(0xffffffffu, mine.modality, bit);
-    kb.hi = kb.lo + (kb.count - 1) * kb.step;
-    kb.lhi = kb.llo + (kb.count - 1) * kb.step;
+    kb.hi = __shfl_sync(0xffffffffu, mine.hi, bit);
+    kb.lhi = __shfl_sync(0xffffffffu, mine.lhi, bit);
     return true;
   }
 };
@@ -147,6 +193,19 @@ __device__ __forceinline__ void attention_forward(const AttentionArgs& args) {
   const long long k_row = 2 * args.k_stride[kStrideSeq];
   const long long v_row = 2 * args.v_stride[kStrideSeq];
 
+  // The estimator's sets of this (batch, head); unused (null) by static patterns.
+  sem::DynamicSets dyn;
+  {
+    const unsigned char* ws = args.workspace + blockIdx.x * args.ws_head_bytes;
+    dyn.flag[sem::kVerticalSet] = ws + args.ws_col_flag;
+    dyn.flag[sem::kSlashSet] = ws + args.ws_diag_flag;
+    dyn.prefix[sem::kVerticalSet] = reinterpret_cast<const int*>(ws + args.ws_col_prefix);
+    dyn.prefix[sem::kSlashSet] = reinterpret_cast<const int*>(ws + args.ws_diag_prefix);
+    dyn.col_list = reinterpret_cast<const int*>(ws + args.ws_col_list);
+    dyn.col_count = args.col_count;
+    dyn.size = args.seq_len;
+  }
+
   const unsigned s_q = smem_addr(smem);
   const unsigned s_k = s_q + Cfg::kQBytes;
   const unsigned s_v = s_k + kStages * Cfg::kKVBytes;
@@ -163,12 +222,10 @@ __device__ __forceinline__ void attention_forward(const AttentionArgs& args) {
     sem::Bounds kb;
     bool full;
     ahead[s] = -1;
-    if (scanner.next(args.cols, qb, params, lane, tile, kb, full)) {
+    if (scanner.next(args.cols, dyn, qb, params, lane, tile, kb, full)) {
       ahead[s] = tile << 1 | static_cast<int>(full);
-      load_tile<Cfg, Cfg::kBlockN>(s_k + s * Cfg::kKVBytes, k_base, k_row, kb.lo, kb.step, kb.count,
-                                   tid);
-      load_tile<Cfg, Cfg::kBlockN>(s_v + s * Cfg::kKVBytes, v_base, v_row, kb.lo, kb.step, kb.count,
-                                   tid);
+      load_kv_tile<Cfg, Pattern>(s_k + s * Cfg::kKVBytes, k_base, k_row, tile, kb, dyn, tid);
+      load_kv_tile<Cfg, Pattern>(s_v + s * Cfg::kKVBytes, v_base, v_row, tile, kb, dyn, tid);
     }
     cp_async_commit();
   }
@@ -224,13 +281,11 @@ __device__ __forceinline__ void attention_forward(const AttentionArgs& args) {
       sem::Bounds nb;
       bool nfull;
       ahead[kStages - 2] = -1;
-      if (scanner.next(args.cols, qb, params, lane, tile, nb, nfull)) {
+      if (scanner.next(args.cols, dyn, qb, params, lane, tile, nb, nfull)) {
         ahead[kStages - 2] = tile << 1 | static_cast<int>(nfull);
         const int slot = (it + kStages - 1) % kStages;
-        load_tile<Cfg, Cfg::kBlockN>(s_k + slot * Cfg::kKVBytes, k_base, k_row, nb.lo, nb.step,
-                                     nb.count, tid);
-        load_tile<Cfg, Cfg::kBlockN>(s_v + slot * Cfg::kKVBytes, v_base, v_row, nb.lo, nb.step,
-                                     nb.count, tid);
+        load_kv_tile<Cfg, Pattern>(s_k + slot * Cfg::kKVBytes, k_base, k_row, tile, nb, dyn, tid);
+        load_kv_tile<Cfg, Pattern>(s_v + slot * Cfg::kKVBytes, v_base, v_row, tile, nb, dyn, tid);
       }
       cp_async_commit();
     }
@@ -272,21 +327,26 @@ __device__ __forceinline__ void attention_forward(const AttentionArgs& args) {
     if (!(current & 1)) {
       // Partial tiles are rare (pattern edges), so their bounds are recomputed here rather
       // than carried through the ring in registers.
-      const sem::Bounds kb = sem::tile_bounds(args.cols, current >> 1);
+      const int col_tile = current >> 1;
+      const sem::Bounds kb = column_bounds<Pattern, Cfg::kBlockN>(args.cols, dyn, col_tile);
 #pragma unroll
       for (int nt = 0; nt < kNT; ++nt) {
 #pragma unroll
         for (int c = 0; c < 2; ++c) {
           const int col = nt * 8 + (lane & 3) * 2 + c;
           sem::Coord kc;
-          kc.pos = col < kb.count ? kb.lo + col * kb.step : -1;
+          if constexpr (Pattern::kGatherCols) {
+            kc.pos = col < kb.count ? __ldg(dyn.col_list + col_tile * Cfg::kBlockN + col) : -1;
+          } else {
+            kc.pos = col < kb.count ? kb.lo + col * kb.step : -1;
+          }
           kc.local = kb.llo + col * kb.step;
           kc.modality = kb.modality;
 #pragma unroll
           for (int mt = 0; mt < kMT; ++mt) {
 #pragma unroll
             for (int half = 0; half < 2; ++half) {
-              if (kc.pos < 0 || !Pattern::keep(qc[mt][half], kc, params)) {
+              if (kc.pos < 0 || !Pattern::keep(qc[mt][half], kc, params, dyn)) {
                 acc_s[mt][nt][half * 2 + c] = neg_inf();
               }
             }

@@ -145,11 +145,17 @@ class ExprRenderer {
         return std::string(cls ? "modality_classify(" : "modality_keep(") + side + ".modality, " +
                modality(node) + ")";
       }
+      case ExprOp::kKInSet:
+        return cls ? "set_classify(d, kVerticalSet, k.lo, k.hi, k.step == 1)"
+                   : "set_keep(d, kVerticalSet, k.pos)";
+      case ExprOp::kDiagInSet:
+        return cls ? "set_classify(d, kSlashSet, q.lo - k.hi, q.hi - k.lo, true)"
+                   : "set_keep(d, kSlashSet, q.pos - k.pos)";
     }
     fail(ErrorCategory::kInvalidPattern,
          tag + ".op: unknown op " + std::to_string(static_cast<int>(n.op)) +
              "; allowed: True, False, And, Or, Not, Diag, QRange, KRange, QMod, KMod, "
-             "QModality, KModality");
+             "QModality, KModality, KInSet, DiagInSet");
   }
 
   const KernelSpec& spec_;
@@ -260,14 +266,18 @@ GeneratedKernel generateCuda(const KernelSpec& spec, const TargetInfo& target, i
        << "using Config =\n    permjit::dev::AttentionConfig<DType, kHeadDim, kBlockM, kBlockN, "
           "kWarps, kStages>;\n\n"
        << "struct Pattern {\n"
+       << "  static constexpr bool kGatherCols = "
+       << (spec.passes[pass_index].cols.gather_vertical ? "true" : "false") << ";\n"
        << "  static __device__ __forceinline__ bool keep(const permjit::sem::Coord& q,\n"
        << "                                              const permjit::sem::Coord& k,\n"
-       << "                                              const int* p) {\n"
+       << "                                              const int* p,\n"
+       << "                                              const permjit::sem::DynamicSets& d) {\n"
        << "    using namespace permjit::sem;\n"
        << "    return " << keep << ";\n"
        << "  }\n"
        << "  static __device__ __forceinline__ permjit::sem::Tri classify(\n"
-       << "      const permjit::sem::Bounds& q, const permjit::sem::Bounds& k, const int* p) {\n"
+       << "      const permjit::sem::Bounds& q, const permjit::sem::Bounds& k, const int* p,\n"
+       << "      const permjit::sem::DynamicSets& d) {\n"
        << "    using namespace permjit::sem;\n"
        << "    return " << classify << ";\n"
        << "  }\n"
@@ -292,6 +302,72 @@ GeneratedKernel generateCuda(const KernelSpec& spec, const TargetInfo& target, i
   out.source = src.str();
   // No --use_fast_math: the softmax uses ex2.approx explicitly (checked against a float
   // reference by tests/gpu_kernel); everything else keeps IEEE semantics.
+  out.nvrtc_options = {"--gpu-architecture=" + target.nvrtcArch(), "-std=c++17", "-default-device",
+                       "-DNDEBUG"};
+  for (int i = 0; i < codegen_detail::kEmbeddedFileCount; ++i) {
+    out.headers.emplace_back(codegen_detail::kEmbeddedFiles[i].name,
+                             codegen_detail::kEmbeddedFiles[i].text);
+  }
+  out.headers_digest = codegen_detail::kEmbeddedFilesDigest;
+  return out;
+}
+
+const char* estimatorStageName(EstimatorStage stage) {
+  switch (stage) {
+    case EstimatorStage::kStats:
+      return "stats";
+    case EstimatorStage::kLse:
+      return "lse";
+    case EstimatorStage::kScores:
+      return "scores";
+    case EstimatorStage::kSelect:
+      return "select";
+  }
+  return "?";
+}
+
+GeneratedKernel generateEstimator(EstimatorStage stage, int head_dim, DType dtype,
+                                  const TargetInfo& target) {
+  if (head_dim != 64 && head_dim != 128) {
+    fail(ErrorCategory::kUnsupported,
+         "head_dim: " + std::to_string(head_dim) + " is not supported; allowed: 64, 128");
+  }
+  const std::string type = dtype == DType::kBF16 ? "BF16" : "FP16";
+  const std::string config =
+      "permjit::dev::EstimateConfig<permjit::dev::" + type + ", " + std::to_string(head_dim) + ">";
+  GeneratedKernel out;
+  out.kernel_name = std::string("permjit_estimate_") + estimatorStageName(stage) + "_" +
+                    std::to_string(head_dim) + "_" + (dtype == DType::kBF16 ? "bf16" : "fp16");
+  std::string call;
+  const int tile_bytes = 2 * 64 * head_dim * 2;  // Q rows and one K tile
+  switch (stage) {
+    case EstimatorStage::kStats:
+      call = "permjit::dev::estimate_stats<" + config + ">(args);";
+      out.threads = 128;
+      out.smem_bytes = tile_bytes;
+      break;
+    case EstimatorStage::kLse:
+      call = "permjit::dev::estimate_lse(args);";
+      out.threads = 256;
+      break;
+    case EstimatorStage::kScores:
+      call = "permjit::dev::estimate_scores<" + config + ">(args);";
+      out.threads = 128;
+      out.smem_bytes = tile_bytes;
+      break;
+    case EstimatorStage::kSelect:
+      call = "permjit::dev::estimate_select(args);";
+      out.threads = 1024;
+      break;
+  }
+  std::ostringstream src;
+  src << "// permjit online vertical_slash estimator: " << estimatorStageName(stage) << "\n"
+      << "#include \"pj_estimate.cuh\"\n\n"
+      << "extern \"C\" __global__ void __launch_bounds__(" << out.threads << ")\n"
+      << out.kernel_name << "(const __grid_constant__ permjit::EstimateArgs args) {\n"
+      << "  " << call << "\n"
+      << "}\n";
+  out.source = src.str();
   out.nvrtc_options = {"--gpu-architecture=" + target.nvrtcArch(), "-std=c++17", "-default-device",
                        "-DNDEBUG"};
   for (int i = 0; i < codegen_detail::kEmbeddedFileCount; ++i) {

@@ -56,6 +56,10 @@ class Emitter {
     } else if (auto k = llvm::dyn_cast<ir::PredKModalityOp>(op)) {
       n.op = ExprOp::kKModality;
       n.modality = static_cast<int>(k.getModality());
+    } else if (llvm::isa<ir::PredKVerticalOp>(op)) {
+      n.op = ExprOp::kKInSet;
+    } else if (llvm::isa<ir::PredSlashOp>(op)) {
+      n.op = ExprOp::kDiagInSet;
     } else {
       throw Error(ErrorCategory::kInternal,
                   "emit-kernel-spec: " + op->getName().getStringRef().str() +
@@ -116,11 +120,25 @@ KernelSpec emitKernelSpec(ir::KernelOp kernel) {
     slot.name = p.getName().str();
     spec.params.push_back(std::move(slot));
   }
+  if (auto vs = kernel.getVerticalSlashAttr()) {
+    llvm::ArrayRef<int64_t> v = vs.asArrayRef();
+    if (v.size() != 3) {
+      throw Error(ErrorCategory::kInvalidPattern,
+                  "vertical_slash: " + std::to_string(v.size()) +
+                      " values; allowed: [vertical, slash, last_q]");
+    }
+    DynamicSpec dynamic;
+    dynamic.vertical = v[0];
+    dynamic.slash = v[1];
+    dynamic.last_q = v[2];
+    spec.dynamic = dynamic;
+  }
   Emitter emitter(spec);
   for (ir::PassOp pass : kernel.getBody().getOps<ir::PassOp>()) {
     PassSpec ps;
     ps.rows = toRecipe(pass.getRows());
     ps.cols = toRecipe(pass.getCols());
+    ps.cols.gather_vertical = pass.getGatherVertical();
     ps.expr_root = emitter.node(pass.getRoot());
     spec.passes.push_back(std::move(ps));
   }

@@ -58,6 +58,7 @@ std::string nodeText(const ExprNode& n) {
 }
 
 std::string recipeText(const MapRecipe& r) {
+  if (r.gather_vertical) return "estimated-vertical-columns";
   if (r.isIdentity()) return "identity";
   std::string out;
   if (!r.modality_order.empty()) {
@@ -107,6 +108,10 @@ const char* exprOpName(ExprOp op) {
       return "qmodality";
     case ExprOp::kKModality:
       return "kmodality";
+    case ExprOp::kKInSet:
+      return "kvertical";
+    case ExprOp::kDiagInSet:
+      return "slash";
   }
   return "?";
 }
@@ -147,6 +152,13 @@ std::string KernelSpec::str() const {
   }
   out += fmt::format("nodes ({}):\n", nodes.size());
   for (size_t i = 0; i < nodes.size(); ++i) out += fmt::format("  n{} {}\n", i, nodeText(nodes[i]));
+  if (dynamic) {
+    out += fmt::format(
+        "dynamic: vertical_slash estimated per run (vertical {}, slash {}, last_q {}, always "
+        "keeps {} columns and {} diagonals)\n",
+        dynamic->vertical, dynamic->slash, dynamic->last_q, dynamic->keep_columns,
+        dynamic->keep_diagonals);
+  }
   for (size_t i = 0; i < passes.size(); ++i) {
     out += fmt::format("pass {}: rows {}; cols {}; root n{}{}\n", i, recipeText(passes[i].rows),
                        recipeText(passes[i].cols), passes[i].expr_root,

@@ -54,11 +54,6 @@ struct Compiled {
 void checkOptions(const Pattern& pattern, const CompileOptions& options) {
   defaultTileConfig(options.head_dim);
   if (options.tile) validateTileConfig(*options.tile);
-  if (isDynamic(pattern)) {
-    throw Error(ErrorCategory::kUnsupported,
-                "vertical_slash: the pattern is dynamic (per-input estimated indices), which the "
-                "static pipeline does not support yet; allowed: static atoms only");
-  }
   if (options.seq_len < 0 || options.seq_len >= (int64_t{1} << 30)) {
     throw Error(
         ErrorCategory::kInvalidArgument,

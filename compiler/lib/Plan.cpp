@@ -27,8 +27,17 @@ int param(const std::vector<int>& params, int slot, const char* field) {
   return params[slot];
 }
 
+const sem::DynamicSets& sets(const sem::DynamicSets* dyn) {
+  if (!dyn) {
+    throw Error(ErrorCategory::kInvalidArgument,
+                "dyn: the pattern has a vertical_slash, whose sets are chosen per run; pass the "
+                "run's DynamicSets");
+  }
+  return *dyn;
+}
+
 bool keep(const KernelSpec& spec, int node, const std::vector<int>& params, const sem::Coord& q,
-          const sem::Coord& k) {
+          const sem::Coord& k, const sem::DynamicSets* dyn) {
   const ExprNode& n = spec.nodes[node];
   int qx = n.local ? q.local : q.pos;
   int kx = n.local ? k.local : k.pos;
@@ -40,16 +49,16 @@ bool keep(const KernelSpec& spec, int node, const std::vector<int>& params, cons
       return false;
     case ExprOp::kAnd:
       for (int c : n.children) {
-        if (!keep(spec, c, params, q, k)) return false;
+        if (!keep(spec, c, params, q, k, dyn)) return false;
       }
       return true;
     case ExprOp::kOr:
       for (int c : n.children) {
-        if (keep(spec, c, params, q, k)) return true;
+        if (keep(spec, c, params, q, k, dyn)) return true;
       }
       return false;
     case ExprOp::kNot:
-      return !keep(spec, n.children.at(0), params, q, k);
+      return !keep(spec, n.children.at(0), params, q, k, dyn);
     case ExprOp::kDiag:
       return sem::diag_keep(qx, kx, p(0), p(1));
     case ExprOp::kQRange:
@@ -64,12 +73,16 @@ bool keep(const KernelSpec& spec, int node, const std::vector<int>& params, cons
       return sem::modality_keep(q.modality, n.modality);
     case ExprOp::kKModality:
       return sem::modality_keep(k.modality, n.modality);
+    case ExprOp::kKInSet:
+      return sem::set_keep(sets(dyn), sem::kVerticalSet, k.pos);
+    case ExprOp::kDiagInSet:
+      return sem::set_keep(sets(dyn), sem::kSlashSet, q.pos - k.pos);
   }
   return false;
 }
 
 sem::Tri classify(const KernelSpec& spec, int node, const std::vector<int>& params,
-                  const sem::Bounds& q, const sem::Bounds& k) {
+                  const sem::Bounds& q, const sem::Bounds& k, const sem::DynamicSets* dyn) {
   const ExprNode& n = spec.nodes[node];
   int qlo = n.local ? q.llo : q.lo, qhi = n.local ? q.lhi : q.hi;
   int klo = n.local ? k.llo : k.lo, khi = n.local ? k.lhi : k.hi;
@@ -82,7 +95,7 @@ sem::Tri classify(const KernelSpec& spec, int node, const std::vector<int>& para
     case ExprOp::kAnd: {
       sem::Tri out = sem::kAll;
       for (int c : n.children) {
-        out = sem::tri_and(out, classify(spec, c, params, q, k));
+        out = sem::tri_and(out, classify(spec, c, params, q, k, dyn));
         if (out == sem::kNone) break;
       }
       return out;
@@ -90,13 +103,13 @@ sem::Tri classify(const KernelSpec& spec, int node, const std::vector<int>& para
     case ExprOp::kOr: {
       sem::Tri out = sem::kNone;
       for (int c : n.children) {
-        out = sem::tri_or(out, classify(spec, c, params, q, k));
+        out = sem::tri_or(out, classify(spec, c, params, q, k, dyn));
         if (out == sem::kAll) break;
       }
       return out;
     }
     case ExprOp::kNot:
-      return sem::tri_not(classify(spec, n.children.at(0), params, q, k));
+      return sem::tri_not(classify(spec, n.children.at(0), params, q, k, dyn));
     case ExprOp::kDiag:
       return sem::diag_classify(qlo, qhi, klo, khi, p(0), p(1));
     case ExprOp::kQRange:
@@ -111,6 +124,10 @@ sem::Tri classify(const KernelSpec& spec, int node, const std::vector<int>& para
       return sem::modality_classify(q.modality, n.modality);
     case ExprOp::kKModality:
       return sem::modality_classify(k.modality, n.modality);
+    case ExprOp::kKInSet:
+      return sem::set_classify(sets(dyn), sem::kVerticalSet, k.lo, k.hi, k.step == 1);
+    case ExprOp::kDiagInSet:
+      return sem::set_classify(sets(dyn), sem::kSlashSet, q.lo - k.hi, q.hi - k.lo, true);
   }
   return sem::kSome;
 }
@@ -235,15 +252,15 @@ sem::SegmentTable buildSegmentTable(const MapRecipe& recipe, const std::vector<i
 }
 
 bool evalKeep(const KernelSpec& spec, int node, const std::vector<int>& params, const sem::Coord& q,
-              const sem::Coord& k) {
+              const sem::Coord& k, const sem::DynamicSets* dyn) {
   if (q.pos < 0 || k.pos < 0) return false;
-  return keep(spec, node, params, q, k);
+  return keep(spec, node, params, q, k, dyn);
 }
 
 sem::Tri evalClassify(const KernelSpec& spec, int node, const std::vector<int>& params,
-                      const sem::Bounds& q, const sem::Bounds& k) {
+                      const sem::Bounds& q, const sem::Bounds& k, const sem::DynamicSets* dyn) {
   if (q.count == 0 || k.count == 0) return sem::kNone;
-  return classify(spec, node, params, q, k);
+  return classify(spec, node, params, q, k, dyn);
 }
 
 }  // namespace permjit

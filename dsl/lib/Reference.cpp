@@ -230,6 +230,23 @@ std::vector<uint8_t> keptMask(const Pattern& pattern, const Layout& layout, int6
   return mask;
 }
 
+std::vector<std::vector<uint8_t>> keptRows(const Pattern& pattern, const Layout& layout,
+                                           int64_t seq_len, const std::vector<int64_t>& rows,
+                                           const DynamicIndices* dyn) {
+  checkSeqLen(seq_len);
+  for (int64_t q : rows) checkPosition("rows[]", q, seq_len);
+  TableLookup lookup(layout, seq_len, dyn);
+  Evaluator<TableLookup> eval(lookup);
+  Axis axis{seq_len, false, Modality::kOther};
+  std::vector<std::vector<uint8_t>> out;
+  for (int64_t q : rows) {
+    std::vector<uint8_t> row(static_cast<size_t>(seq_len));
+    for (int64_t k = 0; k < seq_len; ++k) row[k] = eval.keep(pattern.node(), axis, axis, q, k);
+    out.push_back(std::move(row));
+  }
+  return out;
+}
+
 void referenceAttention(const AttentionShape& shape, const double* q, const double* k,
                         const double* v, const uint8_t* mask, double scale, double* out,
                         double* lse) {

@@ -92,6 +92,10 @@ struct RunArgs {
   // 256-byte aligned. Ignored by static plans. Run allocates nothing, so the caller owns it.
   void* workspace = nullptr;
   size_t workspace_bytes = 0;
+  // Dynamic plans: skip the estimator and reuse the sets already in the workspace from an
+  // earlier run of the same batch, heads and seq_len (e.g. to share one estimate between
+  // calls, or to time the attention alone).
+  bool reuse_estimate = false;
 };
 
 struct CacheStats {

@@ -43,11 +43,52 @@ HostTensor randomTensor(std::mt19937_64& rng, DType dtype, TensorLayout layout, 
   return t;
 }
 
+// q and k with planted vertical_slash structure. The first half of the head dim carries random
+// rotations (q_i . k_j peaks where i - j == slash: a sum of cosines of random frequencies);
+// the second half is all ones in q and in the planted key columns, zero elsewhere. A little
+// uniform noise keeps the values generic.
+void plantStructure(std::mt19937_64& rng, DType dtype, TensorLayout layout, int64_t batch,
+                    int64_t heads, int64_t kv_heads, int64_t seq_len, int64_t head_dim,
+                    const std::vector<int64_t>& vertical, int64_t slash, HostTensor& q,
+                    HostTensor& k) {
+  const int64_t half = head_dim / 2, freqs = half / 2;
+  std::uniform_real_distribution<double> angle(0.0, 3.14159265358979);
+  std::uniform_real_distribution<float> noise(-0.05f, 0.05f);
+  std::vector<double> w(static_cast<size_t>(freqs));
+  for (double& f : w) f = angle(rng);
+  const double amplitude = 1.4;
+  std::vector<uint8_t> planted(static_cast<size_t>(seq_len), 0);
+  for (int64_t c : vertical) planted[static_cast<size_t>(c)] = 1;
+  auto fill = [&](HostTensor& t, int64_t nheads, bool is_q) {
+    size_t i = 0;
+    for (int64_t b = 0; b < batch; ++b)
+      for (int64_t h = 0; h < nheads; ++h)
+        for (int64_t s = 0; s < seq_len; ++s)
+          for (int64_t d = 0; d < head_dim; ++d, ++i) {
+            double value;
+            if (d < 2 * freqs) {
+              const double pos =
+                  is_q ? static_cast<double>(s) : static_cast<double>(s + (slash >= 0 ? slash : 0));
+              const double a = w[static_cast<size_t>(d / 2)] * pos;
+              value = slash >= 0 ? amplitude * (d % 2 ? std::sin(a) : std::cos(a)) : 0.0;
+            } else {
+              value = (is_q || planted[static_cast<size_t>(s)]) ? 1.0 : 0.0;
+            }
+            uint16_t bits = floatToHalfBits(static_cast<float>(value) + noise(rng), dtype);
+            t.device_bits[offsetOf(layout, b, h, s, d, nheads, seq_len, head_dim)] = bits;
+            t.reference[i] = halfBitsToFloat(bits, dtype);
+          }
+  };
+  fill(q, heads, true);
+  fill(k, kv_heads, false);
+}
+
 // One reference row (b, h, q): the same definition as referenceAttention, mask from keptPair.
 void referenceRow(const Pattern& pattern, const Layout& layout, const AttentionShape& shape,
                   const std::vector<double>& q, const std::vector<double>& k,
                   const std::vector<double>& v, double scale, int64_t b, int64_t h, int64_t row,
-                  double* out, double* lse) {
+                  double* out, double* lse, const DynamicIndices* dyn) {
+  const std::vector<uint8_t> kept = keptRows(pattern, layout, shape.seq_len, {row}, dyn).front();
   const int64_t S = shape.seq_len, D = shape.head_dim;
   const int64_t kvh = h / (shape.heads / shape.kv_heads);
   const double* qrow = &q[((b * shape.heads + h) * S + row) * D];
@@ -55,7 +96,7 @@ void referenceRow(const Pattern& pattern, const Layout& layout, const AttentionS
   std::vector<int64_t> keys;
   double max_score = -std::numeric_limits<double>::infinity();
   for (int64_t key = 0; key < S; ++key) {
-    if (!keptPair(pattern, layout, S, row, key)) continue;
+    if (!kept[static_cast<size_t>(key)]) continue;
     const double* krow = &k[((b * shape.kv_heads + kvh) * S + key) * D];
     double dot = 0;
     for (int64_t d = 0; d < D; ++d) dot += qrow[d] * krow[d];
@@ -181,6 +222,10 @@ CheckResult checkPlan(Runtime& runtime, const Plan& plan, const Pattern& pattern
   HostTensor q = randomTensor(rng, dtype, config.tensor_layout, B, H, S, D);
   HostTensor k = randomTensor(rng, dtype, config.tensor_layout, B, Hkv, S, D);
   HostTensor v = randomTensor(rng, dtype, config.tensor_layout, B, Hkv, S, D);
+  if (!config.planted_vertical.empty() || config.planted_slash >= 0) {
+    plantStructure(rng, dtype, config.tensor_layout, B, H, Hkv, S, D, config.planted_vertical,
+                   config.planted_slash, q, k);
+  }
 
   auto driver = state->driver;
   CUcontext previous = nullptr;
@@ -196,6 +241,8 @@ CheckResult checkPlan(Runtime& runtime, const Plan& plan, const Pattern& pattern
   DeviceBuffer dq(driver, q_bytes), dk(driver, kv_bytes), dv(driver, kv_bytes),
       dout(driver, q_bytes);
   DeviceBuffer dlse(driver, static_cast<size_t>(B * H * S) * sizeof(float));
+  const size_t ws_bytes = plan.workspaceBytes(B, H, S);
+  DeviceBuffer dws(driver, std::max<size_t>(ws_bytes, 256));
   dq.upload(q.device_bits.data(), q_bytes);
   dk.upload(k.device_bits.data(), kv_bytes);
   dv.upload(v.device_bits.data(), kv_bytes);
@@ -216,15 +263,22 @@ CheckResult checkPlan(Runtime& runtime, const Plan& plan, const Pattern& pattern
   args.dtype = dtype;
   args.tensor_layout = config.tensor_layout;
   args.layout = config.layout;
+  args.workspace = dws.data();
+  args.workspace_bytes = ws_bytes;
   plan.run(args, nullptr);
   driver->check(driver->cuStreamSynchronize(nullptr), "cuStreamSynchronize (kernel execution)");
+  CheckResult result;
+  if (plan.isDynamic()) result.estimated = plan.estimatedIndices(args, nullptr);
+  // The sets of (b, h), or null for a static plan.
+  auto dynFor = [&](int64_t b, int64_t h) -> const DynamicIndices* {
+    return result.estimated.empty() ? nullptr : &result.estimated[static_cast<size_t>(b * H + h)];
+  };
 
   std::vector<uint16_t> out_bits(q.device_bits.size());
   dout.download(out_bits.data(), q_bytes);
   std::vector<float> lse(static_cast<size_t>(B * H * S));
   dlse.download(lse.data(), lse.size() * sizeof(float));
 
-  CheckResult result;
   const double scale = 1.0 / std::sqrt(static_cast<double>(D));
   const AttentionShape shape{B, H, Hkv, S, D};
   double err2 = 0, ref2 = 0;
@@ -248,18 +302,35 @@ CheckResult checkPlan(Runtime& runtime, const Plan& plan, const Pattern& pattern
                 static_cast<double>(D);
   if (work <= config.full_reference_limit) {
     result.full_reference = true;
-    std::vector<uint8_t> mask = keptMask(pattern, config.layout, S);
     std::vector<double> ref(static_cast<size_t>(B * H * S * D)),
         ref_lse(static_cast<size_t>(B * H * S));
-    referenceAttention(shape, q.reference.data(), k.reference.data(), v.reference.data(),
-                       mask.data(), scale, ref.data(), ref_lse.data());
+    int64_t kept = 0;
+    if (!plan.isDynamic()) {
+      std::vector<uint8_t> mask = keptMask(pattern, config.layout, S);
+      referenceAttention(shape, q.reference.data(), k.reference.data(), v.reference.data(),
+                         mask.data(), scale, ref.data(), ref_lse.data());
+      kept = std::count(mask.begin(), mask.end(), uint8_t{1}) * B * H;
+    } else {
+      // Each (batch, head) has its own estimated sets, hence its own mask.
+      const int64_t group = H / Hkv;
+      for (int64_t b = 0; b < B; ++b)
+        for (int64_t h = 0; h < H; ++h) {
+          std::vector<uint8_t> mask = keptMask(pattern, config.layout, S, dynFor(b, h));
+          kept += std::count(mask.begin(), mask.end(), uint8_t{1});
+          const size_t qo = static_cast<size_t>((b * H + h) * S * D);
+          const size_t ko = static_cast<size_t>((b * Hkv + h / group) * S * D);
+          referenceAttention({1, 1, 1, S, D}, q.reference.data() + qo, k.reference.data() + ko,
+                             v.reference.data() + ko, mask.data(), scale, ref.data() + qo,
+                             ref_lse.data() + static_cast<size_t>((b * H + h) * S));
+        }
+    }
     for (int64_t b = 0; b < B; ++b)
       for (int64_t h = 0; h < H; ++h)
         for (int64_t row = 0; row < S; ++row) {
           size_t at = static_cast<size_t>((b * H + h) * S + row);
           compareRow(b, h, row, &ref[at * D], ref_lse[at]);
         }
-    result.kept_fraction = static_cast<double>(std::count(mask.begin(), mask.end(), uint8_t{1})) /
+    result.kept_fraction = static_cast<double>(kept) / static_cast<double>(B * H) /
                            (static_cast<double>(S) * static_cast<double>(S));
     result.kept_exact = true;
   } else {
@@ -269,10 +340,22 @@ CheckResult checkPlan(Runtime& runtime, const Plan& plan, const Pattern& pattern
       int64_t b = row % B, h = (row / 7) % H;  // spread the sample over batches and heads
       double ref_lse = 0;
       referenceRow(pattern, config.layout, shape, q.reference, k.reference, v.reference, scale, b,
-                   h, row, ref.data(), &ref_lse);
+                   h, row, ref.data(), &ref_lse, dynFor(b, h));
       compareRow(b, h, row, ref.data(), ref_lse);
     }
-    result.kept_fraction = keptFraction(pattern, config.layout, S, &result.kept_exact);
+    if (plan.isDynamic()) {
+      // Kept pairs of head 0 from its sets, counted per row (causal rows hold at most q + 1).
+      std::vector<int64_t> counted;
+      for (int64_t row = 0; row < S; row += std::max<int64_t>(1, S / 256)) counted.push_back(row);
+      double kept = 0;
+      for (const auto& mask_row : keptRows(pattern, config.layout, S, counted, dynFor(0, 0))) {
+        kept += static_cast<double>(std::count(mask_row.begin(), mask_row.end(), uint8_t{1}));
+      }
+      result.kept_fraction = kept / (static_cast<double>(counted.size()) * static_cast<double>(S));
+      result.kept_exact = false;
+    } else {
+      result.kept_fraction = keptFraction(pattern, config.layout, S, &result.kept_exact);
+    }
   }
   result.rel_l2 = ref2 > 0 ? std::sqrt(err2 / ref2) : std::sqrt(err2);
   if (result.nan_found) result.rel_l2 = std::numeric_limits<double>::infinity();
@@ -302,6 +385,22 @@ CheckResult checkPlan(Runtime& runtime, const Plan& plan, const Pattern& pattern
     }
     std::sort(times.begin(), times.end());
     result.median_ms = times[times.size() / 2];
+    if (plan.isDynamic()) {
+      RunArgs reuse = args;
+      reuse.reuse_estimate = true;
+      std::vector<float> attention;
+      for (int i = 0; i < config.timing_iterations; ++i) {
+        driver->check(driver->cuEventRecord(start, nullptr), "cuEventRecord");
+        plan.run(reuse, nullptr);
+        driver->check(driver->cuEventRecord(stop, nullptr), "cuEventRecord");
+        driver->check(driver->cuEventSynchronize(stop), "cuEventSynchronize");
+        float ms = 0;
+        driver->check(driver->cuEventElapsedTime(&ms, start, stop), "cuEventElapsedTime");
+        attention.push_back(ms);
+      }
+      std::sort(attention.begin(), attention.end());
+      result.attention_ms = attention[attention.size() / 2];
+    }
     double kept_pairs = result.kept_fraction * static_cast<double>(S) * static_cast<double>(S);
     result.eff_tflops =
         4.0 * static_cast<double>(B * H * D) * kept_pairs / (result.median_ms * 1e-3) / 1e12;

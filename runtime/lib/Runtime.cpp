@@ -177,12 +177,22 @@ Plan Runtime::plan(const Pattern& pattern, const PlanOptions& options) {
   compile.seq_len = options.seq_len;
   compile.name = options.name;
   compile.pass_split = options.pass_split;
-  auto impl = std::make_shared<Plan::Impl>(Plan::Impl{state_, pattern, {}, {}});
+  auto impl = std::make_shared<Plan::Impl>(Plan::Impl{state_, pattern, {}, {}, {}});
   impl->spec = compilePattern(pattern, compile);
   TargetInfo target = targetFor(state.arch);
-  for (size_t pass = 0; pass < impl->spec.passes.size(); ++pass) {
+  if (impl->spec.dynamic && impl->spec.dynamic->last_q > kMaxEstimateLastQ) {
+    throw Error(ErrorCategory::kUnsupported,
+                "vertical_slash.last_q: " + std::to_string(impl->spec.dynamic->last_q) +
+                    "; allowed: 1.." + std::to_string(kMaxEstimateLastQ));
+  }
+  const int estimators = impl->spec.dynamic ? 4 : 0;
+  const int launches = static_cast<int>(impl->spec.passes.size()) + estimators;
+  for (int launch = 0; launch < launches; ++launch) {
+    const int pass = launch - estimators;
     PassKernel kernel;
-    kernel.generated = generateCuda(impl->spec, target, static_cast<int>(pass));
+    kernel.generated = pass < 0 ? generateEstimator(static_cast<EstimatorStage>(launch),
+                                                    impl->spec.head_dim, impl->spec.dtype, target)
+                                : generateCuda(impl->spec, target, pass);
     kernel.program.name = kernel.generated.kernel_name + ".cu";
     kernel.program.source = kernel.generated.source;
     kernel.program.headers = kernel.generated.headers;
@@ -193,22 +203,26 @@ Plan Runtime::plan(const Pattern& pattern, const PlanOptions& options) {
     if (state.driver) {
       kernel.loaded =
           state.cache->kernel(kernel.program, *state.driver, state.driver, state.context);
-      if (kernel.generated.smem_bytes > state.device.max_smem_optin) {
+      // The estimator's score kernel adds its per-chunk score accumulators at launch.
+      const int smem_bytes = kernel.generated.smem_bytes +
+                             (launch == static_cast<int>(EstimatorStage::kScores) && pass < 0
+                                  ? (2 * kEstimateChunk - 1 + kMaxEstimateLastQ) * 4
+                                  : 0);
+      if (smem_bytes > state.device.max_smem_optin) {
         throw Error(ErrorCategory::kUnsupported,
-                    "tile: the kernel needs " + std::to_string(kernel.generated.smem_bytes) +
+                    "tile: the kernel needs " + std::to_string(smem_bytes) +
                         " bytes of shared memory; this device allows " +
                         std::to_string(state.device.max_smem_optin) +
                         "; allowed: smaller block_m/block_n/stages");
       }
-      state.driver->check(
-          state.driver->cuFuncSetAttribute(kernel.loaded->function(),
-                                           CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
-                                           kernel.generated.smem_bytes),
-          "cuFuncSetAttribute(max dynamic shared memory)");
+      state.driver->check(state.driver->cuFuncSetAttribute(
+                              kernel.loaded->function(),
+                              CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, smem_bytes),
+                          "cuFuncSetAttribute(max dynamic shared memory)");
     } else {
       state.cache->binary(kernel.program, runtime::Artifact::kCubin);
     }
-    impl->passes.push_back(std::move(kernel));
+    (pass < 0 ? impl->estimators : impl->passes).push_back(std::move(kernel));
   }
   if (impl->passes.empty()) {
     throw Error(ErrorCategory::kInternal, "plan: the compiled spec has no passes");
@@ -299,6 +313,14 @@ void Plan::run(const RunArgs& args, void* stream) const {
   checkPointer(args.v, "v", true);
   checkPointer(args.o, "o", true);
   checkPointer(args.lse, "lse", impl.passes.size() > 1);
+  if (spec.dynamic) {
+    checkPointer(args.workspace, "workspace", true);
+    if (reinterpret_cast<uintptr_t>(args.workspace) % 256 != 0) {
+      throw invalid(
+          "workspace: pointer is not 256-byte aligned; allowed: addresses that are "
+          "multiples of 256 bytes (cuMemAlloc's alignment)");
+    }
+  }
   if (args.head_dim != spec.head_dim) {
     throw invalid("head_dim: " + std::to_string(args.head_dim) + " differs from the plan's " +
                   std::to_string(spec.head_dim) + "; allowed: " + std::to_string(spec.head_dim) +
@@ -378,6 +400,73 @@ void Plan::run(const RunArgs& args, void* stream) const {
 
   runtime::Driver& driver = *impl.state->driver;
   CurrentContext current(driver, impl.state->context);
+  if (spec.dynamic) {
+    const size_t need = workspaceBytes(args.batch, args.heads, args.seq_len);
+    if (args.workspace_bytes < need) {
+      throw invalid("workspace_bytes: " + std::to_string(args.workspace_bytes) +
+                    "; allowed: >= " + std::to_string(need) +
+                    " (Plan::workspaceBytes for this batch, heads and seq_len)");
+    }
+    const runtime::WorkspaceLayout w = runtime::workspaceLayout(*spec.dynamic, args.seq_len);
+    EstimateArgs est;
+    std::memset(&est, 0, sizeof(est));
+    est.q = args.q;
+    est.k = args.k;
+    fillStrides(est.q_stride, q_strides);
+    fillStrides(est.k_stride, k_strides);
+    est.workspace = static_cast<unsigned char*>(args.workspace);
+    est.ws_head_bytes = static_cast<long long>(w.head_bytes);
+    est.ws_partial = static_cast<long long>(w.partial);
+    est.ws_lse = static_cast<long long>(w.lse);
+    est.ws_col_score = static_cast<long long>(w.col_score);
+    est.ws_diag_score = static_cast<long long>(w.diag_score);
+    est.ws_col_flag = static_cast<long long>(w.col_flag);
+    est.ws_diag_flag = static_cast<long long>(w.diag_flag);
+    est.ws_col_prefix = static_cast<long long>(w.col_prefix);
+    est.ws_diag_prefix = static_cast<long long>(w.diag_prefix);
+    est.ws_col_list = static_cast<long long>(w.col_list);
+    est.heads = static_cast<int>(args.heads);
+    est.kv_heads = static_cast<int>(kv_heads);
+    est.seq_len = static_cast<int>(args.seq_len);
+    est.last_q = static_cast<int>(w.last_q);
+    est.chunks = static_cast<int>(w.chunks);
+    est.vertical = static_cast<int>(w.vertical);
+    est.slash = static_cast<int>(w.slash);
+    est.keep_columns = static_cast<int>(spec.dynamic->keep_columns);
+    est.keep_diagonals = static_cast<int>(spec.dynamic->keep_diagonals);
+    est.scale_log2 = kernel_args.scale_log2;
+    const unsigned bh = static_cast<unsigned>(args.batch * args.heads);
+    const unsigned chunks = static_cast<unsigned>(w.chunks);
+    const unsigned groups = static_cast<unsigned>((w.last_q + 63) / 64);
+    struct Grid {
+      unsigned x, y, z;
+      int extra_smem;
+    };
+    const Grid grids[4] = {
+        {bh, chunks, groups, 0},
+        {bh, 1, 1, 0},
+        {bh, chunks, 1, static_cast<int>((2 * kEstimateChunk - 1 + w.last_q) * 4)},
+        {bh, 2, 1, 0}};
+    void* est_params[] = {&est};
+    for (size_t stage = 0; !args.reuse_estimate && stage < impl.estimators.size(); ++stage) {
+      const PassKernel& kernel = impl.estimators[stage];
+      const Grid& g = grids[stage];
+      driver.check(
+          driver.cuLaunchKernel(kernel.loaded->function(), g.x, g.y, g.z,
+                                static_cast<unsigned>(kernel.generated.threads), 1, 1,
+                                static_cast<unsigned>(kernel.generated.smem_bytes + g.extra_smem),
+                                static_cast<CUstream>(stream), est_params, nullptr),
+          "cuLaunchKernel(estimator)");
+    }
+    kernel_args.workspace = static_cast<const unsigned char*>(args.workspace);
+    kernel_args.ws_head_bytes = est.ws_head_bytes;
+    kernel_args.ws_col_flag = est.ws_col_flag;
+    kernel_args.ws_diag_flag = est.ws_diag_flag;
+    kernel_args.ws_col_prefix = est.ws_col_prefix;
+    kernel_args.ws_diag_prefix = est.ws_diag_prefix;
+    kernel_args.ws_col_list = est.ws_col_list;
+    kernel_args.col_count = est.vertical;
+  }
   for (size_t pass = 0; pass < impl.passes.size(); ++pass) {
     const PassSpec& pass_spec = spec.passes[pass];
     const PassKernel& kernel = impl.passes[pass];

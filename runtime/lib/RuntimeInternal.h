@@ -33,6 +33,8 @@ struct Plan::Impl {
   Pattern pattern;
   KernelSpec spec;
   std::vector<PassKernel> passes;
+  // Dynamic plans: the online estimator's kernels, in EstimatorStage order.
+  std::vector<PassKernel> estimators;
 };
 
 struct RuntimeAccess {

@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <optional>
 #include <random>
 
 #include "permjit/compiler/Pipeline.h"
@@ -202,9 +203,40 @@ struct Counts {
   int64_t cases = 0, rejected = 0, split = 0, pairs = 0, none = 0, some = 0, all = 0;
 };
 
+// Host copy of a run's estimated sets in the form the kernels read (flags, prefix counts and
+// the ascending vertical column list).
+struct HostSets {
+  std::vector<unsigned char> flag[2];
+  std::vector<int> prefix[2];
+  std::vector<int> col_list;
+  sem::DynamicSets view{};
+  HostSets(const DynamicIndices& dyn, int64_t seq_len) {
+    const std::vector<int64_t>* chosen[2] = {&dyn.vertical, &dyn.slash};
+    for (int set = 0; set < 2; ++set) {
+      flag[set].assign(seq_len, 0);
+      for (int64_t x : *chosen[set]) flag[set][x] = 1;
+      prefix[set].assign(seq_len + 1, 0);
+      for (int64_t x = 0; x < seq_len; ++x) prefix[set][x + 1] = prefix[set][x] + flag[set][x];
+      view.flag[set] = flag[set].data();
+      view.prefix[set] = prefix[set].data();
+    }
+    for (int64_t x = 0; x < seq_len; ++x) {
+      if (flag[0][x]) col_list.push_back(static_cast<int>(x));
+    }
+    view.col_list = col_list.data();
+    view.col_count = static_cast<int>(col_list.size());
+    view.size = static_cast<int>(seq_len);
+  }
+};
+
 // Checks one compiled plan against the reference mask; returns false on the first mismatch.
+// Dynamic plans read the sets `dyn` (the gathered pass's columns are its vertical columns).
 bool checkPlan(const KernelSpec& spec, const Layout& layout, int64_t seq_len,
-               const std::vector<uint8_t>& mask, Counts& counts) {
+               const std::vector<uint8_t>& mask, Counts& counts,
+               const DynamicIndices* dyn = nullptr) {
+  std::optional<HostSets> sets;
+  if (dyn) sets.emplace(*dyn, seq_len);
+  const sem::DynamicSets* view = sets ? &sets->view : nullptr;
   std::vector<int> params = bindParams(spec, layout, seq_len);
   if (spec.passes.empty() || spec.passes.size() > 8) {
     ADD_FAILURE() << spec.passes.size() << " passes; allowed: 1..8\n" << spec.str();
@@ -219,23 +251,41 @@ bool checkPlan(const KernelSpec& spec, const Layout& layout, int64_t seq_len,
         buildSegmentTable(pass.rows, params, layout, seq_len, spec.tile.block_m);
     sem::SegmentTable cols =
         buildSegmentTable(pass.cols, params, layout, seq_len, spec.tile.block_n);
+    const bool gathered = pass.cols.gather_vertical;
+    if (gathered && !view) {
+      ADD_FAILURE() << "pass " << pass_index << " gathers vertical columns in a static plan";
+      return false;
+    }
+    const int col_tiles =
+        gathered ? (view->col_count + cols.tile - 1) / cols.tile : cols.total / cols.tile;
+    // Column c of column tile j: the segment table's, or the gathered list's.
+    auto column = [&](int j, int c) {
+      if (!gathered) return sem::map_index(cols, j * cols.tile + c);
+      sem::Coord k{-1, -1, sem::kOther};
+      if (j * cols.tile + c < view->col_count) k.pos = view->col_list[j * cols.tile + c];
+      return k;
+    };
     std::vector<int> seen_q(seq_len, 0), seen_k(seq_len, 0);
     for (int i = 0; i < rows.total / rows.tile; ++i) {
       sem::Bounds qb = sem::tile_bounds(rows, i);
-      for (int j = 0; j < cols.total / cols.tile; ++j) {
-        sem::Bounds kb = sem::tile_bounds(cols, j);
-        sem::Tri tri = evalClassify(spec, pass.expr_root, params, qb, kb);
+      for (int r = 0; r < rows.tile; ++r) {
+        sem::Coord q = sem::map_index(rows, i * rows.tile + r);
+        if (q.pos >= 0) ++seen_q[q.pos];
+      }
+      for (int j = 0; j < col_tiles; ++j) {
+        sem::Bounds kb =
+            gathered ? sem::gathered_bounds(*view, j, cols.tile) : sem::tile_bounds(cols, j);
+        sem::Tri tri = evalClassify(spec, pass.expr_root, params, qb, kb, view);
         (tri == sem::kNone ? counts.none : tri == sem::kAll ? counts.all : counts.some)++;
         for (int r = 0; r < rows.tile; ++r) {
           sem::Coord q = sem::map_index(rows, i * rows.tile + r);
           if (q.pos < 0) continue;
-          if (j == 0) ++seen_q[q.pos];
           for (int c = 0; c < cols.tile; ++c) {
-            sem::Coord k = sem::map_index(cols, j * cols.tile + c);
+            sem::Coord k = column(j, c);
             if (k.pos < 0) continue;
             if (i == 0 && r == 0) ++seen_k[k.pos];
             ++counts.pairs;
-            bool keep = evalKeep(spec, pass.expr_root, params, q, k);
+            bool keep = evalKeep(spec, pass.expr_root, params, q, k, view);
             bool exact = tri == sem::kNone ? !keep : tri == sem::kAll ? keep : true;
             if (!exact) {
               ADD_FAILURE() << "pass " << pass_index << " pair (q=" << q.pos << ", k=" << k.pos
@@ -251,7 +301,9 @@ bool checkPlan(const KernelSpec& spec, const Layout& layout, int64_t seq_len,
       }
     }
     for (int64_t x = 0; x < seq_len; ++x) {
-      if (seen_q[x] != 1 || seen_k[x] != 1) {
+      // A gathered pass sees each vertical column once and no other column.
+      const int want_k = gathered ? sets->flag[0][x] : 1;
+      if (seen_q[x] != 1 || seen_k[x] != want_k) {
         ADD_FAILURE() << "pass " << pass_index << ": position " << x << " appears " << seen_q[x]
                       << " times among rows and " << seen_k[x] << " among columns";
         return false;
@@ -291,7 +343,8 @@ const TileConfig kConfigs[] = {{128, 64, 4, 2}, {64, 32, 4, 2}, {64, 128, 8, 1}}
 
 // Compiles `pattern` with `options` and checks the plan; false after a reported failure.
 bool compileAndCheck(const Pattern& pattern, CompileOptions options, const Layout& layout,
-                     int64_t seq_len, const std::vector<uint8_t>& mask, Counts& counts) {
+                     int64_t seq_len, const std::vector<uint8_t>& mask, Counts& counts,
+                     const DynamicIndices* dyn = nullptr) {
   options.layout = layout;
   options.seq_len = seq_len;
   KernelSpec spec;
@@ -303,7 +356,7 @@ bool compileAndCheck(const Pattern& pattern, CompileOptions options, const Layou
     return false;
   }
   ++counts.cases;
-  return checkPlan(spec, layout, seq_len, mask, counts);
+  return checkPlan(spec, layout, seq_len, mask, counts, dyn);
 }
 
 void printCounts(const char* name, const Counts& counts) {
@@ -343,6 +396,77 @@ TEST(PlanMatchesReference, RandomPatterns) {
   }
   printCounts("property", counts);
   EXPECT_GT(counts.cases, cases * 3 / 2);  // most patterns validate
+  EXPECT_GT(counts.none, 0);
+  EXPECT_GT(counts.all, 0);
+}
+
+// vertical_slash heads with random estimated sets: the two passes (no vertical column; the
+// gathered vertical columns) are exact, disjoint and together the reference of those sets.
+TEST(PlanMatchesReference, DynamicPatternsWithRandomSets) {
+  auto [base_seed, cases] = settings(20261129, 200);
+  Counts counts;
+  for (int n = 0; n < cases; ++n) {
+    uint64_t seed = base_seed + n;
+    Generator gen(seed);
+    int64_t seq_len = gen.uniform(1, 300);
+    Layout layout = gen.layout(seq_len);
+    Pattern vs = vertical_slash(gen.uniform(1, 50), gen.uniform(1, 80), 64);
+    // What may surround a vertical_slash: no key-modality or modality-local atoms (the gathered
+    // columns have neither; the compiler rejects them, see pipeline_test).
+    auto beside = [&]() -> Pattern {
+      int64_t stride = gen.uniform(1, 20), b = gen.uniform(0, seq_len);
+      SpanRef range = SpanRef::range(b, gen.uniform(b, seq_len));
+      switch (gen.uniform(0, 5)) {
+        case 0:
+          return sink(gen.uniform(0, seq_len / 2));
+        case 1:
+          return local(gen.uniform(0, seq_len / 2));
+        case 2:
+          return rows(SpanRef::last(gen.uniform(0, seq_len / 4)));
+        case 3:
+          return vlines(stride, gen.phase(stride), range);
+        case 4:
+          return hlines(stride, gen.phase(stride), gen.coin() ? range : SpanRef::all());
+        default:
+          return grid(stride, gen.phase(stride), gen.phase(stride), range);
+      }
+    };
+    Pattern pattern = causal() & vs;
+    switch (gen.uniform(0, 3)) {
+      case 0:
+        pattern = causal() & (vs | beside());
+        break;
+      case 1:
+        pattern = causal() & (vs | beside() | beside());
+        break;
+      case 2:
+        pattern = q_boundary(
+            {{Modality::kVision, causal() & vs}, {Modality::kText, causal() & beside()}});
+        break;
+      default:
+        break;
+    }
+    try {
+      validate(pattern, layout, seq_len);
+    } catch (const Error&) {
+      ++counts.rejected;
+      continue;
+    }
+    DynamicIndices dyn;
+    for (int64_t x = 0; x < seq_len; ++x) {
+      if (gen.coin(15)) dyn.vertical.push_back(x);
+      if (gen.coin(x < 8 ? 80 : 10)) dyn.slash.push_back(x);
+    }
+    SCOPED_TRACE(testing::Message() << "PERMJIT_TEST_SEED=" << seed << " S=" << seq_len
+                                    << " layout=" << layout.str() << " pattern=" << pattern.str());
+    std::vector<uint8_t> mask = keptMask(pattern, layout, seq_len, &dyn);
+    CompileOptions options;
+    options.tile = kConfigs[n % 3];
+    if (!compileAndCheck(pattern, options, layout, seq_len, mask, counts, &dyn)) return;
+  }
+  printCounts("dynamic", counts);
+  EXPECT_EQ(counts.split, counts.cases);  // every dynamic head is two passes
+  EXPECT_GT(counts.cases, cases / 2);
   EXPECT_GT(counts.none, 0);
   EXPECT_GT(counts.all, 0);
 }

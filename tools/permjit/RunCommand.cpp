@@ -68,6 +68,12 @@ int runCommand(const std::vector<std::string>& argv) {
               result.lse_max_abs, result.nan_found ? ", NaN/Inf found" : "");
   std::printf("time        %.3f ms median of %d\n", result.median_ms, config.timing_iterations);
   std::printf("throughput  %.1f effective TFLOP/s on kept pairs\n", result.eff_tflops);
+  if (plan.isDynamic()) {
+    std::printf("estimation  %.3f ms of it (%.1f%%): attention alone %.3f ms\n",
+                result.median_ms - result.attention_ms,
+                100.0 * (result.median_ms - result.attention_ms) / result.median_ms,
+                result.attention_ms);
+  }
   bool passed = result.passed(tolerance);
   std::printf("%s\n", passed ? "PASS" : "FAIL");
   return passed ? 0 : 1;

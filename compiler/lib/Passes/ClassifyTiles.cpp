@@ -78,6 +78,8 @@ struct ClassifyTilesPass : impl::ClassifyTilesPassBase<ClassifyTilesPass> {
       int64_t seq_len = kernel.getSeqLenAttr().getInt();
       try {
         KernelSpec spec = emitKernelSpec(kernel);
+        // Dynamic sets are only known per run: no static tile statistics to count.
+        if (spec.isDynamic()) return;
         Layout layout = layoutFromAttr(kernel.getLayoutAttr());
         std::vector<int> params = bindParams(spec, layout, seq_len);
         mlir::Builder b(&getContext());

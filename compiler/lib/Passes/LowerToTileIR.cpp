@@ -7,11 +7,15 @@
 //   grid -> or(hlines, vlines) union -> or   intersect -> and   permute(p) -> lower(p)
 //   q_boundary -> or_m and(qmodality(m), lower(p_m))
 //   boundary_2d -> or_(mq,mk) and(qmodality(mq), kmodality(mk), lower_local(p))
+//   vertical_slash -> or(kvertical, slash); a head holding one always becomes two passes:
+//     pass 0 = lower(head)[kvertical := false] and not(kvertical) over the head's plans,
+//     pass 1 = lower(head)[kvertical := true] over the gathered vertical columns.
 // Span predicates: all -> true; range(b, e) -> range(b, e); last(n) -> range(S - n, inf) (in a
 // 2D block: range(count(m) - n, inf)); modality(m) -> modality(m) (in a 2D block: true when m
 // is the block's modality on that axis, else false). Residue base: range -> b, all -> 0,
 // last(n) -> its first position, modality -> 0 on modality-local coordinates.
 #include <algorithm>
+#include <functional>
 #include <optional>
 
 #include "llvm/ADT/DenseMap.h"
@@ -36,12 +40,20 @@ struct Context {
   }
 };
 
+// How vertical_slash lowers in the pass being built (see the table above).
+enum class VerticalMode { kBoth, kAbsent, kPresent };
+
 class Lowerer {
  public:
   Lowerer(mlir::OpBuilder& builder, mlir::Location loc)
       : b_(builder), loc_(loc), pred_(ir::PredType::get(builder.getContext())) {}
 
   llvm::ArrayRef<mlir::Attribute> params() const { return params_; }
+  void setVerticalMode(VerticalMode mode) { vertical_mode_ = mode; }
+  // and(pred, not(kvertical)): pass 0 of a dynamic head.
+  mlir::Value andNotVertical(mlir::Value pred) {
+    return all({pred, create<ir::PredNotOp>(create<ir::PredKVerticalOp>())});
+  }
 
   mlir::FailureOr<mlir::Value> lower(mlir::Value mask, const Context& where) {
     mlir::Operation* op = mask.getDefiningOp();
@@ -110,9 +122,21 @@ class Lowerer {
       return any(cases);
     }
     if (llvm::isa<ir::VerticalSlashOp>(op)) {
-      return op->emitOpError(
-          "vertical_slash: a dynamic pattern (per-input estimated indices) is not supported by "
-          "the static pipeline yet");
+      if (local) {
+        return op->emitOpError(
+            "vertical_slash: inside a boundary_2d block (modality-local coordinates) is not "
+            "supported; allowed: vertical_slash in original coordinates (top level, unions, "
+            "intersections, q_boundary)");
+      }
+      switch (vertical_mode_) {
+        case VerticalMode::kAbsent:
+          return create<ir::PredSlashOp>();
+        case VerticalMode::kPresent:
+          return create<ir::PredTrueOp>();
+        case VerticalMode::kBoth:
+          break;
+      }
+      return any({create<ir::PredKVerticalOp>(), create<ir::PredSlashOp>()});
     }
     return op->emitOpError("lower-to-tile-ir: no lowering for this op");
   }
@@ -304,6 +328,7 @@ class Lowerer {
   llvm::SmallVector<mlir::Attribute> params_;
   int32_t inf_ = -1;
   mlir::Operation* owner_ = nullptr;
+  VerticalMode vertical_mode_ = VerticalMode::kBoth;
   llvm::DenseMap<std::pair<mlir::Operation*, mlir::Attribute>, int32_t> owned_slots_;
 };
 
@@ -395,7 +420,8 @@ struct LowerToTileIRPass : impl::LowerToTileIRPassBase<LowerToTileIRPass> {
     auto kernel = b.create<ir::KernelOp>(
         head.getLoc(), head.getSymNameAttr(), b.getI64IntegerAttr(headDim),
         ir::DTypeAttr::get(ctx, dt), b.getArrayAttr({}), mlir::IntegerAttr(), mlir::IntegerAttr(),
-        mlir::IntegerAttr(), mlir::IntegerAttr(), head.getSeqLenAttr(), head.getLayoutAttr());
+        mlir::IntegerAttr(), mlir::IntegerAttr(), head.getSeqLenAttr(), head.getLayoutAttr(),
+        mlir::DenseI64ArrayAttr());
     b.setInsertionPointToStart(&kernel.getBody().emplaceBlock());
     auto identity = ir::PlanAttr::get(ctx, {}, 0, {});
     ir::PlanAttr row_plan = head.getRowMapAttr() ? head.getRowMapAttr() : identity;
@@ -407,13 +433,34 @@ struct LowerToTileIRPass : impl::LowerToTileIRPassBase<LowerToTileIRPass> {
     auto add_pass = [&](auto lower_pred) -> mlir::FailureOr<ir::PassOp> {
       b.setInsertionPointToEnd(&kernel_body);
       auto pass = b.create<ir::PassOp>(head.getLoc(), identity_recipe, identity_recipe, nullptr,
-                                       nullptr, nullptr, nullptr, nullptr, nullptr);
+                                       nullptr, nullptr, nullptr, nullptr, nullptr,
+                                       /*gather_vertical=*/nullptr);
       b.setInsertionPointToStart(&pass.getBody().emplaceBlock());
       mlir::FailureOr<mlir::Value> root = lower_pred();
       if (mlir::failed(root)) return mlir::failure();
       b.create<ir::YieldOp>(head.getLoc(), *root);
       return pass;
     };
+    llvm::SmallVector<ir::VerticalSlashOp> dynamic_ops;
+    std::function<void(mlir::Value)> collect = [&](mlir::Value v) {
+      mlir::Operation* op = v.getDefiningOp();
+      if (!op) return;
+      if (auto vs = llvm::dyn_cast<ir::VerticalSlashOp>(op)) {
+        if (!llvm::is_contained(dynamic_ops, vs)) dynamic_ops.push_back(vs);
+      }
+      for (mlir::Value operand : op->getOperands()) collect(operand);
+    };
+    collect(head.getRoot());
+    if (!dynamic_ops.empty()) {
+      if (mlir::failed(
+              lowerDynamicHead(head, kernel, dynamic_ops, lowerer, add_pass, row_plan, col_plan))) {
+        kernel.erase();
+        return mlir::failure();
+      }
+      kernel.setParamsAttr(b.getArrayAttr(lowerer.params()));
+      head.erase();
+      return mlir::success();
+    }
     std::optional<LineSplit> split;
     if (split_lines) split = findLineSplit(head.getRoot());
     mlir::FailureOr<ir::PassOp> planned;
@@ -440,6 +487,52 @@ struct LowerToTileIRPass : impl::LowerToTileIRPassBase<LowerToTileIRPass> {
     planned->setColsAttr(lowerer.recipe(col_plan, "cols"));
     kernel.setParamsAttr(b.getArrayAttr(lowerer.params()));
     head.erase();
+    return mlir::success();
+  }
+
+  // A head with a vertical_slash: pass 0 keeps what the head keeps with no vertical column
+  // (original or planned columns), pass 1 what it keeps on the gathered vertical columns. The
+  // sets are disjoint (pass 0 excludes every vertical column) and their union is the head.
+  template <typename AddPass>
+  mlir::LogicalResult lowerDynamicHead(ir::HeadOp head, ir::KernelOp kernel,
+                                       llvm::ArrayRef<ir::VerticalSlashOp> dynamic_ops,
+                                       Lowerer& lowerer, AddPass& add_pass, ir::PlanAttr row_plan,
+                                       ir::PlanAttr col_plan) {
+    if (dynamic_ops.size() > 1) {
+      return dynamic_ops[1]->emitOpError()
+             << "vertical_slash: a head holds " << dynamic_ops.size()
+             << " vertical_slash atoms; allowed: one (the estimator chooses one set per head)";
+    }
+    ir::VerticalSlashOp vs = dynamic_ops.front();
+    lowerer.setVerticalMode(VerticalMode::kAbsent);
+    auto without = add_pass([&]() -> mlir::FailureOr<mlir::Value> {
+      auto body = lowerer.lower(head.getRoot(), Context{});
+      if (mlir::failed(body)) return mlir::failure();
+      return lowerer.andNotVertical(*body);
+    });
+    if (mlir::failed(without)) return mlir::failure();
+    without->setRowsAttr(lowerer.recipe(row_plan, "rows"));
+    without->setColsAttr(lowerer.recipe(col_plan, "cols"));
+    lowerer.setVerticalMode(VerticalMode::kPresent);
+    auto with = add_pass([&] { return lowerer.lower(head.getRoot(), Context{}); });
+    lowerer.setVerticalMode(VerticalMode::kBoth);
+    if (mlir::failed(with)) return mlir::failure();
+    with->setRowsAttr(lowerer.recipe(row_plan, "rows"));
+    with->setGatherVertical(true);
+    // Gathered columns have no modality and no modality-local rank.
+    mlir::Operation* bad = nullptr;
+    with->walk([&](mlir::Operation* op) {
+      if (llvm::isa<ir::PredKModalityOp>(op) || op->hasAttr("local")) bad = op;
+    });
+    if (bad) {
+      return vs->emitOpError()
+             << "vertical_slash: combined with key-modality or modality-local predicates ("
+             << bad->getName() << "), which the gathered vertical columns cannot evaluate; "
+             << "allowed: causal, sink, local, rows, lines and q_boundary around it";
+    }
+    mlir::Builder b(kernel.getContext());
+    kernel.setVerticalSlashAttr(b.getDenseI64ArrayAttr(
+        {vs.getVerticalAttr().getInt(), vs.getSlashAttr().getInt(), vs.getLastQAttr().getInt()}));
     return mlir::success();
   }
 };

@@ -48,4 +48,17 @@ struct GeneratedKernel {
 // templates or the target cannot run.
 GeneratedKernel generateCuda(const KernelSpec& spec, const TargetInfo& target, int pass_index = 0);
 
+// The online vertical_slash estimator's kernels (codegen/cuda/pj_estimate.cuh), in launch
+// order. Each takes one EstimateArgs (KernelArgs.h). Grids: kStats (batch * heads, chunks,
+// ceil(last_q / 64)); kLse (batch * heads); kScores (batch * heads, chunks); kSelect
+// (batch * heads, 2). kScores needs (1023 + last_q) * 4 bytes of dynamic shared memory beyond
+// smem_bytes.
+enum class EstimatorStage { kStats, kLse, kScores, kSelect };
+const char* estimatorStageName(EstimatorStage stage);  // "stats" | "lse" | "scores" | "select"
+constexpr int kEstimateChunk = 512;                    // keys per CTA of kStats and kScores
+constexpr int kMaxEstimateLastQ = 1024;
+// Error(kUnsupported) for head dims other than 64 and 128.
+GeneratedKernel generateEstimator(EstimatorStage stage, int head_dim, DType dtype,
+                                  const TargetInfo& target);
+
 }  // namespace permjit

@@ -37,8 +37,36 @@ struct AttentionArgs {
   // memory through log-sum-exp.
   int merge;
   int params[sem::kMaxParams];  // bound KernelSpec::params
-  sem::SegmentTable rows;       // permuted row space; rows.tile == block_m
-  sem::SegmentTable cols;       // permuted column space; cols.tile == block_n
+  // Dynamic plans: the run's workspace, one block of ws_head_bytes per (batch, head), and the
+  // byte offsets of the estimator's sets inside a block (runtime/Workspace.h). Null otherwise.
+  const unsigned char* workspace;
+  long long ws_head_bytes;
+  long long ws_col_flag, ws_diag_flag, ws_col_prefix, ws_diag_prefix, ws_col_list;
+  int col_count;           // chosen vertical columns per head (min(vertical, seq_len))
+  sem::SegmentTable rows;  // permuted row space; rows.tile == block_m
+  sem::SegmentTable cols;  // permuted column space; cols.tile == block_n
+};
+
+// EstimateArgs: the single by-value parameter of the online vertical_slash estimator's kernels
+// (pj_estimate.cuh). Offsets are bytes inside one (batch, head) block of the workspace
+// (runtime/Workspace.h); q and k as in AttentionArgs.
+struct EstimateArgs {
+  const void* q;
+  const void* k;
+  long long q_stride[3];
+  long long k_stride[3];
+  unsigned char* workspace;
+  long long ws_head_bytes;
+  long long ws_partial, ws_lse, ws_col_score, ws_diag_score;
+  long long ws_col_flag, ws_diag_flag, ws_col_prefix, ws_diag_prefix, ws_col_list;
+  int heads;
+  int kv_heads;
+  int seq_len;
+  int last_q;                        // estimate from the last last_q queries (<= seq_len)
+  int chunks;                        // key chunks of kEstimateChunk keys
+  int vertical, slash;               // set sizes (<= seq_len)
+  int keep_columns, keep_diagonals;  // always chosen: the first columns, the nearest diagonals
+  float scale_log2;
 };
 
 static_assert(sizeof(AttentionArgs) <= 4096, "AttentionArgs must fit the 4 KB parameter limit");

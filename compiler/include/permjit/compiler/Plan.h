@@ -26,10 +26,11 @@ sem::SegmentTable buildSegmentTable(const MapRecipe& recipe, const std::vector<i
 
 // Per-element predicate of node `node`; padding coordinates (pos < 0) are never kept.
 bool evalKeep(const KernelSpec& spec, int node, const std::vector<int>& params, const sem::Coord& q,
-              const sem::Coord& k);
+              const sem::Coord& k, const sem::DynamicSets* dyn = nullptr);
 
 // Per-tile classification of node `node`; an all-padding tile (count 0) is kNone.
 sem::Tri evalClassify(const KernelSpec& spec, int node, const std::vector<int>& params,
-                      const sem::Bounds& q, const sem::Bounds& k);
+                      const sem::Bounds& q, const sem::Bounds& k,
+                      const sem::DynamicSets* dyn = nullptr);
 
 }  // namespace permjit

@@ -200,6 +200,7 @@ PJ_HD bool mod_keep(int x, int base, int stride, int phase) {
 }
 PJ_HD Tri mod_classify(int xlo, int xhi, int step, int count, int base, int stride, int phase) {
   if (stride == 1) return kAll;
+  if (step == 0 && count > 1) return kSome;  // gathered positions: no progression to reason on
   if (step % stride == 0 || count == 1) {
     return floor_mod(xlo - base, stride) == phase ? kAll : kNone;
   }
@@ -214,6 +215,49 @@ PJ_HD Tri mod_classify(int xlo, int xhi, int step, int count, int base, int stri
 PJ_HD bool modality_keep(int modality, int want) { return modality == want; }
 // Tiles never straddle modalities (segments lie in one span), so this is exact.
 PJ_HD Tri modality_classify(int modality, int want) { return modality == want ? kAll : kNone; }
+
+// ---- Dynamic index sets (vertical_slash) ----------------------------------------------------
+// The online estimator chooses, per input and (batch, head), a set of key columns (vertical)
+// and a set of diagonal offsets q - k (slash). Both live in the run's workspace as a flag per
+// value and a prefix count, so membership and "how many chosen values in [lo, hi]" are O(1).
+enum DynamicSet : int { kVerticalSet = 0, kSlashSet = 1 };
+
+struct DynamicSets {
+  const unsigned char* flag[2];  // flag[set][x] != 0: x is chosen (x in [0, size))
+  const int* prefix[2];          // prefix[set][x]: chosen values below x (size + 1 entries)
+  const int* col_list;           // the chosen vertical columns, ascending
+  int col_count;                 // entries of col_list
+  int size;                      // values lie in [0, size): the sequence length
+};
+
+PJ_HD bool set_keep(const DynamicSets& d, int set, int x) {
+  return x >= 0 && x < d.size && d.flag[set][x] != 0;
+}
+// Chosen values in [xlo, xhi]: none -> NONE; every value of the range chosen and `dense` (each
+// value of the range may occur in the tile, so "all chosen" means every pair is kept) -> ALL.
+PJ_HD Tri set_classify(const DynamicSets& d, int set, int xlo, int xhi, bool dense) {
+  int lo = xlo < 0 ? 0 : xlo, hi = xhi >= d.size ? d.size - 1 : xhi;
+  if (lo > hi) return kNone;
+  int n = d.prefix[set][hi + 1] - d.prefix[set][lo];
+  if (n == 0) return kNone;
+  if (dense && lo == xlo && hi == xhi && n == hi - lo + 1) return kAll;
+  return kSome;
+}
+
+// Tile t of the gathered column space (the chosen vertical columns, BlockN per tile). The
+// positions are ascending but not a progression: step 0 tells classifiers so.
+PJ_HD Bounds gathered_bounds(const DynamicSets& d, int t, int tile) {
+  Bounds b;
+  int first = t * tile;
+  int left = d.col_count - first;
+  b.count = left <= 0 ? 0 : (left < tile ? left : tile);
+  b.lo = b.count > 0 ? d.col_list[first] : 0;
+  b.hi = b.count > 0 ? d.col_list[first + b.count - 1] : 0;
+  b.llo = b.lhi = -1;
+  b.step = 0;
+  b.modality = kOther;
+  return b;
+}
 
 }  // namespace sem
 }  // namespace permjit

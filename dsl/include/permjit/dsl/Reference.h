@@ -32,6 +32,12 @@ bool keptPair(const Pattern& pattern, const Layout& layout, int64_t seq_len, int
 std::vector<uint8_t> keptMask(const Pattern& pattern, const Layout& layout, int64_t seq_len,
                               const DynamicIndices* dyn = nullptr);
 
+// The mask rows of the given queries: like keptMask restricted to `rows`, O(seq_len) per row
+// after one O(seq_len) table build (for long sequences where the whole mask is too big).
+std::vector<std::vector<uint8_t>> keptRows(const Pattern& pattern, const Layout& layout,
+                                           int64_t seq_len, const std::vector<int64_t>& rows,
+                                           const DynamicIndices* dyn = nullptr);
+
 struct AttentionShape {
   int64_t batch, heads, kv_heads, seq_len, head_dim;
 };

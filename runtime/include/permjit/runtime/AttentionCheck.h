@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "permjit/permjit.h"
 
@@ -21,6 +22,11 @@ struct CheckConfig {
   int timing_iterations = 0;          // 0: no timing
   double full_reference_limit = 1e9;  // batch*heads*S*S*D above this: sampled rows
   int sample_rows = 48;
+  // Planted vertical_slash structure (estimator tests): when either is set, q and k are built
+  // so that every query attends strongly to these key columns and to the key at offset
+  // planted_slash (q - k == planted_slash), instead of being uniform random.
+  std::vector<int64_t> planted_vertical;
+  int64_t planted_slash = -1;
 };
 
 struct CheckResult {
@@ -32,7 +38,10 @@ struct CheckResult {
   double kept_fraction = 0;  // of all S*S pairs (estimated from sampled rows when large)
   bool kept_exact = false;
   double median_ms = 0;
-  double eff_tflops = 0;  // 4 * batch * heads * head_dim * kept / time
+  double eff_tflops = 0;    // 4 * batch * heads * head_dim * kept / time
+  double attention_ms = 0;  // dynamic plans: median with the estimate reused (no estimator)
+  // Dynamic plans: the sets the estimator chose per (batch, head); the reference used them.
+  std::vector<DynamicIndices> estimated;
   bool passed(double tolerance) const { return !nan_found && rel_l2 < tolerance; }
 };
 

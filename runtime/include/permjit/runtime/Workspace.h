@@ -7,12 +7,10 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "permjit/codegen/CudaSource.h"
 #include "permjit/compiler/KernelSpec.h"
 
 namespace permjit::runtime {
-
-// Keys per CTA of the estimator's score kernels.
-constexpr int64_t kEstimateChunk = 512;
 
 // Byte offsets inside one head's block; every region starts 256-byte aligned.
 struct WorkspaceLayout {

@@ -222,7 +222,8 @@ def Permjit_KernelOp : Permjit_Op<"kernel", [Symbol, IsolatedFromAbove, NoTermin
                        Permjit_ParamTableC:$params, OptionalAttr<I64Attr>:$block_m,
                        OptionalAttr<I64Attr>:$block_n, OptionalAttr<I64Attr>:$warps,
                        OptionalAttr<I64Attr>:$stages, OptionalAttr<I64Attr>:$seq_len,
-                       OptionalAttr<Permjit_LayoutAttrC>:$layout);
+                       OptionalAttr<Permjit_LayoutAttrC>:$layout,
+                       OptionalAttr<DenseI64ArrayAttr>:$vertical_slash);
   let regions = (region SizedRegion<1>:$body);
   let assemblyFormat =
       "$sym_name `head_dim` $head_dim `dtype` $dtype attr-dict-with-keyword $body";
@@ -235,7 +236,9 @@ def Permjit_PassOp : Permjit_Op<"pass", [HasParent<"KernelOp">, IsolatedFromAbov
     Rows and columns are visited in the permuted orders of the `rows` and `cols` recipes; the
     region's `permjit.yield` is the predicate. classify-tiles adds `full_tiles`,
     `partial_tiles`, `empty_tiles`, `kept_pairs_min`/`kept_pairs_max` (equal when counted
-    exactly) and `density` (kept_pairs_max / S^2).
+    exactly) and `density` (kept_pairs_max / S^2). With `gather_vertical`, the columns are
+    instead the estimated vertical columns of the run (ascending, gathered from the workspace)
+    and `cols` is unused.
 
     Example:
     ```mlir
@@ -248,7 +251,8 @@ def Permjit_PassOp : Permjit_Op<"pass", [HasParent<"KernelOp">, IsolatedFromAbov
   let arguments = (ins Permjit_RecipeAttr:$rows, Permjit_RecipeAttr:$cols,
                        OptionalAttr<I64Attr>:$full_tiles, OptionalAttr<I64Attr>:$partial_tiles,
                        OptionalAttr<I64Attr>:$empty_tiles, OptionalAttr<I64Attr>:$kept_pairs_min,
-                       OptionalAttr<I64Attr>:$kept_pairs_max, OptionalAttr<F64Attr>:$density);
+                       OptionalAttr<I64Attr>:$kept_pairs_max, OptionalAttr<F64Attr>:$density,
+                       UnitAttr:$gather_vertical);
   let regions = (region SizedRegion<1>:$body);
   let assemblyFormat = "`rows` $rows `cols` $cols attr-dict-with-keyword $body";
   let hasVerifier = 1;
@@ -346,6 +350,25 @@ class Permjit_ModalityPredOp<string mnemonic, string axis> : Permjit_PredOp<mnem
   let assemblyFormat = "$modality attr-dict";
 }
 def Permjit_PredQModalityOp : Permjit_ModalityPredOp<"qmodality", "q">;
+
+def Permjit_PredKVerticalOp : Permjit_PredOp<"kvertical"> {
+  let summary = "k is one of the run's estimated vertical columns";
+  let description = [{
+    A dynamic atom of vertical_slash: the key column was chosen by the online estimator of this
+    input and (batch, head). Needs the kernel's `vertical_slash` sizes. Example:
+    `%0 = permjit.pred.kvertical`
+  }];
+  let assemblyFormat = "attr-dict";
+}
+
+def Permjit_PredSlashOp : Permjit_PredOp<"slash"> {
+  let summary = "q - k is one of the run's estimated slash offsets";
+  let description = [{
+    A dynamic atom of vertical_slash: the diagonal offset q - k was chosen by the online
+    estimator of this input and (batch, head). Example: `%0 = permjit.pred.slash`
+  }];
+  let assemblyFormat = "attr-dict";
+}
 def Permjit_PredKModalityOp : Permjit_ModalityPredOp<"kmodality", "k">;
 
 #endif  // PERMJIT_OPS_TD

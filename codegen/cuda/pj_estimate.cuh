@@ -1,0 +1,394 @@
+// The online vertical_slash estimator (MInference), on the GPU inside every run, per input and
+// (batch, head). From the attention of the last `last_q` queries over all keys:
+//   1. estimate_stats:  per key chunk, each last row's running (max, sum) of its logits;
+//   2. estimate_lse:    combine the chunks into each row's log-sum-exp; clear diagonal scores;
+//   3. estimate_scores: softmax probabilities again, summed per key column (vertical score)
+//                       and per diagonal offset q - k (slash score);
+//   4. estimate_select: top-k of each score (the first keep_columns columns and the
+//                       keep_diagonals nearest diagonals always win), written as flags, prefix
+//                       counts and, for the columns, the ascending list the attention kernel
+//                       gathers.
+// Q K^T uses the attention template's mma.sync fragments (64 query rows per CTA, 16 per warp).
+#pragma once
+
+#include "permjit/codegen/KernelArgs.h"
+#include "pj_attention_fwd.cuh"
+
+namespace permjit {
+namespace dev {
+
+constexpr int kEstimateChunk = 512;  // keys per CTA; must match runtime/Workspace.h
+constexpr int kEstimateRows = 64;    // query rows per row group (4 warps x 16)
+constexpr int kEstimateThreads = 128;
+
+template <class T, int D>
+using EstimateConfig = AttentionConfig<T, D, kEstimateRows, 64, 4, 2>;
+
+struct EstimateHead {
+  const char* q;  // first last row's head base
+  const char* k;
+  long long q_row, k_row;  // bytes per position
+  unsigned char* ws;
+};
+
+__device__ __forceinline__ EstimateHead estimate_head(const EstimateArgs& a, int bh) {
+  const int b = bh / a.heads, h = bh % a.heads;
+  const int kvh = h / (a.heads / a.kv_heads);
+  EstimateHead e;
+  e.q = static_cast<const char*>(a.q) +
+        2 * (b * a.q_stride[kStrideBatch] + h * a.q_stride[kStrideHead]);
+  e.k = static_cast<const char*>(a.k) +
+        2 * (b * a.k_stride[kStrideBatch] + kvh * a.k_stride[kStrideHead]);
+  e.q_row = 2 * a.q_stride[kStrideSeq];
+  e.k_row = 2 * a.k_stride[kStrideSeq];
+  e.ws = a.workspace + static_cast<long long>(bh) * a.ws_head_bytes;
+  return e;
+}
+
+// S = Q K^T of the CTA's 64 query rows (staged in s_q) and one 64-key tile (staged in s_k), in
+// the accumulator layout of attention_forward: acc[nt][e] is row lane/4 + 8 * (e / 2) of the
+// warp's 16, column nt * 8 + 2 * (lane % 4) + e % 2.
+template <class Cfg>
+__device__ __forceinline__ void estimate_qk(unsigned s_q, unsigned s_k, int warp, int lane,
+                                            float (&acc)[8][4]) {
+  using T = typename Cfg::DType;
+  constexpr int D = Cfg::kHeadDim, kRowBytes = D * 2;
+  const unsigned q_frag = s_q + (warp * 16 + (lane & 15)) * kRowBytes;
+  const unsigned q_chunk = ((lane >> 4) ^ (lane & 7)) * 16;
+  const unsigned k_frag = s_k + ((lane & 7) + ((lane >> 4) << 3)) * kRowBytes;
+  const unsigned k_chunk = (((lane >> 3) & 1) ^ (lane & 7)) * 16;
+#pragma unroll
+  for (int nt = 0; nt < 8; ++nt) {
+#pragma unroll
+    for (int e = 0; e < 4; ++e) acc[nt][e] = 0.f;
+  }
+#pragma unroll
+  for (int kk = 0; kk < D / 16; ++kk) {
+    unsigned qf[4];
+    ldmatrix_x4(qf, q_frag + (q_chunk ^ (kk * 32)));
+#pragma unroll
+    for (int np = 0; np < 4; ++np) {
+      unsigned kf[4];
+      ldmatrix_x4(kf, k_frag + np * 16 * kRowBytes + (k_chunk ^ (kk * 32)));
+      mma_16816<T>(acc[2 * np], qf, kf[0], kf[1]);
+      mma_16816<T>(acc[2 * np + 1], qf, kf[2], kf[3]);
+    }
+  }
+}
+
+// Shared staging of the estimator's score kernels: 64 Q rows, one 64-key K tile.
+template <class Cfg>
+struct EstimateSmem {
+  static constexpr int kBytes = Cfg::kQBytes + Cfg::kKVBytes;
+};
+
+// Loads row group z's query rows: the last last_q positions, row r -> S - last_q + z*64 + r.
+template <class Cfg>
+__device__ __forceinline__ int load_last_rows(unsigned s_q, const EstimateArgs& a,
+                                              const EstimateHead& e, int z, int tid) {
+  const int first = a.seq_len - a.last_q + z * kEstimateRows;
+  const int count = min(kEstimateRows, a.seq_len - first);
+  load_tile<Cfg, kEstimateRows>(s_q, e.q, e.q_row, first, 1, count, tid);
+  return first;
+}
+
+// 1. Grid (batch * heads, chunks, row groups).
+template <class Cfg>
+__device__ __forceinline__ void estimate_stats(const EstimateArgs& a) {
+  extern __shared__ __align__(128) unsigned char smem[];
+  const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+  const EstimateHead e = estimate_head(a, blockIdx.x);
+  const int chunk = blockIdx.y, z = blockIdx.z;
+  const unsigned s_q = smem_addr(smem), s_k = s_q + Cfg::kQBytes;
+  const int q_first = load_last_rows<Cfg>(s_q, a, e, z, tid);
+  float run_max[2] = {neg_inf(), neg_inf()}, run_sum[2] = {0.f, 0.f};
+  const int k0 = chunk * kEstimateChunk;
+  for (int t = 0; t < kEstimateChunk / 64; ++t) {
+    const int kt = k0 + t * 64;
+    if (kt >= a.seq_len) break;
+    load_tile<Cfg, 64>(s_k, e.k, e.k_row, kt, 1, min(64, a.seq_len - kt), tid);
+    cp_async_commit();
+    cp_async_wait<0>();
+    __syncthreads();
+    float acc[8][4];
+    estimate_qk<Cfg>(s_q, s_k, warp, lane, acc);
+    __syncthreads();
+#pragma unroll
+    for (int half = 0; half < 2; ++half) {
+      const int q = q_first + warp * 16 + (lane >> 2) + 8 * half;
+      float mx = run_max[half];
+#pragma unroll
+      for (int nt = 0; nt < 8; ++nt) {
+#pragma unroll
+        for (int c = 0; c < 2; ++c) {
+          const int k = kt + nt * 8 + 2 * (lane & 3) + c;
+          float s = acc[nt][half * 2 + c] * a.scale_log2;
+          if (k > q || k >= a.seq_len) s = neg_inf();
+          acc[nt][half * 2 + c] = s;
+          mx = fmaxf(mx, s);
+        }
+      }
+      if (mx == neg_inf()) continue;
+      float sum = run_sum[half] * exp2_approx(run_max[half] - mx);
+#pragma unroll
+      for (int nt = 0; nt < 8; ++nt) {
+        sum += exp2_approx(acc[nt][half * 2] - mx) + exp2_approx(acc[nt][half * 2 + 1] - mx);
+      }
+      run_max[half] = mx;
+      run_sum[half] = sum;
+    }
+  }
+  // Combine the quad's column slices, then lane 4*i writes row i's partial (max, sum).
+  float2* partial = reinterpret_cast<float2*>(e.ws + a.ws_partial);
+#pragma unroll
+  for (int half = 0; half < 2; ++half) {
+    float m = run_max[half], l = run_sum[half];
+#pragma unroll
+    for (int off = 1; off <= 2; off <<= 1) {
+      const float om = __shfl_xor_sync(0xffffffffu, m, off);
+      const float ol = __shfl_xor_sync(0xffffffffu, l, off);
+      const float nm = fmaxf(m, om);
+      l = nm == neg_inf() ? 0.f : l * exp2_approx(m - nm) + ol * exp2_approx(om - nm);
+      m = nm;
+    }
+    const int r = z * kEstimateRows + warp * 16 + (lane >> 2) + 8 * half;
+    if ((lane & 3) == 0 && r < a.last_q) partial[chunk * a.last_q + r] = make_float2(m, l);
+  }
+}
+
+// 2. Grid (batch * heads). lse[r] = log2 of row r's sum of 2^(scaled logit); also clears the
+// diagonal scores that estimate_scores accumulates with atomics.
+__device__ __forceinline__ void estimate_lse(const EstimateArgs& a) {
+  const EstimateHead e = estimate_head(a, blockIdx.x);
+  const float2* partial = reinterpret_cast<const float2*>(e.ws + a.ws_partial);
+  float* lse = reinterpret_cast<float*>(e.ws + a.ws_lse);
+  for (int r = threadIdx.x; r < a.last_q; r += blockDim.x) {
+    float m = neg_inf(), l = 0.f;
+    for (int c = 0; c < a.chunks; ++c) {
+      const float2 p = partial[c * a.last_q + r];
+      if (p.x == neg_inf()) continue;
+      const float nm = fmaxf(m, p.x);
+      l = l * exp2_approx(m - nm) + p.y * exp2_approx(p.x - nm);
+      m = nm;
+    }
+    lse[r] = m + __log2f(l);
+  }
+  float* diag = reinterpret_cast<float*>(e.ws + a.ws_diag_score);
+  for (int i = threadIdx.x; i < a.seq_len; i += blockDim.x) diag[i] = 0.f;
+}
+
+// 3. Grid (batch * heads, chunks). Owns the column scores of its chunk (plain stores); the
+// diagonal scores of neighbouring chunks overlap, so those are added atomically.
+template <class Cfg>
+__device__ __forceinline__ void estimate_scores(const EstimateArgs& a) {
+  extern __shared__ __align__(128) unsigned char smem[];
+  const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+  const EstimateHead e = estimate_head(a, blockIdx.x);
+  const int chunk = blockIdx.y, k0 = chunk * kEstimateChunk;
+  const unsigned s_q = smem_addr(smem), s_k = s_q + Cfg::kQBytes;
+  float* col_acc = reinterpret_cast<float*>(smem + EstimateSmem<Cfg>::kBytes);
+  float* diag_acc = col_acc + kEstimateChunk;  // offsets d - d_lo, d_lo = S - last_q - k0 - 511
+  const int d_lo = a.seq_len - a.last_q - k0 - (kEstimateChunk - 1);
+  const int d_count = a.last_q + kEstimateChunk - 1;
+  for (int i = tid; i < kEstimateChunk + d_count; i += blockDim.x) col_acc[i] = 0.f;
+  const float* lse = reinterpret_cast<const float*>(e.ws + a.ws_lse);
+  const int groups = (a.last_q + kEstimateRows - 1) / kEstimateRows;
+  for (int z = 0; z < groups; ++z) {
+    __syncthreads();  // the previous group's reads of s_q are done
+    const int q_first = load_last_rows<Cfg>(s_q, a, e, z, tid);
+    float row_lse[2];
+#pragma unroll
+    for (int half = 0; half < 2; ++half) {
+      const int r = z * kEstimateRows + warp * 16 + (lane >> 2) + 8 * half;
+      row_lse[half] = r < a.last_q ? lse[r] : 0.f;
+    }
+    for (int t = 0; t < kEstimateChunk / 64; ++t) {
+      const int kt = k0 + t * 64;
+      if (kt >= a.seq_len) break;
+      load_tile<Cfg, 64>(s_k, e.k, e.k_row, kt, 1, min(64, a.seq_len - kt), tid);
+      cp_async_commit();
+      cp_async_wait<0>();
+      __syncthreads();
+      float acc[8][4];
+      estimate_qk<Cfg>(s_q, s_k, warp, lane, acc);
+      __syncthreads();
+#pragma unroll
+      for (int nt = 0; nt < 8; ++nt) {
+#pragma unroll
+        for (int c = 0; c < 2; ++c) {
+          const int col = t * 64 + nt * 8 + 2 * (lane & 3) + c;
+          const int k = k0 + col;
+          float col_sum = 0.f;
+#pragma unroll
+          for (int half = 0; half < 2; ++half) {
+            const int r = z * kEstimateRows + warp * 16 + (lane >> 2) + 8 * half;
+            const int q = q_first + warp * 16 + (lane >> 2) + 8 * half;
+            float p = 0.f;
+            if (r < a.last_q && k <= q && k < a.seq_len) {
+              p = exp2_approx(acc[nt][half * 2 + c] * a.scale_log2 - row_lse[half]);
+              atomicAdd(diag_acc + (q - k - d_lo), p);
+            }
+            col_sum += p;
+          }
+          // The 8 lanes with this lane's column hold the warp's 16 rows.
+          col_sum += __shfl_xor_sync(0xffffffffu, col_sum, 4);
+          col_sum += __shfl_xor_sync(0xffffffffu, col_sum, 8);
+          col_sum += __shfl_xor_sync(0xffffffffu, col_sum, 16);
+          if (lane < 4) atomicAdd(col_acc + col, col_sum);
+        }
+      }
+    }
+  }
+  __syncthreads();
+  float* col_score = reinterpret_cast<float*>(e.ws + a.ws_col_score);
+  float* diag_score = reinterpret_cast<float*>(e.ws + a.ws_diag_score);
+  for (int i = tid; i < kEstimateChunk && k0 + i < a.seq_len; i += blockDim.x) {
+    col_score[k0 + i] = col_acc[i];
+  }
+  for (int i = tid; i < d_count; i += blockDim.x) {
+    const int d = d_lo + i;
+    if (d >= 0 && d < a.seq_len && diag_acc[i] != 0.f) atomicAdd(diag_score + d, diag_acc[i]);
+  }
+}
+
+// ---- 4. top-k selection --------------------------------------------------------------------
+constexpr int kSelectThreads = 1024;
+constexpr int kSelectItems = 8;  // consecutive values per thread per scan step
+
+// Inclusive block-wide scan of one int per thread (kSelectThreads threads); `total` gets the
+// sum. Uses 32 ints of shared memory at `tmp`.
+__device__ __forceinline__ int block_scan(int v, int* tmp, int& total) {
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+#pragma unroll
+  for (int off = 1; off < 32; off <<= 1) {
+    const int n = __shfl_up_sync(0xffffffffu, v, off);
+    if (lane >= off) v += n;
+  }
+  if (lane == 31) tmp[warp] = v;
+  __syncthreads();
+  if (warp == 0) {
+    int w = tmp[lane];
+#pragma unroll
+    for (int off = 1; off < 32; off <<= 1) {
+      const int n = __shfl_up_sync(0xffffffffu, w, off);
+      if (lane >= off) w += n;
+    }
+    tmp[lane] = w;
+  }
+  __syncthreads();
+  total = tmp[31];
+  const int before = warp > 0 ? tmp[warp - 1] : 0;
+  __syncthreads();
+  return v + before;
+}
+
+// Scores are non-negative, so their bit patterns order like the values; forced entries get
+// the largest key.
+__device__ __forceinline__ unsigned select_key(const float* score, int i, int forced) {
+  return i < forced ? 0xffffffffu : __float_as_uint(fmaxf(score[i], 0.f));
+}
+
+// Grid (batch * heads, 2): y = 0 chooses the vertical columns, y = 1 the slash offsets.
+__device__ __forceinline__ void estimate_select(const EstimateArgs& a) {
+  __shared__ int hist[256];
+  __shared__ int tmp[32];
+  __shared__ unsigned s_prefix;
+  __shared__ int s_need;
+  const EstimateHead e = estimate_head(a, blockIdx.x);
+  const bool vertical = blockIdx.y == 0;
+  const int n = a.seq_len;
+  const float* score =
+      reinterpret_cast<const float*>(e.ws + (vertical ? a.ws_col_score : a.ws_diag_score));
+  unsigned char* flag = e.ws + (vertical ? a.ws_col_flag : a.ws_diag_flag);
+  int* prefix = reinterpret_cast<int*>(e.ws + (vertical ? a.ws_col_prefix : a.ws_diag_prefix));
+  int* list = reinterpret_cast<int*>(e.ws + a.ws_col_list);
+  const int want = vertical ? a.vertical : a.slash;
+  const int forced = vertical ? a.keep_columns : a.keep_diagonals;
+
+  // Radix select, 8 bits at a time from the top: the key of the want-th largest value.
+  unsigned threshold = 0;
+  int need = want;  // how many of the keys equal to the threshold are still to take
+  if (want < n) {
+    unsigned prefix_bits = 0, mask = 0;
+    for (int shift = 24; shift >= 0; shift -= 8) {
+      for (int i = threadIdx.x; i < 256; i += blockDim.x) hist[i] = 0;
+      __syncthreads();
+      for (int i = threadIdx.x; i < n; i += blockDim.x) {
+        const unsigned key = select_key(score, i, forced);
+        if ((key & mask) == prefix_bits) atomicAdd(&hist[(key >> shift) & 255], 1);
+      }
+      __syncthreads();
+      if (threadIdx.x == 0) {
+        int left = need, digit = 255;
+        for (; digit > 0; --digit) {
+          if (hist[digit] >= left) break;
+          left -= hist[digit];
+        }
+        s_prefix = prefix_bits | (static_cast<unsigned>(digit) << shift);
+        s_need = left;
+      }
+      __syncthreads();
+      prefix_bits = s_prefix;
+      need = s_need;
+      mask |= 255u << shift;
+      __syncthreads();
+    }
+    threshold = prefix_bits;
+  }
+
+  // In index order: keep keys above the threshold and the first `need` keys equal to it;
+  // write flags, exclusive prefix counts and (vertical) the ascending list.
+  int kept_before = 0, ties_before = 0;
+  const int step = kSelectThreads * kSelectItems;
+  for (int base = 0; base < n; base += step) {
+    const int first = base + threadIdx.x * kSelectItems;
+    unsigned keys[kSelectItems];
+    int ties = 0;
+#pragma unroll
+    for (int j = 0; j < kSelectItems; ++j) {
+      const int i = first + j;
+      keys[j] = i < n ? select_key(score, i, forced) : 0u;
+      ties += (i < n && want < n && keys[j] == threshold) ? 1 : 0;
+    }
+    int tie_total;
+    int tie_rank = ties_before + block_scan(ties, tmp, tie_total) - ties;
+    bool take[kSelectItems];
+    int kept = 0;
+#pragma unroll
+    for (int j = 0; j < kSelectItems; ++j) {
+      const int i = first + j;
+      bool t = false;
+      if (i < n) {
+        if (want >= n) {
+          t = true;
+        } else if (keys[j] > threshold) {
+          t = true;
+        } else if (keys[j] == threshold) {
+          t = tie_rank < need;
+          ++tie_rank;
+        }
+      }
+      take[j] = t;
+      kept += t ? 1 : 0;
+    }
+    int kept_total;
+    int rank = kept_before + block_scan(kept, tmp, kept_total) - kept;
+#pragma unroll
+    for (int j = 0; j < kSelectItems; ++j) {
+      const int i = first + j;
+      if (i >= n) break;
+      flag[i] = take[j] ? 1 : 0;
+      prefix[i] = rank;
+      if (take[j]) {
+        if (vertical) list[rank] = i;
+        ++rank;
+      }
+    }
+    kept_before += kept_total;
+    ties_before += tie_total;
+  }
+  if (threadIdx.x == 0) prefix[n] = kept_before;
+}
+
+}  // namespace dev
+}  // namespace permjit

@@ -1,0 +1,239 @@
+// Dynamic plans (vertical_slash): the online estimator runs on the GPU inside Plan::run and the
+// attention uses the sets it chose. Without a GPU: planning, compiling every kernel to cubin,
+// workspace sizing and bad input. With one: the outputs against the float64 reference of the
+// pattern with the sets the estimator returned, and the estimator recovering planted columns
+// and diagonals.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+
+#include "permjit/permjit.h"
+#include "permjit/runtime/AttentionCheck.h"
+
+namespace permjit {
+namespace {
+
+std::string freshCacheDir(const std::string& name) {
+  auto dir = std::filesystem::temp_directory_path() / ("permjit-dynamic-" + name);
+  std::filesystem::remove_all(dir);
+  return dir.string();
+}
+
+Pattern vsHead(int64_t vertical, int64_t slash, int64_t last_q = 64) {
+  return causal() & vertical_slash(vertical, slash, last_q);
+}
+
+TEST(DynamicPlan, CompilesEveryKernelWithoutAGpu) {
+  RuntimeOptions options;
+  options.host_only = true;
+  options.arch = "sm_90a";
+  options.cache_dir = freshCacheDir("host");
+  Runtime runtime(options);
+  Plan plan = runtime.plan(vsHead(100, 200), {.head_dim = 128});
+  EXPECT_TRUE(plan.isDynamic());
+  EXPECT_EQ(plan.numPasses(), 2);
+  // Two attention passes and the estimator's four kernels, each compiled once.
+  EXPECT_EQ(runtime.cacheStats().compiles, 6u);
+  EXPECT_NE(plan.source(1).find("kGatherCols = true"), std::string::npos);
+  EXPECT_NE(plan.source(0).find("kGatherCols = false"), std::string::npos);
+  EXPECT_FALSE(plan.binary("cubin", 1).empty());
+  const size_t one = plan.workspaceBytes(1, 1, 4096);
+  EXPECT_GT(one, 4096u * 2 * 4);  // at least the two score arrays
+  EXPECT_EQ(plan.workspaceBytes(2, 8, 4096), 16 * one);
+  EXPECT_EQ(one % 256, 0u);
+
+  // A second structure with other sizes reuses every kernel: sizes are run-time values.
+  runtime.resetCacheStats();
+  Plan other = runtime.plan(vsHead(1000, 3000, 128), {.head_dim = 128});
+  EXPECT_EQ(runtime.cacheStats().compiles, 0u);
+  EXPECT_GT(other.workspaceBytes(1, 1, 4096), 0u);
+
+  Plan fixed = runtime.plan(causal() & local(64), {.head_dim = 128});
+  EXPECT_FALSE(fixed.isDynamic());
+  EXPECT_EQ(fixed.workspaceBytes(1, 8, 4096), 0u);
+  try {
+    fixed.estimatedIndices(RunArgs{});
+    FAIL() << "a static plan has no estimated indices";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.category(), ErrorCategory::kInvalidArgument);
+    EXPECT_NE(std::string(e.what()).find("static"), std::string::npos) << e.what();
+  }
+}
+
+TEST(DynamicPlan, RejectsWhatTheEstimatorCannotServe) {
+  RuntimeOptions options;
+  options.host_only = true;
+  options.arch = "sm_90a";
+  options.disable_cache = true;
+  Runtime runtime(options);
+  auto expectError = [&](const Pattern& p, ErrorCategory category, const std::string& needle) {
+    try {
+      runtime.plan(p, {.head_dim = 128});
+      ADD_FAILURE() << "planned " << p.str();
+    } catch (const Error& e) {
+      EXPECT_EQ(e.category(), category) << e.what();
+      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+    }
+  };
+  expectError(vsHead(10, 10, 2000), ErrorCategory::kUnsupported, "last_q");
+  expectError(causal() & (vertical_slash(10, 10) | vertical_slash(20, 20)),
+              ErrorCategory::kInvalidPattern, "one");
+  expectError(boundary_2d({{{Modality::kVision, Modality::kVision}, vsHead(10, 10)}}),
+              ErrorCategory::kInvalidPattern, "boundary_2d");
+}
+
+TEST(DynamicPlan, RunWithoutWorkspaceIsAClearError) {
+  std::string reason = Runtime::deviceUnavailableReason();
+  if (!reason.empty()) GTEST_SKIP() << "no CUDA driver/GPU: " << reason;
+  Runtime runtime;
+  Plan plan = runtime.plan(vsHead(64, 64), {.head_dim = 128});
+  RunArgs args;
+  alignas(256) static char fake[256];
+  args.q = args.k = args.v = fake;
+  args.o = fake;
+  args.lse = reinterpret_cast<float*>(fake);
+  args.heads = 1;
+  args.seq_len = 128;
+  args.head_dim = 128;
+  try {
+    plan.run(args);
+    FAIL() << "ran without a workspace";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("workspace"), std::string::npos) << e.what();
+  }
+  args.workspace = fake;
+  args.workspace_bytes = 256;
+  try {
+    plan.run(args);
+    FAIL() << "ran with a too small workspace";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("workspace_bytes"), std::string::npos) << e.what();
+  }
+}
+
+struct DynamicCase {
+  std::string name;
+  Pattern pattern;
+  Layout layout;
+  int64_t seq_len;
+  int head_dim = 128;
+  DType dtype = DType::kBF16;
+  int64_t batch = 1, heads = 2, kv_heads = 2;
+  TensorLayout tensor_layout = TensorLayout::kBSHD;
+};
+void PrintTo(const DynamicCase& c, std::ostream* os) { *os << c.name; }
+
+std::vector<DynamicCase> dynamicCases() {
+  const Layout mixed(std::vector<Span>{{Modality::kText, 0, 100},
+                                       {Modality::kVision, 100, 500},
+                                       {Modality::kText, 500, 560},
+                                       {Modality::kVision, 560, 1000},
+                                       {Modality::kText, 1000, 1100}});
+  return {
+      {"vs_bf16_hd128_gqa_batch2", vsHead(96, 160), {}, 1000, 128, DType::kBF16, 2, 4, 2},
+      {"vs_fp16_hd64_bhsd",
+       vsHead(70, 130, 100),
+       {},
+       777,
+       64,
+       DType::kFP16,
+       1,
+       2,
+       2,
+       TensorLayout::kBHSD},
+      {"vs_with_sink_and_local",
+       causal() & (sink(16) | local(40) | vertical_slash(50, 120)),
+       {},
+       1300},
+      {"vs_sets_larger_than_seq", vsHead(5000, 5000, 300), {}, 333},
+      {"vs_last_q_257", vsHead(128, 256, 257), {}, 1500},
+      {"q_boundary_vs_vision_local_text",
+       q_boundary({{Modality::kVision, causal() & vertical_slash(80, 150)},
+                   {Modality::kText, causal() & local(64)}}),
+       mixed, 1100},
+  };
+}
+
+class DynamicGpu : public ::testing::TestWithParam<DynamicCase> {};
+
+Runtime& gpuRuntime() {
+  RuntimeOptions options;
+  options.cache_dir = (std::filesystem::temp_directory_path() / "permjit-gpu-test-cache").string();
+  static Runtime* runtime = new Runtime(options);
+  return *runtime;
+}
+
+TEST_P(DynamicGpu, MatchesTheReferenceOfTheChosenSets) {
+  std::string reason = Runtime::deviceUnavailableReason();
+  if (!reason.empty()) GTEST_SKIP() << "no CUDA driver/GPU: " << reason;
+  const DynamicCase& c = GetParam();
+  Runtime& runtime = gpuRuntime();
+  Plan plan = runtime.plan(
+      c.pattern,
+      {.head_dim = c.head_dim, .dtype = c.dtype, .layout = c.layout, .seq_len = c.seq_len});
+  ASSERT_TRUE(plan.isDynamic());
+  runtime::CheckConfig config;
+  config.batch = c.batch;
+  config.heads = c.heads;
+  config.kv_heads = c.kv_heads;
+  config.seq_len = c.seq_len;
+  config.layout = c.layout;
+  config.tensor_layout = c.tensor_layout;
+  config.seed = 23;
+  config.full_reference_limit = 2e9;
+  runtime::CheckResult result = runtime::checkPlan(runtime, plan, c.pattern, config);
+  std::printf("%-34s kept %.4f rel L2 %.3e lse max diff %.2e\n", c.name.c_str(),
+              result.kept_fraction, result.rel_l2, result.lse_max_abs);
+  EXPECT_TRUE(result.full_reference);
+  EXPECT_FALSE(result.nan_found) << "NaN/Inf in the output: an element was not written";
+  EXPECT_LT(result.rel_l2, runtime::toleranceFor(c.dtype));
+  EXPECT_LT(result.lse_max_abs, 5e-2);
+  ASSERT_EQ(result.estimated.size(), static_cast<size_t>(c.batch * c.heads));
+  const DynamicSpec& dyn = *plan.spec().dynamic;
+  for (const DynamicIndices& sets : result.estimated) {
+    EXPECT_EQ(static_cast<int64_t>(sets.vertical.size()), std::min(dyn.vertical, c.seq_len));
+    EXPECT_EQ(static_cast<int64_t>(sets.slash.size()), std::min(dyn.slash, c.seq_len));
+    // The always-chosen columns and diagonals come first in ascending order.
+    for (int64_t i = 0; i < std::min({dyn.keep_columns, dyn.vertical, c.seq_len}); ++i) {
+      EXPECT_EQ(sets.vertical[static_cast<size_t>(i)], i);
+    }
+    for (int64_t i = 0; i < std::min({dyn.keep_diagonals, dyn.slash, c.seq_len}); ++i) {
+      EXPECT_EQ(sets.slash[static_cast<size_t>(i)], i);
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Plans, DynamicGpu, ::testing::ValuesIn(dynamicCases()),
+                         [](const auto& info) { return info.param.name; });
+
+TEST(DynamicGpuEstimator, FindsPlantedColumnsAndDiagonal) {
+  std::string reason = Runtime::deviceUnavailableReason();
+  if (!reason.empty()) GTEST_SKIP() << "no CUDA driver/GPU: " << reason;
+  Runtime& runtime = gpuRuntime();
+  // 30 forced columns + 10 free; 100 forced diagonals + 20 free.
+  const Pattern pattern = vsHead(40, 120, 64);
+  Plan plan = runtime.plan(pattern, {.head_dim = 128});
+  runtime::CheckConfig config;
+  config.heads = 2;
+  config.seq_len = 2048;
+  config.seed = 5;
+  config.planted_vertical = {300, 777, 1500};
+  config.planted_slash = 600;
+  config.full_reference_limit = 2e9;
+  runtime::CheckResult result = runtime::checkPlan(runtime, plan, pattern, config);
+  EXPECT_LT(result.rel_l2, runtime::toleranceFor(DType::kBF16));
+  ASSERT_EQ(result.estimated.size(), 2u);
+  for (const DynamicIndices& sets : result.estimated) {
+    for (int64_t column : config.planted_vertical) {
+      EXPECT_TRUE(std::binary_search(sets.vertical.begin(), sets.vertical.end(), column))
+          << "planted column " << column << " not chosen";
+    }
+    EXPECT_TRUE(std::binary_search(sets.slash.begin(), sets.slash.end(), config.planted_slash))
+        << "planted diagonal " << config.planted_slash << " not chosen";
+  }
+}
+
+}  // namespace
+}  // namespace permjit
