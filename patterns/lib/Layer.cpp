@@ -115,7 +115,7 @@ Layout LayerPlan::requestLayout(int64_t seq_len, const Layout* request_layout) c
   return layoutFor(layout_rules_, seq_len, request_layout);
 }
 
-void LayerPlan::run(const LayerRunArgs& args, void* stream) const {
+std::vector<LayerPlan::HeadRun> LayerPlan::headRuns(const LayerRunArgs& args) const {
   // ---- Validation of the whole layer before the first launch.
   checkPointer(args.q, "q");
   checkPointer(args.k, "k");
@@ -186,7 +186,7 @@ void LayerPlan::run(const LayerRunArgs& args, void* stream) const {
     }
   }
 
-  // ---- Launches: each head a one-head run on its slice, in head order on the one stream.
+  // ---- Each head a one-head run on its slice, in head order.
   const int64_t head_dim = options_.head_dim;
   const Strides q_strides = tensorStrides(args, args.q_strides, args.heads, head_dim);
   const Strides k_strides = tensorStrides(args, args.k_strides, kv_heads, head_dim);
@@ -198,6 +198,7 @@ void LayerPlan::run(const LayerRunArgs& args, void* stream) const {
       hasMultiPassHeads()
           ? reinterpret_cast<float*>(workspace + dynamicBytes(args.batch, args.seq_len))
           : nullptr;
+  std::vector<HeadRun> runs;
   size_t head_offset = 0;
   for (int64_t h = 0; h < args.heads; ++h) {
     const Plan& plan = headPlan(h);
@@ -241,10 +242,15 @@ void LayerPlan::run(const LayerRunArgs& args, void* stream) const {
         run.workspace = workspace + head_offset + static_cast<size_t>(batch_at) * one;
         run.workspace_bytes = lse_per_batch ? one : head_bytes;
       }
-      plan.run(run, stream);
+      runs.push_back({h, run});
     }
     head_offset += alignUp(head_bytes);
   }
+  return runs;
+}
+
+void LayerPlan::run(const LayerRunArgs& args, void* stream) const {
+  for (const HeadRun& run : headRuns(args)) headPlan(run.head).run(run.args, stream);
 }
 
 LayerPlan planLayer(Runtime& runtime, const ModelConfig& config, int layer,

@@ -201,6 +201,103 @@ TEST(LayerRun, ValidArgumentsReachThePlansOnlyToFindNoDevice) {
   expectError([&] { layer.run(with_lse); }, ErrorCategory::kDriverError, {"no CUDA driver/GPU"});
 }
 
+const char* at(const void* base, int64_t elements) {
+  return static_cast<const char*>(base) + elements * 2;  // bf16
+}
+
+// Each head runs on its own slice: head stride offsets, the GQA kv head, whole-tensor strides.
+TEST(LayerRun, HeadsRunOnTheirSlicesBshdGqa) {
+  const LayerPlan& layer = mixedLayer();
+  LayerRunArgs args = validArgs(layer, 1000);
+  args.lse = static_cast<float*>(fakePointer(6));
+  std::vector<LayerPlan::HeadRun> runs = layer.headRuns(args);
+  ASSERT_EQ(runs.size(), 6u);
+  const int64_t S = 1000, D = 128;
+  for (int64_t h = 0; h < 6; ++h) {
+    const RunArgs& run = runs[static_cast<size_t>(h)].args;
+    EXPECT_EQ(runs[static_cast<size_t>(h)].head, h);
+    EXPECT_EQ(run.q, at(args.q, h * D));
+    EXPECT_EQ(run.o, at(args.o, h * D));
+    EXPECT_EQ(run.k, at(args.k, (h / 3) * D)) << "head " << h << " reads kv head " << h / 3;
+    EXPECT_EQ(run.v, at(args.v, (h / 3) * D));
+    EXPECT_EQ(run.lse, args.lse + h * S);
+    EXPECT_EQ(run.batch, 1);
+    EXPECT_EQ(run.heads, 1);
+    EXPECT_EQ(run.kv_heads, 1);
+    EXPECT_EQ(run.seq_len, S);
+    EXPECT_EQ(run.head_dim, D);
+    EXPECT_EQ(run.tensor_layout, TensorLayout::kStrided);
+    EXPECT_EQ(run.q_strides.seq, 6 * D);
+    EXPECT_EQ(run.q_strides.batch, S * 6 * D);
+    EXPECT_EQ(run.k_strides.seq, 2 * D);
+    EXPECT_EQ(run.k_strides.batch, S * 2 * D);
+    EXPECT_EQ(run.layout, Layout::textVisionText(S, 76, 32));
+    EXPECT_EQ(run.workspace, nullptr);  // static heads
+  }
+}
+
+// The caller's lse with batch > 1: one run per (head, batch element), each on its rows.
+TEST(LayerRun, CallerLseWithBatchRunsEachBatchElementBhsd) {
+  const LayerPlan& layer = mixedLayer();
+  LayerRunArgs args = validArgs(layer, 1000);
+  args.batch = 2;
+  args.kv_heads = 3;
+  args.tensor_layout = TensorLayout::kBHSD;
+  args.lse = static_cast<float*>(fakePointer(6));
+  args.workspace_bytes = layer.workspaceBytes(2, 1000);
+  std::vector<LayerPlan::HeadRun> runs = layer.headRuns(args);
+  ASSERT_EQ(runs.size(), 12u);
+  const int64_t S = 1000, D = 128, H = 6, Hkv = 3;
+  for (size_t i = 0; i < runs.size(); ++i) {
+    const int64_t h = static_cast<int64_t>(i) / 2, b = static_cast<int64_t>(i) % 2;
+    const RunArgs& run = runs[i].args;
+    EXPECT_EQ(runs[i].head, h);
+    EXPECT_EQ(run.batch, 1);
+    EXPECT_EQ(run.q, at(args.q, (b * H + h) * S * D));
+    EXPECT_EQ(run.o, at(args.o, (b * H + h) * S * D));
+    EXPECT_EQ(run.k, at(args.k, (b * Hkv + h / 2) * S * D));
+    EXPECT_EQ(run.lse, args.lse + (b * H + h) * S);
+    EXPECT_EQ(run.q_strides.seq, D);
+    EXPECT_EQ(run.q_strides.head, S * D);
+  }
+}
+
+// Without lse, multi-pass heads merge through the workspace's [batch, seq] buffer.
+TEST(LayerRun, MultiPassHeadsMergeThroughTheWorkspaceWithoutLse) {
+  const LayerPlan& layer = mixedLayer();
+  LayerRunArgs args = validArgs(layer, 1001);
+  args.batch = 2;
+  args.kv_heads = 1;
+  args.workspace_bytes = layer.workspaceBytes(2, 1001);
+  std::vector<LayerPlan::HeadRun> runs = layer.headRuns(args);
+  ASSERT_EQ(runs.size(), 6u);
+  for (const LayerPlan::HeadRun& run : runs) {
+    EXPECT_EQ(run.args.batch, 2);
+    EXPECT_EQ(run.args.k, args.k);
+    bool merges = layer.headPlan(run.head).numPasses() > 1;
+    EXPECT_EQ(run.args.lse, merges ? static_cast<float*>(args.workspace) : nullptr)
+        << "head " << run.head;
+  }
+  EXPECT_EQ(runs[2].args.lse, static_cast<float*>(args.workspace));  // the grid head
+}
+
+TEST(LayerRun, StridedTensorsKeepTheirStrides) {
+  const LayerPlan& layer = mixedLayer();
+  LayerRunArgs args = validArgs(layer, 1000);
+  args.tensor_layout = TensorLayout::kStrided;
+  args.q_strides = {1 << 22, 6 * 256, 256};  // padded heads
+  args.o_strides = {1000 * 6 * 128, 6 * 128, 128};
+  args.k_strides = args.v_strides = {1 << 21, 128, 1000 * 128};  // [B, Hkv, S, D]
+  std::vector<LayerPlan::HeadRun> runs = layer.headRuns(args);
+  ASSERT_EQ(runs.size(), 6u);
+  EXPECT_EQ(runs[4].args.q, at(args.q, 4 * 256));
+  EXPECT_EQ(runs[4].args.o, at(args.o, 4 * 128));
+  EXPECT_EQ(runs[4].args.k, at(args.k, 1 * 1000 * 128));
+  EXPECT_EQ(runs[4].args.q_strides.seq, 6 * 256);
+  EXPECT_EQ(runs[4].args.k_strides.seq, 128);
+  EXPECT_EQ(runs[4].args.k_strides.batch, 1 << 21);
+}
+
 TEST(LayerRun, BadInputNamesTheField) {
   const LayerPlan& layer = mixedLayer();
   auto expectRunError = [&](auto edit, std::initializer_list<const char*> parts,

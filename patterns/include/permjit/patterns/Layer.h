@@ -97,6 +97,15 @@ class LayerPlan {
   // from that head, after the heads before it were enqueued.
   void run(const LayerRunArgs& args, void* stream = nullptr) const;
 
+  // What run() enqueues, in order, after the same checks: each head's one-head RunArgs on its
+  // slice of the layer's tensors, lse and workspace (one per batch element when the caller's
+  // lse is given with batch > 1). For inspection and tests; run() is headPlan(head).run(args).
+  struct HeadRun {
+    int64_t head = 0;
+    RunArgs args;
+  };
+  std::vector<HeadRun> headRuns(const LayerRunArgs& args) const;
+
  private:
   friend LayerPlan planLayer(Runtime&, const ModelConfig&, int, const LayerPlanOptions&);
   LayerPlan() = default;
