@@ -174,51 +174,55 @@ LayerCheckResult checkLayer(const LayerPlan& layer, const LayerCheckConfig& conf
     rows = sampleRows(S, config.sample_rows);
   }
   std::vector<double> ref(static_cast<size_t>(D));
+  const std::vector<LayerPlan::HeadRun> runs = layer.headRuns(args);
   for (int64_t h = 0; h < H; ++h) {
     const Pattern& pattern = layer.headPattern(h);
+    const Plan& plan = layer.headPlan(h);
     const int64_t kv = h / (H / Hkv);
-    HeadCheck check;
-    check.head = h;
-    double err2 = 0, ref2 = 0;
-    // Full: the oracle (referenceAttention) over the whole mask, one (batch, head) at a time.
-    std::vector<uint8_t> mask;
-    std::vector<double> full_out, full_lse;
-    if (result.full_reference) {
-      mask = keptMask(pattern, result.layout, S);
-      full_out.resize(static_cast<size_t>(B * S * D));
-      full_lse.resize(static_cast<size_t>(B * S));
-      for (int64_t b = 0; b < B; ++b) {
-        referenceAttention({1, 1, 1, S, D}, &q.reference[static_cast<size_t>((b * H + h) * S * D)],
-                           &k.reference[static_cast<size_t>((b * Hkv + kv) * S * D)],
-                           &v.reference[static_cast<size_t>((b * Hkv + kv) * S * D)], mask.data(),
-                           scale, &full_out[static_cast<size_t>(b * S * D)],
-                           &full_lse[static_cast<size_t>(b * S)]);
+    // A dynamic head keeps what its estimator chose for each batch element: read that back
+    // from the head's workspace slice (its runs come in batch order).
+    std::vector<DynamicIndices> indices;
+    if (plan.isDynamic()) {
+      for (const LayerPlan::HeadRun& run : runs) {
+        if (run.head != h) continue;
+        std::vector<DynamicIndices> chosen = plan.estimatedIndices(run.args, nullptr);
+        indices.insert(indices.end(), chosen.begin(), chosen.end());
       }
     }
-    double kept = 0;
-    std::vector<uint8_t> kept_row(static_cast<size_t>(S));
-    for (int64_t row : rows) {
+    HeadCheck check;
+    check.head = h;
+    double err2 = 0, ref2 = 0, kept = 0;
+    std::vector<uint8_t> mask, kept_row(static_cast<size_t>(S));
+    std::vector<double> full_out, full_lse;
+    for (int64_t b = 0; b < B; ++b) {
+      const DynamicIndices* dynamic = indices.empty() ? nullptr : &indices[static_cast<size_t>(b)];
+      const double* q_head = &q.reference[static_cast<size_t>((b * H + h) * S * D)];
+      const double* k_head = &k.reference[static_cast<size_t>((b * Hkv + kv) * S * D)];
+      const double* v_head = &v.reference[static_cast<size_t>((b * Hkv + kv) * S * D)];
+      // Full: the oracle (referenceAttention) over the whole mask, one (batch, head) at a time.
       if (result.full_reference) {
-        std::copy_n(&mask[static_cast<size_t>(row * S)], S, kept_row.begin());
-      } else {
-        for (int64_t key = 0; key < S; ++key) {
-          kept_row[static_cast<size_t>(key)] =
-              keptPair(pattern, result.layout, S, row, key) ? 1 : 0;
-        }
+        if (b == 0 || dynamic != nullptr) mask = keptMask(pattern, result.layout, S, dynamic);
+        full_out.resize(static_cast<size_t>(S * D));
+        full_lse.resize(static_cast<size_t>(S));
+        referenceAttention({1, 1, 1, S, D}, q_head, k_head, v_head, mask.data(), scale,
+                           full_out.data(), full_lse.data());
       }
-      kept += static_cast<double>(std::count(kept_row.begin(), kept_row.end(), uint8_t{1}));
-      for (int64_t b = 0; b < B; ++b) {
+      for (int64_t row : rows) {
         const double* expected = ref.data();
         double ref_lse = 0;
         if (result.full_reference) {
-          expected = &full_out[static_cast<size_t>((b * S + row) * D)];
-          ref_lse = full_lse[static_cast<size_t>(b * S + row)];
+          std::copy_n(&mask[static_cast<size_t>(row * S)], S, kept_row.begin());
+          expected = &full_out[static_cast<size_t>(row * D)];
+          ref_lse = full_lse[static_cast<size_t>(row)];
         } else {
-          referenceRow(&q.reference[static_cast<size_t>(((b * H + h) * S + row) * D)],
-                       &k.reference[static_cast<size_t>((b * Hkv + kv) * S * D)],
-                       &v.reference[static_cast<size_t>((b * Hkv + kv) * S * D)], S, D, kept_row,
-                       scale, ref.data(), &ref_lse);
+          for (int64_t key = 0; key < S; ++key) {
+            kept_row[static_cast<size_t>(key)] =
+                keptPair(pattern, result.layout, S, row, key, dynamic) ? 1 : 0;
+          }
+          referenceRow(&q_head[row * D], k_head, v_head, S, D, kept_row, scale, ref.data(),
+                       &ref_lse);
         }
+        kept += static_cast<double>(std::count(kept_row.begin(), kept_row.end(), uint8_t{1}));
         for (int64_t d = 0; d < D; ++d) {
           double got = runtime::halfBitsToFloat(
               out_bits[static_cast<size_t>(offsetOf(config.tensor_layout, b, h, row, d, H, S, D))],
@@ -238,7 +242,8 @@ LayerCheckResult checkLayer(const LayerPlan& layer, const LayerCheckConfig& conf
     }
     check.rel_l2 = ref2 > 0 ? std::sqrt(err2 / ref2) : std::sqrt(err2);
     if (check.nan_found) check.rel_l2 = std::numeric_limits<double>::infinity();
-    check.kept_fraction = kept / (static_cast<double>(rows.size()) * static_cast<double>(S));
+    check.kept_fraction =
+        kept / (static_cast<double>(B) * static_cast<double>(rows.size()) * static_cast<double>(S));
     result.heads.push_back(check);
   }
 

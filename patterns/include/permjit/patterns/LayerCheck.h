@@ -2,7 +2,8 @@
 // reference (dsl Reference.h): the engine of `permjit run --model-config` and the layer GPU
 // tests. Inputs are random bf16/fp16 values; outputs and lse are poisoned with NaN first, so
 // an element no kernel writes fails. Small problems are checked in full, larger ones on a
-// sample of rows of every (batch, head).
+// sample of rows of every (batch, head). A dynamic head (vertical_slash) is checked against the
+// mask of the indices its estimator chose (Plan::estimatedIndices).
 #pragma once
 
 #include <cstdint>
@@ -34,7 +35,7 @@ struct HeadCheck {
   double lse_max_abs = 0;  // over checked rows with a kept key (0 without lse)
   bool nan_found = false;
   int64_t rows_checked = 0;
-  double kept_fraction = 0;  // of the S*S pairs of the checked rows
+  double kept_fraction = 0;  // of the pairs of the checked rows (all batch elements)
 };
 
 struct LayerCheckResult {
