@@ -6,6 +6,7 @@
 #include "permjit/dsl/Json.h"
 #include "permjit/permjit.h"
 #include "permjit/permjit_c.h"
+#include "permjit/runtime/CApiAccess.h"
 
 struct permjit_runtime {
   std::unique_ptr<permjit::Runtime> runtime;
@@ -87,6 +88,17 @@ permjit::DType dtypeOf(permjit_dtype_t dtype, const char* field) {
 permjit::Strides stridesOf(const int64_t s[3]) { return {s[0], s[1], s[2]}; }
 
 }  // namespace
+
+namespace permjit::capi {
+
+Runtime& runtimeOf(permjit_runtime_t handle) {
+  if (handle == nullptr) throw nullArgument("runtime");
+  return *handle->runtime;
+}
+
+permjit_status_t callGuarded(const std::function<void()>& body) { return guarded(body); }
+
+}  // namespace permjit::capi
 
 extern "C" {
 

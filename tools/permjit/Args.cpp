@@ -79,31 +79,25 @@ DType parseDType(const std::string& text) {
   throw UsageError("--dtype: '" + text + "'; allowed: bf16, fp16");
 }
 
-PatternInput readPatternInput(const Args& args, bool need_seq_len) {
-  if (args.positional().size() != 1) {
-    throw UsageError("expected exactly one PATTERN.json, got " +
-                     std::to_string(args.positional().size()) + " positional arguments");
+std::optional<Layout> readLayoutOption(const Args& args) {
+  auto path = args.get("--layout");
+  if (!path) return std::nullopt;
+  // A layout file: a bare layout object, or a pattern file whose "layout" is used.
+  std::ifstream in(*path);
+  if (!in) throw UsageError("--layout: cannot read '" + *path + "'");
+  nlohmann::json json;
+  try {
+    json = nlohmann::json::parse(in);
+  } catch (const nlohmann::json::exception& error) {
+    throw UsageError("--layout: '" + *path + "' is not JSON: " + error.what());
   }
-  PatternInput input;
-  input.file = loadPatternFile(args.positional()[0]);
-  if (need_seq_len && !args.has("--seq-len")) throw UsageError("--seq-len: required");
-  input.seq_len = args.getInt("--seq-len", 0, 1, (int64_t{1} << 29));
-  if (auto path = args.get("--layout")) {
-    // A layout file: a bare layout object, or a pattern file whose "layout" is used.
-    std::ifstream in(*path);
-    if (!in) throw UsageError("--layout: cannot read '" + *path + "'");
-    nlohmann::json json;
-    try {
-      json = nlohmann::json::parse(in);
-    } catch (const nlohmann::json::exception& error) {
-      throw UsageError("--layout: '" + *path + "' is not JSON: " + error.what());
-    }
-    input.layout = json.contains("layout") ? layoutFromJson(json["layout"]) : layoutFromJson(json);
-  } else if (input.file.layout) {
-    input.layout = *input.file.layout;
-  }
-  input.plan.head_dim = static_cast<int>(args.getInt("--head-dim", 128, 1, 1024));
-  input.plan.dtype = parseDType(args.getOr("--dtype", "bf16"));
+  return json.contains("layout") ? layoutFromJson(json["layout"]) : layoutFromJson(json);
+}
+
+PlanOptions readPlanOptions(const Args& args) {
+  PlanOptions plan;
+  plan.head_dim = static_cast<int>(args.getInt("--head-dim", 128, 1, 1024));
+  plan.dtype = parseDType(args.getOr("--dtype", "bf16"));
   if (auto tile = args.get("--tile")) {
     TileConfig config;
     char x1, x2, x3;
@@ -114,18 +108,36 @@ PatternInput readPatternInput(const Args& args, bool need_seq_len) {
       throw UsageError("--tile: '" + *tile +
                        "'; allowed: BLOCK_MxBLOCK_NxWARPSxSTAGES, e.g. 128x64x4x2");
     }
-    input.plan.tile = config;
+    plan.tile = config;
   }
   std::string passes = args.getOr("--passes", "auto");
   if (passes == "auto") {
-    input.plan.pass_split = PassSplit::kAuto;
+    plan.pass_split = PassSplit::kAuto;
   } else if (passes == "single") {
-    input.plan.pass_split = PassSplit::kSingle;
+    plan.pass_split = PassSplit::kSingle;
   } else if (passes == "lines") {
-    input.plan.pass_split = PassSplit::kSplitLines;
+    plan.pass_split = PassSplit::kSplitLines;
   } else {
     throw UsageError("--passes: '" + passes + "'; allowed: auto, single, lines");
   }
+  return plan;
+}
+
+PatternInput readPatternInput(const Args& args, bool need_seq_len) {
+  if (args.positional().size() != 1) {
+    throw UsageError("expected exactly one PATTERN.json, got " +
+                     std::to_string(args.positional().size()) + " positional arguments");
+  }
+  PatternInput input;
+  input.file = loadPatternFile(args.positional()[0]);
+  if (need_seq_len && !args.has("--seq-len")) throw UsageError("--seq-len: required");
+  input.seq_len = args.getInt("--seq-len", 0, 1, (int64_t{1} << 29));
+  if (std::optional<Layout> layout = readLayoutOption(args)) {
+    input.layout = *layout;
+  } else if (input.file.layout) {
+    input.layout = *input.file.layout;
+  }
+  input.plan = readPlanOptions(args);
   if (input.seq_len > 0) {
     input.plan.layout = input.layout;
     input.plan.seq_len = input.seq_len;

@@ -46,6 +46,10 @@ struct PatternInput {
 };
 extern const std::vector<std::string> kPatternOptions;
 PatternInput readPatternInput(const Args& args, bool need_seq_len);
+// --head-dim, --dtype, --tile, --passes (the part of readPatternInput without a pattern).
+PlanOptions readPlanOptions(const Args& args);
+// --layout FILE: a bare layout object or a pattern file's "layout"; nullopt when not given.
+std::optional<Layout> readLayoutOption(const Args& args);
 DType parseDType(const std::string& text);
 
 int compileCommand(const std::vector<std::string>& argv);
