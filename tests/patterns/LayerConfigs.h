@@ -30,4 +30,14 @@ inline std::string mixedLayerJson(
     ]}]})";
 }
 
+// The same layer with head 0 a vertical_slash head (a dynamic plan, estimated per run).
+inline std::string mixedLayerWithVerticalSlashJson() {
+  std::string json = mixedLayerJson();
+  const std::string dense = R"({"head": 0, "type": "dense"})";
+  json.replace(json.find(dense), dense.size(),
+               R"({"head": 0, "type": "vertical_slash", "vertical": 48, "slash": 96,
+                   "last_q": 64})");
+  return json;
+}
+
 }  // namespace permjit::patterns::testing

@@ -357,9 +357,8 @@ TEST(LayerRun, RequestLayoutRulesNeedTheRequestsLayout) {
   EXPECT_EQ(layer.requestLayout(1000, &*args.layout), *args.layout);
 }
 
-// vertical_slash heads are dynamic plans: today the runtime refuses them (kUnsupported, the
-// message naming the layer and head); once it plans them the layer carves their workspace.
-TEST(LayerPlan, VerticalSlashHeadIsUnsupportedOrDynamic) {
+// vertical_slash heads are dynamic plans: the layer carves each one's workspace slice.
+TEST(LayerPlan, VerticalSlashHeadsGetWorkspaceSlices) {
   ModelConfig config = parseModelConfig(
       R"({"permjit_model_config": 1, "model": "m", "num_heads": 3,
           "layout_rules": {"kind": "text_vision_text", "prefix": 10, "suffix": 10},
@@ -367,7 +366,7 @@ TEST(LayerPlan, VerticalSlashHeadIsUnsupportedOrDynamic) {
             {"head": 0, "type": "dense"},
             {"head": 1, "type": "vertical_slash", "vertical": 64, "slash": 128, "last_q": 64},
             {"head": 2, "type": "vertical_slash", "vertical": 32, "slash": 64, "last_q": 64}]}]})");
-  try {
+  {
     LayerPlan layer = planLayer(sharedRuntime(), config, 2, {});
     ASSERT_TRUE(layer.hasDynamicHeads());
     EXPECT_FALSE(layer.headPlan(0).isDynamic());
@@ -380,11 +379,6 @@ TEST(LayerPlan, VerticalSlashHeadIsUnsupportedOrDynamic) {
     EXPECT_EQ(layer.headWorkspaceOffset(2, 2, 1024), align(one));
     size_t lse = layer.hasMultiPassHeads() ? align(2 * 1024 * 4) : 0;
     EXPECT_EQ(layer.workspaceBytes(2, 1024), align(one) + align(two) + lse);
-  } catch (const Error& error) {
-    EXPECT_EQ(error.category(), ErrorCategory::kUnsupported) << error.what();
-    EXPECT_NE(std::string(error.what()).find("layer 2 head 1 (vertical_slash(vertical=64"),
-              std::string::npos)
-        << error.what();
   }
 }
 
@@ -493,22 +487,16 @@ TEST(LayerCApi, CreatesQueriesAndRejectsBadInputWithMessages) {
   permjit_layer_plan_destroy(layer);
   permjit_layer_plan_destroy(nullptr);
 
-  // A vertical_slash head: kUnsupported today, or a dynamic plan once the runtime has them.
+  // A vertical_slash head: a dynamic plan with a workspace.
   std::string vs = R"({"permjit_model_config": 1, "model": "m", "num_heads": 1,
       "layout_rules": {"kind": "request"}, "layers": [{"layer": 0, "heads": [
       {"head": 0, "type": "vertical_slash", "vertical": 64, "slash": 64, "last_q": 64}]}]})";
   permjit_status_t status =
       permjit_layer_plan_create_from_json(runtime, vs.c_str(), 0, nullptr, &layer);
-  if (status == PERMJIT_OK) {
-    ASSERT_EQ(permjit_layer_plan_workspace_bytes(layer, 1, 1024, &bytes), PERMJIT_OK);
-    EXPECT_GT(bytes, 0u);
-    permjit_layer_plan_destroy(layer);
-  } else {
-    EXPECT_EQ(status, PERMJIT_ERROR_UNSUPPORTED) << permjit_last_error();
-    EXPECT_NE(std::string(permjit_last_error()).find("layer 0 head 0 (vertical_slash"),
-              std::string::npos)
-        << permjit_last_error();
-  }
+  ASSERT_EQ(status, PERMJIT_OK) << permjit_last_error();
+  ASSERT_EQ(permjit_layer_plan_workspace_bytes(layer, 1, 1024, &bytes), PERMJIT_OK);
+  EXPECT_GT(bytes, 0u);
+  permjit_layer_plan_destroy(layer);
   permjit_runtime_destroy(runtime);
 }
 
