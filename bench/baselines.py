@@ -17,6 +17,8 @@ For S <= 32K the exact kept-pair count of the flex mask is computed on the GPU
 Prints one JSON object per line. Runs only on the GPU machine (torch + triton).
 
 Usage: baselines.py --cases FILE [--deadline T] [--time-cap-s 2]
+Exit status 1 when a FlexAttention case failed (its mask code is ours); an SDPA backend missing
+on the card is reported in its rows only.
 """
 import argparse
 import json
@@ -210,9 +212,8 @@ def main():
                         ms, runs = timed(lambda: torch.nn.functional.scaled_dot_product_attention(
                             q, k, v, is_causal=True))
                     shapes[shape][name] = {"ms": ms, "runs": runs}
-                except Exception as e:  # a backend missing on this card/build is reported
+                except Exception as e:  # a backend missing on this card/build: reported only
                     shapes[shape][name] = {"error": f"{type(e).__name__}: {str(e)[:200]}"}
-                    failures += 1
         for name in ("sdpa_flash", "sdpa_cudnn"):
             out({**base(c, name), **shapes[shape][name], "dense_baseline": True})
 

@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Everything permjit runs on a GPU, in one call (../shared/design/GPU.md):
 #   1. every test executable (GPU tests included; they skip only without a GPU),
-#   2. the benchmark suite (bench/run_suite.sh: permjit default and tuned, SDPA flash / cuDNN
-#      and FlexAttention on the same card in the same run, within a time budget),
+#   2. the benchmark suite into OUT_DIR/bench (bench/run_suite.sh: permjit default and tuned,
+#      SDPA flash / cuDNN and FlexAttention on the same card in the same run, within a time
+#      budget; table.md, bench.png and the JSON lines there),
 #   3. the joined table, printed last.
 # Usage: bench/gpu_check.sh BIN_DIR OUT_DIR [quick|full] [BUDGET_S]
+#   The tests take a minute or two before the suite's budget starts; for the benchmark alone
+#   call bench/run_suite.sh (or set PERMJIT_SKIP_TESTS=1).
 #   PERMJIT_SKIP_TESTS=1 skips step 1; PERMJIT_SKIP_BENCH=1 skips step 2.
 # Exit status 1 when a test or the suite failed.
 set -uo pipefail
@@ -34,6 +37,6 @@ done
 if [[ ${PERMJIT_SKIP_BENCH:-0} == 1 ]]; then
   echo "== benchmark (skipped: PERMJIT_SKIP_BENCH=1)"
 else
-  bash "$HERE/run_suite.sh" "$BIN" "$OUT/bench" "$TIER" $BUDGET || status=1
+  bash "$HERE/run_suite.sh" "$BIN" "$OUT/bench" "$TIER" ${BUDGET:+"$BUDGET"} || status=1
 fi
 exit $status

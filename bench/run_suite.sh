@@ -59,6 +59,10 @@ echo "== permjit_bench"
   echo "permjit_bench FAILED (exit $?); last lines of permjit.log:"; tail -25 "$OUT/permjit.log"
   status=1; }
 grep -E '^permjit_bench: .* ms \(' "$OUT/permjit.log" || true
+if ! grep -q '"baseline"' "$OUT/permjit.jsonl"; then
+  echo "run_suite.sh: permjit_bench produced no case results; not running the baselines" >&2
+  exit 1
+fi
 echo "== baselines ($(($(date +%s) - START))s so far)"
 python3 "$HERE/baselines.py" --cases "$OUT/cases.txt" --deadline $((START + BUDGET)) \
   --time-cap-s "$TIME_CAP" >"$OUT/baselines.jsonl" 2>"$OUT/baselines.log" || {
