@@ -11,16 +11,17 @@ SDPA FLASH_ATTENTION and CUDNN_ATTENTION (dense causal) run once per (S, heads, 
 
 The selection (not the full cross product; the order is the priority when the time budget
 runs out - later cases are skipped first):
-  main sweep  every pattern, bf16, head dim 128 at 32K x 8 heads, 128K x 8, 1M x 1, 512K x 1,
-              16K x 8 (full); quick: 32K x 8 for every pattern, the grid head and dense causal
-              also at 128K x 8 and 1M x 1.
-  dtype/hd    every pattern at 32K x 8 heads in fp16 / hd 128 and in bf16 / hd 64 (full);
-              quick: the grid head only.
-  tuned       full: every main-sweep case at 32K, 128K and 1M and the grid head's variants;
-              quick: the grid head and A-shape at 32K. Never vertical_slash (the tuner's
-              timing runs provide no dynamic workspace).
-  flex        S <= 128K for every pattern; in full also the grid head at 512K and 1M (the
-              ANCHORS.md rows); never for vertical_slash (its mask is per-input indices).
+  full        every pattern, bf16, head dim 128 at 32K x 8 heads, 128K x 8, 1M x 1; then every
+              pattern at 32K x 8 in fp16 / hd 128 and in bf16 / hd 64; then every pattern at
+              512K x 1 and 16K x 8 (bf16, hd 128).
+  quick       32K x 8 for every pattern; the grid head and dense causal also at 128K x 8 and
+              1M x 1; the grid head at 32K in fp16 and in hd 64.
+  tuned       full: every pattern at 32K and 1M, the grid head at 128K and in its fp16 / hd 64
+              variants; quick: the grid head and A-shape at 32K. Never vertical_slash (the
+              tuner's timing runs provide no dynamic workspace).
+  flex        S <= 128K (full: not at 16K, to keep the budget for the longer rows); in full also
+              the grid head at 512K and 1M (the ANCHORS.md rows); never for vertical_slash (its
+              mask is per-input indices).
 """
 import argparse
 import sys
@@ -30,7 +31,7 @@ FLEX_MAX_SEQ = 128 * K
 
 
 def flex_for(pattern, seq_len, tier):
-    if pattern == "vertical_slash":
+    if pattern == "vertical_slash" or (tier == "full" and seq_len < 32 * K):
         return 0
     if seq_len <= FLEX_MAX_SEQ:
         return 1
@@ -56,16 +57,18 @@ def cases(tier, patterns):
         add("grid", 32 * K, 8, dtype="fp16")
         add("grid", 32 * K, 8, head_dim=64)
         return out
-    main = [(32 * K, 8, 1), (128 * K, 8, 1), (1024 * K, 1, 1), (512 * K, 1, 0), (16 * K, 8, 0)]
-    for seq_len, heads, tune in main[:3]:
-        for p in patterns:
-            add(p, seq_len, heads, tune=tune)
+    for p in patterns:
+        add(p, 32 * K, 8, tune=1)
+    for p in patterns:
+        add(p, 128 * K, 8, tune=int(p == "grid"))
+    for p in patterns:
+        add(p, 1024 * K, 1, tune=1)
     for p in patterns:
         add(p, 32 * K, 8, dtype="fp16", tune=int(p == "grid"))
         add(p, 32 * K, 8, head_dim=64, tune=int(p == "grid"))
-    for seq_len, heads, tune in main[3:]:
+    for seq_len, heads in ((512 * K, 1), (16 * K, 8)):
         for p in patterns:
-            add(p, seq_len, heads, tune=tune)
+            add(p, seq_len, heads)
     return out
 
 
