@@ -40,7 +40,12 @@ assert torch.cuda.is_available(), "torch sees no CUDA device"
 EOF
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
-export PERMJIT_CACHE_DIR=${PERMJIT_CACHE_DIR:-$OUT/cache}
+# The kernel cache outside OUT (cubins need not travel back with the results).
+if [[ -z ${PERMJIT_CACHE_DIR:-} ]]; then
+  PERMJIT_CACHE_DIR=$(mktemp -d "${TMPDIR:-/tmp}/permjit-suite-cache.XXXXXX")
+  trap 'rm -rf "$PERMJIT_CACHE_DIR"' EXIT
+fi
+export PERMJIT_CACHE_DIR
 # A fresh tuning database: the tuned rows come from this run only.
 export PERMJIT_TUNING_DB=$OUT/tuning.json
 rm -f "$PERMJIT_TUNING_DB" "$PERMJIT_TUNING_DB.lock"
