@@ -259,9 +259,17 @@ json tuneCase(Runtime& rt, runtime::Driver& drv, const Case& c, const bench::Ben
   runtime::TuneResult result = runtime::autotune(rt, bp.pattern, default_options, shape, options);
   out["tune_s"] = msSince(start) / 1e3;
   int timed = 0;
+  json candidate_ms = json::object();  // e.g. the fused single pass against the split plan
   for (const auto& candidate : result.candidates) {
-    timed += candidate.status == runtime::CandidateResult::Status::kTimed;
+    const std::string name = configName(candidate.tile, candidate.pass_split);
+    if (candidate.status == runtime::CandidateResult::Status::kTimed) {
+      ++timed;
+      candidate_ms[name] = candidate.ms;
+    } else {
+      candidate_ms[name] = runtime::candidateStatusName(candidate.status);
+    }
   }
+  out["candidate_ms"] = candidate_ms;
   out["candidates"] = result.candidates.size();
   out["candidates_timed"] = timed;
   out["tuner_iterations"] = options.iterations;
