@@ -1,18 +1,23 @@
 #!/usr/bin/env bash
 # Everything permjit runs on a GPU, in one call (../shared/design/GPU.md):
 #   1. every test executable (GPU tests included; they skip only without a GPU),
-#   2. the permjit benchmark (bench/permjit_bench) and the peer baselines (bench/baselines.py)
-#      on the same card in the same run,
+#   2. the benchmark suite into OUT_DIR/bench (bench/run_suite.sh: permjit default and tuned,
+#      SDPA flash / cuDNN and FlexAttention on the same card in the same run, within a time
+#      budget; table.md, bench.png and the JSON lines there),
 #   3. the joined table, printed last.
-# Usage: bench/gpu_check.sh BIN_DIR OUT_DIR [quick]
+# Usage: bench/gpu_check.sh BIN_DIR OUT_DIR [quick|full] [BUDGET_S]
+#   The tests take a minute or two before the suite's budget starts; for the benchmark alone
+#   call bench/run_suite.sh (or set PERMJIT_SKIP_TESTS=1).
+#   PERMJIT_SKIP_TESTS=1 skips step 1; PERMJIT_SKIP_BENCH=1 skips step 2.
+# Exit status 1 when a test or the suite failed.
 set -uo pipefail
 BIN=${1:?BIN_DIR (from scripts/pack_gpu.sh)}
 OUT=${2:?OUT_DIR}
-MODE=${3:-full}
+TIER=${3:-quick}
+BUDGET=${4:-}
 HERE=$(cd "$(dirname "$0")" && pwd)
 mkdir -p "$OUT"
 export PERMJIT_CACHE_DIR="$OUT/cache"
-nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee "$OUT/card.txt"
 
 status=0
 echo "== tests"
@@ -29,20 +34,9 @@ for t in "$BIN"/tests/*; do
   tail -3 "$OUT/$name.log"
 done
 
-echo "== benchmark"
-: >"$OUT/results.jsonl"
-if [[ -x "$BIN/permjit_bench" ]]; then
-  "$BIN/permjit_bench" --mode "$MODE" >>"$OUT/results.jsonl" 2>"$OUT/bench.log" || {
-    echo "permjit_bench failed"; tail -20 "$OUT/bench.log"; status=1; }
+if [[ ${PERMJIT_SKIP_BENCH:-0} == 1 ]]; then
+  echo "== benchmark (skipped: PERMJIT_SKIP_BENCH=1)"
+else
+  bash "$HERE/run_suite.sh" "$BIN" "$OUT/bench" "$TIER" ${BUDGET:+"$BUDGET"} || status=1
 fi
-shapes=("dense 32768 8" "dense 131072 8" "grid 131072 8" "ashape 32768 8" "ashape 131072 8"
-  "dense 32768 8 --head-dim 64 --skip flex" "dense 32768 8 --dtype fp16 --skip flex")
-[[ $MODE == quick ]] && shapes=("dense 32768 8" "grid 32768 8")
-for s in "${shapes[@]}"; do
-  set -- $s
-  python3 "$HERE/baselines.py" --pattern "$1" --seq-len "$2" --heads "$3" "${@:4}" \
-    >>"$OUT/results.jsonl" 2>>"$OUT/baselines.log" || echo "baseline $s failed"
-done
-echo "== table"
-python3 "$HERE/table.py" "$OUT/results.jsonl" | tee "$OUT/table.md"
 exit $status

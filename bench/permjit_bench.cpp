@@ -1,78 +1,138 @@
-// permjit's side of the benchmark table (bench/gpu_check.sh runs it next to the baselines).
+// permjit's side of the benchmark table (bench/run_suite.sh runs it next to the baselines).
 //
-// For each case: plan once, warm up, then time `iterations` launches one by one with CUDA
-// events and report the median, plus effective TFLOP/s on kept pairs. Also measures the JIT
-// path: cold NVRTC compile (empty cache dir), disk hit (fresh runtime, same dir) and memory
-// hit (same runtime), and the number of NVRTC compiles. Prints one JSON object per line.
+// For each case of a case file (bench/suite.py writes them; one "pattern seq_len heads
+// head_dim dtype tune" per line): plan the default (the compiler's default tile, pass split
+// kAuto), time it with CUDA events (one warm-up run estimates the time; then as many runs as
+// fit the per-shape cap, at least 3, median), count the kept pairs exactly
+// (bench/BenchPatterns.h) and report effective TFLOP/s. Cases marked tune=1 then run the
+// autotuner on the same shape (bounded candidate count, tiles x pass split), store the result
+// in the tuning database, re-time default and tuned back to back, check that tuned is not
+// slower and that Runtime::plan with the tile and split left open picks the tuned entry.
+// --jit measures cold compile, disk hit and memory hit of the kernel cache and of whole plans.
+// Every result is one JSON object per line on stdout; progress and warnings on stderr.
 //
-// Usage: permjit_bench [--mode full|quick] [--iterations N]
-#include <fmt/format.h>
+// Usage:
+//   permjit_bench --list-patterns
+//   permjit_bench --kept-pairs PATTERN SEQ_LEN   (exact count of a static pattern, no GPU)
+//   permjit_bench --cases FILE [--deadline UNIX_SECONDS] [--time-cap-s 2] [--tune-cap-s 12]
+//                 [--max-candidates 6] [--max-iterations 20] [--jit]
+// Exit status: 0 when every case ran, 1 when any case failed (each failure is also a JSON
+// line), 2 for bad usage. Cases past the deadline are reported as skipped.
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
-#include <cmath>
 #include <cstdio>
-#include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <sstream>
 #include <string>
 #include <vector>
 
+#include "BenchPatterns.h"
 #include "permjit/codegen/CudaSource.h"
 #include "permjit/compiler/Pipeline.h"
 #include "permjit/permjit.h"
 #include "permjit/runtime/AttentionCheck.h"
+#include "permjit/runtime/Autotuner.h"
 #include "permjit/runtime/Driver.h"
 #include "permjit/runtime/KernelCache.h"
+#include "permjit/runtime/TuningDb.h"
 
 namespace {
 
 using namespace permjit;
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
 
 struct Case {
-  std::string name;  // matches bench/baselines.py --pattern
-  int64_t seq_len;
-  int64_t heads;
-  int head_dim;
-  DType dtype;
-  PassSplit split = PassSplit::kAuto;
-  std::string label = "permjit";  // the table column
+  std::string pattern;
+  int64_t seq_len = 0, heads = 0;
+  int head_dim = 128;
+  DType dtype = DType::kBF16;
+  bool tune = false;
 };
 
-// The MMInference grid head of ANCHORS.md: vision span [812, S - 60), stride 14.
-Pattern patternFor(const std::string& name) {
-  if (name == "dense") return causal();
-  if (name == "grid") {
-    return causal() & (sink(1024) | local(1024) | rows(SpanRef::last(60)) | grid(14, 0, 0));
+struct Settings {
+  double deadline = 0;  // unix seconds; 0: none
+  double time_cap_s = 2.0;
+  double tune_cap_s = 12.0;
+  int max_candidates = 6;
+  int max_iterations = 20;
+};
+
+void emit(const json& line) {
+  std::cout << line.dump() << "\n";
+  std::cout.flush();
+}
+
+double unixNow() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+double msSince(Clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
+
+[[noreturn]] void usage(const std::string& message) {
+  std::fprintf(stderr,
+               "permjit_bench: %s\nusage: permjit_bench --list-patterns | --kept-pairs PATTERN "
+               "SEQ_LEN | --cases FILE "
+               "[--deadline UNIX_SECONDS] [--time-cap-s S] [--tune-cap-s S] [--max-candidates N] "
+               "[--max-iterations N] [--jit]\n",
+               message.c_str());
+  std::exit(2);
+}
+
+// The dynamic vertical_slash row runs only where the compiler can plan it.
+bool verticalSlashSupported() {
+  try {
+    CompileOptions options;
+    options.name = "vertical_slash";
+    compilePattern(bench::benchPattern("vertical_slash", 16384).pattern, options);
+    return true;
+  } catch (const Error&) {
+    return false;
   }
-  if (name == "ashape") return causal() & (sink(128) | local(4096));
-  throw Error(ErrorCategory::kInvalidArgument, "bench case: unknown pattern " + name);
 }
 
-Layout layoutFor(const std::string& name, int64_t seq_len) {
-  if (name == "grid") return Layout::textVisionText(seq_len, 812, 60);
-  return Layout();
+std::vector<std::string> supportedPatterns() {
+  std::vector<std::string> names = bench::staticPatternNames();
+  if (verticalSlashSupported()) names.push_back("vertical_slash");
+  return names;
 }
 
-// Kept pairs where a closed form exists; other patterns take theirs from the FlexAttention
-// baseline row of the same mask (bench/table.py), or -1.
-double keptPairs(const std::string& name, int64_t s) {
-  if (name == "dense") return 0.5 * double(s) * double(s + 1);
-  if (name == "ashape") {
-    // sink 128 | local 4096, causal: per row q, keys [0, 128) U (q - 4096, q].
-    double total = 0;
-    for (int64_t q = 0; q < s; ++q) {
-      int64_t window_lo = std::max<int64_t>(0, q - 4095);
-      int64_t sink_only = std::min<int64_t>(128, window_lo);
-      total += double(q - window_lo + 1) + double(sink_only);
+std::vector<Case> readCases(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) usage("--cases: cannot read '" + path + "'");
+  std::vector<Case> cases;
+  std::string line;
+  int number = 0;
+  while (std::getline(in, line)) {
+    ++number;
+    if (line.empty() || line[0] == '#') continue;
+    std::istringstream fields(line);
+    Case c;
+    std::string dtype;
+    int tune = 0;
+    if (!(fields >> c.pattern >> c.seq_len >> c.heads >> c.head_dim >> dtype >> tune) ||
+        c.seq_len <= 0 || c.heads <= 0 || (dtype != "bf16" && dtype != "fp16")) {
+      usage(path + ":" + std::to_string(number) + ": '" + line +
+            "'; expected: pattern seq_len heads head_dim bf16|fp16 0|1");
     }
-    return total;
+    c.dtype = dtype == "bf16" ? DType::kBF16 : DType::kFP16;
+    c.tune = tune != 0;
+    cases.push_back(c);
   }
-  return -1;
+  return cases;
 }
 
-double medianOf(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v.empty() ? 0 : v[v.size() / 2];
+json caseJson(const Case& c, const std::string& label, const std::string& card) {
+  return json{{"baseline", label}, {"pattern", c.pattern},   {"seq_len", c.seq_len},
+              {"heads", c.heads},  {"head_dim", c.head_dim}, {"dtype", dtypeName(c.dtype)},
+              {"card", card}};
 }
 
 void fillRandom(std::vector<uint16_t>& host, DType dtype, uint64_t seed) {
@@ -84,180 +144,407 @@ void fillRandom(std::vector<uint16_t>& host, DType dtype, uint64_t seed) {
   }
 }
 
-void runCase(Runtime& rt, runtime::Driver& drv, const Case& c, int iterations,
-             const std::string& card) {
-  PlanOptions po;
-  po.head_dim = c.head_dim;
-  po.dtype = c.dtype;
-  po.name = c.name;
-  po.pass_split = c.split;
-  Plan plan = rt.plan(patternFor(c.name), po);
-
-  const size_t elems = size_t(c.seq_len) * c.heads * c.head_dim;
-  auto driver = runtime::Driver::open();
-  runtime::DeviceBuffer q(driver, elems * 2), k(driver, elems * 2), v(driver, elems * 2),
-      o(driver, elems * 2);
-  // Split plans merge their passes through the log-sum-exp, so the bench always provides it.
-  runtime::DeviceBuffer lse(driver, size_t(c.seq_len) * c.heads * sizeof(float));
-  std::vector<uint16_t> host(elems);
-  fillRandom(host, c.dtype, 1);
-  q.upload(host.data(), elems * 2);
-  fillRandom(host, c.dtype, 2);
-  k.upload(host.data(), elems * 2);
-  fillRandom(host, c.dtype, 3);
-  v.upload(host.data(), elems * 2);
-
+// The inputs of one case on the device (random, never zeros), shared by every plan timed.
+class CaseBuffers {
+ public:
+  CaseBuffers(std::shared_ptr<runtime::Driver> driver, const Case& c, const Layout& layout) {
+    const size_t elems = size_t(c.seq_len) * c.heads * c.head_dim;
+    q_ = std::make_unique<runtime::DeviceBuffer>(driver, elems * 2);
+    k_ = std::make_unique<runtime::DeviceBuffer>(driver, elems * 2);
+    v_ = std::make_unique<runtime::DeviceBuffer>(driver, elems * 2);
+    o_ = std::make_unique<runtime::DeviceBuffer>(driver, elems * 2);
+    // Split plans merge their passes through the log-sum-exp, so it is always provided.
+    lse_ = std::make_unique<runtime::DeviceBuffer>(driver,
+                                                   size_t(c.seq_len) * c.heads * sizeof(float));
+    std::vector<uint16_t> host(elems);
+    fillRandom(host, c.dtype, 1);
+    q_->upload(host.data(), elems * 2);
+    fillRandom(host, c.dtype, 2);
+    k_->upload(host.data(), elems * 2);
+    fillRandom(host, c.dtype, 3);
+    v_->upload(host.data(), elems * 2);
+    args.q = q_->data();
+    args.k = k_->data();
+    args.v = v_->data();
+    args.o = o_->data();
+    args.lse = static_cast<float*>(lse_->data());
+    args.batch = 1;
+    args.heads = c.heads;
+    args.kv_heads = c.heads;
+    args.seq_len = c.seq_len;
+    args.head_dim = c.head_dim;
+    args.dtype = c.dtype;
+    args.tensor_layout = TensorLayout::kBSHD;
+    args.layout = layout;
+    driver_ = driver;
+  }
+  // Dynamic plans need their workspace; allocated once for the largest plan asked for.
+  void provideWorkspace(const Plan& plan) {
+    size_t need = plan.workspaceBytes(args.batch, args.heads, args.seq_len);
+    if (need == 0 || (workspace_ && workspace_->bytes() >= need)) return;
+    workspace_ = std::make_unique<runtime::DeviceBuffer>(driver_, need);
+    args.workspace = workspace_->data();
+    args.workspace_bytes = need;
+  }
   RunArgs args;
-  args.q = q.data();
-  args.k = k.data();
-  args.v = v.data();
-  args.o = o.data();
-  args.lse = static_cast<float*>(lse.data());
-  args.batch = 1;
-  args.heads = c.heads;
-  args.kv_heads = c.heads;
-  args.seq_len = c.seq_len;
-  args.head_dim = c.head_dim;
-  args.dtype = c.dtype;
-  args.tensor_layout = TensorLayout::kBSHD;
-  args.layout = layoutFor(c.name, c.seq_len);
 
+ private:
+  std::shared_ptr<runtime::Driver> driver_;
+  std::unique_ptr<runtime::DeviceBuffer> q_, k_, v_, o_, lse_, workspace_;
+};
+
+struct Timing {
+  double ms = 0;
+  int runs = 0;
+};
+
+// One warm-up run estimates the time; then max(3, min(max_iterations, cap / estimate)) runs,
+// each bracketed by CUDA events; the median.
+Timing timePlan(runtime::Driver& drv, const Plan& plan, CaseBuffers& buffers, double cap_s,
+                int max_iterations) {
+  buffers.provideWorkspace(plan);
   CUevent start, stop;
   drv.check(drv.cuEventCreate(&start, CU_EVENT_DEFAULT), "cuEventCreate");
   drv.check(drv.cuEventCreate(&stop, CU_EVENT_DEFAULT), "cuEventCreate");
-  for (int i = 0; i < 3; ++i) plan.run(args, nullptr);
-  drv.check(drv.cuStreamSynchronize(nullptr), "cuStreamSynchronize");
-  std::vector<double> times;
-  for (int i = 0; i < iterations; ++i) {
+  auto timedRun = [&] {
     drv.check(drv.cuEventRecord(start, nullptr), "cuEventRecord");
-    plan.run(args, nullptr);
+    plan.run(buffers.args, nullptr);
     drv.check(drv.cuEventRecord(stop, nullptr), "cuEventRecord");
-    drv.check(drv.cuEventSynchronize(stop), "cuEventSynchronize");
+    drv.check(drv.cuEventSynchronize(stop), "cuEventSynchronize (timed run)");
     float ms = 0;
     drv.check(drv.cuEventElapsedTime(&ms, start, stop), "cuEventElapsedTime");
-    times.push_back(ms);
-  }
+    return double(ms);
+  };
+  const double estimate = std::max(timedRun(), 1e-3);
+  const int runs = std::clamp(int(cap_s * 1e3 / estimate), 3, std::max(3, max_iterations));
+  std::vector<double> times;
+  for (int i = 0; i < runs; ++i) times.push_back(timedRun());
   drv.cuEventDestroy_v2(start);
   drv.cuEventDestroy_v2(stop);
-
-  double ms = medianOf(times);
-  double kept = keptPairs(c.name, c.seq_len);
-  double tflops = kept > 0 ? 4.0 * c.heads * c.head_dim * kept / (ms * 1e-3) / 1e12 : -1;
-  std::printf(
-      "{\"baseline\": \"%s\", \"pattern\": \"%s\", \"seq_len\": %lld, \"heads\": %lld, "
-      "\"head_dim\": %d, \"dtype\": \"%s\", \"ms\": %.4f, \"eff_tflops\": %.2f, "
-      "\"kept_pairs\": %.0f, \"passes\": %d, \"card\": \"%s\"}\n",
-      c.label.c_str(), c.name.c_str(), (long long)c.seq_len, (long long)c.heads, c.head_dim,
-      dtypeName(c.dtype), ms, tflops, kept, plan.numPasses(), card.c_str());
-  std::fflush(stdout);
+  std::sort(times.begin(), times.end());
+  return {times[times.size() / 2], runs};
 }
 
-// Cold compile, disk hit and memory hit of one kernel, each in a fresh cache directory state.
-void measureJit(const std::string& card) {
+double effTflops(const Case& c, double kept_pairs, double ms) {
+  return 4.0 * double(c.heads) * c.head_dim * kept_pairs / (ms * 1e-3) / 1e12;
+}
+
+std::string configName(const TileConfig& tile, PassSplit split) {
+  return runtime::tileName(tile) + "/" + passSplitName(split);
+}
+
+// Autotunes the case's shape, stores the entry, re-times default and tuned back to back.
+json tuneCase(Runtime& rt, runtime::Driver& drv, const Case& c, const bench::BenchPattern& bp,
+              const PlanOptions& default_options, const Plan& default_plan, double default_ms,
+              CaseBuffers& buffers, const Settings& settings, const std::string& card) {
+  json out = caseJson(c, "permjit_tuned", card);
+  runtime::TuneShape shape;
+  shape.heads = c.heads;
+  shape.seq_len = c.seq_len;
+  shape.layout = bp.layout;
+  runtime::TuneOptions options;
+  options.progress = nullptr;
+  options.warmup = 1;
+  options.tiles = bench::benchTiles();
+  // Candidates and runs per candidate so that timing stays near tune_cap_s.
+  const double per_run_s = default_ms * 1e-3;
+  options.max_candidates = std::clamp(int(settings.tune_cap_s / (3.0 * per_run_s)), 2,
+                                      std::max(2, settings.max_candidates));
+  options.iterations = std::clamp(
+      int(settings.tune_cap_s / (options.max_candidates * per_run_s)) - options.warmup, 1, 5);
+  // The CPU reference check runs at a small shape of the same pattern (sampled rows).
+  options.check_seq_len = std::min<int64_t>(c.seq_len, 4096);
+  options.check_layout = bench::benchPattern(c.pattern, options.check_seq_len).layout;
+  auto start = Clock::now();
+  runtime::TuneResult result = runtime::autotune(rt, bp.pattern, default_options, shape, options);
+  out["tune_s"] = msSince(start) / 1e3;
+  int timed = 0;
+  json candidate_ms = json::object();  // e.g. the fused single pass against the split plan
+  for (const auto& candidate : result.candidates) {
+    const std::string name = configName(candidate.tile, candidate.pass_split);
+    if (candidate.status == runtime::CandidateResult::Status::kTimed) {
+      ++timed;
+      candidate_ms[name] = candidate.ms;
+    } else {
+      candidate_ms[name] = runtime::candidateStatusName(candidate.status);
+    }
+  }
+  out["candidate_ms"] = candidate_ms;
+  out["candidates"] = result.candidates.size();
+  out["candidates_timed"] = timed;
+  out["tuner_iterations"] = options.iterations;
+  out["tuner_default_ms"] = result.default_ms;
+  out["tuner_best_ms"] = result.best_ms;
+  out["default_config"] = configName(result.default_tile, result.default_split);
+  out["tile"] = runtime::tileName(result.best_tile);
+  out["pass_split"] = passSplitName(result.best_split);
+  std::fprintf(stderr, "%s", runtime::summaryTable(result).c_str());
+
+  std::vector<std::string> warnings;
+  const std::string db = env::tuningDbPath();
+  runtime::TuningDb::update(db, result.entry(), &warnings);
+  for (const auto& w : warnings) std::fprintf(stderr, "permjit_bench: warning: %s\n", w.c_str());
+
+  const bool kept_default =
+      result.best_tile == result.default_tile && result.best_split == result.default_split;
+  out["kept_default"] = kept_default;
+  PlanOptions tuned_options = default_options;
+  tuned_options.tile = result.best_tile;
+  tuned_options.pass_split = result.best_split;
+  Plan tuned_plan = rt.plan(bp.pattern, tuned_options);
+  if (kept_default) {
+    // The tuned plan is the default plan: the same time, gain 0.
+    out["ms"] = default_ms;
+    out["default_ms_pair"] = default_ms;
+    out["gain"] = 0.0;
+    out["tuned_check"] = "ok";
+  } else {
+    double pair_default =
+        timePlan(drv, default_plan, buffers, settings.time_cap_s, settings.max_iterations).ms;
+    Timing tuned = timePlan(drv, tuned_plan, buffers, settings.time_cap_s, settings.max_iterations);
+    out["ms"] = tuned.ms;
+    out["runs"] = tuned.runs;
+    out["default_ms_pair"] = pair_default;
+    out["gain"] = pair_default / tuned.ms - 1.0;
+    // Within 3% is timing noise between two back-to-back measurements.
+    out["tuned_check"] = tuned.ms <= pair_default * 1.03 ? "ok" : "slower";
+  }
+  out["passes"] = tuned_plan.numPasses();
+  // Runtime::plan with the tile and split left open must now pick the tuned entry.
+  PlanOptions open_options = default_options;
+  open_options.tile.reset();
+  open_options.pass_split = PassSplit::kAuto;
+  Plan from_db = rt.plan(bp.pattern, open_options);
+  out["db_plan_matches"] =
+      from_db.spec().tile == result.best_tile && from_db.numPasses() == tuned_plan.numPasses();
+  return out;
+}
+
+bool runCase(Runtime& rt, const std::shared_ptr<runtime::Driver>& drv, const Case& c,
+             const Settings& settings, const std::string& card) {
+  if (settings.deadline > 0 && unixNow() > settings.deadline) {
+    json skipped = caseJson(c, "permjit", card);
+    skipped["skipped"] = "time budget of the suite spent before this case";
+    emit(skipped);
+    return true;
+  }
+  const auto case_start = Clock::now();
+  try {
+    bench::BenchPattern bp = bench::benchPattern(c.pattern, c.seq_len);
+    PlanOptions options;
+    options.head_dim = c.head_dim;
+    options.dtype = c.dtype;
+    options.name = c.pattern;
+    // An explicit default tile keeps the tuning database out of the default row.
+    options.tile = defaultTileConfig(c.head_dim);
+    options.pass_split = PassSplit::kAuto;
+    options.layout = bp.layout;
+    options.seq_len = c.seq_len;
+    auto plan_start = Clock::now();
+    Plan plan = rt.plan(bp.pattern, options);
+    const double plan_ms = msSince(plan_start);
+    CaseBuffers buffers(drv, c, bp.layout);
+    Timing timing = timePlan(*drv, plan, buffers, settings.time_cap_s, settings.max_iterations);
+
+    double kept = 0;
+    if (plan.isDynamic()) {
+      // Mean over heads of the pairs the estimator chose in the last run.
+      for (const DynamicIndices& head : plan.estimatedIndices(buffers.args)) {
+        kept += bench::verticalSlashKeptPairs(head.vertical, head.slash, c.seq_len);
+      }
+      kept /= double(c.heads);
+    } else {
+      kept = bench::keptPairs(c.pattern, c.seq_len);
+    }
+    json row = caseJson(c, "permjit", card);
+    row["ms"] = timing.ms;
+    row["runs"] = timing.runs;
+    row["kept_pairs"] = kept;
+    row["eff_tflops"] = effTflops(c, kept, timing.ms);
+    row["passes"] = plan.numPasses();
+    row["tile"] = runtime::tileName(plan.spec().tile);
+    row["plan_ms"] = plan_ms;
+    emit(row);
+
+    if (c.tune) {
+      try {
+        json tuned = tuneCase(rt, *drv, c, bp, options, plan, timing.ms, buffers, settings, card);
+        tuned["kept_pairs"] = kept;
+        tuned["eff_tflops"] = effTflops(c, kept, tuned["ms"].get<double>());
+        emit(tuned);
+        if (tuned["tuned_check"] != "ok" || !tuned["db_plan_matches"].get<bool>()) {
+          std::fprintf(stderr, "permjit_bench: %s S=%lld: tuned_check %s, db_plan_matches %s\n",
+                       c.pattern.c_str(), (long long)c.seq_len,
+                       tuned["tuned_check"].get<std::string>().c_str(),
+                       tuned["db_plan_matches"].dump().c_str());
+        }
+      } catch (const std::exception& e) {
+        json failed = caseJson(c, "permjit_tuned", card);
+        failed["error"] = e.what();
+        emit(failed);
+        std::fprintf(stderr, "permjit_bench: tuning %s S=%lld failed: %s\n", c.pattern.c_str(),
+                     (long long)c.seq_len, e.what());
+        return false;
+      }
+    }
+    std::fprintf(stderr, "permjit_bench: %s S=%lld H=%lld hd=%d %s: %.3f ms (%.1f s)\n",
+                 c.pattern.c_str(), (long long)c.seq_len, (long long)c.heads, c.head_dim,
+                 dtypeName(c.dtype), timing.ms, msSince(case_start) / 1e3);
+    return true;
+  } catch (const std::exception& e) {
+    json failed = caseJson(c, "permjit", card);
+    failed["error"] = e.what();
+    emit(failed);
+    std::fprintf(stderr, "permjit_bench: %s S=%lld failed: %s\n", c.pattern.c_str(),
+                 (long long)c.seq_len, e.what());
+    return false;
+  }
+}
+
+// Cold compile, disk hit and memory hit: of the kernel-cache layer alone on one kernel (the
+// grid head fused into one pass), and of whole plans (pipeline + codegen + cache) of the
+// default grid-head plan, each from an empty cache directory.
+void measureJit(const std::shared_ptr<runtime::Driver>& drv, const std::string& card) {
   namespace fs = std::filesystem;
-  fs::path dir = fs::temp_directory_path() / "permjit-bench-cache";
+  fs::path dir = fs::temp_directory_path() / ("permjit-bench-jit-" + std::to_string(getpid()));
   fs::remove_all(dir);
+  const int64_t S = 32768;
+  bench::BenchPattern bp = bench::benchPattern("grid", S);
   PlanOptions po;
   po.name = "grid";
-  Pattern p = patternFor("grid");
-  auto ms_since = [](auto t0) {
-    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-  };
+  po.tile = defaultTileConfig(128);  // keep the tuning database out of it
   RuntimeOptions ro;
-  ro.cache_dir = dir.string();
-  double cold, disk, memory_us, plan_other_params_ms;
-  uint64_t compiles = 0;
+  ro.cache_dir = (dir / "plans").string();
+  json plans = {{"metric", "jit_plan"}, {"pattern", "grid"}, {"card", card}};
   {
     Runtime rt(ro);
-    auto t0 = std::chrono::steady_clock::now();
-    rt.plan(p, po);
-    cold = ms_since(t0);
-    compiles = rt.cacheStats().compiles;
+    auto t0 = Clock::now();
+    Plan plan = rt.plan(bp.pattern, po);
+    plans["cold_plan_ms"] = msSince(t0);
+    plans["passes"] = plan.numPasses();
+    plans["cold_plan_compiles"] = rt.cacheStats().compiles;
   }
   {
     Runtime rt(ro);
-    auto t0 = std::chrono::steady_clock::now();
-    rt.plan(p, po);
-    disk = ms_since(t0);
-    // Same structure, other parameters: the whole pipeline runs, the kernel comes from memory.
+    auto t0 = Clock::now();
+    rt.plan(bp.pattern, po);
+    plans["disk_hit_plan_ms"] = msSince(t0);
+    plans["disk_hit_plan_compiles"] = rt.cacheStats().compiles;
+    // Same structure, other parameter values: the pipeline runs, the kernels come from memory.
     Pattern other = causal() & (sink(512) | local(2048) | rows(SpanRef::last(30)) | grid(16, 3, 5));
-    t0 = std::chrono::steady_clock::now();
+    t0 = Clock::now();
     rt.plan(other, po);
-    plan_other_params_ms = ms_since(t0);
-    t0 = std::chrono::steady_clock::now();
+    plans["other_params_plan_ms"] = msSince(t0);
     const int kRepeats = 100;
-    for (int i = 0; i < kRepeats; ++i) rt.plan(p, po);
-    memory_us = ms_since(t0) * 1e3 / kRepeats;
-    compiles += rt.cacheStats().compiles;
+    t0 = Clock::now();
+    for (int i = 0; i < kRepeats; ++i) rt.plan(bp.pattern, po);
+    plans["memory_hit_plan_us"] = msSince(t0) * 1e3 / kRepeats;
+    plans["warm_compiles"] = rt.cacheStats().compiles;  // 0: nothing recompiled
   }
-  // The cache layers alone, on one kernel: what an engine pays per lookup.
-  double layer_cold_ms, layer_disk_ms, layer_memory_us;
+  json layer = {{"metric", "jit_cache"}, {"card", card}};
   {
-    auto drv = runtime::Driver::open();
     CUcontext ctx = drv->primaryContext(0);
     auto info = drv->device(0);
     CompileOptions co;
     co.name = "grid";
-    KernelSpec spec = compilePattern(p, co);
-    GeneratedKernel gen =
-        generateCuda(spec, TargetInfo::forComputeCapability(info.major, info.minor), 0);
+    co.pass_split = PassSplit::kSingle;
+    KernelSpec spec = compilePattern(bp.pattern, co);
+    TargetInfo target = TargetInfo::forComputeCapability(info.major, info.minor);
+    GeneratedKernel gen = generateCuda(spec, target, 0);
     runtime::CudaProgram program;
+    program.name = gen.kernel_name + ".cu";
     program.source = gen.source;
     program.headers = gen.headers;
     program.headers_digest = gen.headers_digest;
     program.options = gen.nvrtc_options;
-    program.arch = TargetInfo::forComputeCapability(info.major, info.minor).nvrtcArch();
+    program.arch = target.nvrtcArch();
     program.kernel_name = gen.kernel_name;
-    fs::path layer_dir = dir / "layers";
+    layer["kernel"] = gen.kernel_name;
     runtime::KernelCache::Options opts;
-    opts.dir = layer_dir.string();
+    opts.dir = (dir / "layer").string();
     {
       runtime::KernelCache cache(opts);
-      auto t0 = std::chrono::steady_clock::now();
+      auto t0 = Clock::now();
       cache.kernel(program, *drv, drv, ctx);
-      layer_cold_ms = ms_since(t0);
+      layer["cold_compile_ms"] = msSince(t0);
     }
     runtime::KernelCache cache(opts);
-    auto t0 = std::chrono::steady_clock::now();
+    auto t0 = Clock::now();
     cache.kernel(program, *drv, drv, ctx);
-    layer_disk_ms = ms_since(t0);
+    layer["disk_hit_ms"] = msSince(t0);
     const int kLookups = 1000;
-    t0 = std::chrono::steady_clock::now();
+    t0 = Clock::now();
     for (int i = 0; i < kLookups; ++i) cache.kernel(program, *drv, drv, ctx);
-    layer_memory_us = ms_since(t0) * 1e3 / kLookups;
+    layer["memory_hit_us"] = msSince(t0) * 1e3 / kLookups;
+    layer["compiles"] = cache.stats().compiles;
   }
-  std::printf(
-      "{\"metric\": \"cache\", \"cold_compile_ms\": %.1f, \"disk_hit_ms\": %.2f, "
-      "\"memory_hit_us\": %.2f}\n",
-      layer_cold_ms, layer_disk_ms, layer_memory_us);
-  std::printf(
-      "{\"metric\": \"jit\", \"cold_compile_ms\": %.1f, \"disk_hit_plan_ms\": %.2f, "
-      "\"memory_hit_plan_us\": %.1f, \"other_params_plan_ms\": %.2f, \"nvrtc_compiles\": %llu, "
-      "\"card\": \"%s\"}\n",
-      cold, disk, memory_us, plan_other_params_ms, (unsigned long long)compiles, card.c_str());
-  std::fflush(stdout);
+  emit(layer);
+  emit(plans);
   fs::remove_all(dir);
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string mode = "full";
-  int iterations = 20;
+  Settings settings;
+  std::string cases_path;
+  bool jit = false, list = false;
+  std::string kept_pattern;
+  int64_t kept_seq_len = 0;
+  auto number = [&](int& i, const std::string& flag) {
+    if (i + 1 >= argc) usage(flag + ": needs a value");
+    try {
+      return std::stod(argv[++i]);
+    } catch (const std::exception&) {
+      usage(flag + ": '" + argv[i] + "' is not a number");
+    }
+  };
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
-    if (a == "--mode" && i + 1 < argc) {
-      mode = argv[++i];
-    } else if (a == "--iterations" && i + 1 < argc) {
-      iterations = std::atoi(argv[++i]);
+    if (a == "--list-patterns") {
+      list = true;
+    } else if (a == "--kept-pairs") {
+      if (i + 2 >= argc) usage("--kept-pairs: needs PATTERN SEQ_LEN");
+      kept_pattern = argv[++i];
+      kept_seq_len = int64_t(number(i, a));
+    } else if (a == "--cases" && i + 1 < argc) {
+      cases_path = argv[++i];
+    } else if (a == "--deadline") {
+      settings.deadline = number(i, a);
+    } else if (a == "--time-cap-s") {
+      settings.time_cap_s = number(i, a);
+    } else if (a == "--tune-cap-s") {
+      settings.tune_cap_s = number(i, a);
+    } else if (a == "--max-candidates") {
+      settings.max_candidates = int(number(i, a));
+    } else if (a == "--max-iterations") {
+      settings.max_iterations = int(number(i, a));
+    } else if (a == "--jit") {
+      jit = true;
     } else {
-      std::fprintf(stderr, "usage: permjit_bench [--mode full|quick] [--iterations N]\n");
-      return 2;
+      usage("unknown argument '" + a + "'");
     }
   }
-  if (mode != "full" && mode != "quick") {
-    std::fprintf(stderr, "--mode: expected full or quick, got %s\n", mode.c_str());
-    return 2;
+  if (list) {
+    for (const std::string& name : supportedPatterns()) std::printf("%s\n", name.c_str());
+    return 0;
+  }
+  if (!kept_pattern.empty()) {
+    try {
+      std::printf("%.0f\n", bench::keptPairs(kept_pattern, kept_seq_len));
+      return 0;
+    } catch (const Error& e) {
+      usage(std::string("--kept-pairs: ") + e.what());
+    }
+  }
+  if (cases_path.empty() && !jit) usage("--cases FILE or --jit is required");
+  std::vector<Case> cases;
+  if (!cases_path.empty()) cases = readCases(cases_path);
+  const std::vector<std::string> supported = supportedPatterns();
+  for (const Case& c : cases) {
+    if (std::find(supported.begin(), supported.end(), c.pattern) == supported.end()) {
+      usage("case pattern '" + c.pattern + "' is not supported by this build (--list-patterns)");
+    }
   }
   try {
     std::string reason = Runtime::deviceUnavailableReason();
@@ -269,27 +556,20 @@ int main(int argc, char** argv) {
     auto drv = runtime::Driver::open();
     // Device buffers below are allocated in the primary context the runtime launches in.
     drv->check(drv->cuCtxSetCurrent(drv->primaryContext(0)), "cuCtxSetCurrent");
-    std::string card = rt.deviceName();
-    measureJit(card);
-    std::vector<Case> cases;
-    if (mode == "quick") {
-      cases = {{"dense", 32768, 8, 128, DType::kBF16},
-               {"grid", 32768, 8, 128, DType::kBF16},
-               {"grid", 32768, 8, 128, DType::kBF16, PassSplit::kSingle, "permjit_single"}};
-    } else {
-      cases = {{"dense", 32768, 8, 128, DType::kBF16},
-               {"dense", 131072, 8, 128, DType::kBF16},
-               {"grid", 131072, 8, 128, DType::kBF16},
-               {"grid", 131072, 8, 128, DType::kBF16, PassSplit::kSingle, "permjit_single"},
-               {"dense", 32768, 8, 64, DType::kBF16},
-               {"dense", 32768, 8, 128, DType::kFP16},
-               {"ashape", 32768, 8, 128, DType::kBF16},
-               {"ashape", 131072, 8, 128, DType::kBF16}};
-    }
-    for (const Case& c : cases) runCase(rt, *drv, c, iterations, card);
-  } catch (const Error& e) {
+    const std::string card = rt.deviceName();
+    if (jit) measureJit(drv, card);
+    bool all_ok = true;
+    for (const Case& c : cases) all_ok = runCase(rt, drv, c, settings, card) && all_ok;
+    CacheStats stats = rt.cacheStats();
+    emit({{"metric", "compiles"},
+          {"nvrtc_compiles", stats.compiles},
+          {"disk_hits", stats.disk_hits},
+          {"memory_hits", stats.memory_hits},
+          {"cases", cases.size()},
+          {"card", card}});
+    return all_ok ? 0 : 1;
+  } catch (const std::exception& e) {
     std::fprintf(stderr, "permjit_bench: %s\n", e.what());
     return 1;
   }
-  return 0;
 }

@@ -160,6 +160,10 @@ void checkShape(const Pattern& pattern, const TuneShape& shape, const TuneOption
     throw invalid("kv_heads: " + std::to_string(kv_heads) + "; allowed: divisors of heads " +
                   std::to_string(shape.heads));
   }
+  if (options.max_candidates < 0) {
+    throw invalid("max_candidates: " + std::to_string(options.max_candidates) +
+                  "; allowed: >= 0 (0: every candidate)");
+  }
   if (options.iterations < 1 || options.warmup < 0) {
     throw invalid("iterations: " + std::to_string(options.iterations) + ", warmup " +
                   std::to_string(options.warmup) + "; allowed: iterations >= 1, warmup >= 0");
@@ -219,9 +223,10 @@ KernelSpec keySpec(const Pattern& pattern, const PlanOptions& options) {
   return compilePattern(pattern, compile);
 }
 
-// The tuned tile, if it still renders for this runtime's target and fits the device.
+// The tuned tile, if it still renders for this runtime's target (with the split the plan
+// would use) and fits the device.
 bool tileStillRenders(Runtime& runtime, const Pattern& pattern, const PlanOptions& options,
-                      const TileConfig& tile, std::string* why) {
+                      const TileConfig& tile, PassSplit split, std::string* why) {
   const auto& state = RuntimeAccess::state(runtime);
   try {
     CompileOptions compile;
@@ -231,6 +236,7 @@ bool tileStillRenders(Runtime& runtime, const Pattern& pattern, const PlanOption
     compile.layout = options.layout;
     compile.seq_len = options.seq_len;
     compile.name = options.name;
+    compile.pass_split = split;
     KernelSpec spec = compilePattern(pattern, compile);
     ArchName arch = parseArch(state->arch, "arch");
     TargetInfo target = TargetInfo::forComputeCapability(arch.major, arch.minor);
@@ -268,10 +274,15 @@ const char* candidateStatusName(CandidateResult::Status status) {
 
 uint64_t timingRunCount() { return g_timing_runs.load(); }
 
+std::string candidateName(const TuneCandidate& candidate) {
+  return tileName(candidate.tile) + "/" + passSplitName(candidate.pass_split);
+}
+
 TuningEntry TuneResult::entry() const {
   TuningEntry e;
   e.key = key;
   e.tile = best_tile;
+  e.pass_split = best_split;
   e.default_ms = default_ms;
   e.tuned_ms = best_ms;
   e.date = isoDateNow();
@@ -296,6 +307,40 @@ std::vector<TileConfig> candidateTiles(int head_dim) {
           tiles.push_back(tile);
         }
   return tiles;
+}
+
+std::vector<PassSplit> candidateSplits(const Pattern& pattern, const PlanOptions& options) {
+  if (options.pass_split != PassSplit::kAuto) return {options.pass_split};
+  // The split is structural: compile without a shape (no tile statistics, cheap at any S).
+  CompileOptions compile;
+  compile.head_dim = options.head_dim;
+  compile.dtype = options.dtype;
+  compile.name = options.name;
+  compile.pass_split = PassSplit::kAuto;
+  if (compilePattern(pattern, compile).passes.size() > 1) {
+    return {PassSplit::kSplitLines, PassSplit::kSingle};
+  }
+  return {PassSplit::kSingle};
+}
+
+std::vector<TuneCandidate> candidateConfigs(const Pattern& pattern, const PlanOptions& options,
+                                            const std::vector<TileConfig>& tiles,
+                                            int max_candidates) {
+  const std::vector<PassSplit> splits = candidateSplits(pattern, options);
+  std::vector<TileConfig> tile_order = {defaultTileConfig(options.head_dim)};
+  for (const TileConfig& tile : tiles.empty() ? candidateTiles(options.head_dim) : tiles) {
+    validateTileConfig(tile);
+    if (std::find(tile_order.begin(), tile_order.end(), tile) == tile_order.end()) {
+      tile_order.push_back(tile);
+    }
+  }
+  std::vector<TuneCandidate> out;
+  for (const TileConfig& tile : tile_order)
+    for (PassSplit split : splits) out.push_back({tile, split});
+  if (max_candidates > 0 && out.size() > static_cast<size_t>(max_candidates)) {
+    out.resize(static_cast<size_t>(max_candidates));
+  }
+  return out;
 }
 
 std::optional<TuningKey> tuningKeyFor(const Runtime& runtime, const KernelSpec& spec,
@@ -339,8 +384,10 @@ TuneResult autotune(Runtime& runtime, const Pattern& pattern, const PlanOptions&
 
   TuneResult result;
   result.pattern_name = plan_options.name;
-  result.default_tile = defaultTileConfig(plan_options.head_dim);
-  const std::vector<TileConfig> tiles = candidateTiles(plan_options.head_dim);
+  const std::vector<TuneCandidate> tiles =
+      candidateConfigs(pattern, plan_options, options.tiles, options.max_candidates);
+  result.default_tile = tiles[0].tile;
+  result.default_split = tiles[0].pass_split;
   result.candidates.resize(tiles.size());
   std::vector<std::optional<Plan>> plans(tiles.size());
 
@@ -358,10 +405,12 @@ TuneResult autotune(Runtime& runtime, const Pattern& pattern, const PlanOptions&
       ScopedContext context(state->driver, state->context);
       for (size_t i = next++; i < tiles.size(); i = next++) {
         CandidateResult& candidate = result.candidates[i];
-        candidate.tile = tiles[i];
+        candidate.tile = tiles[i].tile;
+        candidate.pass_split = tiles[i].pass_split;
         candidate.is_default = i == 0;
         PlanOptions plan_options_i = base;
-        plan_options_i.tile = tiles[i];
+        plan_options_i.tile = tiles[i].tile;
+        plan_options_i.pass_split = tiles[i].pass_split;
         try {
           plans[i] = runtime.plan(pattern, plan_options_i);
         } catch (const std::exception& error) {
@@ -373,7 +422,7 @@ TuneResult autotune(Runtime& runtime, const Pattern& pattern, const PlanOptions&
                   : CandidateResult::Status::kCompileFailed;
           candidate.note = error.what();
         }
-        bar.step(tileName(tiles[i]));
+        bar.step(candidateName(tiles[i]));
       }
     };
     std::exception_ptr failure;
@@ -393,8 +442,7 @@ TuneResult autotune(Runtime& runtime, const Pattern& pattern, const PlanOptions&
     if (failure) std::rethrow_exception(failure);
   }
   if (!plans[0]) {
-    throw Error(ErrorCategory::kInternal, "autotune: the default tile " +
-                                              tileName(result.default_tile) +
+    throw Error(ErrorCategory::kInternal, "autotune: the default " + candidateName(tiles[0]) +
                                               " does not compile: " + result.candidates[0].note);
   }
   result.key = *tuningKeyFor(runtime, keySpec(pattern, base), shape.seq_len);
@@ -423,12 +471,11 @@ TuneResult autotune(Runtime& runtime, const Pattern& pattern, const PlanOptions&
                          std::to_string(tolerance) + (checked.nan_found ? " (NaN/Inf)" : "");
         plans[i].reset();
       }
-      bar.step(tileName(tiles[i]));
+      bar.step(candidateName(tiles[i]));
     }
   }
   if (!plans[0]) {
-    throw Error(ErrorCategory::kInternal, "autotune: the default tile " +
-                                              tileName(result.default_tile) +
+    throw Error(ErrorCategory::kInternal, "autotune: the default " + candidateName(tiles[0]) +
                                               " fails the CPU reference check (" +
                                               result.candidates[0].note + "); not tuning");
   }
@@ -443,11 +490,12 @@ TuneResult autotune(Runtime& runtime, const Pattern& pattern, const PlanOptions&
     for (size_t i = 0; i < tiles.size(); ++i) {
       if (!plans[i]) continue;
       result.candidates[i].ms = bench.medianMs(*plans[i], options.warmup, options.iterations);
-      bar.step(tileName(tiles[i]));
+      bar.step(candidateName(tiles[i]));
     }
   }
   result.default_ms = result.candidates[0].ms;
   result.best_tile = result.default_tile;
+  result.best_split = result.default_split;
   result.best_ms = result.default_ms;
   for (CandidateResult& candidate : result.candidates) {
     if (candidate.status != CandidateResult::Status::kTimed) continue;
@@ -456,13 +504,14 @@ TuneResult autotune(Runtime& runtime, const Pattern& pattern, const PlanOptions&
         candidate.ms <= result.default_ms * (1.0 - options.min_gain)) {
       result.best_ms = candidate.ms;
       result.best_tile = candidate.tile;
+      result.best_split = candidate.pass_split;
     }
   }
   return result;
 }
 
-std::optional<TileConfig> tunedTileFor(Runtime& runtime, const Pattern& pattern,
-                                       const PlanOptions& options) {
+std::optional<TunedConfig> tunedConfigFor(Runtime& runtime, const Pattern& pattern,
+                                          const PlanOptions& options) {
   const auto& state = RuntimeAccess::state(runtime);
   if (!state->driver) return std::nullopt;
   const std::string path = env::tuningDbPath();
@@ -489,12 +538,18 @@ std::optional<TileConfig> tunedTileFor(Runtime& runtime, const Pattern& pattern,
   for (const std::string& message : warnings) warn(message);
   if (entry) {
     std::string why;
-    if (tileStillRenders(runtime, pattern, options, entry->tile, &why)) {
+    // The split the plan will run: the entry's where the caller leaves it to kAuto.
+    const PassSplit split = options.pass_split == PassSplit::kAuto && entry->pass_split
+                                ? *entry->pass_split
+                                : options.pass_split;
+    if (tileStillRenders(runtime, pattern, options, entry->tile, split, &why)) {
       if (env::verbose()) {
-        std::fprintf(stderr, "permjit: tuned tile %s for %s (from %s)\n",
-                     tileName(entry->tile).c_str(), key.str().c_str(), path.c_str());
+        std::fprintf(stderr, "permjit: tuned tile %s, pass split %s for %s (from %s)\n",
+                     tileName(entry->tile).c_str(),
+                     entry->pass_split ? passSplitName(*entry->pass_split) : "untuned",
+                     key.str().c_str(), path.c_str());
       }
-      return entry->tile;
+      return TunedConfig{entry->tile, entry->pass_split};
     }
     warn("tuning db " + path + ": entry for " + key.str() + " (tile " + tileName(entry->tile) +
          ") is stale: " + why + "; using the default tile");
@@ -511,7 +566,7 @@ std::optional<TileConfig> tunedTileFor(Runtime& runtime, const Pattern& pattern,
     TuningDb::update(path, result.entry(), &warnings);
     for (const std::string& message : warnings) warn(message);
     std::fprintf(stderr, "%s", summaryTable(result).c_str());
-    return result.best_tile;
+    return TunedConfig{result.best_tile, result.best_split};
   } catch (const Error& error) {
     warn(std::string("PERMJIT_TUNE=1: tuning failed (") + error.what() +
          "); using the default tile");
@@ -522,18 +577,19 @@ std::optional<TileConfig> tunedTileFor(Runtime& runtime, const Pattern& pattern,
 std::string summaryTable(const TuneResult& result) {
   std::string out;
   char line[256];
-  std::snprintf(line, sizeof(line), "%-17s %-15s %12s %10s %9s\n", "tile", "status", "check rel L2",
-                "median ms", "vs default");
+  std::snprintf(line, sizeof(line), "%-24s %-15s %12s %10s %9s\n", "tile/split", "status",
+                "check rel L2", "median ms", "vs default");
   out += line;
   for (const CandidateResult& c : result.candidates) {
-    std::string name = tileName(c.tile) + (c.is_default ? " (def)" : "");
-    const bool chosen = c.status == CandidateResult::Status::kTimed && c.tile == result.best_tile;
+    std::string name = candidateName({c.tile, c.pass_split}) + (c.is_default ? " (def)" : "");
+    const bool chosen = c.status == CandidateResult::Status::kTimed && c.tile == result.best_tile &&
+                        c.pass_split == result.best_split;
     if (c.status == CandidateResult::Status::kTimed) {
-      std::snprintf(line, sizeof(line), "%-17s %-15s %12.2e %10.3f %+8.1f%%%s\n", name.c_str(),
+      std::snprintf(line, sizeof(line), "%-24s %-15s %12.2e %10.3f %+8.1f%%%s\n", name.c_str(),
                     candidateStatusName(c.status), c.rel_l2, c.ms, 100.0 * c.gain,
                     chosen ? "  <- chosen" : "");
     } else {
-      std::snprintf(line, sizeof(line), "%-17s %-15s %12s %10s %9s\n", name.c_str(),
+      std::snprintf(line, sizeof(line), "%-24s %-15s %12s %10s %9s\n", name.c_str(),
                     candidateStatusName(c.status),
                     c.status == CandidateResult::Status::kCheckFailed
                         ? std::to_string(c.rel_l2).c_str()
@@ -543,8 +599,9 @@ std::string summaryTable(const TuneResult& result) {
     out += line;
   }
   std::snprintf(line, sizeof(line), "default %s %.3f ms -> tuned %s %.3f ms (%+.1f%%)\n",
-                tileName(result.default_tile).c_str(), result.default_ms,
-                tileName(result.best_tile).c_str(), result.best_ms, 100.0 * result.gain());
+                candidateName({result.default_tile, result.default_split}).c_str(),
+                result.default_ms, candidateName({result.best_tile, result.best_split}).c_str(),
+                result.best_ms, 100.0 * result.gain());
   out += line;
   return out;
 }

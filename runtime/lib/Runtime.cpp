@@ -171,12 +171,19 @@ Plan Runtime::plan(const Pattern& pattern, const PlanOptions& options) {
   compile.head_dim = options.head_dim;
   compile.dtype = options.dtype;
   // An explicit tile wins; otherwise the tuning database's (PERMJIT_TUNE=1 tunes first), else
-  // the compiler's default. The autotuner always sets options.tile, so this cannot recurse.
-  compile.tile = options.tile ? options.tile : runtime::tunedTileFor(*this, pattern, options);
+  // the compiler's default. The database's pass split applies where the caller leaves the split
+  // to kAuto. The autotuner always sets options.tile, so this cannot recurse.
+  std::optional<runtime::TunedConfig> tuned;
+  if (!options.tile) tuned = runtime::tunedConfigFor(*this, pattern, options);
+  compile.tile = options.tile;
+  if (tuned) compile.tile = tuned->tile;
   compile.layout = options.layout;
   compile.seq_len = options.seq_len;
   compile.name = options.name;
   compile.pass_split = options.pass_split;
+  if (tuned && tuned->pass_split && options.pass_split == PassSplit::kAuto) {
+    compile.pass_split = *tuned->pass_split;
+  }
   auto impl = std::make_shared<Plan::Impl>(Plan::Impl{state_, pattern, {}, {}, {}});
   impl->spec = compilePattern(pattern, compile);
   TargetInfo target = targetFor(state.arch);

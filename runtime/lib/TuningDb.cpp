@@ -25,8 +25,9 @@ const char* const kVersionField = "permjit_tuning";
 
 Error ioError(const std::string& message) { return Error(ErrorCategory::kIo, message); }
 
-// Reads one entry; throws std::invalid_argument naming the first bad field.
-TuningEntry entryFromJson(const json& j) {
+// Reads one entry of a file of `version`; throws std::invalid_argument naming the first bad
+// field.
+TuningEntry entryFromJson(const json& j, int64_t version) {
   auto need = [&](const char* field) -> const json& {
     if (!j.contains(field)) throw std::invalid_argument(std::string(field) + ": missing");
     return j.at(field);
@@ -89,6 +90,21 @@ TuningEntry entryFromJson(const json& j) {
   e.tile.block_n = tileField("block_n");
   e.tile.warps = tileField("warps");
   e.tile.stages = tileField("stages");
+  if (j.contains("pass_split")) {
+    if (version < 2) {
+      throw std::invalid_argument(std::string("pass_split: not a field of ") + kVersionField + " " +
+                                  std::to_string(version) + "; allowed from version 2");
+    }
+    // The database holds what was measured: a concrete split, never "auto".
+    std::string split = string("pass_split");
+    if (split == passSplitName(PassSplit::kSingle)) {
+      e.pass_split = PassSplit::kSingle;
+    } else if (split == passSplitName(PassSplit::kSplitLines)) {
+      e.pass_split = PassSplit::kSplitLines;
+    } else {
+      throw std::invalid_argument("pass_split: '" + split + "'; allowed: single, lines");
+    }
+  }
   e.default_ms = number("default_ms");
   e.tuned_ms = number("tuned_ms");
   e.date = string("date");
@@ -97,7 +113,7 @@ TuningEntry entryFromJson(const json& j) {
 }
 
 json entryToJson(const TuningEntry& e) {
-  return json{
+  json j{
       {"device", e.key.device},
       {"compute_capability", std::to_string(e.key.cc_major) + "." + std::to_string(e.key.cc_minor)},
       {"structure_hash", e.key.structure_hash},
@@ -114,6 +130,8 @@ json entryToJson(const TuningEntry& e) {
       {"date", e.date},
       {"pattern", e.pattern},
   };
+  if (e.pass_split) j["pass_split"] = passSplitName(*e.pass_split);
+  return j;
 }
 
 // Parse result plus whether the file carried a version this build does not know.
@@ -133,11 +151,15 @@ Parsed parseChecked(const std::string& text, const std::string& origin,
     warn("not a JSON object; ignoring the whole file");
     return out;
   }
-  if (!root.contains(kVersionField) || !root.at(kVersionField).is_number_integer() ||
-      root.at(kVersionField).get<int64_t>() != kTuningDbVersion) {
+  const bool known_version = root.contains(kVersionField) &&
+                             root.at(kVersionField).is_number_integer() &&
+                             root.at(kVersionField).get<int64_t>() >= kOldestTuningDbVersion &&
+                             root.at(kVersionField).get<int64_t>() <= kTuningDbVersion;
+  if (!known_version) {
     std::string found = root.contains(kVersionField) ? root.at(kVersionField).dump() : "missing";
     warn(std::string(kVersionField) + ": " + found +
-         "; allowed: " + std::to_string(kTuningDbVersion) + "; ignoring the whole file");
+         "; allowed: " + std::to_string(kOldestTuningDbVersion) + ".." +
+         std::to_string(kTuningDbVersion) + "; ignoring the whole file");
     out.foreign_version = true;
     return out;
   }
@@ -145,10 +167,11 @@ Parsed parseChecked(const std::string& text, const std::string& origin,
     warn("entries: missing or not an array; ignoring the whole file");
     return out;
   }
+  const int64_t version = root.at(kVersionField).get<int64_t>();
   const json& entries = root.at("entries");
   for (size_t i = 0; i < entries.size(); ++i) {
     try {
-      out.db.upsert(entryFromJson(entries[i]));
+      out.db.upsert(entryFromJson(entries[i], version));
     } catch (const std::exception& error) {
       warn("entries[" + std::to_string(i) + "]." + error.what() + "; entry ignored");
     }
@@ -313,7 +336,7 @@ void TuningDb::update(const std::string& path, const TuningEntry& entry,
   }
   if (parsed.foreign_version) {
     throw ioError("tuning db " + path + ": " + kVersionField + " is not " +
-                  std::to_string(kTuningDbVersion) +
+                  std::to_string(kOldestTuningDbVersion) + ".." + std::to_string(kTuningDbVersion) +
                   "; not overwriting another version's database (move it away or set "
                   "PERMJIT_TUNING_DB)");
   }

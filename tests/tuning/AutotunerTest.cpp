@@ -98,7 +98,9 @@ TEST_F(AutotunerGpu, TunedNeverSlowerAndTheDatabaseRoundTrips) {
   // Independent re-measurement: the chosen tile against the default, both fresh plans.
   PlanOptions tuned_options = planOptions(), default_options = planOptions();
   tuned_options.tile = result.best_tile;
+  tuned_options.pass_split = result.best_split;
   default_options.tile = result.default_tile;
+  default_options.pass_split = result.default_split;
   auto retime = [&](const PlanOptions& plan_options) {
     CheckConfig config;  // checkPlan's event timing at the same shape; few sampled check rows
     config.heads = shape.heads;
@@ -120,14 +122,16 @@ TEST_F(AutotunerGpu, TunedNeverSlowerAndTheDatabaseRoundTrips) {
   auto entry = loaded.lookup(result.key, &warnings);
   ASSERT_TRUE(entry);
   EXPECT_EQ(entry->tile, result.best_tile);
+  EXPECT_EQ(entry->pass_split, result.best_split);
   EXPECT_DOUBLE_EQ(entry->tuned_ms, result.best_ms);
   EXPECT_DOUBLE_EQ(entry->default_ms, result.default_ms);
 
   // Planning in this process now reads the tile from the database, without timing anything.
   const uint64_t runs = timingRunCount();
-  auto tile = tunedTileFor(runtime, tunedPattern(), planOptions());
-  ASSERT_TRUE(tile);
-  EXPECT_EQ(*tile, result.best_tile);
+  auto tuned = tunedConfigFor(runtime, tunedPattern(), planOptions());
+  ASSERT_TRUE(tuned);
+  EXPECT_EQ(tuned->tile, result.best_tile);
+  EXPECT_EQ(tuned->pass_split, result.best_split);
   EXPECT_EQ(timingRunCount(), runs);
 
   // Another GPU's entry for the same class is not ours.
@@ -135,8 +139,8 @@ TEST_F(AutotunerGpu, TunedNeverSlowerAndTheDatabaseRoundTrips) {
   other.key.device = "Some Other GPU";
   other.tile = TileConfig{64, 32, 4, 2};
   TuningDb::update(db_path_, other, &warnings);
-  EXPECT_EQ(tunedTileFor(runtime, tunedPattern(), planOptions()),
-            std::optional<TileConfig>(result.best_tile));
+  EXPECT_EQ(tunedConfigFor(runtime, tunedPattern(), planOptions()),
+            std::optional<TunedConfig>(TunedConfig{result.best_tile, result.best_split}));
 
   // A second process plans from the database with zero timing runs.
   std::string tile_text = tileName(result.best_tile);
@@ -154,14 +158,46 @@ TEST_F(AutotunerGpu, ChildPlansFromTheDatabase) {
   const char* expected = std::getenv(kChildTileVar);
   if (expected == nullptr) GTEST_SKIP() << "only runs as the child of TunedNeverSlower...";
   Runtime runtime;
-  auto tile = tunedTileFor(runtime, tunedPattern(), planOptions());
-  ASSERT_TRUE(tile) << "no database entry found in " << db_path_;
-  EXPECT_EQ(tileName(*tile), expected);
-  PlanOptions options = planOptions();
-  options.tile = tile;
-  Plan plan = runtime.plan(tunedPattern(), options);
-  EXPECT_EQ(plan.spec().tile, *tile);
+  auto tuned = tunedConfigFor(runtime, tunedPattern(), planOptions());
+  ASSERT_TRUE(tuned) << "no database entry found in " << db_path_;
+  EXPECT_EQ(tileName(tuned->tile), expected);
+  // Runtime::plan with the tile unset takes it from the database.
+  Plan plan = runtime.plan(tunedPattern(), planOptions());
+  EXPECT_EQ(plan.spec().tile, tuned->tile);
   EXPECT_EQ(timingRunCount(), 0u);
+}
+
+// The database's split reaches Runtime::plan where the caller leaves it to kAuto; an explicit
+// split wins.
+TEST_F(AutotunerGpu, PlanUsesTheTunedPassSplitUnderAuto) {
+  Runtime runtime;
+  const Pattern grid_head =
+      causal() & (sink(1024) | local(1024) | rows(SpanRef::last(60)) | grid(14, 0, 0));
+  PlanOptions options = planOptions();
+  options.layout = Layout::textVisionText(kSeqLen, 812, 60);
+  options.name = "grid";
+  EXPECT_EQ(runtime.plan(grid_head, options).numPasses(), 2);  // no entry: the compiler splits
+  CompileOptions key_options;  // as the tuner keys: default tile and split
+  key_options.layout = options.layout;
+  key_options.seq_len = kSeqLen;
+  key_options.name = "grid";
+  KernelSpec key_spec = compilePattern(grid_head, key_options);
+  auto key = tuningKeyFor(runtime, key_spec, kSeqLen);
+  ASSERT_TRUE(key);
+  TuningEntry entry;
+  entry.key = *key;
+  entry.tile = TileConfig{64, 64, 4, 2};
+  entry.pass_split = PassSplit::kSingle;
+  entry.date = isoDateNow();
+  std::vector<std::string> warnings;
+  TuningDb::update(db_path_, entry, &warnings);
+  Plan tuned = runtime.plan(grid_head, options);
+  EXPECT_EQ(tuned.numPasses(), 1);
+  EXPECT_EQ(tuned.spec().tile, entry.tile);
+  options.pass_split = PassSplit::kSplitLines;
+  Plan explicit_split = runtime.plan(grid_head, options);
+  EXPECT_EQ(explicit_split.numPasses(), 2);
+  EXPECT_EQ(explicit_split.spec().tile, entry.tile);
 }
 
 TEST_F(AutotunerGpu, StaleEntryThatNoLongerRendersIsIgnored) {
@@ -179,9 +215,9 @@ TEST_F(AutotunerGpu, StaleEntryThatNoLongerRendersIsIgnored) {
   std::vector<std::string> warnings;
   TuningDb::update(db_path_, stale, &warnings);
   ::testing::internal::CaptureStderr();
-  auto tile = tunedTileFor(runtime, tunedPattern(), options);
+  auto tuned = tunedConfigFor(runtime, tunedPattern(), options);
   std::string err = ::testing::internal::GetCapturedStderr();
-  EXPECT_FALSE(tile);
+  EXPECT_FALSE(tuned);
   EXPECT_NE(err.find("stale"), std::string::npos) << err;
 }
 

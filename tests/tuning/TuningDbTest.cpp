@@ -27,6 +27,7 @@ TuningEntry sampleEntry() {
   e.key.dtype = DType::kBF16;
   e.key.seq_bucket = 131072;
   e.tile = TileConfig{64, 128, 4, 3};
+  e.pass_split = PassSplit::kSplitLines;
   e.default_ms = 2.5;
   e.tuned_ms = 2.0;
   e.date = "2026-11-27T12:00:00Z";
@@ -74,6 +75,7 @@ TEST_F(TempDir, SaveLoadRoundTripsEveryField) {
   b.key.dtype = DType::kFP16;
   b.key.head_dim = 64;
   b.tile = TileConfig{128, 32, 8, 2};
+  b.pass_split = std::nullopt;  // an entry tuned before the split was a dimension
   db.upsert(a);
   db.upsert(b);
   const std::string file = path("sub/dir/tuning.json");
@@ -86,6 +88,7 @@ TEST_F(TempDir, SaveLoadRoundTripsEveryField) {
     auto got = loaded.lookup(want.key);
     ASSERT_TRUE(got) << want.key.str();
     EXPECT_EQ(got->tile, want.tile);
+    EXPECT_EQ(got->pass_split, want.pass_split);
     EXPECT_EQ(got->default_ms, want.default_ms);
     EXPECT_EQ(got->tuned_ms, want.tuned_ms);
     EXPECT_EQ(got->date, want.date);
@@ -105,8 +108,9 @@ TEST(TuningDbFormat, DocumentedShape) {
   TuningDb db;
   db.upsert(sampleEntry());
   nlohmann::json root = nlohmann::json::parse(db.dump());
-  EXPECT_EQ(root.at("permjit_tuning"), 1);
+  EXPECT_EQ(root.at("permjit_tuning"), 2);
   const auto& e = root.at("entries").at(0);
+  EXPECT_EQ(e.at("pass_split"), "lines");
   EXPECT_EQ(e.at("device"), "NVIDIA H100 80GB HBM3");
   EXPECT_EQ(e.at("compute_capability"), "9.0");
   EXPECT_EQ(e.at("dtype"), "bf16");
@@ -143,16 +147,96 @@ TEST(TuningDbKeying, UpsertReplacesTheSameKey) {
   EXPECT_EQ(db.lookup(newer.key)->tile, newer.tile);
 }
 
+TEST(TuningDbKeying, ThePassSplitIsAValueNotPartOfTheKey) {
+  TuningDb db;
+  db.upsert(sampleEntry());
+  TuningEntry single = sampleEntry();
+  single.pass_split = PassSplit::kSingle;
+  db.upsert(single);
+  ASSERT_EQ(db.entries().size(), 1u);
+  EXPECT_EQ(db.lookup(single.key)->pass_split, PassSplit::kSingle);
+  nlohmann::json root = nlohmann::json::parse(db.dump());
+  EXPECT_EQ(root["entries"][0]["pass_split"], "single");
+  single.pass_split = std::nullopt;  // not tuned: not written at all
+  db.upsert(single);
+  EXPECT_FALSE(nlohmann::json::parse(db.dump())["entries"][0].contains("pass_split"));
+}
+
+// A version 1 file (written before the pass split was tuned) still reads: its entries have no
+// split, so planning keeps the compiler's choice; an update rewrites it as version 2.
+TEST_F(TempDir, Version1FilesStillReadAndUpgradeOnUpdate) {
+  TuningEntry old = sampleEntry();
+  old.pass_split = std::nullopt;
+  TuningDb db;
+  db.upsert(old);
+  nlohmann::json root = nlohmann::json::parse(db.dump());
+  root["permjit_tuning"] = 1;
+  const std::string file = path("tuning.json");
+  write(file, root.dump(2));
+  std::vector<std::string> warnings;
+  TuningDb loaded = TuningDb::load(file, &warnings);
+  EXPECT_TRUE(warnings.empty()) << joined(warnings);
+  auto entry = loaded.lookup(old.key);
+  ASSERT_TRUE(entry);
+  EXPECT_EQ(entry->tile, old.tile);
+  EXPECT_FALSE(entry->pass_split);
+
+  TuningEntry other = sampleEntry();
+  other.key.seq_bucket = 8192;
+  TuningDb::update(file, other, &warnings);
+  EXPECT_TRUE(warnings.empty()) << joined(warnings);
+  nlohmann::json updated = nlohmann::json::parse(std::ifstream(file));
+  EXPECT_EQ(updated["permjit_tuning"], kTuningDbVersion);
+  TuningDb reloaded = TuningDb::load(file, &warnings);
+  ASSERT_EQ(reloaded.entries().size(), 2u);
+  EXPECT_FALSE(reloaded.lookup(old.key)->pass_split);
+  EXPECT_EQ(reloaded.lookup(other.key)->pass_split, PassSplit::kSplitLines);
+}
+
+TEST(TuningDbRejects, BadPassSplitsAreSkippedAndNamed) {
+  TuningDb db;
+  db.upsert(sampleEntry());
+  nlohmann::json root = nlohmann::json::parse(db.dump());
+  nlohmann::json good = root["entries"][0];
+  auto with = [&](nlohmann::json value) {
+    nlohmann::json e = good;
+    e["pass_split"] = value;
+    return e;
+  };
+  root["entries"] = nlohmann::json::array({with("auto"), with("fused"), with(1), good});
+  std::vector<std::string> warnings;
+  TuningDb parsed = TuningDb::parse(root.dump(), "t.json", &warnings);
+  ASSERT_EQ(parsed.entries().size(), 1u);
+  EXPECT_EQ(parsed.lookup(sampleEntry().key)->pass_split, PassSplit::kSplitLines);
+  ASSERT_EQ(warnings.size(), 3u) << joined(warnings);
+  EXPECT_NE(warnings[0].find("entries[0].pass_split: 'auto'; allowed: single, lines"),
+            std::string::npos)
+      << warnings[0];
+  EXPECT_NE(warnings[1].find("entries[1].pass_split: 'fused'"), std::string::npos) << warnings[1];
+  EXPECT_NE(warnings[2].find("entries[2].pass_split: not a string"), std::string::npos)
+      << warnings[2];
+
+  // Version 1 had no such field: an entry carrying one is not a version 1 entry.
+  root["permjit_tuning"] = 1;
+  root["entries"] = nlohmann::json::array({good});
+  warnings.clear();
+  EXPECT_TRUE(TuningDb::parse(root.dump(), "t.json", &warnings).entries().empty());
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_NE(warnings[0].find("entries[0].pass_split: not a field of permjit_tuning 1"),
+            std::string::npos)
+      << warnings[0];
+}
+
 TEST(TuningDbRejects, UnknownVersionIgnoresTheWholeFileWithAWarning) {
   TuningDb db;
   db.upsert(sampleEntry());
   std::string text = db.dump();
-  text.replace(text.find("\"permjit_tuning\": 1"), 19, "\"permjit_tuning\": 2");
+  text.replace(text.find("\"permjit_tuning\": 2"), 19, "\"permjit_tuning\": 3");
   std::vector<std::string> warnings;
   TuningDb parsed = TuningDb::parse(text, "t.json", &warnings);
   EXPECT_TRUE(parsed.entries().empty());
   ASSERT_EQ(warnings.size(), 1u);
-  EXPECT_NE(warnings[0].find("permjit_tuning: 2; allowed: 1"), std::string::npos) << warnings[0];
+  EXPECT_NE(warnings[0].find("permjit_tuning: 3; allowed: 1..2"), std::string::npos) << warnings[0];
 
   warnings.clear();
   EXPECT_TRUE(TuningDb::parse("{\"entries\": []}", "t.json", &warnings).entries().empty());
@@ -304,6 +388,47 @@ TEST(Candidates, DefaultFirstThenTheSupportedCrossProduct) {
   EXPECT_THROW(candidateTiles(96), Error);
 }
 
+// The grid head splits into a line-free pass and a lines pass; dense causal does not.
+Pattern gridHead() {
+  return causal() & (sink(1024) | local(1024) | rows(SpanRef::last(60)) | grid(14, 0, 0));
+}
+
+TEST(Candidates, PassSplitIsADimensionWherethePatternSplits) {
+  PlanOptions options;
+  EXPECT_EQ(candidateSplits(gridHead(), options),
+            (std::vector<PassSplit>{PassSplit::kSplitLines, PassSplit::kSingle}));
+  EXPECT_EQ(candidateSplits(causal(), options), std::vector<PassSplit>{PassSplit::kSingle});
+  options.pass_split = PassSplit::kSingle;  // explicit: not tuned
+  EXPECT_EQ(candidateSplits(gridHead(), options), std::vector<PassSplit>{PassSplit::kSingle});
+
+  options.pass_split = PassSplit::kAuto;
+  const TileConfig fallback = defaultTileConfig(128), other{64, 64, 4, 2};
+  std::vector<TuneCandidate> grid = candidateConfigs(gridHead(), options, {other, fallback}, 0);
+  ASSERT_EQ(grid.size(), 4u);  // the default tile is not repeated
+  EXPECT_EQ(grid[0], (TuneCandidate{fallback, PassSplit::kSplitLines}));  // the default plan
+  EXPECT_EQ(grid[1], (TuneCandidate{fallback, PassSplit::kSingle}));
+  EXPECT_EQ(grid[2], (TuneCandidate{other, PassSplit::kSplitLines}));
+  EXPECT_EQ(grid[3], (TuneCandidate{other, PassSplit::kSingle}));
+  EXPECT_EQ(candidateName(grid[1]), "128x64x4x2/single");
+  EXPECT_EQ(candidateConfigs(gridHead(), options, {other}, 3).size(), 3u);
+  EXPECT_EQ(candidateConfigs(causal(), options, {}, 0).size(), 24u);
+  EXPECT_EQ(candidateConfigs(gridHead(), options, {}, 0).size(), 48u);
+  EXPECT_THROW(candidateConfigs(causal(), options, {TileConfig{96, 64, 4, 2}}, 0), Error);
+}
+
+TEST(TunedResult, TheEntryRecordsTheChosenSplit) {
+  TuneResult result;
+  result.best_tile = TileConfig{64, 64, 4, 2};
+  result.best_split = PassSplit::kSingle;
+  result.default_split = PassSplit::kSplitLines;
+  result.default_ms = 2;
+  result.best_ms = 1.5;
+  TuningEntry entry = result.entry();
+  EXPECT_EQ(entry.tile, result.best_tile);
+  EXPECT_EQ(entry.pass_split, PassSplit::kSingle);
+  EXPECT_NEAR(result.gain(), 1.0 / 3.0, 1e-12);
+}
+
 TEST(NoDevice, TuningSaysItNeedsAGpu) {
   RuntimeOptions options;
   options.host_only = true;
@@ -320,7 +445,7 @@ TEST(NoDevice, TuningSaysItNeedsAGpu) {
     EXPECT_NE(std::string(error.what()).find("needs a CUDA GPU"), std::string::npos);
   }
   // Planning on a host-only runtime never consults the database (it is keyed by GPU).
-  EXPECT_FALSE(tunedTileFor(runtime, causal(), {}));
+  EXPECT_FALSE(tunedConfigFor(runtime, causal(), {}));
 }
 
 }  // namespace

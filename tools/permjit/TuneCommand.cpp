@@ -1,5 +1,5 @@
-// permjit tune: autotune the tile configuration of one pattern's shape class on this GPU and
-// store the winner in the tuning database (docs/tuning.md).
+// permjit tune: autotune the tile configuration and pass split of one pattern's shape class on
+// this GPU and store the winner in the tuning database (docs/tuning.md).
 #include <charconv>
 #include <cstdio>
 #include <fstream>
@@ -31,9 +31,11 @@ const char* const kTuneUsage =
     "  --dry-run          tune and print, do not store\n"
     "  --threads N        parallel compiles (default min(cores, 8))\n"
     "  --driver LIB       CUDA driver library (default libcuda.so.1)\n"
-    "Compiles every supported tile configuration, checks each against the CPU reference,\n"
-    "times each with CUDA events on this GPU and stores the fastest (never slower than the\n"
-    "default). Needs a CUDA GPU. Exit codes: 0 tuned, 1 no GPU or a failure, 2 bad usage.\n";
+    "Compiles every supported tile configuration, crossed with one fused pass and the two\n"
+    "merged passes where the pattern splits, checks each against the CPU reference, times\n"
+    "each with CUDA events on this GPU and stores the fastest tile and split (never slower\n"
+    "than the default). Needs a CUDA GPU. Exit codes: 0 tuned, 1 no GPU or a failure, 2 bad\n"
+    "usage.\n";
 
 struct Usage {
   std::string message;

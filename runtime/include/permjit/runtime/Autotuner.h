@@ -1,9 +1,11 @@
-// The autotuner: for one pattern and shape class, compiles every tile configuration the code
-// generator accepts (through the runtime's kernel cache, several at once), checks each once
-// against the float64 CPU reference, times each with CUDA events at the target shape on the
-// runtime's GPU, and picks the fastest. The default tile is always a candidate and is kept
-// unless another beats it by TuneOptions::min_gain, so the result is never slower than the
-// default. docs/tuning.md describes the procedure and the database.
+// The autotuner: for one pattern and shape class, compiles every candidate - a tile
+// configuration the code generator accepts, crossed with the pass splits the pattern allows
+// (one fused pass, or the merged passes of PassSplit::kSplitLines where the pattern splits) -
+// through the runtime's kernel cache, several at once; checks each once against the float64
+// CPU reference, times each with CUDA events at the target shape on the runtime's GPU, and
+// picks the fastest. The default (default tile, the compiler's kAuto split) is always a
+// candidate and is kept unless another beats it by TuneOptions::min_gain, so the result is
+// never slower than the default. docs/tuning.md describes the procedure and the database.
 #pragma once
 
 #include <cstdint>
@@ -36,12 +38,26 @@ struct TuneOptions {
   // A non-default tile must be at least this much faster (fraction of the default's time)
   // to be chosen, so timing noise never replaces the default with an equal tile.
   double min_gain = 0.02;
+  // The tiles to try (the default tile is always added first); empty: candidateTiles().
+  std::vector<TileConfig> tiles;
+  // At most this many candidates (tile x split), the default included, in candidateConfigs
+  // order; 0: all. Bounds tuning time at large shapes.
+  int max_candidates = 0;
   std::ostream* progress = &std::cerr;  // progress bar; nullptr: silent
 };
+
+// One point of the search space.
+struct TuneCandidate {
+  TileConfig tile;
+  PassSplit pass_split = PassSplit::kSingle;  // kSingle or kSplitLines, never kAuto
+  bool operator==(const TuneCandidate&) const = default;
+};
+std::string candidateName(const TuneCandidate& candidate);  // "128x64x4x2/lines"
 
 struct CandidateResult {
   enum class Status { kTimed, kUnsupported, kCompileFailed, kCheckFailed };
   TileConfig tile;
+  PassSplit pass_split = PassSplit::kSingle;
   bool is_default = false;
   Status status = Status::kTimed;
   std::string note;   // why it was skipped (the Error's message)
@@ -55,6 +71,7 @@ struct TuneResult {
   TuningKey key;
   std::string pattern_name;
   TileConfig default_tile, best_tile;
+  PassSplit default_split = PassSplit::kSingle, best_split = PassSplit::kSingle;
   double default_ms = 0, best_ms = 0;
   std::vector<CandidateResult> candidates;  // default first
   double gain() const { return best_ms > 0 ? default_ms / best_ms - 1.0 : 0.0; }
@@ -66,7 +83,20 @@ struct TuneResult {
 // validateTileConfig rejects. The code generator filters the rest when candidates compile.
 std::vector<TileConfig> candidateTiles(int head_dim);
 
-// Tunes on `runtime`'s GPU. plan_options.tile is ignored (every candidate sets it);
+// The pass splits `pattern` can run with under `options` (pass_split kAuto: kSingle, plus
+// kSplitLines where the pattern splits; an explicit split: only that one), the compiler's
+// kAuto choice first. Throws what compilePattern throws for the pattern.
+std::vector<PassSplit> candidateSplits(const Pattern& pattern, const PlanOptions& options);
+
+// The search space in timing order: the default (default tile, first split) first, then the
+// default tile with the other split, then every other tile (`tiles`, empty: candidateTiles)
+// with each split; duplicates removed, truncated to max_candidates (0: no bound).
+std::vector<TuneCandidate> candidateConfigs(const Pattern& pattern, const PlanOptions& options,
+                                            const std::vector<TileConfig>& tiles,
+                                            int max_candidates);
+
+// Tunes on `runtime`'s GPU. plan_options.tile is ignored (every candidate sets it), as is
+// plan_options.pass_split unless it is explicit (kSingle / kSplitLines: only that split);
 // plan_options.seq_len / layout, when set, only pick the database bucket together with the
 // shape. Throws Error(kDriverError) without a device, Error(kInvalidArgument) for a bad shape,
 // Error(kInternal) when the default tile itself fails the check.
@@ -74,21 +104,29 @@ TuneResult autotune(Runtime& runtime, const Pattern& pattern, const PlanOptions&
                     const TuneShape& shape, const TuneOptions& options = {});
 
 // The database key of `spec` on this runtime's device (nullopt on a host-only runtime).
-// `seq_len_hint` picks the bucket (0: kDefaultSeqBucket). The tuner and tunedTileFor key by
+// `seq_len_hint` picks the bucket (0: kDefaultSeqBucket). The tuner and tunedConfigFor key by
 // the spec compilePattern makes with the default tile and pass split.
 std::optional<TuningKey> tuningKeyFor(const Runtime& runtime, const KernelSpec& spec,
                                       int64_t seq_len_hint);
 
-// What Runtime::plan calls when PlanOptions::tile is unset: the tuned tile of this pattern's
-// shape class from the database at env::tuningDbPath(), or nullopt (use the default). An entry
-// whose tile no longer validates or no longer renders for this target is ignored with a
-// warning on stderr. With PERMJIT_TUNE=1 an untuned shape class is tuned first (at
-// seq_len = options.seq_len or the default bucket, heads 8) and stored. Never throws for a bad
-// or missing database; timing runs happen only when tuning.
-std::optional<TileConfig> tunedTileFor(Runtime& runtime, const Pattern& pattern,
-                                       const PlanOptions& options);
+// A database entry as planning applies it.
+struct TunedConfig {
+  TileConfig tile;
+  std::optional<PassSplit> pass_split;  // nullopt: the entry predates the split (version 1)
+  bool operator==(const TunedConfig&) const = default;
+};
 
-// Plain-text table: tile, status, ms, gain vs default; the chosen row marked.
+// What Runtime::plan calls when PlanOptions::tile is unset: the tuned tile and split of this
+// pattern's shape class from the database at env::tuningDbPath(), or nullopt (use the
+// defaults). Runtime::plan applies the split only when PlanOptions::pass_split is kAuto. An
+// entry whose tile no longer validates or no longer renders for this target (with the split it
+// would run) is ignored with a warning on stderr. With PERMJIT_TUNE=1 an untuned shape class
+// is tuned first (at seq_len = options.seq_len or the default bucket, heads 8) and stored.
+// Never throws for a bad or missing database; timing runs happen only when tuning.
+std::optional<TunedConfig> tunedConfigFor(Runtime& runtime, const Pattern& pattern,
+                                          const PlanOptions& options);
+
+// Plain-text table: candidate (tile/split), status, ms, gain vs default; the chosen row marked.
 std::string summaryTable(const TuneResult& result);
 
 // Timed kernel launches of this process (every plan.run the autotuner times or warms up);

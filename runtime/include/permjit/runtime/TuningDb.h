@@ -1,5 +1,6 @@
-// The tuning database: the tile configuration the autotuner measured fastest for one GPU,
-// pattern structure, head dim, dtype and sequence-length bucket, kept in a versioned JSON file
+// The tuning database: the tile configuration and pass split the autotuner measured fastest for
+// one GPU, pattern structure, head dim, dtype and sequence-length bucket, kept in a versioned
+// JSON file
 // (docs/tuning.md; default <cache dir>/tuning.json, PERMJIT_TUNING_DB overrides).
 //
 // Reading never trusts the file: an unknown version makes the whole file count as empty, a
@@ -14,10 +15,14 @@
 #include <vector>
 
 #include "permjit/compiler/KernelSpec.h"
+#include "permjit/compiler/Pipeline.h"
 
 namespace permjit::runtime {
 
-inline constexpr int kTuningDbVersion = 1;
+// Version 2 added the optional entry field "pass_split"; version 1 files (no such field) still
+// read, and an update rewrites them as version 2.
+inline constexpr int kTuningDbVersion = 2;
+inline constexpr int kOldestTuningDbVersion = 1;
 
 // Sequence lengths are tuned per power-of-two bucket: bucket(S) is the smallest power of two
 // >= S, at least kMinSeqBucket. A plan is per shape class and may not know its sequence length;
@@ -46,17 +51,20 @@ struct TuningKey {
 struct TuningEntry {
   TuningKey key;
   TileConfig tile;
-  double default_ms = 0;  // the default tile's median at tuning time
-  double tuned_ms = 0;    // the chosen tile's median (<= default_ms)
+  // The chosen pass split, kSingle or kSplitLines (never kAuto). nullopt: not tuned (version 1
+  // entries), so planning keeps the caller's / compiler's choice. Not part of the key.
+  std::optional<PassSplit> pass_split;
+  double default_ms = 0;  // the default candidate's median at tuning time
+  double tuned_ms = 0;    // the chosen candidate's median (<= default_ms)
   std::string date;       // ISO 8601 UTC, e.g. "2026-11-27T12:34:56Z"
   std::string pattern;    // human-readable pattern name, informational only
 };
 
 class TuningDb {
  public:
-  // Parses a database. `origin` names the file in warnings. Never throws on bad content:
-  // unknown version / not JSON -> empty database + one warning; bad entries -> skipped, one
-  // warning each.
+  // Parses a database of any version from kOldestTuningDbVersion to kTuningDbVersion. `origin`
+  // names the file in warnings. Never throws on bad content: unknown version / not JSON ->
+  // empty database + one warning; bad entries -> skipped, one warning each.
   static TuningDb parse(const std::string& text, const std::string& origin,
                         std::vector<std::string>* warnings);
   // A missing file is an empty database (no warning); an unreadable one warns.
@@ -76,8 +84,9 @@ class TuningDb {
   void save(const std::string& path) const;
 
   // Read-modify-write of `path` under an advisory lock on "<path>.lock": loads (skipping bad
-  // entries), upserts `entry`, saves. Throws Error(kIo) when the file has another version (a
-  // newer permjit's database is never overwritten) or cannot be written.
+  // entries), upserts `entry`, saves as kTuningDbVersion (an older version's entries are kept).
+  // Throws Error(kIo) when the file has a version this build does not read (a newer permjit's
+  // database is never overwritten) or cannot be written.
   static void update(const std::string& path, const TuningEntry& entry,
                      std::vector<std::string>* warnings);
 
