@@ -364,6 +364,16 @@ bool runCase(Runtime& rt, const std::shared_ptr<runtime::Driver>& drv, const Cas
     row["passes"] = plan.numPasses();
     row["tile"] = runtime::tileName(plan.spec().tile);
     row["plan_ms"] = plan_ms;
+    if (plan.isDynamic()) {
+      // The estimator's share: the same run with the estimate reused (attention alone).
+      buffers.args.reuse_estimate = true;
+      Timing attention =
+          timePlan(*drv, plan, buffers, settings.time_cap_s, settings.max_iterations);
+      buffers.args.reuse_estimate = false;
+      row["attention_ms"] = attention.ms;
+      row["estimate_ms"] = timing.ms - attention.ms;
+      row["estimate_pct"] = 100.0 * (timing.ms - attention.ms) / timing.ms;
+    }
     emit(row);
 
     if (c.tune) {

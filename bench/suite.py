@@ -44,6 +44,10 @@ def cases(tier, patterns):
     def add(pattern, seq_len, heads, head_dim=128, dtype="bf16", tune=0):
         # The tuner times plans without a workspace, so dynamic plans are not tuned.
         tune = 0 if pattern == "vertical_slash" else tune
+        # Random inputs spread the estimated diagonals over every tile (near dense work with a
+        # per-element mask): past 128K a vertical_slash row would eat the whole time budget.
+        if pattern == "vertical_slash" and seq_len > 128 * K:
+            return
         if pattern in patterns:
             out.append((pattern, seq_len, heads, head_dim, dtype, tune,
                         flex_for(pattern, seq_len, tier)))

@@ -102,6 +102,11 @@ def main(paths):
         if t and "ms" in t and not t.get("db_plan_matches"):
             notes.append(f"Runtime::plan from the tuning database did not pick the tuned config: "
                          f"{pattern} {fmt_s(S)} x{H} hd{D} {dt}")
+        p = by.get("permjit")
+        if p and "estimate_ms" in p:
+            notes.append(f"online estimation {pattern} {fmt_s(S)} x{H} hd{D} {dt}: "
+                         f"{p['estimate_ms']:.3f} ms of {p['ms']:.3f} ms "
+                         f"({p['estimate_pct']:.1f}%); attention alone {p['attention_ms']:.3f} ms")
         flex = by.get("flex")
         if flex and "kept_pairs_gpu" in flex and kept is not None:
             if int(flex["kept_pairs_gpu"]) == int(kept):
