@@ -242,11 +242,25 @@ TEST(PassSplit, OtherShapesStaySingle) {
   EXPECT_EQ(compilePattern(sink(16) | vlines(5, 1), o).passes.size(), 2u);
 }
 
-TEST(BadInput, VerticalSlashIsDynamic) {
-  Error e = captureError([] { compilePattern(vertical_slash(100, 200), CompileOptions()); });
-  EXPECT_EQ(e.category(), ErrorCategory::kUnsupported);
-  EXPECT_NE(std::string(e.what()).find("vertical_slash"), std::string::npos);
-  EXPECT_NE(std::string(e.what()).find("dynamic"), std::string::npos);
+TEST(Pipeline, VerticalSlashSplitsIntoStaticAndGatheredPasses) {
+  CompileOptions o = options(4096, Layout{});
+  KernelSpec spec = compilePattern(causal() & (sink(64) | vertical_slash(100, 200, 64)), o);
+  ASSERT_TRUE(spec.isDynamic());
+  EXPECT_EQ(spec.dynamic->vertical, 100);
+  EXPECT_EQ(spec.dynamic->slash, 200);
+  EXPECT_EQ(spec.dynamic->last_q, 64);
+  ASSERT_EQ(spec.passes.size(), 2u);
+  EXPECT_FALSE(spec.passes[0].cols.gather_vertical);
+  EXPECT_TRUE(spec.passes[1].cols.gather_vertical);
+  EXPECT_FALSE(compilePattern(causal() & sink(64), o).isDynamic());
+}
+
+TEST(BadInput, TwoVerticalSlashAtomsInOneHead) {
+  Error e = captureError([] {
+    compilePattern(vertical_slash(100, 200) | vertical_slash(10, 20), options(4096, Layout{}));
+  });
+  EXPECT_NE(std::string(e.what()).find("vertical_slash"), std::string::npos) << e.what();
+  EXPECT_NE(std::string(e.what()).find("allowed: one"), std::string::npos) << e.what();
 }
 
 TEST(BadInput, HeadDimAndTileNamed) {
