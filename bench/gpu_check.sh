@@ -17,7 +17,11 @@ TIER=${3:-quick}
 BUDGET=${4:-}
 HERE=$(cd "$(dirname "$0")" && pwd)
 mkdir -p "$OUT"
-export PERMJIT_CACHE_DIR="$OUT/cache"
+# The kernel cache lives outside OUT: dozens of cubins would crowd the results out of what the
+# device tool brings back.
+PERMJIT_CACHE_DIR=$(mktemp -d "${TMPDIR:-/tmp}/permjit-gpu-check-cache.XXXXXX")
+trap 'rm -rf "$PERMJIT_CACHE_DIR"' EXIT
+export PERMJIT_CACHE_DIR
 
 status=0
 echo "== tests"
