@@ -93,6 +93,13 @@ typedef struct permjit_run_args {
   const permjit_span_t* spans; /* modality layout of this input, ordered, non-overlapping */
   size_t num_spans;
   float softmax_scale; /* 0: 1 / sqrt(head_dim) */
+  /* Dynamic plans (vertical_slash): device scratch of at least permjit_plan_workspace_bytes,
+   * 256-byte aligned, where the online estimator keeps its scores and chosen indices. Ignored
+   * by static plans. reuse_estimate != 0 skips the estimator and reuses the indices an earlier
+   * run of the same shape left in the workspace. */
+  void* workspace;
+  size_t workspace_bytes;
+  int reuse_estimate;
 } permjit_run_args_t;
 
 typedef struct permjit_cache_stats {
@@ -117,6 +124,11 @@ void permjit_plan_destroy(permjit_plan_t plan);
 permjit_status_t permjit_plan_run(permjit_plan_t plan, const permjit_run_args_t* args,
                                   void* stream);
 permjit_status_t permjit_plan_num_passes(permjit_plan_t plan, int* out);
+/* *out = 1 when the plan estimates indices per input on the GPU (vertical_slash), else 0. */
+permjit_status_t permjit_plan_is_dynamic(permjit_plan_t plan, int* out);
+/* Device scratch permjit_plan_run needs for this shape (0 for static plans). */
+permjit_status_t permjit_plan_workspace_bytes(permjit_plan_t plan, int64_t batch, int64_t heads,
+                                              int64_t seq_len, size_t* out);
 
 permjit_status_t permjit_runtime_cache_stats(permjit_runtime_t runtime, permjit_cache_stats_t* out);
 permjit_status_t permjit_runtime_cache_clear(permjit_runtime_t runtime);

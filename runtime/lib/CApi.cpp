@@ -248,6 +248,9 @@ permjit_status_t permjit_plan_run(permjit_plan_t plan, const permjit_run_args_t*
                            std::string("spans: ") + error.what());
     }
     if (args->softmax_scale != 0.0f) cpp.softmax_scale = args->softmax_scale;
+    cpp.workspace = args->workspace;
+    cpp.workspace_bytes = args->workspace_bytes;
+    cpp.reuse_estimate = args->reuse_estimate != 0;
     plan->plan.run(cpp, stream);
   });
 }
@@ -257,6 +260,23 @@ permjit_status_t permjit_plan_num_passes(permjit_plan_t plan, int* out) {
     if (plan == nullptr) throw nullArgument("plan");
     if (out == nullptr) throw nullArgument("out");
     *out = plan->plan.numPasses();
+  });
+}
+
+permjit_status_t permjit_plan_is_dynamic(permjit_plan_t plan, int* out) {
+  return guarded([&] {
+    if (plan == nullptr) throw nullArgument("plan");
+    if (out == nullptr) throw nullArgument("out");
+    *out = plan->plan.isDynamic() ? 1 : 0;
+  });
+}
+
+permjit_status_t permjit_plan_workspace_bytes(permjit_plan_t plan, int64_t batch, int64_t heads,
+                                              int64_t seq_len, size_t* out) {
+  return guarded([&] {
+    if (plan == nullptr) throw nullArgument("plan");
+    if (out == nullptr) throw nullArgument("out");
+    *out = plan->plan.workspaceBytes(batch, heads, seq_len);
   });
 }
 

@@ -397,6 +397,38 @@ TEST_F(CApi, BadPlansAndRuntimes) {
   EXPECT_EQ(permjit_runtime_create(nullptr, nullptr), PERMJIT_ERROR_INVALID_ARGUMENT);
 }
 
+TEST_F(CApi, DynamicPlansTakeAWorkspace) {
+  int dynamic = -1;
+  ASSERT_EQ(permjit_plan_is_dynamic(plan_, &dynamic), PERMJIT_OK);
+  EXPECT_EQ(dynamic, 0);
+  size_t bytes = 1;
+  ASSERT_EQ(permjit_plan_workspace_bytes(plan_, 1, 8, 1000, &bytes), PERMJIT_OK);
+  EXPECT_EQ(bytes, 0u);
+
+  permjit_plan_options_t options;
+  permjit_plan_options_init(&options);
+  std::string json = patternToJson(causal() & vertical_slash(100, 200, 64)).dump();
+  permjit_plan_t plan = nullptr;
+  ASSERT_EQ(permjit_plan_create(runtime_, json.c_str(), &options, &plan), PERMJIT_OK)
+      << permjit_last_error();
+  ASSERT_EQ(permjit_plan_is_dynamic(plan, &dynamic), PERMJIT_OK);
+  EXPECT_EQ(dynamic, 1);
+  size_t one_head = 0, sixteen = 0;
+  ASSERT_EQ(permjit_plan_workspace_bytes(plan, 1, 1, 1000, &one_head), PERMJIT_OK);
+  ASSERT_EQ(permjit_plan_workspace_bytes(plan, 2, 8, 1000, &sixteen), PERMJIT_OK);
+  EXPECT_GT(one_head, 1000u * 4);  // at least the per-column scores
+  EXPECT_EQ(one_head % 256, 0u);
+  EXPECT_EQ(sixteen, 16 * one_head);
+  EXPECT_EQ(permjit_plan_workspace_bytes(plan, 0, 8, 1000, &bytes), PERMJIT_ERROR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(permjit_last_error()).find("batch"), std::string::npos);
+  EXPECT_EQ(permjit_plan_workspace_bytes(plan, 1, 8, 0, &bytes), PERMJIT_ERROR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(permjit_last_error()).find("seq_len"), std::string::npos);
+  EXPECT_EQ(permjit_plan_workspace_bytes(plan, 1, 8, 1000, nullptr),
+            PERMJIT_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(permjit_plan_is_dynamic(nullptr, &dynamic), PERMJIT_ERROR_INVALID_ARGUMENT);
+  permjit_plan_destroy(plan);
+}
+
 TEST(CApiDevice, NoDriverGivesDriverStatus) {
   if (Runtime::deviceUnavailableReason().empty()) {
     GTEST_SKIP() << "a CUDA driver and GPU are present; the host-only path is covered by "

@@ -9,8 +9,11 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "permjit/dsl/Json.h"
 #include "permjit/permjit.h"
+#include "permjit/permjit_c.h"
 #include "permjit/runtime/AttentionCheck.h"
+#include "permjit/runtime/Driver.h"
 
 namespace permjit {
 namespace {
@@ -233,6 +236,105 @@ TEST(DynamicGpuEstimator, FindsPlantedColumnsAndDiagonal) {
     EXPECT_TRUE(std::binary_search(sets.slash.begin(), sets.slash.end(), config.planted_slash))
         << "planted diagonal " << config.planted_slash << " not chosen";
   }
+}
+
+// The C API runs a dynamic plan through its workspace exactly as the C++ API does: same
+// kernels, same inputs, bitwise the same output.
+TEST(DynamicGpuCApi, RunMatchesTheCppApiBitwise) {
+  std::string reason = Runtime::deviceUnavailableReason();
+  if (!reason.empty()) GTEST_SKIP() << "no CUDA driver/GPU: " << reason;
+  const Pattern pattern = causal() & (sink(8) | vertical_slash(48, 96, 64));
+  const int64_t seq_len = 1000, heads = 2, head_dim = 128;
+  Plan plan = gpuRuntime().plan(pattern, {.head_dim = head_dim});
+
+  permjit_runtime_options_t runtime_options;
+  permjit_runtime_options_init(&runtime_options);
+  const std::string cache_dir = freshCacheDir("capi-dynamic");
+  runtime_options.cache_dir = cache_dir.c_str();
+  permjit_runtime_t c_runtime = nullptr;
+  ASSERT_EQ(permjit_runtime_create(&runtime_options, &c_runtime), PERMJIT_OK)
+      << permjit_last_error();
+  permjit_plan_options_t plan_options;
+  permjit_plan_options_init(&plan_options);
+  plan_options.head_dim = head_dim;
+  const std::string json = patternToJson(pattern).dump();
+  permjit_plan_t c_plan = nullptr;
+  ASSERT_EQ(permjit_plan_create(c_runtime, json.c_str(), &plan_options, &c_plan), PERMJIT_OK)
+      << permjit_last_error();
+  int dynamic = 0;
+  ASSERT_EQ(permjit_plan_is_dynamic(c_plan, &dynamic), PERMJIT_OK);
+  ASSERT_EQ(dynamic, 1);
+  size_t ws_bytes = 0;
+  ASSERT_EQ(permjit_plan_workspace_bytes(c_plan, 1, heads, seq_len, &ws_bytes), PERMJIT_OK);
+  ASSERT_EQ(ws_bytes, plan.workspaceBytes(1, heads, seq_len));
+
+  auto driver = runtime::Driver::open();
+  driver->check(driver->cuCtxSetCurrent(driver->primaryContext(0)), "cuCtxSetCurrent");
+  const size_t elems = static_cast<size_t>(seq_len * heads * head_dim);
+  std::vector<uint16_t> host(elems);
+  uint32_t state = 12345;
+  for (uint16_t& x : host) {  // bf16 in [-2, 2): sign, small exponent, random mantissa
+    state = state * 1664525u + 1013904223u;
+    x = static_cast<uint16_t>(((state >> 16) & 0x807f) | 0x3f00);
+  }
+  runtime::DeviceBuffer q(driver, elems * 2), k(driver, elems * 2), v(driver, elems * 2);
+  q.upload(host.data(), elems * 2);
+  std::rotate(host.begin(), host.begin() + 77, host.end());
+  k.upload(host.data(), elems * 2);
+  std::rotate(host.begin(), host.begin() + 131, host.end());
+  v.upload(host.data(), elems * 2);
+  runtime::DeviceBuffer o_cpp(driver, elems * 2), o_c(driver, elems * 2);
+  runtime::DeviceBuffer lse(driver, static_cast<size_t>(heads * seq_len) * 4);
+  runtime::DeviceBuffer ws(driver, ws_bytes);
+  o_cpp.fill(0xff);
+  o_c.fill(0x7f);
+
+  RunArgs args;
+  args.q = q.data();
+  args.k = k.data();
+  args.v = v.data();
+  args.o = o_cpp.data();
+  args.lse = static_cast<float*>(lse.data());
+  args.heads = heads;
+  args.seq_len = seq_len;
+  args.head_dim = head_dim;
+  args.workspace = ws.data();
+  args.workspace_bytes = ws_bytes;
+  plan.run(args);
+
+  permjit_run_args_t c_args;
+  permjit_run_args_init(&c_args);
+  c_args.q = q.data();
+  c_args.k = k.data();
+  c_args.v = v.data();
+  c_args.o = o_c.data();
+  c_args.lse = static_cast<float*>(lse.data());
+  c_args.heads = heads;
+  c_args.seq_len = seq_len;
+  c_args.head_dim = head_dim;
+  c_args.workspace = ws.data();
+  c_args.workspace_bytes = ws_bytes - 1;
+  EXPECT_EQ(permjit_plan_run(c_plan, &c_args, nullptr), PERMJIT_ERROR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(permjit_last_error()).find("workspace_bytes"), std::string::npos)
+      << permjit_last_error();
+  c_args.workspace_bytes = ws_bytes;
+  ASSERT_EQ(permjit_plan_run(c_plan, &c_args, nullptr), PERMJIT_OK) << permjit_last_error();
+  driver->check(driver->cuStreamSynchronize(nullptr), "cuStreamSynchronize");
+
+  std::vector<uint16_t> out_cpp(elems), out_c(elems);
+  o_cpp.download(out_cpp.data(), elems * 2);
+  o_c.download(out_c.data(), elems * 2);
+  EXPECT_TRUE(out_cpp == out_c) << "the C API's output differs from the C++ API's";
+
+  // reuse_estimate: the attention alone, over the sets the last run left in the workspace.
+  o_c.fill(0x7f);
+  c_args.reuse_estimate = 1;
+  ASSERT_EQ(permjit_plan_run(c_plan, &c_args, nullptr), PERMJIT_OK) << permjit_last_error();
+  driver->check(driver->cuStreamSynchronize(nullptr), "cuStreamSynchronize");
+  o_c.download(out_c.data(), elems * 2);
+  EXPECT_TRUE(out_cpp == out_c) << "reuse_estimate changed the output";
+  permjit_plan_destroy(c_plan);
+  permjit_runtime_destroy(c_runtime);
 }
 
 }  // namespace
