@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <string>
+#include <utility>
 
 #include "permjit/dsl/Error.h"
 
@@ -44,11 +45,11 @@ WorkspaceLayout workspaceLayout(const DynamicSpec& dynamic, int64_t seq_len) {
 size_t dynamicWorkspaceBytes(const KernelSpec& spec, int64_t batch, int64_t heads,
                              int64_t seq_len) {
   if (!spec.dynamic) return 0;
-  if (batch < 1 || heads < 1) {
-    throw Error(ErrorCategory::kInvalidArgument,
-                std::string(batch < 1 ? "batch: " + std::to_string(batch)
-                                      : "heads: " + std::to_string(heads)) +
-                    "; allowed: >= 1");
+  for (auto [field, value] : {std::pair{"batch", batch}, std::pair{"heads", heads}}) {
+    if (value < 1) {
+      throw Error(ErrorCategory::kInvalidArgument,
+                  std::string(field) + ": " + std::to_string(value) + "; allowed: >= 1");
+    }
   }
   return static_cast<size_t>(batch * heads) * workspaceLayout(*spec.dynamic, seq_len).head_bytes;
 }

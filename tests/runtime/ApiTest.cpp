@@ -421,6 +421,9 @@ TEST_F(CApi, DynamicPlansTakeAWorkspace) {
   EXPECT_EQ(sixteen, 16 * one_head);
   EXPECT_EQ(permjit_plan_workspace_bytes(plan, 0, 8, 1000, &bytes), PERMJIT_ERROR_INVALID_ARGUMENT);
   EXPECT_NE(std::string(permjit_last_error()).find("batch"), std::string::npos);
+  EXPECT_EQ(permjit_plan_workspace_bytes(plan, 1, -3, 1000, &bytes),
+            PERMJIT_ERROR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(permjit_last_error()).find("heads: -3"), std::string::npos);
   EXPECT_EQ(permjit_plan_workspace_bytes(plan, 1, 8, 0, &bytes), PERMJIT_ERROR_INVALID_ARGUMENT);
   EXPECT_NE(std::string(permjit_last_error()).find("seq_len"), std::string::npos);
   EXPECT_EQ(permjit_plan_workspace_bytes(plan, 1, 8, 1000, nullptr),

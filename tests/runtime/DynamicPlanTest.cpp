@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <memory>
+#include <random>
 
 #include "permjit/dsl/Json.h"
 #include "permjit/permjit.h"
@@ -271,18 +273,16 @@ TEST(DynamicGpuCApi, RunMatchesTheCppApiBitwise) {
   auto driver = runtime::Driver::open();
   driver->check(driver->cuCtxSetCurrent(driver->primaryContext(0)), "cuCtxSetCurrent");
   const size_t elems = static_cast<size_t>(seq_len * heads * head_dim);
-  std::vector<uint16_t> host(elems);
-  uint32_t state = 12345;
-  for (uint16_t& x : host) {  // bf16 in [-2, 2): sign, small exponent, random mantissa
-    state = state * 1664525u + 1013904223u;
-    x = static_cast<uint16_t>(((state >> 16) & 0x807f) | 0x3f00);
-  }
-  runtime::DeviceBuffer q(driver, elems * 2), k(driver, elems * 2), v(driver, elems * 2);
-  q.upload(host.data(), elems * 2);
-  std::rotate(host.begin(), host.begin() + 77, host.end());
-  k.upload(host.data(), elems * 2);
-  std::rotate(host.begin(), host.begin() + 131, host.end());
-  v.upload(host.data(), elems * 2);
+  std::mt19937 rng(12345);
+  std::uniform_real_distribution<float> uniform(-2.0f, 2.0f);
+  auto randomInput = [&] {
+    std::vector<uint16_t> bits(elems);
+    for (uint16_t& x : bits) x = runtime::floatToHalfBits(uniform(rng), DType::kBF16);
+    auto buffer = std::make_unique<runtime::DeviceBuffer>(driver, elems * 2);
+    buffer->upload(bits.data(), elems * 2);
+    return buffer;
+  };
+  auto q = randomInput(), k = randomInput(), v = randomInput();
   runtime::DeviceBuffer o_cpp(driver, elems * 2), o_c(driver, elems * 2);
   runtime::DeviceBuffer lse(driver, static_cast<size_t>(heads * seq_len) * 4);
   runtime::DeviceBuffer ws(driver, ws_bytes);
@@ -290,9 +290,9 @@ TEST(DynamicGpuCApi, RunMatchesTheCppApiBitwise) {
   o_c.fill(0x7f);
 
   RunArgs args;
-  args.q = q.data();
-  args.k = k.data();
-  args.v = v.data();
+  args.q = q->data();
+  args.k = k->data();
+  args.v = v->data();
   args.o = o_cpp.data();
   args.lse = static_cast<float*>(lse.data());
   args.heads = heads;
@@ -304,9 +304,9 @@ TEST(DynamicGpuCApi, RunMatchesTheCppApiBitwise) {
 
   permjit_run_args_t c_args;
   permjit_run_args_init(&c_args);
-  c_args.q = q.data();
-  c_args.k = k.data();
-  c_args.v = v.data();
+  c_args.q = q->data();
+  c_args.k = k->data();
+  c_args.v = v->data();
   c_args.o = o_c.data();
   c_args.lse = static_cast<float*>(lse.data());
   c_args.heads = heads;

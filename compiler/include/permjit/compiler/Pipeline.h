@@ -44,8 +44,9 @@ struct CompileOptions {
 enum class Stage { kPatternIR, kTileIR, kSpec };
 
 // Runs the whole pipeline. A vertical_slash head yields a dynamic spec (KernelSpec::dynamic,
-// a gathered-vertical second pass). Throws Error: kUnsupported for head dims / tile configs outside the supported sets; kInvalidPattern for patterns that do
-// not fit the layout / seq_len or fail IR verification (message names the field).
+// a gathered-vertical second pass). Throws Error: kUnsupported for head dims / tile configs
+// outside the supported sets; kInvalidPattern for patterns that do not fit the layout / seq_len
+// or fail IR verification (message names the field).
 KernelSpec compilePattern(const Pattern& pattern, const CompileOptions& options);
 
 // The text of one stage: pattern IR after plan-permutations, tile IR after classify-tiles, or
