@@ -28,6 +28,9 @@ struct PatternParams {
   int64_t sink = 128, local = 4096;  // A-shape, tri-shape, text rows of the boundary heads
   int64_t last_q = 64;               // tri-shape: dense last query rows
   int64_t stride = 14, grid_sink = 1024, grid_local = 1024;  // grid head (vision rows)
+  int64_t phase_q = 0, phase_k = 0;                          // grid head phases
+  // grid_estimated: the grid head with stride and phases estimated per input among these
+  std::vector<int64_t> estimate_strides = {7, 14, 16, 28};
   int64_t prefix = 812, trailing = 60;    // text before the vision span / after the last one
   int64_t mid_text = 512;                 // mixed layout: text between its two vision spans
   int64_t cross_sink = 1024;              // boundary_2d text->vision block: the first vision tokens
@@ -40,8 +43,8 @@ struct BenchPattern {
   Layout layout;
 };
 
-// The static patterns, in table order; "vertical_slash" (dynamic) is added by the bench binary
-// when the runtime can plan it.
+// The static patterns, in table order; the dynamic ones ("vertical_slash", "grid_estimated")
+// are added by the bench binary when the runtime can plan them.
 inline const std::vector<std::string>& staticPatternNames() {
   static const std::vector<std::string> names = {"dense", "ashape",    "trishape",
                                                  "grid",  "qboundary", "boundary2d"};
@@ -70,6 +73,8 @@ inline Layout mixedLayout(int64_t seq_len, const PatternParams& p) {
 inline patterns::GridHeadParams gridParams(const PatternParams& p, int64_t trailing) {
   patterns::GridHeadParams g;
   g.stride = p.stride;
+  g.phase_q = p.phase_q;
+  g.phase_k = p.phase_k;
   g.sink = p.grid_sink;
   g.local = p.grid_local;
   g.trailing_text_rows = trailing;
@@ -108,10 +113,15 @@ inline BenchPattern benchPattern(const std::string& name, int64_t seq_len,
   if (name == "vertical_slash") {
     return {name, vertical_slash_head(p.vertical, p.slash, p.last_q), Layout()};
   }
+  if (name == "grid_estimated") {
+    GridHeadParams g = gridParams(p, p.trailing);
+    g.estimate_strides = p.estimate_strides;
+    return {name, grid_head(g), Layout::textVisionText(seq_len, p.prefix, p.trailing)};
+  }
   throw Error(ErrorCategory::kInvalidArgument,
               "pattern: '" + name +
                   "'; allowed: dense, ashape, trishape, grid, qboundary, boundary2d, "
-                  "vertical_slash");
+                  "vertical_slash, grid_estimated");
 }
 
 // Tiles the bench's tuner tries after the default, most promising first (the tuner crosses
@@ -123,9 +133,11 @@ inline std::vector<TileConfig> benchTiles() {
 
 namespace detail {
 
-// Multiples of `stride` in [lo, hi) (lo, hi >= 0).
-inline int64_t residues(int64_t lo, int64_t hi, int64_t stride) {
+// Positions x in [lo, hi) with x mod stride == phase (lo, hi >= 0; 0 <= phase < stride).
+inline int64_t residues(int64_t lo, int64_t hi, int64_t stride, int64_t phase = 0) {
   if (hi <= lo) return 0;
+  lo += stride - phase;  // x == phase (mod stride)  <=>  x + stride - phase == 0 (mod stride)
+  hi += stride - phase;
   return (hi + stride - 1) / stride - (lo + stride - 1) / stride;
 }
 
@@ -161,11 +173,12 @@ class PositionIndex {
 // sink | local | hline(q) | vline(k), all causal.
 inline int64_t gridRow(const PositionIndex& index, int64_t q, const PatternParams& p) {
   const int64_t s = p.stride;
-  if (index.at(q) == Modality::kVision && index.rank(q) % s == 0) return q + 1;
+  if (index.at(q) == Modality::kVision && index.rank(q) % s == p.phase_q) return q + 1;
   const int64_t lo = std::max<int64_t>(0, q - p.grid_local + 1);
   const int64_t sink_end = std::min(p.grid_sink, lo);
   auto lines = [&](int64_t a, int64_t b) {  // vline keys among positions [a, b)
-    return residues(index.before(Modality::kVision, a), index.before(Modality::kVision, b), s);
+    return residues(index.before(Modality::kVision, a), index.before(Modality::kVision, b), s,
+                    p.phase_k);
   };
   const int64_t window = sinkLocalRow(q, p.grid_sink, p.grid_local);
   return window + lines(0, q + 1) - lines(0, sink_end) - lines(lo, q + 1);
@@ -174,11 +187,11 @@ inline int64_t gridRow(const PositionIndex& index, int64_t q, const PatternParam
 // The grid head on one modality's local coordinates (every position is on the span).
 inline int64_t gridLocalRow(int64_t rq, const PatternParams& p) {
   const int64_t s = p.stride;
-  if (rq % s == 0) return rq + 1;
+  if (rq % s == p.phase_q) return rq + 1;
   const int64_t lo = std::max<int64_t>(0, rq - p.grid_local + 1);
   const int64_t sink_end = std::min(p.grid_sink, lo);
-  return sinkLocalRow(rq, p.grid_sink, p.grid_local) + residues(0, rq + 1, s) -
-         residues(0, sink_end, s) - residues(lo, rq + 1, s);
+  return sinkLocalRow(rq, p.grid_sink, p.grid_local) + residues(0, rq + 1, s, p.phase_k) -
+         residues(0, sink_end, s, p.phase_k) - residues(lo, rq + 1, s, p.phase_k);
 }
 
 }  // namespace detail
@@ -226,7 +239,7 @@ inline double keptPairs(const std::string& name, int64_t seq_len, const PatternP
   throw Error(ErrorCategory::kInvalidArgument,
               "pattern: '" + name +
                   "' has no closed-form count (dynamic); count its estimated "
-                  "indices with verticalSlashKeptPairs");
+                  "indices with verticalSlashKeptPairs or estimatedGridKeptPairs");
 }
 
 // Kept pairs of causal & vertical_slash for one head's estimated indices: columns v and
@@ -245,6 +258,16 @@ inline double verticalSlashKeptPairs(std::vector<int64_t> vertical, std::vector<
     total -= std::lower_bound(slash.begin(), slash.end(), seq_len - v) - slash.begin();
   }
   return double(total);
+}
+
+// Kept pairs of the grid_estimated bench head for one head's estimate: the grid head with the
+// chosen stride and phases.
+inline double estimatedGridKeptPairs(const GridChoice& choice, int64_t seq_len,
+                                     PatternParams p = {}) {
+  p.stride = choice.stride;
+  p.phase_q = choice.phase_q;
+  p.phase_k = choice.phase_k;
+  return keptPairs("grid", seq_len, p);
 }
 
 }  // namespace permjit::bench

@@ -219,9 +219,9 @@ def main():
 
         row = base(c, "flex")
         if not c["flex"]:
-            row["skipped"] = ("per-input indices: no static mask" if c["pattern"] ==
-                              "vertical_slash" else "block mask and compile too slow at this "
-                              "length for the time budget (bench/suite.py)")
+            row["skipped"] = ("per-input indices: no static mask" if c["pattern"] in
+                              ("vertical_slash", "grid_estimated") else "block mask and compile "
+                              "too slow at this length for the time budget (bench/suite.py)")
             out(row)
             continue
         if past_deadline():

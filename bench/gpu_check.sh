@@ -4,7 +4,9 @@
 #   2. the benchmark suite into OUT_DIR/bench (bench/run_suite.sh: permjit default and tuned,
 #      SDPA flash / cuDNN and FlexAttention on the same card in the same run, within a time
 #      budget; table.md, bench.png and the JSON lines there),
-#   3. the joined table, printed last.
+#   3. the joined table, printed last;
+#   4. every log and result file packed into OUT_DIR/gpu_check.tar.gz (bench/table.md and
+#      bench/bench.png stay unpacked too).
 # Usage: bench/gpu_check.sh BIN_DIR OUT_DIR [quick|full] [BUDGET_S]
 #   The tests take a minute or two before the suite's budget starts; for the benchmark alone
 #   call bench/run_suite.sh (or set PERMJIT_SKIP_TESTS=1).
@@ -42,5 +44,13 @@ if [[ ${PERMJIT_SKIP_BENCH:-0} == 1 ]]; then
   echo "== benchmark (skipped: PERMJIT_SKIP_BENCH=1)"
 else
   bash "$HERE/run_suite.sh" "$BIN" "$OUT/bench" "$TIER" ${BUDGET:+"$BUDGET"} || status=1
+fi
+# The device tool brings back at most 8 files: every log and result goes into one archive;
+# the table stays beside it.
+ARCHIVE=$(mktemp "${TMPDIR:-/tmp}/gpu_check.XXXXXX.tar.gz")
+if tar czf "$ARCHIVE" -C "$OUT" . && mv "$ARCHIVE" "$OUT/gpu_check.tar.gz"; then
+  find "$OUT" -type f ! -name gpu_check.tar.gz ! -name table.md ! -name bench.png -delete
+else
+  echo "gpu_check.sh: packing the logs failed; they stay loose in $OUT"; status=1
 fi
 exit $status

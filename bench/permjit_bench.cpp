@@ -86,12 +86,12 @@ double msSince(Clock::time_point start) {
   std::exit(2);
 }
 
-// The dynamic vertical_slash row runs only where the compiler can plan it.
-bool verticalSlashSupported() {
+// The dynamic rows run only where the compiler can plan them.
+bool dynamicSupported(const std::string& name) {
   try {
     CompileOptions options;
-    options.name = "vertical_slash";
-    compilePattern(bench::benchPattern("vertical_slash", 16384).pattern, options);
+    options.name = name;
+    compilePattern(bench::benchPattern(name, 16384).pattern, options);
     return true;
   } catch (const Error&) {
     return false;
@@ -100,7 +100,9 @@ bool verticalSlashSupported() {
 
 std::vector<std::string> supportedPatterns() {
   std::vector<std::string> names = bench::staticPatternNames();
-  if (verticalSlashSupported()) names.push_back("vertical_slash");
+  for (const char* name : {"vertical_slash", "grid_estimated"}) {
+    if (dynamicSupported(name)) names.push_back(name);
+  }
   return names;
 }
 
@@ -347,10 +349,16 @@ bool runCase(Runtime& rt, const std::shared_ptr<runtime::Driver>& drv, const Cas
     Timing timing = timePlan(*drv, plan, buffers, settings.time_cap_s, settings.max_iterations);
 
     double kept = 0;
+    json grid_choices = json::array();  // grid_estimated: (stride, phase_q, phase_k) per head
     if (plan.isDynamic()) {
       // Mean over heads of the pairs the estimator chose in the last run.
       for (const DynamicIndices& head : plan.estimatedIndices(buffers.args)) {
-        kept += bench::verticalSlashKeptPairs(head.vertical, head.slash, c.seq_len);
+        if (head.grid) {
+          kept += bench::estimatedGridKeptPairs(*head.grid, c.seq_len);
+          grid_choices.push_back({head.grid->stride, head.grid->phase_q, head.grid->phase_k});
+        } else {
+          kept += bench::verticalSlashKeptPairs(head.vertical, head.slash, c.seq_len);
+        }
       }
       kept /= double(c.heads);
     } else {
@@ -364,6 +372,7 @@ bool runCase(Runtime& rt, const std::shared_ptr<runtime::Driver>& drv, const Cas
     row["passes"] = plan.numPasses();
     row["tile"] = runtime::tileName(plan.spec().tile);
     row["plan_ms"] = plan_ms;
+    if (!grid_choices.empty()) row["grid_choices"] = grid_choices;
     if (plan.isDynamic()) {
       // The estimator's share: the same run with the estimate reused (attention alone).
       buffers.args.reuse_estimate = true;

@@ -12,6 +12,7 @@
 #      same mask, until the whole budget is spent (later cases are reported as skipped);
 #   5. table.md (bench/table.py) printed last, and bench.png (bench/plot.py).
 # Usage: bench/run_suite.sh BIN_DIR OUT_DIR [quick|full] [BUDGET_S]
+#   PERMJIT_SUITE_PATTERNS=grid,grid_estimated restricts the run to those patterns.
 #   BIN_DIR from scripts/pack_gpu.sh (build/gpu); budget default quick 200 s, full 400 s.
 #   Cases start only before the deadline and one case takes at most ~30 s (FlexAttention's
 #   block mask at 1M), so the wall time is at most the budget + ~60 s (checks, torch import,
@@ -52,6 +53,13 @@ rm -f "$PERMJIT_TUNING_DB" "$PERMJIT_TUNING_DB.lock"
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee "$OUT/card.txt"
 
 PATTERNS=$("$BENCH" --list-patterns | paste -sd, -) || die "permjit_bench --list-patterns failed"
+# PERMJIT_SUITE_PATTERNS=a,b: only these of the supported patterns (a focused run).
+if [[ -n ${PERMJIT_SUITE_PATTERNS:-} ]]; then
+  for p in ${PERMJIT_SUITE_PATTERNS//,/ }; do
+    [[ ,$PATTERNS, == *,$p,* ]] || die "PERMJIT_SUITE_PATTERNS: '$p'; allowed: $PATTERNS"
+  done
+  PATTERNS=$PERMJIT_SUITE_PATTERNS
+fi
 python3 "$HERE/suite.py" "$TIER" --patterns "$PATTERNS" >"$OUT/cases.txt"
 echo "== $TIER: $(grep -vc '^#' "$OUT/cases.txt") cases ($PATTERNS), budget ${BUDGET}s"
 

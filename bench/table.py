@@ -107,6 +107,10 @@ def main(paths):
             notes.append(f"online estimation {pattern} {fmt_s(S)} x{H} hd{D} {dt}: "
                          f"{p['estimate_ms']:.3f} ms of {p['ms']:.3f} ms "
                          f"({p['estimate_pct']:.1f}%); attention alone {p['attention_ms']:.3f} ms")
+        if p and "grid_choices" in p:
+            choices = sorted({tuple(c) for c in p["grid_choices"]})
+            notes.append(f"grid estimate {pattern} {fmt_s(S)}: (stride, phase_q, phase_k) chosen "
+                         f"per head: {', '.join(str(c) for c in choices)}")
         flex = by.get("flex")
         if flex and "kept_pairs_gpu" in flex and kept is not None:
             if int(flex["kept_pairs_gpu"]) == int(kept):

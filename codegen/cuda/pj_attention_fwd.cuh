@@ -166,8 +166,9 @@ struct TileScanner {
   }
 };
 
+// `params` is args.params, or a copy with the estimated grid's phases (below).
 template <class Cfg, class Pattern>
-__device__ __forceinline__ void attention_forward(const AttentionArgs& args) {
+__device__ __forceinline__ void attention_forward(const AttentionArgs& args, const int* params) {
   using T = typename Cfg::DType;
   constexpr int D = Cfg::kHeadDim, kMT = Cfg::kMT, kNT = Cfg::kNT, kDT = Cfg::kDT;
   constexpr int kStages = Cfg::kStages;
@@ -181,7 +182,6 @@ __device__ __forceinline__ void attention_forward(const AttentionArgs& args) {
   if (qb.count == 0) return;  // an all-padding row tile owns no output rows
 
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
-  const int* params = args.params;
   const int kvh = h / (args.heads / args.kv_heads);
   const char* q_base = static_cast<const char*>(args.q) +
                        2 * (b * args.q_stride[kStrideBatch] + h * args.q_stride[kStrideHead]);
@@ -506,6 +506,30 @@ __device__ __forceinline__ void attention_forward(const AttentionArgs& args) {
     }
     *dst = val;
   }
+}
+
+template <class Cfg, class Pattern>
+__device__ __forceinline__ void attention_forward(const AttentionArgs& args) {
+  attention_forward<Cfg, Pattern>(args, args.params);
+}
+
+// A grid_estimated pattern: one launch per candidate stride (each with that stride's bound
+// params and segment tables). The online estimator wrote, per (batch, head), the chosen
+// candidate and both phases (runtime/Workspace.h, GridChoiceWord); a CTA of another candidate
+// exits at once, the chosen one runs with the phases in their param slots.
+template <class Cfg, class Pattern, int kPhaseQSlot, int kPhaseKSlot>
+__device__ __forceinline__ void attention_forward_estimated_grid(const AttentionArgs& args) {
+  __shared__ int chosen_params[sem::kMaxParams];
+  const int* choice = reinterpret_cast<const int*>(
+      args.workspace + blockIdx.x * args.ws_head_bytes + args.ws_grid_choice);
+  const int candidate = choice[kGridChoiceCandidate];
+  if (candidate != args.grid_candidate) return;
+  const int phase_q = choice[kGridChoicePhaseQ], phase_k = choice[kGridChoicePhaseK];
+  for (int i = threadIdx.x; i < sem::kMaxParams; i += blockDim.x) {
+    chosen_params[i] = i == kPhaseQSlot ? phase_q : (i == kPhaseKSlot ? phase_k : args.params[i]);
+  }
+  __syncthreads();
+  attention_forward<Cfg, Pattern>(args, chosen_params);
 }
 
 }  // namespace dev

@@ -8,6 +8,7 @@
 //                       keep_diagonals nearest diagonals always win), written as flags, prefix
 //                       counts and, for the columns, the ascending list the attention kernel
 //                       gathers.
+// The grid estimator (stages 5-7, end of file) reuses stages 1-3 with extra sample rows.
 // Q K^T uses the attention template's mma.sync fragments (64 query rows per CTA, 16 per warp).
 #pragma once
 
@@ -82,11 +83,23 @@ struct EstimateSmem {
   static constexpr int kBytes = Cfg::kQBytes + Cfg::kKVBytes;
 };
 
-// Loads row group z's query rows: the last last_q positions, row r -> S - last_q + z*64 + r.
+// The scored query rows: sample_rows positions from sample_first (grid estimation; a multiple
+// of 64, so row groups never straddle the two ranges), then the last last_q positions. Row r of
+// group z is estimate row z * 64 + r in both ranges.
+__device__ __forceinline__ int estimate_rows(const EstimateArgs& a) {
+  return a.sample_rows + a.last_q;
+}
+__device__ __forceinline__ int estimate_groups(const EstimateArgs& a) {
+  return a.sample_rows / kEstimateRows + (a.last_q + kEstimateRows - 1) / kEstimateRows;
+}
+
+// Loads row group z's query rows into s_q; returns the group's first position.
 template <class Cfg>
-__device__ __forceinline__ int load_last_rows(unsigned s_q, const EstimateArgs& a,
-                                              const EstimateHead& e, int z, int tid) {
-  const int first = a.seq_len - a.last_q + z * kEstimateRows;
+__device__ __forceinline__ int load_estimate_rows(unsigned s_q, const EstimateArgs& a,
+                                                  const EstimateHead& e, int z, int tid) {
+  const int sample_groups = a.sample_rows / kEstimateRows;
+  const int first = z < sample_groups ? a.sample_first + z * kEstimateRows
+                                      : a.seq_len - a.last_q + (z - sample_groups) * kEstimateRows;
   const int count = min(kEstimateRows, a.seq_len - first);
   load_tile<Cfg, kEstimateRows>(s_q, e.q, e.q_row, first, 1, count, tid);
   return first;
@@ -100,7 +113,7 @@ __device__ __forceinline__ void estimate_stats(const EstimateArgs& a) {
   const EstimateHead e = estimate_head(a, blockIdx.x);
   const int chunk = blockIdx.y, z = blockIdx.z;
   const unsigned s_q = smem_addr(smem), s_k = s_q + Cfg::kQBytes;
-  const int q_first = load_last_rows<Cfg>(s_q, a, e, z, tid);
+  const int q_first = load_estimate_rows<Cfg>(s_q, a, e, z, tid);
   float run_max[2] = {neg_inf(), neg_inf()}, run_sum[2] = {0.f, 0.f};
   const int k0 = chunk * kEstimateChunk;
   for (int t = 0; t < kEstimateChunk / 64; ++t) {
@@ -139,6 +152,7 @@ __device__ __forceinline__ void estimate_stats(const EstimateArgs& a) {
     }
   }
   // Combine the quad's column slices, then lane 4*i writes row i's partial (max, sum).
+  const int rows = estimate_rows(a);
   float2* partial = reinterpret_cast<float2*>(e.ws + a.ws_partial);
 #pragma unroll
   for (int half = 0; half < 2; ++half) {
@@ -152,20 +166,21 @@ __device__ __forceinline__ void estimate_stats(const EstimateArgs& a) {
       m = nm;
     }
     const int r = z * kEstimateRows + warp * 16 + (lane >> 2) + 8 * half;
-    if ((lane & 3) == 0 && r < a.last_q) partial[chunk * a.last_q + r] = make_float2(m, l);
+    if ((lane & 3) == 0 && r < rows) partial[chunk * rows + r] = make_float2(m, l);
   }
 }
 
-// 2. Grid (batch * heads). lse[r] = log2 of row r's sum of 2^(scaled logit); also clears the
-// diagonal scores that estimate_scores accumulates with atomics.
+// 2. Grid (batch * heads). lse[r] = log2 of row r's sum of 2^(scaled logit); also clears what
+// later stages accumulate with atomics (diagonal scores, the grid's row capture).
 __device__ __forceinline__ void estimate_lse(const EstimateArgs& a) {
   const EstimateHead e = estimate_head(a, blockIdx.x);
   const float2* partial = reinterpret_cast<const float2*>(e.ws + a.ws_partial);
   float* lse = reinterpret_cast<float*>(e.ws + a.ws_lse);
-  for (int r = threadIdx.x; r < a.last_q; r += blockDim.x) {
+  const int rows = estimate_rows(a);
+  for (int r = threadIdx.x; r < rows; r += blockDim.x) {
     float m = neg_inf(), l = 0.f;
     for (int c = 0; c < a.chunks; ++c) {
-      const float2 p = partial[c * a.last_q + r];
+      const float2 p = partial[c * rows + r];
       if (p.x == neg_inf()) continue;
       const float nm = fmaxf(m, p.x);
       l = l * exp2_approx(m - nm) + p.y * exp2_approx(p.x - nm);
@@ -173,8 +188,14 @@ __device__ __forceinline__ void estimate_lse(const EstimateArgs& a) {
     }
     lse[r] = m + __log2f(l);
   }
-  float* diag = reinterpret_cast<float*>(e.ws + a.ws_diag_score);
-  for (int i = threadIdx.x; i < a.seq_len; i += blockDim.x) diag[i] = 0.f;
+  if (a.diag_scores) {
+    float* diag = reinterpret_cast<float*>(e.ws + a.ws_diag_score);
+    for (int i = threadIdx.x; i < a.seq_len; i += blockDim.x) diag[i] = 0.f;
+  }
+  if (a.sample_rows > 0) {
+    float* capture = reinterpret_cast<float*>(e.ws + a.ws_row_capture);
+    for (int i = threadIdx.x; i < a.sample_rows; i += blockDim.x) capture[i] = 0.f;
+  }
 }
 
 // 3. Grid (batch * heads, chunks). Owns the column scores of its chunk (plain stores); the
@@ -189,18 +210,18 @@ __device__ __forceinline__ void estimate_scores(const EstimateArgs& a) {
   float* col_acc = reinterpret_cast<float*>(smem + EstimateSmem<Cfg>::kBytes);
   float* diag_acc = col_acc + kEstimateChunk;  // offsets d - d_lo, d_lo = S - last_q - k0 - 511
   const int d_lo = a.seq_len - a.last_q - k0 - (kEstimateChunk - 1);
-  const int d_count = a.last_q + kEstimateChunk - 1;
+  const int d_count = a.diag_scores ? a.last_q + kEstimateChunk - 1 : 0;
   for (int i = tid; i < kEstimateChunk + d_count; i += blockDim.x) col_acc[i] = 0.f;
   const float* lse = reinterpret_cast<const float*>(e.ws + a.ws_lse);
-  const int groups = (a.last_q + kEstimateRows - 1) / kEstimateRows;
+  const int rows = estimate_rows(a), groups = estimate_groups(a);
   for (int z = 0; z < groups; ++z) {
     __syncthreads();  // the previous group's reads of s_q are done
-    const int q_first = load_last_rows<Cfg>(s_q, a, e, z, tid);
+    const int q_first = load_estimate_rows<Cfg>(s_q, a, e, z, tid);
     float row_lse[2];
 #pragma unroll
     for (int half = 0; half < 2; ++half) {
       const int r = z * kEstimateRows + warp * 16 + (lane >> 2) + 8 * half;
-      row_lse[half] = r < a.last_q ? lse[r] : 0.f;
+      row_lse[half] = r < rows ? lse[r] : 0.f;
     }
     for (int t = 0; t < kEstimateChunk / 64; ++t) {
       const int kt = k0 + t * 64;
@@ -224,9 +245,9 @@ __device__ __forceinline__ void estimate_scores(const EstimateArgs& a) {
             const int r = z * kEstimateRows + warp * 16 + (lane >> 2) + 8 * half;
             const int q = q_first + warp * 16 + (lane >> 2) + 8 * half;
             float p = 0.f;
-            if (r < a.last_q && k <= q && k < a.seq_len) {
+            if (r < rows && k <= q && k < a.seq_len) {
               p = exp2_approx(acc[nt][half * 2 + c] * a.scale_log2 - row_lse[half]);
-              atomicAdd(diag_acc + (q - k - d_lo), p);
+              if (a.diag_scores) atomicAdd(diag_acc + (q - k - d_lo), p);
             }
             col_sum += p;
           }
@@ -245,7 +266,7 @@ __device__ __forceinline__ void estimate_scores(const EstimateArgs& a) {
   for (int i = tid; i < kEstimateChunk && k0 + i < a.seq_len; i += blockDim.x) {
     col_score[k0 + i] = col_acc[i];
   }
-  for (int i = tid; i < d_count; i += blockDim.x) {
+  for (int i = tid; i < d_count; i += blockDim.x) {  // d_count is 0 without diagonal scores
     const int d = d_lo + i;
     if (d >= 0 && d < a.seq_len && diag_acc[i] != 0.f) atomicAdd(diag_score + d, diag_acc[i]);
   }
@@ -388,6 +409,182 @@ __device__ __forceinline__ void estimate_select(const EstimateArgs& a) {
     ties_before += tie_total;
   }
   if (threadIdx.x == 0) prefix[n] = kept_before;
+}
+
+// ---- the online grid estimator (grid_estimated) -------------------------------------------
+// Stages 1-3 above run with the grid's sample rows (the last rows of its span) before the last
+// last_q rows and without diagonal scores; then:
+//   5. estimate_grid_columns: per candidate stride s, the column mass of every key residue
+//      (k - grid_begin) mod s inside the span; the key phase is the heaviest residue, and the
+//      candidate's score is that mass above chance (the span's mass / s, what s-periodic lines
+//      catch on unstructured attention), as a fraction of the scored rows. The best score
+//      wins; a tie goes to the larger (cheaper) stride.
+//   6. estimate_grid_rows: per sample row, the share of its attention the chosen vertical lines
+//      capture;
+//   7. estimate_grid_phase: the query phase is the residue whose sample rows those lines serve
+//      worst (largest mean uncaptured share): making those rows whole recovers the most mass.
+
+constexpr int kGridBinsPerCandidate = 1024;  // >= the largest stride (Pattern.h)
+
+// 5. Grid (batch * heads), kSelectThreads threads.
+__device__ __forceinline__ void estimate_grid_columns(const EstimateArgs& a) {
+  __shared__ float bins[8 * kGridBinsPerCandidate];
+  __shared__ float warp_total[kSelectThreads / 32];
+  __shared__ float lift[8];
+  __shared__ int phase[8];
+  const EstimateHead e = estimate_head(a, blockIdx.x);
+  const float* col_score = reinterpret_cast<const float*>(e.ws + a.ws_col_score);
+  const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+  for (int i = tid; i < a.grid_candidates * kGridBinsPerCandidate; i += blockDim.x) bins[i] = 0.f;
+  __syncthreads();
+  float total = 0.f;
+  for (int k = a.grid_begin + tid; k < a.grid_end; k += blockDim.x) {
+    const float v = col_score[k];
+    total += v;
+    const int offset = k - a.grid_begin;
+    for (int c = 0; c < a.grid_candidates; ++c) {
+      atomicAdd(&bins[c * kGridBinsPerCandidate + offset % a.grid_strides[c]], v);
+    }
+  }
+#pragma unroll
+  for (int off = 16; off > 0; off >>= 1) total += __shfl_xor_sync(0xffffffffu, total, off);
+  if (lane == 0) warp_total[warp] = total;
+  __syncthreads();
+  if (warp < a.grid_candidates) {
+    float span_mass = 0.f;
+    for (int w = 0; w < static_cast<int>(blockDim.x / 32); ++w) span_mass += warp_total[w];
+    const int stride = a.grid_strides[warp];
+    float best = -1.f;
+    int best_r = 0;
+    for (int r = lane; r < stride; r += 32) {
+      const float m = bins[warp * kGridBinsPerCandidate + r];
+      if (m > best) best = m, best_r = r;
+    }
+#pragma unroll
+    for (int off = 16; off > 0; off >>= 1) {
+      const float om = __shfl_xor_sync(0xffffffffu, best, off);
+      const int orr = __shfl_xor_sync(0xffffffffu, best_r, off);
+      if (om > best || (om == best && orr < best_r)) best = om, best_r = orr;
+    }
+    if (lane == 0) {
+      lift[warp] = (best - span_mass / stride) / estimate_rows(a);
+      phase[warp] = best_r;
+    }
+  }
+  __syncthreads();
+  if (tid == 0) {
+    float* mass = reinterpret_cast<float*>(e.ws + a.ws_grid_mass);
+    int chosen = 0;
+    for (int c = 0; c < a.grid_candidates; ++c) {
+      mass[c] = lift[c];
+      const bool better = lift[c] > lift[chosen] ||
+                          (lift[c] == lift[chosen] && a.grid_strides[c] > a.grid_strides[chosen]);
+      if (better) chosen = c;
+    }
+    int* choice = reinterpret_cast<int*>(e.ws + a.ws_grid_choice);
+    choice[kGridChoiceCandidate] = chosen;
+    choice[kGridChoiceStride] = a.grid_strides[chosen];
+    choice[kGridChoicePhaseQ] = 0;  // estimate_grid_phase decides
+    choice[kGridChoicePhaseK] = phase[chosen];
+  }
+}
+
+// 6. Grid (batch * heads, chunks). Adds each sample row's probabilities on the chosen vertical
+// lines within the CTA's key chunk to row_capture (cleared by estimate_lse).
+template <class Cfg>
+__device__ __forceinline__ void estimate_grid_rows(const EstimateArgs& a) {
+  extern __shared__ __align__(128) unsigned char smem[];
+  const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+  const EstimateHead e = estimate_head(a, blockIdx.x);
+  const int k0 = blockIdx.y * kEstimateChunk;
+  if (k0 >= a.sample_first + a.sample_rows) return;  // every sample row is causal before k0
+  const int* choice = reinterpret_cast<const int*>(e.ws + a.ws_grid_choice);
+  const int stride = choice[kGridChoiceStride], phase_k = choice[kGridChoicePhaseK];
+  const unsigned s_q = smem_addr(smem), s_k = s_q + Cfg::kQBytes;
+  const float* lse = reinterpret_cast<const float*>(e.ws + a.ws_lse);
+  float* capture = reinterpret_cast<float*>(e.ws + a.ws_row_capture);
+  for (int z = 0; z < a.sample_rows / kEstimateRows; ++z) {
+    __syncthreads();  // the previous group's reads of s_q are done
+    const int q_first = load_estimate_rows<Cfg>(s_q, a, e, z, tid);
+    float row_lse[2], captured[2] = {0.f, 0.f};
+#pragma unroll
+    for (int half = 0; half < 2; ++half) {
+      row_lse[half] = lse[z * kEstimateRows + warp * 16 + (lane >> 2) + 8 * half];
+    }
+    for (int t = 0; t < kEstimateChunk / 64; ++t) {
+      const int kt = k0 + t * 64;
+      if (kt >= a.seq_len || kt > q_first + kEstimateRows - 1) break;
+      load_tile<Cfg, 64>(s_k, e.k, e.k_row, kt, 1, min(64, a.seq_len - kt), tid);
+      cp_async_commit();
+      cp_async_wait<0>();
+      __syncthreads();
+      float acc[8][4];
+      estimate_qk<Cfg>(s_q, s_k, warp, lane, acc);
+      __syncthreads();
+#pragma unroll
+      for (int nt = 0; nt < 8; ++nt) {
+#pragma unroll
+        for (int c = 0; c < 2; ++c) {
+          const int k = kt + nt * 8 + 2 * (lane & 3) + c;
+          const bool on_line =
+              k >= a.grid_begin && k < a.grid_end && (k - a.grid_begin) % stride == phase_k;
+          if (!on_line) continue;
+#pragma unroll
+          for (int half = 0; half < 2; ++half) {
+            const int q = q_first + warp * 16 + (lane >> 2) + 8 * half;
+            if (k <= q) {
+              captured[half] += exp2_approx(acc[nt][half * 2 + c] * a.scale_log2 - row_lse[half]);
+            }
+          }
+        }
+      }
+    }
+#pragma unroll
+    for (int half = 0; half < 2; ++half) {
+      float v = captured[half];
+      v += __shfl_xor_sync(0xffffffffu, v, 1);
+      v += __shfl_xor_sync(0xffffffffu, v, 2);
+      const int r = z * kEstimateRows + warp * 16 + (lane >> 2) + 8 * half;
+      if ((lane & 3) == 0 && v != 0.f) atomicAdd(capture + r, v);
+    }
+  }
+}
+
+// 7. Grid (batch * heads), kSelectThreads threads.
+__device__ __forceinline__ void estimate_grid_phase(const EstimateArgs& a) {
+  __shared__ float uncaptured[kGridBinsPerCandidate];
+  __shared__ int count[kGridBinsPerCandidate];
+  const EstimateHead e = estimate_head(a, blockIdx.x);
+  int* choice = reinterpret_cast<int*>(e.ws + a.ws_grid_choice);
+  const float* capture = reinterpret_cast<const float*>(e.ws + a.ws_row_capture);
+  const int stride = choice[kGridChoiceStride];
+  const int tid = threadIdx.x, lane = tid & 31;
+  for (int r = tid; r < stride; r += blockDim.x) uncaptured[r] = 0.f, count[r] = 0;
+  __syncthreads();
+  for (int i = tid; i < a.sample_rows; i += blockDim.x) {
+    const int q = a.sample_first + i;
+    if (q < a.grid_begin || q >= a.grid_end) continue;
+    const int r = (q - a.grid_begin) % stride;
+    atomicAdd(&uncaptured[r], 1.f - fminf(capture[i], 1.f));
+    atomicAdd(&count[r], 1);
+  }
+  __syncthreads();
+  if (tid < 32) {
+    float best = -1.f;
+    int best_r = 0;
+    for (int r = lane; r < stride; r += 32) {
+      if (count[r] == 0) continue;
+      const float m = uncaptured[r] / count[r];
+      if (m > best) best = m, best_r = r;
+    }
+#pragma unroll
+    for (int off = 16; off > 0; off >>= 1) {
+      const float om = __shfl_xor_sync(0xffffffffu, best, off);
+      const int orr = __shfl_xor_sync(0xffffffffu, best_r, off);
+      if (om > best || (om == best && orr < best_r)) best = om, best_r = orr;
+    }
+    if (lane == 0) choice[kGridChoicePhaseQ] = best_r;
+  }
 }
 
 }  // namespace dev

@@ -283,6 +283,14 @@ GeneratedKernel generateCuda(const KernelSpec& spec, const TargetInfo& target, i
        << "  }\n"
        << "};\n"
        << "}  // namespace\n\n";
+  // A grid_estimated candidate reads its phases from the workspace (structure: the slots).
+  std::string entry = "permjit::dev::attention_forward<Config, Pattern>(args);";
+  if (spec.grid_estimate) {
+    entry = "permjit::dev::attention_forward_estimated_grid<Config, Pattern, " +
+            std::to_string(spec.grid_estimate->phase_q_slot) + ", " +
+            std::to_string(spec.grid_estimate->phase_k_slot) + ">(args);";
+    body << "// grid_estimated: " << entry << "\n";
+  }
   char hash[17];
   std::snprintf(hash, sizeof hash, "%016llx", static_cast<unsigned long long>(fnv1a(body.str())));
 
@@ -297,7 +305,7 @@ GeneratedKernel generateCuda(const KernelSpec& spec, const TargetInfo& target, i
   src << "// permjit generated attention kernel\n"
       << body.str() << "extern \"C\" __global__ void __launch_bounds__(" << out.threads << ")\n"
       << out.kernel_name << "(const __grid_constant__ permjit::AttentionArgs args) {\n"
-      << "  permjit::dev::attention_forward<Config, Pattern>(args);\n"
+      << "  " << entry << "\n"
       << "}\n";
   out.source = src.str();
   // No --use_fast_math: the softmax uses ex2.approx explicitly (checked against a float
@@ -322,6 +330,12 @@ const char* estimatorStageName(EstimatorStage stage) {
       return "scores";
     case EstimatorStage::kSelect:
       return "select";
+    case EstimatorStage::kGridColumns:
+      return "grid_columns";
+    case EstimatorStage::kGridRows:
+      return "grid_rows";
+    case EstimatorStage::kGridPhase:
+      return "grid_phase";
   }
   return "?";
 }
@@ -359,9 +373,22 @@ GeneratedKernel generateEstimator(EstimatorStage stage, int head_dim, DType dtyp
       call = "permjit::dev::estimate_select(args);";
       out.threads = 1024;
       break;
+    case EstimatorStage::kGridColumns:
+      call = "permjit::dev::estimate_grid_columns(args);";
+      out.threads = 1024;
+      break;
+    case EstimatorStage::kGridRows:
+      call = "permjit::dev::estimate_grid_rows<" + config + ">(args);";
+      out.threads = 128;
+      out.smem_bytes = tile_bytes;
+      break;
+    case EstimatorStage::kGridPhase:
+      call = "permjit::dev::estimate_grid_phase(args);";
+      out.threads = 1024;
+      break;
   }
   std::ostringstream src;
-  src << "// permjit online vertical_slash estimator: " << estimatorStageName(stage) << "\n"
+  src << "// permjit online estimator: " << estimatorStageName(stage) << "\n"
       << "#include \"pj_estimate.cuh\"\n\n"
       << "extern \"C\" __global__ void __launch_bounds__(" << out.threads << ")\n"
       << out.kernel_name << "(const __grid_constant__ permjit::EstimateArgs args) {\n"

@@ -50,6 +50,11 @@ class Importer {
       case Kind::kVerticalSlash:
         return b_.create<ir::VerticalSlashOp>(loc_, mask_, i64(n.vertical), i64(n.slash),
                                               i64(n.last_q));
+      case Kind::kGridEstimated:
+        // compilePattern substitutes the candidate's static grid before importing.
+        throw Error(ErrorCategory::kInternal,
+                    "import: grid_estimated reached the importer; compile it through "
+                    "compilePattern or compileGridCandidate");
       case Kind::kBlock:
         return b_.create<ir::BlockOp>(loc_, mask_, span(n.q_span), span(n.k_span));
       case Kind::kUnion:

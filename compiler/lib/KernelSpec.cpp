@@ -2,6 +2,7 @@
 #include "permjit/compiler/KernelSpec.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 namespace permjit {
 namespace {
@@ -128,6 +129,10 @@ std::string KernelSpec::structureKey() const {
   }
   key += ";nodes=";
   for (const ExprNode& n : nodes) key += nodeText(n) + ";";
+  if (grid_estimate) {
+    key += fmt::format("grid_estimate=q{},k{};", grid_estimate->phase_q_slot,
+                       grid_estimate->phase_k_slot);
+  }
   key += "passes=";
   for (const PassSpec& p : passes) {
     key += fmt::format("[rows={};cols={};root=n{}]", recipeText(p.rows), recipeText(p.cols),
@@ -158,6 +163,13 @@ std::string KernelSpec::str() const {
         "keeps {} columns and {} diagonals)\n",
         dynamic->vertical, dynamic->slash, dynamic->last_q, dynamic->keep_columns,
         dynamic->keep_diagonals);
+  }
+  if (grid_estimate) {
+    out += fmt::format(
+        "dynamic: grid stride and phases estimated per run (candidate strides {}, this is "
+        "candidate {}; last_q {}; phases read into p{} and p{})\n",
+        fmt::join(grid_estimate->strides, ", "), grid_estimate->candidate, grid_estimate->last_q,
+        grid_estimate->phase_q_slot, grid_estimate->phase_k_slot);
   }
   for (size_t i = 0; i < passes.size(); ++i) {
     out += fmt::format("pass {}: rows {}; cols {}; root n{}{}\n", i, recipeText(passes[i].rows),

@@ -69,7 +69,49 @@ std::string printModule(mlir::ModuleOp module) {
   return text;
 }
 
-Compiled run(const Pattern& pattern, const CompileOptions& options) {
+// The index of `name` in spec.params; exactly one slot must carry it.
+int uniqueParamSlot(const KernelSpec& spec, const std::string& name) {
+  int found = -1;
+  for (size_t i = 0; i < spec.params.size(); ++i) {
+    if (spec.params[i].name != name) continue;
+    if (found >= 0) {
+      throw Error(ErrorCategory::kInternal,
+                  fmt::format("grid_estimated: two param slots named '{}'", name));
+    }
+    found = static_cast<int>(i);
+  }
+  if (found < 0) {
+    throw Error(ErrorCategory::kInternal,
+                fmt::format("grid_estimated: the compiled spec has no '{}' slot", name));
+  }
+  return found;
+}
+
+Compiled runStatic(const Pattern& pattern, const CompileOptions& options);
+
+// A grid_estimated pattern compiles as the static grid of one candidate stride (phases 0 in the
+// spec; the kernels read the chosen ones from the workspace), with the estimate recorded.
+Compiled run(const Pattern& pattern, const CompileOptions& options, int candidate = 0) {
+  const Pattern::Node* estimated = findEstimatedGrid(pattern);
+  if (estimated == nullptr) return runStatic(pattern, options);
+  if (candidate < 0 || candidate >= static_cast<int>(estimated->strides.size())) {
+    throw Error(ErrorCategory::kInvalidArgument,
+                fmt::format("candidate: {}; allowed: 0..{} (grid_estimated.strides)", candidate,
+                            estimated->strides.size() - 1));
+  }
+  checkOptions(pattern, options);
+  Compiled out = runStatic(withGridChoice(pattern, {estimated->strides[candidate], 0, 0}), options);
+  GridEstimateSpec grid;
+  for (int64_t stride : estimated->strides) grid.strides.push_back(static_cast<int>(stride));
+  grid.candidate = candidate;
+  grid.last_q = estimated->last_q;
+  grid.phase_q_slot = uniqueParamSlot(out.spec, "grid.q.phase");
+  grid.phase_k_slot = uniqueParamSlot(out.spec, "grid.k.phase");
+  out.spec.grid_estimate = std::move(grid);
+  return out;
+}
+
+Compiled runStatic(const Pattern& pattern, const CompileOptions& options) {
   checkOptions(pattern, options);
   mlir::MLIRContext context(mlir::MLIRContext::Threading::DISABLED);
   context.getOrLoadDialect<ir::PermjitDialect>();
@@ -163,6 +205,15 @@ const char* stageName(Stage stage) {
 
 KernelSpec compilePattern(const Pattern& pattern, const CompileOptions& options) {
   return run(pattern, options).spec;
+}
+
+KernelSpec compileGridCandidate(const Pattern& pattern, const CompileOptions& options,
+                                int candidate) {
+  if (findEstimatedGrid(pattern) == nullptr) {
+    throw Error(ErrorCategory::kInvalidArgument,
+                "pattern: has no grid_estimated atom; compileGridCandidate needs one");
+  }
+  return run(pattern, options, candidate).spec;
 }
 
 std::string emitStage(const Pattern& pattern, const CompileOptions& options, Stage stage) {

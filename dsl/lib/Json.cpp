@@ -43,6 +43,7 @@ const std::vector<KindInfo>& kinds() {
       {"rows", Pattern::Kind::kRows, {"span"}},
       {"block", Pattern::Kind::kBlock, {"q", "k"}},
       {"vertical_slash", Pattern::Kind::kVerticalSlash, {"vertical", "slash", "last_q"}},
+      {"grid_estimated", Pattern::Kind::kGridEstimated, {"strides", "last_q", "span"}},
       {"union", Pattern::Kind::kUnion, {"of"}},
       {"intersect", Pattern::Kind::kIntersect, {"of"}},
       {"q_boundary", Pattern::Kind::kQBoundary, {"by"}},
@@ -94,6 +95,11 @@ json toJson(const Pattern& pattern) {
       out["vertical"] = n.vertical;
       out["slash"] = n.slash;
       out["last_q"] = n.last_q;
+      break;
+    case Pattern::Kind::kGridEstimated:
+      out["strides"] = n.strides;
+      out["last_q"] = n.last_q;
+      out["span"] = spanToJson(n.span);
       break;
     case Pattern::Kind::kUnion:
     case Pattern::Kind::kIntersect: {
@@ -231,6 +237,17 @@ Pattern fromJson(const json& value, const std::string& path) {
       int64_t slash = r.integer("slash", needed);
       int64_t last_q = r.integerOr("last_q", 64);
       return atPath(path, [&] { return vertical_slash(vertical, slash, last_q); });
+    }
+    case Pattern::Kind::kGridEstimated: {
+      const json& list = r.array("strides", needed);
+      std::vector<int64_t> strides;
+      for (size_t i = 0; i < list.size(); ++i) {
+        strides.push_back(
+            ObjectReader::asInteger(list[i], fmt::format("{}[{}]", r.field("strides"), i)));
+      }
+      int64_t last_q = r.integerOr("last_q", 64);
+      SpanRef span = spanOr("span", vision);
+      return atPath(path, [&] { return grid_estimated(std::move(strides), last_q, span); });
     }
     case Pattern::Kind::kUnion:
     case Pattern::Kind::kIntersect: {

@@ -1,6 +1,7 @@
 #include "permjit/dsl/Pattern.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 
@@ -109,6 +110,8 @@ const char* kindName(Pattern::Kind kind) {
       return "rows";
     case Pattern::Kind::kVerticalSlash:
       return "vertical_slash";
+    case Pattern::Kind::kGridEstimated:
+      return "grid_estimated";
     case Pattern::Kind::kBlock:
       return "block";
     case Pattern::Kind::kUnion:
@@ -200,9 +203,9 @@ bool Pattern::operator==(const Pattern& other) const {
   return a.kind == b.kind && a.n == b.n && a.window == b.window && a.stride == b.stride &&
          a.phase_q == b.phase_q && a.phase_k == b.phase_k && a.phase == b.phase &&
          a.vertical == b.vertical && a.slash == b.slash && a.last_q == b.last_q &&
-         a.span == b.span && a.q_span == b.q_span && a.k_span == b.k_span &&
-         a.children == b.children && a.by_q == b.by_q && a.by_q_k == b.by_q_k && a.axes == b.axes &&
-         a.by == b.by;
+         a.strides == b.strides && a.span == b.span && a.q_span == b.q_span &&
+         a.k_span == b.k_span && a.children == b.children && a.by_q == b.by_q &&
+         a.by_q_k == b.by_q_k && a.axes == b.axes && a.by == b.by;
 }
 
 std::string Pattern::str() const {
@@ -224,6 +227,9 @@ std::string Pattern::str() const {
       return fmt::format("rows({})", n.span.str());
     case Kind::kVerticalSlash:
       return fmt::format("vertical_slash({}, {}, {})", n.vertical, n.slash, n.last_q);
+    case Kind::kGridEstimated:
+      return fmt::format("grid_estimated({{{}}}, {}, {})", fmt::join(n.strides, ", "), n.last_q,
+                         n.span.str());
     case Kind::kBlock:
       return fmt::format("block({}, {})", n.q_span.str(), n.k_span.str());
     case Kind::kUnion:
@@ -334,6 +340,32 @@ Pattern vertical_slash(int64_t vertical, int64_t slash, int64_t last_q) {
   p.vertical = vertical;
   p.slash = slash;
   p.last_q = last_q;
+  return make(std::move(p));
+}
+
+Pattern grid_estimated(std::vector<int64_t> strides, int64_t last_q, SpanRef span) {
+  if (strides.empty() || strides.size() > static_cast<size_t>(kMaxGridCandidates)) {
+    fail(fmt::format("grid_estimated.strides: {} candidates; allowed: 1..{}", strides.size(),
+                     kMaxGridCandidates));
+  }
+  for (size_t i = 0; i < strides.size(); ++i) {
+    if (strides[i] < 2 || strides[i] > kMaxEstimatedGridStride) {
+      fail(fmt::format("grid_estimated.strides[{}]: {}; allowed: 2..{}", i, strides[i],
+                       kMaxEstimatedGridStride));
+    }
+    if (std::find(strides.begin(), strides.begin() + i, strides[i]) != strides.begin() + i) {
+      fail(fmt::format("grid_estimated.strides[{}]: {} is listed twice; allowed: distinct strides",
+                       i, strides[i]));
+    }
+  }
+  if (last_q < 1 || last_q > 1024) {
+    fail(fmt::format("grid_estimated.last_q: {}; allowed: 1..1024", last_q));
+  }
+  checkSpanRef(span, "grid_estimated.span");
+  Pattern::Node p = node(Pattern::Kind::kGridEstimated);
+  p.strides = std::move(strides);
+  p.last_q = last_q;
+  p.span = span;
   return make(std::move(p));
 }
 
@@ -464,6 +496,17 @@ void validateNode(const Pattern& pattern, const ValidateContext& ctx, const std:
     case Pattern::Kind::kLocal:
     case Pattern::Kind::kVerticalSlash:
       return;
+    case Pattern::Kind::kGridEstimated:
+      if (ctx.boundary != nullptr && std::string(ctx.boundary) == "boundary_2d") {
+        fail(
+            fmt::format("{}: grid_estimated inside boundary_2d is not supported (the estimator "
+                        "works in original positions); allowed: at the top level or in a "
+                        "q_boundary",
+                        here));
+      }
+      validateSpan(n.span, std::min(ctx.q_len, ctx.k_len), here + ".span");
+      estimatedGridRange(n, ctx.layout, ctx.seq_len);
+      return;
     case Pattern::Kind::kGrid:
       checkStridePhase("grid", n.stride, "phase_q", n.phase_q);
       checkStridePhase("grid", n.stride, "phase_k", n.phase_k);
@@ -528,16 +571,131 @@ void validateNode(const Pattern& pattern, const ValidateContext& ctx, const std:
 
 }  // namespace
 
+namespace {
+
+// Calls visit(node) for every node of the tree, parents first.
+template <class Visit>
+void forEachNode(const Pattern& pattern, Visit&& visit) {
+  const Pattern::Node& n = pattern.node();
+  visit(n);
+  for (const Pattern& child : n.children) forEachNode(child, visit);
+  for (const auto& entry : n.by_q) forEachNode(entry.second, visit);
+  for (const auto& entry : n.by_q_k) forEachNode(entry.second, visit);
+}
+
+// One online estimator per head, and the estimated grid's phases must be the only grid phases
+// (the runtime finds them by name in the compiled spec).
+void validateEstimators(const Pattern& pattern) {
+  int estimated = 0, grids = 0, vertical_slash = 0;
+  forEachNode(pattern, [&](const Pattern::Node& n) {
+    estimated += n.kind == Pattern::Kind::kGridEstimated;
+    grids += n.kind == Pattern::Kind::kGrid;
+    vertical_slash += n.kind == Pattern::Kind::kVerticalSlash;
+  });
+  if (estimated == 0) return;
+  if (estimated > 1) {
+    fail(
+        fmt::format("grid_estimated: the pattern holds {} grid_estimated atoms; allowed: one per "
+                    "head",
+                    estimated));
+  }
+  if (grids > 0) {
+    fail(
+        "grid_estimated: the pattern also holds a static grid atom; allowed: grid_estimated as "
+        "the head's only grid (use vlines/hlines for fixed lines next to it)");
+  }
+  if (vertical_slash > 0) {
+    fail(
+        "grid_estimated: the pattern also holds a vertical_slash; allowed: one online "
+        "estimator per head");
+  }
+}
+
+}  // namespace
+
 void validate(const Pattern& pattern, const Layout& layout, int64_t seq_len) {
   if (seq_len < 1) fail(fmt::format("seq_len: must be >= 1, got {}", seq_len));
   layout.validate(seq_len);
+  validateEstimators(pattern);
   ValidateContext ctx{layout, seq_len, seq_len, seq_len, nullptr};
   validateNode(pattern, ctx, "");
 }
 
+const Pattern::Node* findEstimatedGrid(const Pattern& pattern) {
+  const Pattern::Node* found = nullptr;
+  forEachNode(pattern, [&](const Pattern::Node& n) {
+    if (found == nullptr && n.kind == Pattern::Kind::kGridEstimated) found = &n;
+  });
+  return found;
+}
+
+namespace {
+
+Pattern replaceEstimatedGrid(const Pattern& pattern, const GridChoice& choice) {
+  const Pattern::Node& n = pattern.node();
+  if (n.kind == Pattern::Kind::kGridEstimated) {
+    return grid(choice.stride, choice.phase_q, choice.phase_k, n.span);
+  }
+  if (n.children.empty() && n.by_q.empty() && n.by_q_k.empty()) return pattern;
+  Pattern::Node copy = n;
+  for (Pattern& child : copy.children) child = replaceEstimatedGrid(child, choice);
+  for (auto& entry : copy.by_q) entry.second = replaceEstimatedGrid(entry.second, choice);
+  for (auto& entry : copy.by_q_k) entry.second = replaceEstimatedGrid(entry.second, choice);
+  return make(std::move(copy));
+}
+
+}  // namespace
+
+Pattern withGridChoice(const Pattern& pattern, const GridChoice& choice) {
+  validateEstimators(pattern);
+  if (findEstimatedGrid(pattern) == nullptr) {
+    fail("grid_estimated: the pattern has no grid_estimated atom to fill in");
+  }
+  checkStridePhase("grid_estimated", choice.stride, "phase_q", choice.phase_q);
+  checkStridePhase("grid_estimated", choice.stride, "phase_k", choice.phase_k);
+  return replaceEstimatedGrid(pattern, choice);
+}
+
+std::pair<int64_t, int64_t> estimatedGridRange(const Pattern::Node& grid, const Layout& layout,
+                                               int64_t seq_len) {
+  std::pair<int64_t, int64_t> range{0, seq_len};
+  switch (grid.span.kind) {
+    case SpanRef::Kind::kAll:
+      break;
+    case SpanRef::Kind::kRange:
+      range = {grid.span.begin, std::min(grid.span.end, seq_len)};
+      break;
+    case SpanRef::Kind::kLast:
+      range = {std::max<int64_t>(0, seq_len - grid.span.count), seq_len};
+      break;
+    case SpanRef::Kind::kModality: {
+      int found = 0;
+      for (const Span& span : layout.normalized(seq_len)) {
+        if (span.kind != grid.span.mod) continue;
+        range = {span.begin, span.end};
+        ++found;
+      }
+      if (found != 1) {
+        fail(
+            fmt::format("grid_estimated.span: modality '{}' has {} spans in the layout; allowed: "
+                        "exactly one (the estimator samples one contiguous range), or a range "
+                        "span",
+                        modalityName(grid.span.mod), found));
+      }
+      break;
+    }
+  }
+  if (range.second <= range.first) {
+    fail(fmt::format("grid_estimated.span: {} is empty for seq_len {}", grid.span.str(), seq_len));
+  }
+  return range;
+}
+
 bool isDynamic(const Pattern& pattern) {
   const Pattern::Node& n = pattern.node();
-  if (n.kind == Pattern::Kind::kVerticalSlash) return true;
+  if (n.kind == Pattern::Kind::kVerticalSlash || n.kind == Pattern::Kind::kGridEstimated) {
+    return true;
+  }
   for (const Pattern& child : n.children) {
     if (isDynamic(child)) return true;
   }

@@ -21,7 +21,10 @@ struct Axis {
 class TableLookup {
  public:
   TableLookup(const Layout& layout, int64_t seq_len, const DynamicIndices* dyn)
-      : modality_(seq_len), rank_(seq_len), has_dyn_(dyn != nullptr) {
+      : modality_(seq_len),
+        rank_(seq_len),
+        has_dyn_(dyn != nullptr),
+        grid_(dyn != nullptr && dyn->grid ? &*dyn->grid : nullptr) {
     for (const Span& s : layout.normalized(seq_len)) {
       int64_t& count = counts_[static_cast<int>(s.kind)];
       for (int64_t x = s.begin; x < s.end; ++x) {
@@ -40,6 +43,7 @@ class TableLookup {
   bool hasDyn() const { return has_dyn_; }
   bool vertical(int64_t k) const { return vertical_[k] != 0; }
   bool slash(int64_t d) const { return slash_[d] != 0; }
+  const GridChoice* grid() const { return grid_; }
 
  private:
   static std::vector<uint8_t> markIndices(const std::vector<int64_t>& indices, int64_t seq_len,
@@ -60,6 +64,7 @@ class TableLookup {
   std::vector<int64_t> rank_;
   int64_t counts_[3] = {0, 0, 0};
   bool has_dyn_;
+  const GridChoice* grid_;
   std::vector<uint8_t> vertical_, slash_;
 };
 
@@ -80,6 +85,7 @@ class LayoutLookup {
   bool slash(int64_t d) const {
     return std::find(dyn_->slash.begin(), dyn_->slash.end(), d) != dyn_->slash.end();
   }
+  const GridChoice* grid() const { return dyn_ != nullptr && dyn_->grid ? &*dyn_->grid : nullptr; }
 
  private:
   const Layout& layout_;
@@ -119,6 +125,23 @@ class Evaluator {
                       "indices); got none");
         }
         return k <= q && (look_.vertical(k) || look_.slash(q - k));
+      case Kind::kGridEstimated: {
+        const GridChoice* g = look_.grid();
+        if (g == nullptr) {
+          throw Error(ErrorCategory::kInvalidArgument,
+                      "grid_estimated: needs DynamicIndices::grid (the estimator's stride and "
+                      "phases); got none");
+        }
+        if (g->stride < 1 || g->phase_q < 0 || g->phase_q >= g->stride || g->phase_k < 0 ||
+            g->phase_k >= g->stride) {
+          throw Error(ErrorCategory::kInvalidArgument,
+                      fmt::format("DynamicIndices.grid: stride {}, phase_q {}, phase_k {}; "
+                                  "allowed: stride >= 1, phases in [0, stride)",
+                                  g->stride, g->phase_q, g->phase_k));
+        }
+        return onLine(n.span, g->stride, g->phase_q, qa, q) ||
+               onLine(n.span, g->stride, g->phase_k, ka, k);
+      }
       case Kind::kUnion:
         for (const Pattern& child : n.children) {
           if (keep(child.node(), qa, ka, q, k)) return true;

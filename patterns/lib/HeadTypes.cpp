@@ -49,18 +49,22 @@ Pattern tri_shape(int64_t sink_tokens, int64_t window, int64_t last_q_rows) {
 }
 
 Pattern grid_head(const GridHeadParams& p) {
-  checkRange("grid_head", "stride", p.stride, 2, kMaxPositionParam);
-  checkRange("grid_head", "phase_q", p.phase_q, 0, p.stride - 1);
-  checkRange("grid_head", "phase_k", p.phase_k, 0, p.stride - 1);
+  const bool estimated = !p.estimate_strides.empty();
+  if (!estimated) {
+    checkRange("grid_head", "stride", p.stride, 2, kMaxPositionParam);
+    checkRange("grid_head", "phase_q", p.phase_q, 0, p.stride - 1);
+    checkRange("grid_head", "phase_k", p.phase_k, 0, p.stride - 1);
+  }
   checkRange("grid_head", "sink", p.sink, 0, kMaxPositionParam);
   checkRange("grid_head", "local", p.local, 1, kMaxPositionParam);
   checkRange("grid_head", "trailing_text_rows", p.trailing_text_rows, 0, kMaxPositionParam);
   std::vector<Pattern> parts = baseParts(p.sink, p.local);
   if (p.trailing_text_rows > 0) parts.push_back(rows(SpanRef::last(p.trailing_text_rows)));
   try {
-    parts.push_back(grid(p.stride, p.phase_q, p.phase_k, p.span));
+    parts.push_back(estimated ? grid_estimated(p.estimate_strides, p.estimate_last_q, p.span)
+                              : grid(p.stride, p.phase_q, p.phase_k, p.span));
   } catch (const Error& e) {
-    fail(fmt::format("grid_head.span: {}", e.what()));
+    fail(fmt::format("grid_head.{}: {}", estimated ? "estimate" : "span", e.what()));
   }
   return causal() & union_of(std::move(parts));
 }

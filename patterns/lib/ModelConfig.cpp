@@ -1,6 +1,7 @@
 #include "permjit/patterns/ModelConfig.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <fstream>
@@ -67,7 +68,15 @@ std::vector<std::string> paramKeys(HeadType type) {
     case HeadType::kTriShape:
       return {"sink", "local", "last_q_rows"};
     case HeadType::kGrid:
-      return {"stride", "phase_q", "phase_k", "span", "sink", "local", "trailing_text_rows"};
+      return {"stride",
+              "phase_q",
+              "phase_k",
+              "span",
+              "sink",
+              "local",
+              "trailing_text_rows",
+              "estimate_strides",
+              "estimate_last_q"};
     case HeadType::kVerticalSlash:
       return {"vertical", "slash", "last_q"};
     case HeadType::kQBoundary:
@@ -132,9 +141,14 @@ json headToJson(const HeadSpec& h) {
       out["last_q_rows"] = h.last_q_rows;
       break;
     case HeadType::kGrid:
-      out["stride"] = h.stride;
-      out["phase_q"] = h.phase_q;
-      out["phase_k"] = h.phase_k;
+      if (h.estimate_strides.empty()) {
+        out["stride"] = h.stride;
+        out["phase_q"] = h.phase_q;
+        out["phase_k"] = h.phase_k;
+      } else {
+        out["estimate_strides"] = h.estimate_strides;
+        out["estimate_last_q"] = h.estimate_last_q;
+      }
       out["span"] = spanToJson(h.span);
       out["sink"] = h.sink;
       out["local"] = h.local;
@@ -195,9 +209,25 @@ HeadSpec headFromJson(const json& value, const std::string& path, bool with_inde
       h.last_q_rows = r.integer("last_q_rows", needed);
       break;
     case HeadType::kGrid:
-      h.stride = r.integer("stride", needed);
-      h.phase_q = r.integer("phase_q", needed);
-      h.phase_k = r.integer("phase_k", needed);
+      if (r.has("estimate_strides")) {
+        for (const char* fixed : {"stride", "phase_q", "phase_k"}) {
+          if (r.has(fixed)) {
+            fail(r.field(fixed),
+                 "not allowed with estimate_strides (the estimator chooses the "
+                 "stride and phases); give one or the other");
+          }
+        }
+        const json& list = r.array("estimate_strides", needed);
+        for (size_t i = 0; i < list.size(); ++i) {
+          h.estimate_strides.push_back(ObjectReader::asInteger(
+              list[i], fmt::format("{}[{}]", r.field("estimate_strides"), i)));
+        }
+        h.estimate_last_q = r.integerOr("estimate_last_q", 64);
+      } else {
+        h.stride = r.integer("stride", needed + " (or estimate_strides)");
+        h.phase_q = r.integer("phase_q", needed);
+        h.phase_k = r.integer("phase_k", needed);
+      }
       if (r.has("span")) h.span = spanFromJson(value.at("span"), r.field("span"));
       h.sink = r.integerOr("sink", 0);
       h.local = r.integerOr("local", 1);
@@ -351,8 +381,8 @@ Pattern headPattern(const HeadSpec& h, const std::string& field) {
       case HeadType::kTriShape:
         return tri_shape(h.sink, h.local, h.last_q_rows);
       case HeadType::kGrid:
-        return grid_head(
-            {h.stride, h.phase_q, h.phase_k, h.span, h.sink, h.local, h.trailing_text_rows});
+        return grid_head({h.stride, h.phase_q, h.phase_k, h.span, h.sink, h.local,
+                          h.trailing_text_rows, h.estimate_strides, h.estimate_last_q});
       case HeadType::kVerticalSlash:
         return vertical_slash_head(h.vertical, h.slash, h.last_q);
       case HeadType::kQBoundary: {
@@ -391,6 +421,13 @@ std::string headSummary(const HeadSpec& h) {
       return fmt::format("tri_shape(sink={}, local={}, last_q_rows={})", h.sink, h.local,
                          h.last_q_rows);
     case HeadType::kGrid:
+      if (!h.estimate_strides.empty()) {
+        return fmt::format(
+            "grid(estimated stride in {{{}}}, last_q={}, sink={}, local={}, "
+            "trailing_text_rows={}, span={})",
+            fmt::join(h.estimate_strides, ", "), h.estimate_last_q, h.sink, h.local,
+            h.trailing_text_rows, h.span.str());
+      }
       return fmt::format(
           "grid(stride={}, phase_q={}, phase_k={}, sink={}, local={}, "
           "trailing_text_rows={}, span={})",

@@ -83,6 +83,33 @@ void plantStructure(std::mt19937_64& rng, DType dtype, TensorLayout layout, int6
   fill(k, kv_heads, false);
 }
 
+// q and k with a planted grid (CheckConfig::planted_grid): the second half of the head dim is
+// the line direction (ones) in keys on the vertical lines and in queries that are not on a
+// horizontal line; everything else is small noise.
+void plantGrid(std::mt19937_64& rng, DType dtype, TensorLayout layout, int64_t batch, int64_t heads,
+               int64_t kv_heads, int64_t seq_len, int64_t head_dim, const GridChoice& grid,
+               int64_t begin, int64_t end, HostTensor& q, HostTensor& k) {
+  std::uniform_real_distribution<float> noise(-0.05f, 0.05f);
+  auto residue = [&](int64_t s) { return s >= begin && s < end ? (s - begin) % grid.stride : -1; };
+  auto fill = [&](HostTensor& t, int64_t nheads, bool is_q) {
+    size_t i = 0;
+    for (int64_t b = 0; b < batch; ++b)
+      for (int64_t h = 0; h < nheads; ++h)
+        for (int64_t s = 0; s < seq_len; ++s) {
+          const int64_t r = residue(s);
+          const bool along = is_q ? r != grid.phase_q : r == grid.phase_k;
+          for (int64_t d = 0; d < head_dim; ++d, ++i) {
+            const double value = d >= head_dim / 2 && along ? 1.0 : 0.0;
+            uint16_t bits = floatToHalfBits(static_cast<float>(value) + noise(rng), dtype);
+            t.device_bits[offsetOf(layout, b, h, s, d, nheads, seq_len, head_dim)] = bits;
+            t.reference[i] = halfBitsToFloat(bits, dtype);
+          }
+        }
+  };
+  fill(q, heads, true);
+  fill(k, kv_heads, false);
+}
+
 // One reference row (b, h, q): the same definition as referenceAttention, mask from keptPair.
 void referenceRow(const Pattern& pattern, const Layout& layout, const AttentionShape& shape,
                   const std::vector<double>& q, const std::vector<double>& k,
@@ -225,6 +252,18 @@ CheckResult checkPlan(Runtime& runtime, const Plan& plan, const Pattern& pattern
   if (!config.planted_vertical.empty() || config.planted_slash >= 0) {
     plantStructure(rng, dtype, config.tensor_layout, B, H, Hkv, S, D, config.planted_vertical,
                    config.planted_slash, q, k);
+  }
+  if (config.planted_grid) {
+    const GridChoice& g = *config.planted_grid;
+    if (g.stride < 1 || g.phase_q < 0 || g.phase_q >= g.stride || g.phase_k < 0 ||
+        g.phase_k >= g.stride || config.planted_grid_begin < 0 || config.planted_grid_end > S ||
+        config.planted_grid_begin >= config.planted_grid_end) {
+      throw Error(ErrorCategory::kInvalidArgument,
+                  "planted_grid: stride >= 1, phases in [0, stride) and 0 <= begin < end <= "
+                  "seq_len required");
+    }
+    plantGrid(rng, dtype, config.tensor_layout, B, H, Hkv, S, D, g, config.planted_grid_begin,
+              config.planted_grid_end, q, k);
   }
 
   auto driver = state->driver;

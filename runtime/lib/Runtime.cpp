@@ -184,7 +184,7 @@ Plan Runtime::plan(const Pattern& pattern, const PlanOptions& options) {
   if (tuned && tuned->pass_split && options.pass_split == PassSplit::kAuto) {
     compile.pass_split = *tuned->pass_split;
   }
-  auto impl = std::make_shared<Plan::Impl>(Plan::Impl{state_, pattern, {}, {}, {}});
+  auto impl = std::make_shared<Plan::Impl>(Plan::Impl{state_, pattern, {}, {}, {}, {}});
   impl->spec = compilePattern(pattern, compile);
   TargetInfo target = targetFor(state.arch);
   if (impl->spec.dynamic && impl->spec.dynamic->last_q > kMaxEstimateLastQ) {
@@ -192,14 +192,10 @@ Plan Runtime::plan(const Pattern& pattern, const PlanOptions& options) {
                 "vertical_slash.last_q: " + std::to_string(impl->spec.dynamic->last_q) +
                     "; allowed: 1.." + std::to_string(kMaxEstimateLastQ));
   }
-  const int estimators = impl->spec.dynamic ? 4 : 0;
-  const int launches = static_cast<int>(impl->spec.passes.size()) + estimators;
-  for (int launch = 0; launch < launches; ++launch) {
-    const int pass = launch - estimators;
+  // Generates, compiles (through the cache) and, with a device, loads one kernel.
+  auto build = [&](GeneratedKernel generated, int extra_smem) {
     PassKernel kernel;
-    kernel.generated = pass < 0 ? generateEstimator(static_cast<EstimatorStage>(launch),
-                                                    impl->spec.head_dim, impl->spec.dtype, target)
-                                : generateCuda(impl->spec, target, pass);
+    kernel.generated = std::move(generated);
     kernel.program.name = kernel.generated.kernel_name + ".cu";
     kernel.program.source = kernel.generated.source;
     kernel.program.headers = kernel.generated.headers;
@@ -210,11 +206,7 @@ Plan Runtime::plan(const Pattern& pattern, const PlanOptions& options) {
     if (state.driver) {
       kernel.loaded =
           state.cache->kernel(kernel.program, *state.driver, state.driver, state.context);
-      // The estimator's score kernel adds its per-chunk score accumulators at launch.
-      const int smem_bytes = kernel.generated.smem_bytes +
-                             (launch == static_cast<int>(EstimatorStage::kScores) && pass < 0
-                                  ? (2 * kEstimateChunk - 1 + kMaxEstimateLastQ) * 4
-                                  : 0);
+      const int smem_bytes = kernel.generated.smem_bytes + extra_smem;
       if (smem_bytes > state.device.max_smem_optin) {
         throw Error(ErrorCategory::kUnsupported,
                     "tile: the kernel needs " + std::to_string(smem_bytes) +
@@ -229,7 +221,39 @@ Plan Runtime::plan(const Pattern& pattern, const PlanOptions& options) {
     } else {
       state.cache->binary(kernel.program, runtime::Artifact::kCubin);
     }
-    (pass < 0 ? impl->estimators : impl->passes).push_back(std::move(kernel));
+    return kernel;
+  };
+  std::vector<EstimatorStage> stages;
+  if (impl->spec.dynamic) {
+    stages = {EstimatorStage::kStats, EstimatorStage::kLse, EstimatorStage::kScores,
+              EstimatorStage::kSelect};
+  } else if (impl->spec.grid_estimate) {
+    stages = {EstimatorStage::kStats,       EstimatorStage::kLse,      EstimatorStage::kScores,
+              EstimatorStage::kGridColumns, EstimatorStage::kGridRows, EstimatorStage::kGridPhase};
+  }
+  for (EstimatorStage stage : stages) {
+    // The score kernel adds its per-chunk score accumulators at launch.
+    const int extra =
+        stage == EstimatorStage::kScores ? (2 * kEstimateChunk - 1 + kMaxEstimateLastQ) * 4 : 0;
+    impl->estimators.push_back(
+        build(generateEstimator(stage, impl->spec.head_dim, impl->spec.dtype, target), extra));
+  }
+  auto buildPasses = [&](const KernelSpec& spec) {
+    std::vector<PassKernel> passes;
+    for (int pass = 0; pass < static_cast<int>(spec.passes.size()); ++pass) {
+      passes.push_back(build(generateCuda(spec, target, pass), 0));
+    }
+    return passes;
+  };
+  impl->passes = buildPasses(impl->spec);
+  if (impl->spec.grid_estimate) {
+    // Every candidate stride compiles to the same structure, so its kernels are cache hits.
+    impl->grid_candidates.push_back({impl->spec, impl->passes});
+    for (int c = 1; c < static_cast<int>(impl->spec.grid_estimate->strides.size()); ++c) {
+      KernelSpec spec = compileGridCandidate(pattern, compile, c);
+      std::vector<PassKernel> passes = buildPasses(spec);
+      impl->grid_candidates.push_back({std::move(spec), std::move(passes)});
+    }
   }
   if (impl->passes.empty()) {
     throw Error(ErrorCategory::kInternal, "plan: the compiled spec has no passes");
@@ -250,9 +274,10 @@ size_t Plan::workspaceBytes(int64_t batch, int64_t heads, int64_t seq_len) const
 
 std::vector<DynamicIndices> Plan::estimatedIndices(const RunArgs& args, void* stream) const {
   const Impl& impl = *impl_;
-  if (!impl.spec.dynamic) {
+  if (!impl.spec.isDynamic()) {
     throw invalid("plan: '" + impl.spec.name +
-                  "' is static (no vertical_slash); only dynamic plans estimate indices");
+                  "' is static (no vertical_slash or grid_estimated); only dynamic plans "
+                  "estimate indices");
   }
   if (!impl.state->driver) {
     throw Error(ErrorCategory::kDriverError, "no CUDA driver/GPU: " + impl.state->no_device_reason);
@@ -263,11 +288,24 @@ std::vector<DynamicIndices> Plan::estimatedIndices(const RunArgs& args, void* st
     throw invalid("workspace_bytes: " + std::to_string(args.workspace_bytes) +
                   "; allowed: >= " + std::to_string(need) + " (Plan::workspaceBytes)");
   }
-  const runtime::WorkspaceLayout w = runtime::workspaceLayout(*impl.spec.dynamic, args.seq_len);
+  const runtime::WorkspaceLayout w = runtime::workspaceLayout(impl.spec, args.seq_len);
   runtime::Driver& driver = *impl.state->driver;
   CurrentContext current(driver, impl.state->context);
   driver.check(driver.cuStreamSynchronize(static_cast<CUstream>(stream)), "cuStreamSynchronize");
   std::vector<DynamicIndices> out;
+  if (impl.spec.grid_estimate) {
+    for (int64_t bh = 0; bh < args.batch * args.heads; ++bh) {
+      const CUdeviceptr head = reinterpret_cast<CUdeviceptr>(args.workspace) + bh * w.head_bytes;
+      int choice[kGridChoiceWords];
+      driver.check(driver.cuMemcpyDtoH_v2(choice, head + w.grid_choice, sizeof choice),
+                   "cuMemcpyDtoH(workspace)");
+      DynamicIndices indices;
+      indices.grid = GridChoice{choice[kGridChoiceStride], choice[kGridChoicePhaseQ],
+                                choice[kGridChoicePhaseK]};
+      out.push_back(std::move(indices));
+    }
+    return out;
+  }
   std::vector<uint8_t> flags(static_cast<size_t>(args.seq_len));
   for (int64_t bh = 0; bh < args.batch * args.heads; ++bh) {
     const CUdeviceptr head = reinterpret_cast<CUdeviceptr>(args.workspace) + bh * w.head_bytes;
@@ -320,7 +358,7 @@ void Plan::run(const RunArgs& args, void* stream) const {
   checkPointer(args.v, "v", true);
   checkPointer(args.o, "o", true);
   checkPointer(args.lse, "lse", impl.passes.size() > 1);
-  if (spec.dynamic) {
+  if (spec.isDynamic()) {
     checkPointer(args.workspace, "workspace", true);
     if (reinterpret_cast<uintptr_t>(args.workspace) % 256 != 0) {
       throw invalid(
@@ -407,16 +445,24 @@ void Plan::run(const RunArgs& args, void* stream) const {
 
   runtime::Driver& driver = *impl.state->driver;
   CurrentContext current(driver, impl.state->context);
-  if (spec.dynamic) {
+  if (spec.isDynamic()) {
     const size_t need = workspaceBytes(args.batch, args.heads, args.seq_len);
     if (args.workspace_bytes < need) {
       throw invalid("workspace_bytes: " + std::to_string(args.workspace_bytes) +
                     "; allowed: >= " + std::to_string(need) +
                     " (Plan::workspaceBytes for this batch, heads and seq_len)");
     }
-    const runtime::WorkspaceLayout w = runtime::workspaceLayout(*spec.dynamic, args.seq_len);
-    EstimateArgs est;
-    std::memset(&est, 0, sizeof(est));
+  }
+  const runtime::WorkspaceLayout w =
+      spec.isDynamic() ? runtime::workspaceLayout(spec, args.seq_len) : runtime::WorkspaceLayout{};
+  EstimateArgs est;
+  std::memset(&est, 0, sizeof(est));
+  struct Grid {
+    unsigned x, y, z;
+    int extra_smem;
+  };
+  std::vector<Grid> grids;
+  if (spec.isDynamic()) {
     est.q = args.q;
     est.k = args.k;
     fillStrides(est.q_stride, q_strides);
@@ -437,33 +483,41 @@ void Plan::run(const RunArgs& args, void* stream) const {
     est.seq_len = static_cast<int>(args.seq_len);
     est.last_q = static_cast<int>(w.last_q);
     est.chunks = static_cast<int>(w.chunks);
-    est.vertical = static_cast<int>(w.vertical);
-    est.slash = static_cast<int>(w.slash);
-    est.keep_columns = static_cast<int>(spec.dynamic->keep_columns);
-    est.keep_diagonals = static_cast<int>(spec.dynamic->keep_diagonals);
     est.scale_log2 = kernel_args.scale_log2;
+    if (spec.dynamic) {
+      est.vertical = static_cast<int>(w.vertical);
+      est.slash = static_cast<int>(w.slash);
+      est.keep_columns = static_cast<int>(spec.dynamic->keep_columns);
+      est.keep_diagonals = static_cast<int>(spec.dynamic->keep_diagonals);
+      est.diag_scores = 1;
+    } else {
+      const GridEstimateSpec& g = *spec.grid_estimate;
+      const auto [begin, end] =
+          estimatedGridRange(*findEstimatedGrid(impl.pattern), args.layout, args.seq_len);
+      const auto [sample_first, sample_rows] = runtime::gridSampleRange(g.strides, end);
+      est.grid_begin = static_cast<int>(begin);
+      est.grid_end = static_cast<int>(end);
+      est.sample_first = static_cast<int>(sample_first);
+      est.sample_rows = static_cast<int>(sample_rows);
+      est.grid_candidates = static_cast<int>(g.strides.size());
+      std::copy(g.strides.begin(), g.strides.end(), est.grid_strides);
+      est.ws_grid_mass = static_cast<long long>(w.grid_mass);
+      est.ws_grid_choice = static_cast<long long>(w.grid_choice);
+      est.ws_row_capture = static_cast<long long>(w.row_capture);
+    }
     const unsigned bh = static_cast<unsigned>(args.batch * args.heads);
     const unsigned chunks = static_cast<unsigned>(w.chunks);
-    const unsigned groups = static_cast<unsigned>((w.last_q + 63) / 64);
-    struct Grid {
-      unsigned x, y, z;
-      int extra_smem;
-    };
-    const Grid grids[4] = {
-        {bh, chunks, groups, 0},
-        {bh, 1, 1, 0},
-        {bh, chunks, 1, static_cast<int>((2 * kEstimateChunk - 1 + w.last_q) * 4)},
-        {bh, 2, 1, 0}};
-    void* est_params[] = {&est};
-    for (size_t stage = 0; !args.reuse_estimate && stage < impl.estimators.size(); ++stage) {
-      const PassKernel& kernel = impl.estimators[stage];
-      const Grid& g = grids[stage];
-      driver.check(
-          driver.cuLaunchKernel(kernel.loaded->function(), g.x, g.y, g.z,
-                                static_cast<unsigned>(kernel.generated.threads), 1, 1,
-                                static_cast<unsigned>(kernel.generated.smem_bytes + g.extra_smem),
-                                static_cast<CUstream>(stream), est_params, nullptr),
-          "cuLaunchKernel(estimator)");
+    const unsigned groups = static_cast<unsigned>(est.sample_rows / 64 + (w.last_q + 63) / 64);
+    const Grid stats{bh, chunks, groups, 0}, lse{bh, 1, 1, 0};
+    if (spec.dynamic) {
+      grids = {stats,
+               lse,
+               {bh, chunks, 1, static_cast<int>((2 * kEstimateChunk - 1 + w.last_q) * 4)},
+               {bh, 2, 1, 0}};
+    } else {
+      grids = {
+          stats,        lse, {bh, chunks, 1, kEstimateChunk * 4}, {bh, 1, 1, 0}, {bh, chunks, 1, 0},
+          {bh, 1, 1, 0}};
     }
     kernel_args.workspace = static_cast<const unsigned char*>(args.workspace);
     kernel_args.ws_head_bytes = est.ws_head_bytes;
@@ -473,30 +527,59 @@ void Plan::run(const RunArgs& args, void* stream) const {
     kernel_args.ws_diag_prefix = est.ws_diag_prefix;
     kernel_args.ws_col_list = est.ws_col_list;
     kernel_args.col_count = est.vertical;
+    kernel_args.ws_grid_choice = est.ws_grid_choice;
   }
-  for (size_t pass = 0; pass < impl.passes.size(); ++pass) {
-    const PassSpec& pass_spec = spec.passes[pass];
-    const PassKernel& kernel = impl.passes[pass];
-    kernel_args.merge = pass > 0 ? 1 : 0;
-    const int block_m = kernel.generated.block_m, block_n = kernel.generated.block_n;
-    kernel_args.rows =
-        buildSegmentTable(pass_spec.rows, params, args.layout, args.seq_len, block_m);
-    kernel_args.cols =
-        buildSegmentTable(pass_spec.cols, params, args.layout, args.seq_len, block_n);
-    int64_t row_tiles = kernel_args.rows.total / block_m;
-    if (row_tiles > 65535) {
-      throw Error(ErrorCategory::kUnsupported, "seq_len: " + std::to_string(args.seq_len) +
-                                                   " needs " + std::to_string(row_tiles) +
-                                                   " row tiles; allowed: up to 65535 per launch");
+  void* est_params[] = {&est};
+  for (size_t stage = 0; !args.reuse_estimate && stage < impl.estimators.size(); ++stage) {
+    const PassKernel& kernel = impl.estimators[stage];
+    const Grid& g = grids[stage];
+    driver.check(
+        driver.cuLaunchKernel(kernel.loaded->function(), g.x, g.y, g.z,
+                              static_cast<unsigned>(kernel.generated.threads), 1, 1,
+                              static_cast<unsigned>(kernel.generated.smem_bytes + g.extra_smem),
+                              static_cast<CUstream>(stream), est_params, nullptr),
+        "cuLaunchKernel(estimator)");
+  }
+
+  // Every pass of one spec, in order; a grid_estimated plan launches every candidate's passes
+  // (each candidate's CTAs exit at once for the heads that chose another).
+  auto launchPasses = [&](const KernelSpec& pass_spec_of, const std::vector<PassKernel>& passes,
+                          int candidate) {
+    std::vector<int> bound = bindParams(pass_spec_of, args.layout, args.seq_len);
+    std::copy(bound.begin(), bound.end(), kernel_args.params);
+    kernel_args.grid_candidate = candidate;
+    for (size_t pass = 0; pass < passes.size(); ++pass) {
+      const PassSpec& pass_spec = pass_spec_of.passes[pass];
+      const PassKernel& kernel = passes[pass];
+      kernel_args.merge = pass > 0 ? 1 : 0;
+      const int block_m = kernel.generated.block_m, block_n = kernel.generated.block_n;
+      kernel_args.rows =
+          buildSegmentTable(pass_spec.rows, bound, args.layout, args.seq_len, block_m);
+      kernel_args.cols =
+          buildSegmentTable(pass_spec.cols, bound, args.layout, args.seq_len, block_n);
+      int64_t row_tiles = kernel_args.rows.total / block_m;
+      if (row_tiles > 65535) {
+        throw Error(ErrorCategory::kUnsupported, "seq_len: " + std::to_string(args.seq_len) +
+                                                     " needs " + std::to_string(row_tiles) +
+                                                     " row tiles; allowed: up to 65535 per launch");
+      }
+      void* params_ptr[] = {&kernel_args};
+      driver.check(driver.cuLaunchKernel(kernel.loaded->function(),
+                                         static_cast<unsigned>(args.batch * args.heads),
+                                         static_cast<unsigned>(row_tiles), 1,
+                                         static_cast<unsigned>(kernel.generated.threads), 1, 1,
+                                         static_cast<unsigned>(kernel.generated.smem_bytes),
+                                         static_cast<CUstream>(stream), params_ptr, nullptr),
+                   "cuLaunchKernel");
     }
-    void* params_ptr[] = {&kernel_args};
-    driver.check(driver.cuLaunchKernel(kernel.loaded->function(),
-                                       static_cast<unsigned>(args.batch * args.heads),
-                                       static_cast<unsigned>(row_tiles), 1,
-                                       static_cast<unsigned>(kernel.generated.threads), 1, 1,
-                                       static_cast<unsigned>(kernel.generated.smem_bytes),
-                                       static_cast<CUstream>(stream), params_ptr, nullptr),
-                 "cuLaunchKernel");
+  };
+  if (impl.grid_candidates.empty()) {
+    launchPasses(spec, impl.passes, 0);
+  } else {
+    for (size_t c = 0; c < impl.grid_candidates.size(); ++c) {
+      launchPasses(impl.grid_candidates[c].spec, impl.grid_candidates[c].passes,
+                   static_cast<int>(c));
+    }
   }
 }
 

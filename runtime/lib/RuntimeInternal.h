@@ -28,13 +28,23 @@ struct PassKernel {
   std::shared_ptr<runtime::LoadedKernel> loaded;  // null when host-only
 };
 
+// One candidate stride of a grid_estimated plan: its spec (that stride's params) and kernels.
+struct GridCandidatePlan {
+  KernelSpec spec;
+  std::vector<PassKernel> passes;
+};
+
 struct Plan::Impl {
   std::shared_ptr<Runtime::State> state;
   Pattern pattern;
-  KernelSpec spec;
+  KernelSpec spec;  // grid_estimated: candidate 0's
   std::vector<PassKernel> passes;
-  // Dynamic plans: the online estimator's kernels, in EstimatorStage order.
+  // Dynamic plans: the online estimator's kernels, in launch order (vertical_slash: kStats,
+  // kLse, kScores, kSelect; grid_estimated: kStats, kLse, kScores, kGridColumns, kGridRows,
+  // kGridPhase).
   std::vector<PassKernel> estimators;
+  // grid_estimated: every candidate, in the pattern's order (the first is spec/passes above).
+  std::vector<GridCandidatePlan> grid_candidates;
 };
 
 struct RuntimeAccess {

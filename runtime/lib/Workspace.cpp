@@ -4,6 +4,7 @@
 #include <string>
 #include <utility>
 
+#include "permjit/codegen/KernelArgs.h"
 #include "permjit/dsl/Error.h"
 
 namespace permjit::runtime {
@@ -11,17 +12,45 @@ namespace {
 size_t align256(size_t bytes) { return (bytes + 255) / 256 * 256; }
 }  // namespace
 
-WorkspaceLayout workspaceLayout(const DynamicSpec& dynamic, int64_t seq_len) {
+int64_t gridSampleRows(const std::vector<int>& strides) {
+  // Four rows per residue of the largest stride, and at least 256: the query phase is the
+  // residue with the largest mean uncaptured share, so every residue needs a few rows.
+  int64_t largest = 0;
+  for (int s : strides) largest = std::max<int64_t>(largest, s);
+  return (std::max<int64_t>(256, 4 * largest) + 63) / 64 * 64;
+}
+
+std::pair<int64_t, int64_t> gridSampleRange(const std::vector<int>& strides, int64_t grid_end) {
+  const int64_t count = std::min(gridSampleRows(strides), grid_end / 64 * 64);
+  if (count < 64) {
+    throw Error(ErrorCategory::kInvalidArgument,
+                "grid_estimated.span: ends at position " + std::to_string(grid_end) +
+                    "; allowed: spans ending at 64 or later (the estimator samples 64-row groups)");
+  }
+  return {grid_end - count, count};
+}
+
+WorkspaceLayout workspaceLayout(const KernelSpec& spec, int64_t seq_len) {
   if (seq_len < 1) {
     throw Error(ErrorCategory::kInvalidArgument,
                 "seq_len: " + std::to_string(seq_len) + "; allowed: >= 1");
   }
+  if (!spec.isDynamic()) {
+    throw Error(ErrorCategory::kInvalidArgument,
+                "plan: '" + spec.name + "' is static; only dynamic plans have a workspace");
+  }
   WorkspaceLayout w;
   w.seq_len = seq_len;
-  w.last_q = std::min(dynamic.last_q, seq_len);
+  const int64_t last_q = spec.dynamic ? spec.dynamic->last_q : spec.grid_estimate->last_q;
+  w.last_q = std::min(last_q, seq_len);
   w.chunks = (seq_len + kEstimateChunk - 1) / kEstimateChunk;
-  w.vertical = std::min(dynamic.vertical, seq_len);
-  w.slash = std::min(dynamic.slash, seq_len);
+  if (spec.dynamic) {
+    w.vertical = std::min(spec.dynamic->vertical, seq_len);
+    w.slash = std::min(spec.dynamic->slash, seq_len);
+  } else {
+    w.sample_rows = gridSampleRows(spec.grid_estimate->strides);
+  }
+  const int64_t rows = w.sample_rows + w.last_q;
   const size_t n = static_cast<size_t>(seq_len);
   size_t at = 0;
   auto region = [&](size_t bytes) {
@@ -29,9 +58,16 @@ WorkspaceLayout workspaceLayout(const DynamicSpec& dynamic, int64_t seq_len) {
     at += align256(bytes);
     return offset;
   };
-  w.partial = region(static_cast<size_t>(w.chunks * w.last_q) * 8);
-  w.lse = region(static_cast<size_t>(w.last_q) * 4);
+  w.partial = region(static_cast<size_t>(w.chunks * rows) * 8);
+  w.lse = region(static_cast<size_t>(rows) * 4);
   w.col_score = region(n * 4);
+  if (spec.grid_estimate) {
+    w.grid_mass = region(static_cast<size_t>(spec.grid_estimate->strides.size()) * 4);
+    w.grid_choice = region(kGridChoiceWords * 4);
+    w.row_capture = region(static_cast<size_t>(w.sample_rows) * 4);
+    w.head_bytes = at;
+    return w;
+  }
   w.diag_score = region(n * 4);
   w.col_flag = region(n);
   w.diag_flag = region(n);
@@ -44,14 +80,14 @@ WorkspaceLayout workspaceLayout(const DynamicSpec& dynamic, int64_t seq_len) {
 
 size_t dynamicWorkspaceBytes(const KernelSpec& spec, int64_t batch, int64_t heads,
                              int64_t seq_len) {
-  if (!spec.dynamic) return 0;
+  if (!spec.isDynamic()) return 0;
   for (auto [field, value] : {std::pair{"batch", batch}, std::pair{"heads", heads}}) {
     if (value < 1) {
       throw Error(ErrorCategory::kInvalidArgument,
                   std::string(field) + ": " + std::to_string(value) + "; allowed: >= 1");
     }
   }
-  return static_cast<size_t>(batch * heads) * workspaceLayout(*spec.dynamic, seq_len).head_bytes;
+  return static_cast<size_t>(batch * heads) * workspaceLayout(spec, seq_len).head_bytes;
 }
 
 }  // namespace permjit::runtime

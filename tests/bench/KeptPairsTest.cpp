@@ -75,6 +75,28 @@ TEST(KeptPairs, DenseAndSparsityOrderAtScale) {
   EXPECT_LT(keptPairs("ashape", s), keptPairs("trishape", s));
 }
 
+TEST(KeptPairs, GridWithPhasesAndTheEstimatedGridMatchTheReference) {
+  PatternParams p = smallParams();
+  for (auto [pq, pk] : {std::pair<int64_t, int64_t>{3, 5}, {6, 0}, {0, 6}}) {
+    p.phase_q = pq;
+    p.phase_k = pk;
+    for (const char* name : {"grid", "qboundary", "boundary2d"}) {
+      BenchPattern bench = benchPattern(name, 577, p);
+      EXPECT_EQ(keptPairs(name, 577, p), referenceCount(bench, 577))
+          << name << " phases " << pq << ", " << pk;
+    }
+  }
+  // The estimated grid head counts as the grid head of its choice.
+  p = smallParams();
+  p.estimate_strides = {5, 7, 9};
+  BenchPattern bench = benchPattern("grid_estimated", 600, p);
+  EXPECT_TRUE(isDynamic(bench.pattern));
+  DynamicIndices indices;
+  indices.grid = GridChoice{9, 4, 8};
+  EXPECT_EQ(estimatedGridKeptPairs(*indices.grid, 600, p), referenceCount(bench, 600, &indices));
+  EXPECT_THROW(keptPairs("grid_estimated", 600, p), Error);
+}
+
 TEST(KeptPairs, VerticalSlashFormulaMatchesTheReference) {
   const int64_t seq_len = 400;
   BenchPattern bench = benchPattern("vertical_slash", seq_len);

@@ -30,13 +30,18 @@ inline std::string mixedLayerJson(
     ]}]})";
 }
 
-// The same layer with head 0 a vertical_slash head (a dynamic plan, estimated per run).
-inline std::string mixedLayerWithVerticalSlashJson() {
+// The same layer with two dynamic heads (estimated per run): head 0 vertical_slash, head 1 a
+// grid head whose stride (7 or 14) and phases the online estimator picks.
+inline std::string mixedLayerWithDynamicHeadsJson() {
   std::string json = mixedLayerJson();
   const std::string dense = R"({"head": 0, "type": "dense"})";
   json.replace(json.find(dense), dense.size(),
                R"({"head": 0, "type": "vertical_slash", "vertical": 48, "slash": 96,
                    "last_q": 64})");
+  const std::string a_shape = R"({"head": 1, "type": "a_shape", "sink": 64, "local": 128})";
+  json.replace(json.find(a_shape), a_shape.size(),
+               R"({"head": 1, "type": "grid", "estimate_strides": [7, 14], "estimate_last_q": 32,
+                   "sink": 16, "local": 32, "trailing_text_rows": 32})");
   return json;
 }
 

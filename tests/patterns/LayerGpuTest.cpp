@@ -39,10 +39,11 @@ TEST_P(LayerGpu, EveryHeadMatchesTheCpuReference) {
   LayerPlanOptions layer_options;
   layer_options.head_dim = c.head_dim;
   layer_options.dtype = c.dtype;
-  LayerPlan layer = planLayer(
-      *runtime, parseModelConfig(testing::mixedLayerWithVerticalSlashJson()), 0, layer_options);
+  LayerPlan layer = planLayer(*runtime, parseModelConfig(testing::mixedLayerWithDynamicHeadsJson()),
+                              0, layer_options);
   ASSERT_EQ(layer.headPlan(2).numPasses(), 2);  // the grid head merges two passes
   ASSERT_TRUE(layer.headPlan(0).isDynamic());   // vertical_slash: estimated inside run
+  ASSERT_TRUE(layer.headPlan(1).isDynamic());   // grid with estimate_strides: likewise
   LayerCheckConfig config;
   config.batch = c.batch;
   config.kv_heads = c.kv_heads;

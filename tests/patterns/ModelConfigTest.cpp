@@ -158,6 +158,31 @@ TEST(ModelConfig, GridDefaultsApplyWhenOptionalParametersAreLeftOut) {
   EXPECT_EQ(patternFor(c, 0, 0), grid_head({14, 0, 3}));
 }
 
+TEST(ModelConfig, GridHeadWithEstimatedStrideRoundTrips) {
+  json j = minimal();
+  j["layers"][0]["heads"][0] = json::parse(
+      R"({"head": 0, "type": "grid", "estimate_strides": [7, 14, 28], "estimate_last_q": 128,
+          "sink": 8, "local": 16})");
+  ModelConfig c = modelConfigFromJson(j);
+  GridHeadParams expected;
+  expected.sink = 8;
+  expected.local = 16;
+  expected.estimate_strides = {7, 14, 28};
+  expected.estimate_last_q = 128;
+  EXPECT_EQ(patternFor(c, 0, 0), grid_head(expected));
+  EXPECT_TRUE(isDynamic(patternFor(c, 0, 0)));
+  EXPECT_EQ(modelConfigFromJson(modelConfigToJson(c)), c);
+  // The estimator chooses stride and phases: giving them too is an error, as are bad strides.
+  json both = j;
+  both["layers"][0]["heads"][0]["stride"] = 14;
+  expectError([both] { modelConfigFromJson(both); }, kInvalid,
+              {"config.layers[0].heads[0].stride", "not allowed with estimate_strides"});
+  json bad = j;
+  bad["layers"][0]["heads"][0]["estimate_strides"] = json::array({7, 1});
+  expectError([bad] { patternFor(modelConfigFromJson(bad), 0, 0); }, kInvalid,
+              {"grid_estimated.strides[1]", "allowed: 2..1024"});
+}
+
 TEST(ModelConfig, BadInputErrorsNameTheFieldAndTheAllowedValues) {
   auto broken = [](auto edit) {
     json j = minimal();

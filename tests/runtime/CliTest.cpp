@@ -133,6 +133,23 @@ TEST_F(Cli, CompilesEveryStage) {
   EXPECT_NE(runCli("cache stats", env_).output.find("0 files"), std::string::npos);
 }
 
+TEST_F(Cli, CompilesAnEstimatedGridHead) {
+  permjit::PatternFile file{"grid_head_estimated",
+                            permjit::causal() & (permjit::sink(64) | permjit::local(64) |
+                                                 permjit::grid_estimated({7, 14, 28})),
+                            permjit::Layout::textVisionText(1100, 76, 32)};
+  write("estimated.json", permjit::dumpPatternFile(file));
+  Result spec = runCli("compile " + path("estimated.json") + " --seq-len 1100 --emit spec", env_);
+  ASSERT_EQ(spec.exit_code, 0) << spec.output;
+  EXPECT_NE(spec.output.find("grid stride and phases estimated per run (candidate strides 7, "
+                             "14, 28"),
+            std::string::npos)
+      << spec.output;
+  Result cuda = runCli("compile " + path("estimated.json") + " --seq-len 1100 --emit cuda", env_);
+  ASSERT_EQ(cuda.exit_code, 0) << cuda.output;
+  EXPECT_NE(cuda.output.find("attention_forward_estimated_grid"), std::string::npos) << cuda.output;
+}
+
 TEST_F(Cli, DemoRunsWithOrWithoutAGpu) {
   Result result = runCli("demo", env_);
   EXPECT_EQ(result.exit_code, 0) << result.output;

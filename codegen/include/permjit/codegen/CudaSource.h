@@ -53,9 +53,14 @@ GeneratedKernel generateCuda(const KernelSpec& spec, const TargetInfo& target, i
 // ceil(last_q / 64)); kLse (batch * heads); kScores (batch * heads, chunks); kSelect
 // (batch * heads, 2). kScores needs (1023 + last_q) * 4 bytes of dynamic shared memory beyond
 // smem_bytes.
-enum class EstimatorStage { kStats, kLse, kScores, kSelect };
-const char* estimatorStageName(EstimatorStage stage);  // "stats" | "lse" | "scores" | "select"
-constexpr int kEstimateChunk = 512;                    // keys per CTA of kStats and kScores
+//
+// The online grid estimator (grid_estimated) runs kStats, kLse, kScores with sample rows and
+// without diagonal scores (kScores then needs only 512 * 4 extra bytes), then kGridColumns
+// (batch * heads), kGridRows (batch * heads, chunks), kGridPhase (batch * heads).
+enum class EstimatorStage { kStats, kLse, kScores, kSelect, kGridColumns, kGridRows, kGridPhase };
+// "stats" | "lse" | "scores" | "select" | "grid_columns" | "grid_rows" | "grid_phase"
+const char* estimatorStageName(EstimatorStage stage);
+constexpr int kEstimateChunk = 512;  // keys per CTA of kStats and kScores
 constexpr int kMaxEstimateLastQ = 1024;
 // Error(kUnsupported) for head dims other than 64 and 128.
 GeneratedKernel generateEstimator(EstimatorStage stage, int head_dim, DType dtype,

@@ -13,6 +13,15 @@ namespace permjit {
 // [B, S, H, D] and [B, H, S, D].
 enum StrideAxis : int { kStrideBatch = 0, kStrideSeq = 1, kStrideHead = 2 };
 
+// The online grid estimator's choice per (batch, head): ints at EstimateArgs::ws_grid_choice.
+enum GridChoiceWord : int {
+  kGridChoiceCandidate = 0,  // index into the candidate strides
+  kGridChoiceStride = 1,
+  kGridChoicePhaseQ = 2,
+  kGridChoicePhaseK = 3,
+  kGridChoiceWords = 4
+};
+
 struct AttentionArgs {
   // q, o: [batch, seq_len, heads, head_dim]-shaped through their strides; k, v likewise with
   // kv_heads. Element type is the kernel's dtype (bf16 or fp16).
@@ -42,7 +51,11 @@ struct AttentionArgs {
   const unsigned char* workspace;
   long long ws_head_bytes;
   long long ws_col_flag, ws_diag_flag, ws_col_prefix, ws_diag_prefix, ws_col_list;
-  int col_count;           // chosen vertical columns per head (min(vertical, seq_len))
+  int col_count;  // chosen vertical columns per head (min(vertical, seq_len))
+  // grid_estimated plans: the byte offset of the estimator's choice (kGridChoice* ints) in a
+  // (batch, head) block, and which candidate stride this launch computes.
+  long long ws_grid_choice;
+  int grid_candidate;
   sem::SegmentTable rows;  // permuted row space; rows.tile == block_m
   sem::SegmentTable cols;  // permuted column space; cols.tile == block_n
 };
@@ -67,6 +80,17 @@ struct EstimateArgs {
   int vertical, slash;               // set sizes (<= seq_len)
   int keep_columns, keep_diagonals;  // always chosen: the first columns, the nearest diagonals
   float scale_log2;
+  // Extra query rows scored before the last last_q ones: sample_rows (a multiple of 64)
+  // positions from sample_first. 0 for vertical_slash.
+  int sample_first, sample_rows;
+  int diag_scores;  // nonzero: estimate_scores also sums diagonals (vertical_slash)
+  // grid_estimated: the span [grid_begin, grid_end), the candidate strides, and the outputs.
+  int grid_begin, grid_end;
+  int grid_candidates;
+  int grid_strides[8];
+  long long ws_grid_mass;    // floats: per candidate, the captured mass above chance
+  long long ws_grid_choice;  // kGridChoiceWords ints
+  long long ws_row_capture;  // floats per sample row: mass on the chosen vertical lines
 };
 
 static_assert(sizeof(AttentionArgs) <= 4096, "AttentionArgs must fit the 4 KB parameter limit");

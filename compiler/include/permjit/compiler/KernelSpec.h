@@ -123,6 +123,18 @@ struct DynamicSpec {
   bool operator==(const DynamicSpec&) const = default;
 };
 
+// A grid_estimated pattern's online choice (compileGridCandidate): this spec is the grid of
+// stride strides[candidate]; its kernels read phase_q and phase_k from the run's workspace into
+// param slots phase_q_slot / phase_k_slot and run only for the (batch, head)s whose estimate
+// chose this candidate. The slots are structure; the strides and candidate are values.
+struct GridEstimateSpec {
+  std::vector<int> strides;
+  int candidate = 0;
+  int64_t last_q = 64;
+  int phase_q_slot = -1, phase_k_slot = -1;
+  bool operator==(const GridEstimateSpec&) const = default;
+};
+
 struct KernelSpec {
   int head_dim = 128;
   DType dtype = DType::kBF16;
@@ -130,7 +142,8 @@ struct KernelSpec {
   std::vector<ExprNode> nodes;
   std::vector<PassSpec> passes;
   std::vector<ParamSlot> params;
-  std::optional<DynamicSpec> dynamic;  // set iff the pattern has a vertical_slash
+  std::optional<DynamicSpec> dynamic;             // set iff the pattern has a vertical_slash
+  std::optional<GridEstimateSpec> grid_estimate;  // set iff the pattern has a grid_estimated
   // Pattern name for kernel naming and diagnostics (not part of the structure).
   std::string name = "pattern";
 
@@ -138,7 +151,8 @@ struct KernelSpec {
   std::string structureKey() const;
   // Human-readable multi-line dump (the `--emit spec` stage).
   std::string str() const;
-  bool isDynamic() const { return dynamic.has_value(); }
+  // Needs a per-run workspace and estimator launches.
+  bool isDynamic() const { return dynamic.has_value() || grid_estimate.has_value(); }
 };
 
 }  // namespace permjit

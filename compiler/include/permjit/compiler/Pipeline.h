@@ -47,7 +47,16 @@ enum class Stage { kPatternIR, kTileIR, kSpec };
 // a gathered-vertical second pass). Throws Error: kUnsupported for head dims / tile configs
 // outside the supported sets; kInvalidPattern for patterns that do not fit the layout / seq_len
 // or fail IR verification (message names the field).
+// A grid_estimated pattern compiles as candidate 0 (see compileGridCandidate).
 KernelSpec compilePattern(const Pattern& pattern, const CompileOptions& options);
+
+// A grid_estimated pattern for one of its candidate strides: the static grid of stride
+// strides[candidate] with both phases 0 in the spec, and KernelSpec::grid_estimate telling the
+// code generator which param slots hold the phases the kernels read from the run's workspace.
+// Candidates with the same structure render the same source (one compiled kernel). Throws
+// Error(kInvalidArgument) for a pattern without grid_estimated or a candidate out of range.
+KernelSpec compileGridCandidate(const Pattern& pattern, const CompileOptions& options,
+                                int candidate);
 
 // The text of one stage: pattern IR after plan-permutations, tile IR after classify-tiles, or
 // KernelSpec::str().

@@ -16,6 +16,9 @@
 //   grid(s, pq, pk, span)  hlines(s, pq, span) | vlines(s, pk, span)
 //   vertical_slash(v, s, last_q)  dynamic: v key columns and s diagonals q - k = c, estimated
 //                          per input from the last last_q queries (needs DynamicIndices)
+//   grid_estimated({s1, s2, ...}, last_q, span)  dynamic: grid(s, pq, pk, span) with the stride
+//                          s one of the candidates and both phases chosen per input and head
+//                          (needs DynamicIndices::grid; runtime/README: the online estimator)
 //   a | b, a & b           union, intersection
 //   q_boundary({m: p})     rows of modality m keep what p keeps (p in original coordinates)
 //   boundary_2d({(mq, mk): p})  pairs with q of modality mq and k of modality mk keep what p
@@ -120,6 +123,7 @@ class Pattern {
     kHLines,
     kRows,
     kVerticalSlash,
+    kGridEstimated,
     kBlock,
     kUnion,
     kIntersect,
@@ -145,10 +149,11 @@ struct Pattern::Node {
   // Integer parameters by kind: sink{n}, local{window}, grid{stride, phase_q, phase_k},
   // vlines/hlines{stride, phase}, vertical_slash{vertical, slash, last_q}.
   int64_t n = 0, window = 0, stride = 1, phase_q = 0, phase_k = 0, phase = 0;
-  int64_t vertical = 0, slash = 0, last_q = 0;
-  SpanRef span, q_span, k_span;      // grid/lines/rows: span; block: q_span, k_span
-  std::vector<Pattern> children;     // union/intersect; permute: children[0]
-  std::map<Modality, Pattern> by_q;  // q_boundary
+  int64_t vertical = 0, slash = 0, last_q = 0;  // last_q: vertical_slash and grid_estimated
+  std::vector<int64_t> strides;                 // grid_estimated: the candidate strides
+  SpanRef span, q_span, k_span;                 // grid/lines/rows: span; block: q_span, k_span
+  std::vector<Pattern> children;                // union/intersect; permute: children[0]
+  std::map<Modality, Pattern> by_q;             // q_boundary
   std::map<std::pair<Modality, Modality>, Pattern> by_q_k;  // boundary_2d
   PermuteAxes axes = PermuteAxes::kBoth;                    // permute
   PermuteBy by;                                             // permute
@@ -164,6 +169,11 @@ Pattern vlines(int64_t stride, int64_t phase, SpanRef span = SpanRef::modality(M
 Pattern hlines(int64_t stride, int64_t phase, SpanRef span = SpanRef::modality(Modality::kVision));
 Pattern rows(SpanRef span);
 Pattern vertical_slash(int64_t vertical, int64_t slash, int64_t last_q = 64);
+// Strides: 1..kMaxGridCandidates distinct values in [2, kMaxEstimatedGridStride].
+constexpr int kMaxGridCandidates = 8;
+constexpr int64_t kMaxEstimatedGridStride = 1024;
+Pattern grid_estimated(std::vector<int64_t> strides, int64_t last_q = 64,
+                       SpanRef span = SpanRef::modality(Modality::kVision));
 Pattern block(SpanRef q_span, SpanRef k_span);
 
 // Combinators. union_of/intersect_of throw on an empty list; they (and | and &) flatten nested
@@ -183,7 +193,30 @@ Pattern permute(Pattern pattern, PermuteAxes axes, PermuteBy by);
 // Error(kInvalidPattern) naming the field (e.g. "q_boundary: modality 'vision' ...").
 void validate(const Pattern& pattern, const Layout& layout, int64_t seq_len);
 
-// True when the pattern (or any part) needs per-input estimated indices (vertical_slash).
+// True when the pattern (or any part) needs per-input estimated indices (vertical_slash,
+// grid_estimated).
 bool isDynamic(const Pattern& pattern);
+
+// What the online grid estimator chose for one (batch, head): grid(stride, phase_q, phase_k).
+struct GridChoice {
+  int64_t stride = 0, phase_q = 0, phase_k = 0;
+  bool operator==(const GridChoice&) const = default;
+};
+
+// The pattern's grid_estimated atom, or nullptr when it has none.
+const Pattern::Node* findEstimatedGrid(const Pattern& pattern);
+
+// The pattern with its grid_estimated atom replaced by grid(choice.stride, choice.phase_q,
+// choice.phase_k, span): the static pattern a run with that choice computes. Throws
+// Error(kInvalidPattern) when the pattern has no grid_estimated atom or the choice is out of
+// range (naming the field).
+Pattern withGridChoice(const Pattern& pattern, const GridChoice& choice);
+
+// The positions [begin, end) of the grid_estimated atom's span for this layout and length: the
+// estimator samples query rows there and scores key residues inside it. Throws
+// Error(kInvalidPattern) when the span is not one contiguous range (a modality with several
+// spans) or is empty.
+std::pair<int64_t, int64_t> estimatedGridRange(const Pattern::Node& grid, const Layout& layout,
+                                               int64_t seq_len);
 
 }  // namespace permjit

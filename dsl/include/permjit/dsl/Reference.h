@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "permjit/dsl/Pattern.h"
@@ -12,17 +13,19 @@ namespace permjit {
 
 // Per-input indices of a vertical_slash pattern, in the coordinates the vertical_slash node is
 // evaluated in (original positions; modality-local ones inside a boundary_2d block).
-// vertical: kept key columns; slash: kept diagonal offsets q - k (>= 0).
+// vertical: kept key columns; slash: kept diagonal offsets q - k (>= 0). grid: what a
+// grid_estimated atom chose (set for grid_estimated patterns, empty otherwise).
 struct DynamicIndices {
   std::vector<int64_t> vertical;
   std::vector<int64_t> slash;
+  std::optional<GridChoice> grid;
 };
 
 // Whether the pattern keeps the pair (q, k) of a sequence of seq_len positions. Semantics are
 // those of Pattern.h; boundary_2d evaluates its block pattern in modality-local coordinates.
 // Throws Error(kInvalidArgument) for q or k outside [0, seq_len), Error(kInvalidPattern) for a
 // layout that does not fit seq_len, Error(kInvalidArgument) for a vertical_slash reached with
-// dyn == nullptr.
+// dyn == nullptr or a grid_estimated reached without dyn->grid.
 // Costs O(spans + |dyn|) per call: use keptMask for many pairs.
 bool keptPair(const Pattern& pattern, const Layout& layout, int64_t seq_len, int64_t q, int64_t k,
               const DynamicIndices* dyn = nullptr);

@@ -7,6 +7,9 @@
 //   grid_head({stride, phase_q, phase_k, span, sink, local, trailing_text_rows})
 //                                        causal & (sink | local | rows(last(trailing)) |
 //                                                  grid(stride, phase_q, phase_k, span))
+//                                        with estimate_strides set: the grid is
+//                                        grid_estimated(estimate_strides, estimate_last_q, span),
+//                                        stride and phases chosen per input (dynamic)
 //   vertical_slash_head(v, s, last_q)    causal & vertical_slash(v, s, last_q)   (dynamic)
 //   dense()                              causal
 //   full()                               every pair (only meaningful as a boundary_2d block,
@@ -19,6 +22,7 @@
 #include <cstdint>
 #include <map>
 #include <utility>
+#include <vector>
 
 #include "permjit/dsl/Pattern.h"
 
@@ -36,6 +40,10 @@ struct GridHeadParams {
   int64_t sink = 0;                // [0, kMaxPositionParam]
   int64_t local = 1;               // [1, kMaxPositionParam]: 1 keeps the diagonal
   int64_t trailing_text_rows = 0;  // [0, kMaxPositionParam]
+  // Non-empty: estimate the stride (one of these) and both phases online; stride, phase_q and
+  // phase_k are then unused.
+  std::vector<int64_t> estimate_strides;
+  int64_t estimate_last_q = 64;  // [1, 1024]
   bool operator==(const GridHeadParams&) const = default;
 };
 

@@ -51,9 +51,11 @@ struct HeadSpec {
   int64_t phase_k = 0;                                  // grid
   int64_t trailing_text_rows = 0;                       // grid
   SpanRef span = SpanRef::modality(Modality::kVision);  // grid
-  int64_t vertical = 0, slash = 0, last_q = 0;          // vertical_slash
-  std::vector<BoundaryBlock> blocks;                    // q_boundary (k unused), boundary_2d
-  std::optional<Pattern> pattern;                       // pattern
+  std::vector<int64_t> estimate_strides;  // grid: non-empty = stride and phases estimated online
+  int64_t estimate_last_q = 64;           // grid with estimate_strides
+  int64_t vertical = 0, slash = 0, last_q = 0;  // vertical_slash
+  std::vector<BoundaryBlock> blocks;            // q_boundary (k unused), boundary_2d
+  std::optional<Pattern> pattern;               // pattern
   // Written by the search, informational: recall (mean kept attention mass per row) and
   // density (kept pairs / causal pairs) on the calibration inputs.
   std::optional<double> recall, density;

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,13 @@ struct CheckConfig {
   // planted_slash (q - k == planted_slash), instead of being uniform random.
   std::vector<int64_t> planted_vertical;
   int64_t planted_slash = -1;
+  // Planted grid (grid estimator tests): inside [planted_grid_begin, planted_grid_end), keys of
+  // residue phase_k share one direction that every query outside residue class phase_q (and
+  // every query after the span) points along, so those rows put most of their mass on the
+  // vertical lines; queries of residue phase_q are near zero, so they attend uniformly and no
+  // vertical line serves them (they need whole rows: the horizontal lines).
+  std::optional<GridChoice> planted_grid;
+  int64_t planted_grid_begin = 0, planted_grid_end = 0;
 };
 
 struct CheckResult {

@@ -6,6 +6,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <utility>
+#include <vector>
 
 #include "permjit/codegen/CudaSource.h"
 #include "permjit/compiler/KernelSpec.h"
@@ -13,22 +15,35 @@
 namespace permjit::runtime {
 
 // Byte offsets inside one head's block; every region starts 256-byte aligned.
+// The scored rows are sample_rows grid sample rows (0 for vertical_slash), then last_q last rows.
 struct WorkspaceLayout {
   int64_t seq_len = 0, last_q = 0, chunks = 0, vertical = 0, slash = 0;
-  size_t partial = 0;      // float2 [chunks][last_q]: per-chunk running (max, sum) of a row
-  size_t lse = 0;          // float [last_q]: log-sum-exp (log2 domain, scaled) of each last row
-  size_t col_score = 0;    // float [seq_len]: attention mass of each key column
-  size_t diag_score = 0;   // float [seq_len]: attention mass of each diagonal offset q - k
-  size_t col_flag = 0;     // uint8 [seq_len]: chosen vertical columns
-  size_t diag_flag = 0;    // uint8 [seq_len]: chosen slash offsets
-  size_t col_prefix = 0;   // int [seq_len + 1]: chosen columns before each position
-  size_t diag_prefix = 0;  // int [seq_len + 1]: chosen offsets below each offset
-  size_t col_list = 0;     // int [vertical]: chosen columns, ascending
+  int64_t sample_rows = 0;  // at most this many; a run may sample fewer (gridSampleRange)
+  size_t partial = 0;       // float2 [chunks][rows]: per-chunk running (max, sum) of a row
+  size_t lse = 0;           // float [rows]: log-sum-exp (log2 domain, scaled) of each row
+  size_t col_score = 0;     // float [seq_len]: attention mass of each key column
+  size_t diag_score = 0;    // float [seq_len]: attention mass of each diagonal offset q - k
+  size_t col_flag = 0;      // uint8 [seq_len]: chosen vertical columns
+  size_t diag_flag = 0;     // uint8 [seq_len]: chosen slash offsets
+  size_t col_prefix = 0;    // int [seq_len + 1]: chosen columns before each position
+  size_t diag_prefix = 0;   // int [seq_len + 1]: chosen offsets below each offset
+  size_t col_list = 0;      // int [vertical]: chosen columns, ascending
+  // grid_estimated only (0 otherwise):
+  size_t grid_mass = 0;    // float [candidates]: each candidate's captured mass above chance
+  size_t grid_choice = 0;  // int [kGridChoiceWords]: the chosen candidate, stride, phases
+  size_t row_capture = 0;  // float [sample_rows]: each sample row's mass on the chosen lines
   size_t head_bytes = 0;   // bytes of one (batch, head) block, a multiple of 256
 };
 
-// Throws Error(kInvalidArgument) for seq_len < 1.
-WorkspaceLayout workspaceLayout(const DynamicSpec& dynamic, int64_t seq_len);
+// Throws Error(kInvalidArgument) for seq_len < 1, Error(kInvalidArgument) for a static spec.
+WorkspaceLayout workspaceLayout(const KernelSpec& spec, int64_t seq_len);
+
+// The grid estimator's sample rows for a span ending at grid_end: the last
+// min(gridSampleRows(strides), grid_end rounded down to 64) positions before grid_end, as
+// (first, count), count a multiple of 64. Rows before the span's begin are scored but ignored
+// for the query phase. Throws Error(kInvalidArgument) when grid_end < 64.
+int64_t gridSampleRows(const std::vector<int>& strides);
+std::pair<int64_t, int64_t> gridSampleRange(const std::vector<int>& strides, int64_t grid_end);
 // batch * heads * head_bytes; 0 for a static spec.
 size_t dynamicWorkspaceBytes(const KernelSpec& spec, int64_t batch, int64_t heads, int64_t seq_len);
 
