@@ -171,7 +171,8 @@ __device__ __forceinline__ void estimate_stats(const EstimateArgs& a) {
 }
 
 // 2. Grid (batch * heads). lse[r] = log2 of row r's sum of 2^(scaled logit); also clears what
-// later stages accumulate with atomics (diagonal scores, the grid's row capture).
+// later stages accumulate with atomics (diagonal scores, the grid's residue bins and row
+// capture).
 __device__ __forceinline__ void estimate_lse(const EstimateArgs& a) {
   const EstimateHead e = estimate_head(a, blockIdx.x);
   const float2* partial = reinterpret_cast<const float2*>(e.ws + a.ws_partial);
@@ -192,9 +193,13 @@ __device__ __forceinline__ void estimate_lse(const EstimateArgs& a) {
     float* diag = reinterpret_cast<float*>(e.ws + a.ws_diag_score);
     for (int i = threadIdx.x; i < a.seq_len; i += blockDim.x) diag[i] = 0.f;
   }
-  if (a.sample_rows > 0) {
+  if (a.grid_candidates > 0) {
     float* capture = reinterpret_cast<float*>(e.ws + a.ws_row_capture);
     for (int i = threadIdx.x; i < a.sample_rows; i += blockDim.x) capture[i] = 0.f;
+    float* bins = reinterpret_cast<float*>(e.ws + a.ws_grid_bins);
+    for (int i = threadIdx.x; i < a.grid_candidates * kGridBinsPerCandidate; i += blockDim.x) {
+      bins[i] = 0.f;
+    }
   }
 }
 
@@ -265,6 +270,18 @@ __device__ __forceinline__ void estimate_scores(const EstimateArgs& a) {
   float* diag_score = reinterpret_cast<float*>(e.ws + a.ws_diag_score);
   for (int i = tid; i < kEstimateChunk && k0 + i < a.seq_len; i += blockDim.x) {
     col_score[k0 + i] = col_acc[i];
+  }
+  // grid_estimated: the chunk's column mass binned by residue for every candidate stride.
+  if (a.grid_candidates > 0) {
+    float* bins = reinterpret_cast<float*>(e.ws + a.ws_grid_bins);
+    for (int i = tid; i < kEstimateChunk; i += blockDim.x) {
+      const int k = k0 + i;
+      if (k < a.grid_begin || k >= a.grid_end || col_acc[i] == 0.f) continue;
+      for (int c = 0; c < a.grid_candidates; ++c) {
+        atomicAdd(bins + c * kGridBinsPerCandidate + (k - a.grid_begin) % a.grid_strides[c],
+                  col_acc[i]);
+      }
+    }
   }
   for (int i = tid; i < d_count; i += blockDim.x) {  // d_count is 0 without diagonal scores
     const int d = d_lo + i;
@@ -415,53 +432,41 @@ __device__ __forceinline__ void estimate_select(const EstimateArgs& a) {
 // Stages 1-3 above run with the grid's sample rows (the last rows of its span) before the last
 // last_q rows and without diagonal scores; then:
 //   5. estimate_grid_columns: per candidate stride s, the column mass of every key residue
-//      (k - grid_begin) mod s inside the span; the key phase is the heaviest residue, and the
-//      candidate's score is that mass above chance (the span's mass / s, what s-periodic lines
-//      catch on unstructured attention), as a fraction of the scored rows. The best score
-//      wins; a tie goes to the larger (cheaper) stride.
+//      (k - grid_begin) mod s inside the span (binned by estimate_scores); the key phase is the
+//      heaviest residue, and the candidate's score is that mass above chance (the span's mass / s,
+//      what s-periodic lines catch on unstructured attention), as a fraction of the scored rows.
+//      The cheapest (largest) stride within kGridScoreTolerance of the best score wins, so
+//      structureless attention gets the cheapest candidate.
 //   6. estimate_grid_rows: per sample row, the share of its attention the chosen vertical lines
-//      capture;
+//      capture (Q K^T over the line keys only);
 //   7. estimate_grid_phase: the query phase is the residue whose sample rows those lines serve
 //      worst (largest mean uncaptured share): making those rows whole recovers the most mass.
 
-constexpr int kGridBinsPerCandidate = 1024;  // >= the largest stride (Pattern.h)
+// A costlier (smaller) stride must score this much more (a share of the scored rows' attention)
+// than a cheaper one to be chosen: the recall step the offline search accepts (MMINFERENCE.md).
+constexpr float kGridScoreTolerance = 0.01f;
 
-// 5. Grid (batch * heads), kSelectThreads threads.
+// 5. Grid (batch * heads), 32 threads per candidate. Reads the residue bins estimate_scores
+// filled.
 __device__ __forceinline__ void estimate_grid_columns(const EstimateArgs& a) {
-  __shared__ float bins[8 * kGridBinsPerCandidate];
-  __shared__ float warp_total[kSelectThreads / 32];
   __shared__ float lift[8];
   __shared__ int phase[8];
   const EstimateHead e = estimate_head(a, blockIdx.x);
-  const float* col_score = reinterpret_cast<const float*>(e.ws + a.ws_col_score);
+  const float* bins = reinterpret_cast<const float*>(e.ws + a.ws_grid_bins);
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
-  for (int i = tid; i < a.grid_candidates * kGridBinsPerCandidate; i += blockDim.x) bins[i] = 0.f;
-  __syncthreads();
-  float total = 0.f;
-  for (int k = a.grid_begin + tid; k < a.grid_end; k += blockDim.x) {
-    const float v = col_score[k];
-    total += v;
-    const int offset = k - a.grid_begin;
-    for (int c = 0; c < a.grid_candidates; ++c) {
-      atomicAdd(&bins[c * kGridBinsPerCandidate + offset % a.grid_strides[c]], v);
-    }
-  }
-#pragma unroll
-  for (int off = 16; off > 0; off >>= 1) total += __shfl_xor_sync(0xffffffffu, total, off);
-  if (lane == 0) warp_total[warp] = total;
-  __syncthreads();
   if (warp < a.grid_candidates) {
-    float span_mass = 0.f;
-    for (int w = 0; w < static_cast<int>(blockDim.x / 32); ++w) span_mass += warp_total[w];
     const int stride = a.grid_strides[warp];
-    float best = -1.f;
+    const float* mine = bins + warp * kGridBinsPerCandidate;
+    float best = -1.f, span_mass = 0.f;
     int best_r = 0;
     for (int r = lane; r < stride; r += 32) {
-      const float m = bins[warp * kGridBinsPerCandidate + r];
+      const float m = mine[r];
+      span_mass += m;
       if (m > best) best = m, best_r = r;
     }
 #pragma unroll
     for (int off = 16; off > 0; off >>= 1) {
+      span_mass += __shfl_xor_sync(0xffffffffu, span_mass, off);
       const float om = __shfl_xor_sync(0xffffffffu, best, off);
       const int orr = __shfl_xor_sync(0xffffffffu, best_r, off);
       if (om > best || (om == best && orr < best_r)) best = om, best_r = orr;
@@ -474,13 +479,18 @@ __device__ __forceinline__ void estimate_grid_columns(const EstimateArgs& a) {
   __syncthreads();
   if (tid == 0) {
     float* mass = reinterpret_cast<float*>(e.ws + a.ws_grid_mass);
-    int chosen = 0;
+    float best = lift[0];
     for (int c = 0; c < a.grid_candidates; ++c) {
       mass[c] = lift[c];
-      const bool better = lift[c] > lift[chosen] ||
-                          (lift[c] == lift[chosen] && a.grid_strides[c] > a.grid_strides[chosen]);
-      if (better) chosen = c;
+      best = fmaxf(best, lift[c]);
     }
+    // The cheapest (largest) stride that scores within the tolerance of the best.
+    int chosen = -1;
+    for (int c = 0; c < a.grid_candidates; ++c) {
+      if (lift[c] < best - kGridScoreTolerance) continue;
+      if (chosen < 0 || a.grid_strides[c] > a.grid_strides[chosen]) chosen = c;
+    }
+    if (chosen < 0) chosen = 0;  // only when every score is NaN (non-finite inputs)
     int* choice = reinterpret_cast<int*>(e.ws + a.ws_grid_choice);
     choice[kGridChoiceCandidate] = chosen;
     choice[kGridChoiceStride] = a.grid_strides[chosen];
@@ -489,17 +499,21 @@ __device__ __forceinline__ void estimate_grid_columns(const EstimateArgs& a) {
   }
 }
 
-// 6. Grid (batch * heads, chunks). Adds each sample row's probabilities on the chosen vertical
-// lines within the CTA's key chunk to row_capture (cleared by estimate_lse).
+// 6. Grid (batch * heads, line chunks). Only keys on the chosen vertical lines matter, so each
+// CTA gathers kEstimateChunk of them (positions grid_begin + phase_k + j * stride) and adds
+// each sample row's probabilities on them to row_capture (cleared by estimate_lse).
 template <class Cfg>
 __device__ __forceinline__ void estimate_grid_rows(const EstimateArgs& a) {
   extern __shared__ __align__(128) unsigned char smem[];
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
   const EstimateHead e = estimate_head(a, blockIdx.x);
-  const int k0 = blockIdx.y * kEstimateChunk;
-  if (k0 >= a.sample_first + a.sample_rows) return;  // every sample row is causal before k0
   const int* choice = reinterpret_cast<const int*>(e.ws + a.ws_grid_choice);
-  const int stride = choice[kGridChoiceStride], phase_k = choice[kGridChoicePhaseK];
+  const int stride = choice[kGridChoiceStride];
+  const int first_line = a.grid_begin + choice[kGridChoicePhaseK];
+  const int lines = first_line < a.grid_end ? (a.grid_end - first_line + stride - 1) / stride : 0;
+  const int j0 = blockIdx.y * kEstimateChunk;
+  const int last_sample = a.sample_first + a.sample_rows - 1;
+  if (j0 >= lines || first_line + j0 * stride > last_sample) return;  // causal: nothing kept
   const unsigned s_q = smem_addr(smem), s_k = s_q + Cfg::kQBytes;
   const float* lse = reinterpret_cast<const float*>(e.ws + a.ws_lse);
   float* capture = reinterpret_cast<float*>(e.ws + a.ws_row_capture);
@@ -512,9 +526,10 @@ __device__ __forceinline__ void estimate_grid_rows(const EstimateArgs& a) {
       row_lse[half] = lse[z * kEstimateRows + warp * 16 + (lane >> 2) + 8 * half];
     }
     for (int t = 0; t < kEstimateChunk / 64; ++t) {
-      const int kt = k0 + t * 64;
-      if (kt >= a.seq_len || kt > q_first + kEstimateRows - 1) break;
-      load_tile<Cfg, 64>(s_k, e.k, e.k_row, kt, 1, min(64, a.seq_len - kt), tid);
+      const int jt = j0 + t * 64;
+      const int kt = first_line + jt * stride;  // the tile's first key
+      if (jt >= lines || kt > q_first + kEstimateRows - 1) break;
+      load_tile<Cfg, 64>(s_k, e.k, e.k_row, kt, stride, min(64, lines - jt), tid);
       cp_async_commit();
       cp_async_wait<0>();
       __syncthreads();
@@ -525,14 +540,12 @@ __device__ __forceinline__ void estimate_grid_rows(const EstimateArgs& a) {
       for (int nt = 0; nt < 8; ++nt) {
 #pragma unroll
         for (int c = 0; c < 2; ++c) {
-          const int k = kt + nt * 8 + 2 * (lane & 3) + c;
-          const bool on_line =
-              k >= a.grid_begin && k < a.grid_end && (k - a.grid_begin) % stride == phase_k;
-          if (!on_line) continue;
+          const int j = jt + nt * 8 + 2 * (lane & 3) + c;
+          const int k = first_line + j * stride;
 #pragma unroll
           for (int half = 0; half < 2; ++half) {
             const int q = q_first + warp * 16 + (lane >> 2) + 8 * half;
-            if (k <= q) {
+            if (j < lines && k <= q) {
               captured[half] += exp2_approx(acc[nt][half * 2 + c] * a.scale_log2 - row_lse[half]);
             }
           }

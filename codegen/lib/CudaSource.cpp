@@ -375,7 +375,7 @@ GeneratedKernel generateEstimator(EstimatorStage stage, int head_dim, DType dtyp
       break;
     case EstimatorStage::kGridColumns:
       call = "permjit::dev::estimate_grid_columns(args);";
-      out.threads = 1024;
+      out.threads = 256;  // a warp per candidate stride
       break;
     case EstimatorStage::kGridRows:
       call = "permjit::dev::estimate_grid_rows<" + config + ">(args);";

@@ -1,5 +1,6 @@
 // The public C++ API: Runtime (driver, device, cache) and Plan (compiled kernels of one shape
 // class, launched per call).
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <mutex>
@@ -299,9 +300,14 @@ std::vector<DynamicIndices> Plan::estimatedIndices(const RunArgs& args, void* st
       int choice[kGridChoiceWords];
       driver.check(driver.cuMemcpyDtoH_v2(choice, head + w.grid_choice, sizeof choice),
                    "cuMemcpyDtoH(workspace)");
+      std::vector<float> scores(impl.spec.grid_estimate->strides.size());
+      driver.check(
+          driver.cuMemcpyDtoH_v2(scores.data(), head + w.grid_mass, scores.size() * sizeof(float)),
+          "cuMemcpyDtoH(workspace)");
       DynamicIndices indices;
       indices.grid = GridChoice{choice[kGridChoiceStride], choice[kGridChoicePhaseQ],
                                 choice[kGridChoicePhaseK]};
+      indices.grid_scores.assign(scores.begin(), scores.end());
       out.push_back(std::move(indices));
     }
     return out;
@@ -501,6 +507,7 @@ void Plan::run(const RunArgs& args, void* stream) const {
       est.sample_rows = static_cast<int>(sample_rows);
       est.grid_candidates = static_cast<int>(g.strides.size());
       std::copy(g.strides.begin(), g.strides.end(), est.grid_strides);
+      est.ws_grid_bins = static_cast<long long>(w.grid_bins);
       est.ws_grid_mass = static_cast<long long>(w.grid_mass);
       est.ws_grid_choice = static_cast<long long>(w.grid_choice);
       est.ws_row_capture = static_cast<long long>(w.row_capture);
@@ -515,9 +522,17 @@ void Plan::run(const RunArgs& args, void* stream) const {
                {bh, chunks, 1, static_cast<int>((2 * kEstimateChunk - 1 + w.last_q) * 4)},
                {bh, 2, 1, 0}};
     } else {
-      grids = {
-          stats,        lse, {bh, chunks, 1, kEstimateChunk * 4}, {bh, 1, 1, 0}, {bh, chunks, 1, 0},
-          {bh, 1, 1, 0}};
+      // estimate_grid_rows gathers the chosen lines' keys: at most span / smallest stride.
+      const int smallest =
+          *std::min_element(spec.grid_estimate->strides.begin(), spec.grid_estimate->strides.end());
+      const int64_t lines = (est.grid_end - est.grid_begin + smallest - 1) / smallest;
+      const auto line_chunks = static_cast<unsigned>((lines + kEstimateChunk - 1) / kEstimateChunk);
+      grids = {stats,
+               lse,
+               {bh, chunks, 1, kEstimateChunk * 4},
+               {bh, 1, 1, 0},
+               {bh, line_chunks, 1, 0},
+               {bh, 1, 1, 0}};
     }
     kernel_args.workspace = static_cast<const unsigned char*>(args.workspace);
     kernel_args.ws_head_bytes = est.ws_head_bytes;

@@ -13,11 +13,11 @@ size_t align256(size_t bytes) { return (bytes + 255) / 256 * 256; }
 }  // namespace
 
 int64_t gridSampleRows(const std::vector<int>& strides) {
-  // Four rows per residue of the largest stride, and at least 256: the query phase is the
+  // Four rows per residue of the largest stride, and at least 128: the query phase is the
   // residue with the largest mean uncaptured share, so every residue needs a few rows.
   int64_t largest = 0;
   for (int s : strides) largest = std::max<int64_t>(largest, s);
-  return (std::max<int64_t>(256, 4 * largest) + 63) / 64 * 64;
+  return (std::max<int64_t>(128, 4 * largest) + 63) / 64 * 64;
 }
 
 std::pair<int64_t, int64_t> gridSampleRange(const std::vector<int>& strides, int64_t grid_end) {
@@ -62,7 +62,9 @@ WorkspaceLayout workspaceLayout(const KernelSpec& spec, int64_t seq_len) {
   w.lse = region(static_cast<size_t>(rows) * 4);
   w.col_score = region(n * 4);
   if (spec.grid_estimate) {
-    w.grid_mass = region(static_cast<size_t>(spec.grid_estimate->strides.size()) * 4);
+    const size_t candidates = spec.grid_estimate->strides.size();
+    w.grid_bins = region(candidates * kGridBinsPerCandidate * 4);
+    w.grid_mass = region(candidates * 4);
     w.grid_choice = region(kGridChoiceWords * 4);
     w.row_capture = region(static_cast<size_t>(w.sample_rows) * 4);
     w.head_bytes = at;

@@ -4,6 +4,8 @@
 // and the attention matches the float64 reference of the grid it chose.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 
@@ -224,6 +226,17 @@ TEST_P(GridEstimateGpu, FindsThePlantedGridAndMatchesTheReference) {
         static_cast<long long>(head.grid->phase_q), static_cast<long long>(head.grid->phase_k),
         result.rel_l2);
     EXPECT_EQ(*head.grid, c.planted);
+    std::printf("%-28s scores:", c.name.c_str());
+    for (double score : head.grid_scores) std::printf(" %.4f", score);
+    std::printf("\n");
+    // The planted stride scores highest: most of the attention sits on its lines.
+    ASSERT_EQ(head.grid_scores.size(), c.strides.size());
+    const size_t planted_at =
+        std::find(c.strides.begin(), c.strides.end(), c.planted.stride) - c.strides.begin();
+    EXPECT_GT(head.grid_scores[planted_at], 0.5);
+    for (size_t i = 0; i < c.strides.size(); ++i) {
+      if (i != planted_at) EXPECT_LT(head.grid_scores[i], head.grid_scores[planted_at]);
+    }
   }
   EXPECT_FALSE(result.nan_found) << "NaN/Inf in the output: an element was not written";
   EXPECT_LT(result.rel_l2, runtime::toleranceFor(c.dtype));
@@ -248,6 +261,34 @@ INSTANTIATE_TEST_SUITE_P(
                     2},
         PlantedCase{"s28_last_candidate", {14, 28}, {28, 20, 27}, 4000, 200, 64}),
     [](const auto& info) { return info.param.name; });
+
+// Random q and k have no grid: no candidate captures 0.01 of the attention more than a cheaper
+// one, so the cheapest (largest) stride is chosen, and the output still matches its reference.
+TEST(GridEstimateGpuStructureless, ChoosesTheCheapestCandidate) {
+  std::string reason = Runtime::deviceUnavailableReason();
+  if (!reason.empty()) GTEST_SKIP() << "no CUDA driver/GPU: " << reason;
+  const Pattern pattern = estimatedGridHead({7, 28, 14});
+  const Layout layout = textVisionText(3000, 100, 64);
+  Runtime& runtime = gpuRuntime();
+  Plan plan = runtime.plan(pattern, {.head_dim = 128, .layout = layout, .seq_len = 3000});
+  runtime::CheckConfig config;
+  config.heads = 4;
+  config.seq_len = 3000;
+  config.layout = layout;
+  config.seed = 77;
+  config.full_reference_limit = 2e9;
+  runtime::CheckResult result = runtime::checkPlan(runtime, plan, pattern, config);
+  ASSERT_EQ(result.estimated.size(), 4u);
+  for (const DynamicIndices& head : result.estimated) {
+    ASSERT_TRUE(head.grid);
+    EXPECT_EQ(head.grid->stride, 28)
+        << "phases " << head.grid->phase_q << ", " << head.grid->phase_k;
+    std::printf("structureless scores (7, 28, 14):");
+    for (double score : head.grid_scores) std::printf(" %.4f", score);
+    std::printf("\n");
+  }
+  EXPECT_LT(result.rel_l2, runtime::toleranceFor(DType::kBF16));
+}
 
 }  // namespace
 }  // namespace permjit

@@ -22,6 +22,10 @@ enum GridChoiceWord : int {
   kGridChoiceWords = 4
 };
 
+// Residue bins per candidate stride in the grid estimator's workspace: >= the largest stride
+// (Pattern.h kMaxEstimatedGridStride).
+constexpr int kGridBinsPerCandidate = 1024;
+
 struct AttentionArgs {
   // q, o: [batch, seq_len, heads, head_dim]-shaped through their strides; k, v likewise with
   // kv_heads. Element type is the kernel's dtype (bf16 or fp16).
@@ -88,6 +92,7 @@ struct EstimateArgs {
   int grid_begin, grid_end;
   int grid_candidates;
   int grid_strides[8];
+  long long ws_grid_bins;    // floats [candidates][1024]: span column mass per key residue
   long long ws_grid_mass;    // floats: per candidate, the captured mass above chance
   long long ws_grid_choice;  // kGridChoiceWords ints
   long long ws_row_capture;  // floats per sample row: mass on the chosen vertical lines

@@ -19,6 +19,9 @@ struct DynamicIndices {
   std::vector<int64_t> vertical;
   std::vector<int64_t> slash;
   std::optional<GridChoice> grid;
+  // grid_estimated, informational: each candidate stride's score (its vertical lines' attention
+  // mass above chance, a share of the scored rows), in the pattern's candidate order.
+  std::vector<double> grid_scores;
 };
 
 // Whether the pattern keeps the pair (q, k) of a sequence of seq_len positions. Semantics are

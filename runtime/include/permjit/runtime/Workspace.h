@@ -29,6 +29,7 @@ struct WorkspaceLayout {
   size_t diag_prefix = 0;   // int [seq_len + 1]: chosen offsets below each offset
   size_t col_list = 0;      // int [vertical]: chosen columns, ascending
   // grid_estimated only (0 otherwise):
+  size_t grid_bins = 0;    // float [candidates][kGridBinsPerCandidate]: mass per key residue
   size_t grid_mass = 0;    // float [candidates]: each candidate's captured mass above chance
   size_t grid_choice = 0;  // int [kGridChoiceWords]: the chosen candidate, stride, phases
   size_t row_capture = 0;  // float [sample_rows]: each sample row's mass on the chosen lines
