@@ -77,6 +77,20 @@ __device__ __forceinline__ void estimate_qk(unsigned s_q, unsigned s_k, int warp
   }
 }
 
+// Stages the 64 keys first + j * step (j < count) in s_k and computes S = Q K^T of them against
+// the staged query rows (estimate_qk's layout). Both barriers included: s_k is free afterwards.
+template <class Cfg>
+__device__ __forceinline__ void estimate_tile(unsigned s_q, unsigned s_k, const EstimateHead& e,
+                                              int first, int step, int count, int tid,
+                                              float (&acc)[8][4]) {
+  load_tile<Cfg, 64>(s_k, e.k, e.k_row, first, step, count, tid);
+  cp_async_commit();
+  cp_async_wait<0>();
+  __syncthreads();
+  estimate_qk<Cfg>(s_q, s_k, tid >> 5, tid & 31, acc);
+  __syncthreads();
+}
+
 // Shared staging of the estimator's score kernels: 64 Q rows, one 64-key K tile.
 template <class Cfg>
 struct EstimateSmem {
@@ -119,13 +133,8 @@ __device__ __forceinline__ void estimate_stats(const EstimateArgs& a) {
   for (int t = 0; t < kEstimateChunk / 64; ++t) {
     const int kt = k0 + t * 64;
     if (kt >= a.seq_len) break;
-    load_tile<Cfg, 64>(s_k, e.k, e.k_row, kt, 1, min(64, a.seq_len - kt), tid);
-    cp_async_commit();
-    cp_async_wait<0>();
-    __syncthreads();
     float acc[8][4];
-    estimate_qk<Cfg>(s_q, s_k, warp, lane, acc);
-    __syncthreads();
+    estimate_tile<Cfg>(s_q, s_k, e, kt, 1, min(64, a.seq_len - kt), tid, acc);
 #pragma unroll
     for (int half = 0; half < 2; ++half) {
       const int q = q_first + warp * 16 + (lane >> 2) + 8 * half;
@@ -231,13 +240,8 @@ __device__ __forceinline__ void estimate_scores(const EstimateArgs& a) {
     for (int t = 0; t < kEstimateChunk / 64; ++t) {
       const int kt = k0 + t * 64;
       if (kt >= a.seq_len) break;
-      load_tile<Cfg, 64>(s_k, e.k, e.k_row, kt, 1, min(64, a.seq_len - kt), tid);
-      cp_async_commit();
-      cp_async_wait<0>();
-      __syncthreads();
       float acc[8][4];
-      estimate_qk<Cfg>(s_q, s_k, warp, lane, acc);
-      __syncthreads();
+      estimate_tile<Cfg>(s_q, s_k, e, kt, 1, min(64, a.seq_len - kt), tid, acc);
 #pragma unroll
       for (int nt = 0; nt < 8; ++nt) {
 #pragma unroll
@@ -529,13 +533,8 @@ __device__ __forceinline__ void estimate_grid_rows(const EstimateArgs& a) {
       const int jt = j0 + t * 64;
       const int kt = first_line + jt * stride;  // the tile's first key
       if (jt >= lines || kt > q_first + kEstimateRows - 1) break;
-      load_tile<Cfg, 64>(s_k, e.k, e.k_row, kt, stride, min(64, lines - jt), tid);
-      cp_async_commit();
-      cp_async_wait<0>();
-      __syncthreads();
       float acc[8][4];
-      estimate_qk<Cfg>(s_q, s_k, warp, lane, acc);
-      __syncthreads();
+      estimate_tile<Cfg>(s_q, s_k, e, kt, stride, min(64, lines - jt), tid, acc);
 #pragma unroll
       for (int nt = 0; nt < 8; ++nt) {
 #pragma unroll
