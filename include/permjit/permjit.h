@@ -120,11 +120,13 @@ class Plan {
   const std::string& kernelName(int pass = 0) const;
   const std::string& arch() const;
   bool canRun() const;  // false on a host-only runtime
-  // Dynamic plans estimate per-input indices on the GPU inside run (vertical_slash).
+  // Dynamic plans estimate per input on the GPU inside run (vertical_slash sets, the stride and
+  // phases of grid_estimated).
   bool isDynamic() const;
   // Device scratch run needs for this shape; 0 for static plans.
   size_t workspaceBytes(int64_t batch, int64_t heads, int64_t seq_len) const;
-  // The indices the estimator chose in the last run on `args.workspace`, per (batch, head) in
+  // What the estimator chose in the last run on `args.workspace` (DynamicIndices: the
+  // vertical_slash sets, or the grid choice and candidate scores), per (batch, head) in
   // batch-major order, copied to the host after synchronizing `stream`. For checking and
   // inspection, not the hot path. Error(kInvalidArgument) for a static plan.
   std::vector<DynamicIndices> estimatedIndices(const RunArgs& args, void* stream = nullptr) const;

@@ -124,7 +124,8 @@ void permjit_plan_destroy(permjit_plan_t plan);
 permjit_status_t permjit_plan_run(permjit_plan_t plan, const permjit_run_args_t* args,
                                   void* stream);
 permjit_status_t permjit_plan_num_passes(permjit_plan_t plan, int* out);
-/* *out = 1 when the plan estimates indices per input on the GPU (vertical_slash), else 0. */
+/* *out = 1 when the plan estimates per input on the GPU (vertical_slash, grid_estimated),
+ * else 0. */
 permjit_status_t permjit_plan_is_dynamic(permjit_plan_t plan, int* out);
 /* Device scratch permjit_plan_run needs for this shape (0 for static plans). */
 permjit_status_t permjit_plan_workspace_bytes(permjit_plan_t plan, int64_t batch, int64_t heads,
