@@ -11,6 +11,7 @@
 #include <memory>
 #include <random>
 
+#include "RuntimeTestSupport.h"
 #include "permjit/dsl/Json.h"
 #include "permjit/permjit.h"
 #include "permjit/permjit_c.h"
@@ -20,12 +21,6 @@
 namespace permjit {
 namespace {
 
-std::string freshCacheDir(const std::string& name) {
-  auto dir = std::filesystem::temp_directory_path() / ("permjit-dynamic-" + name);
-  std::filesystem::remove_all(dir);
-  return dir.string();
-}
-
 Pattern vsHead(int64_t vertical, int64_t slash, int64_t last_q = 64) {
   return causal() & vertical_slash(vertical, slash, last_q);
 }
@@ -34,7 +29,7 @@ TEST(DynamicPlan, CompilesEveryKernelWithoutAGpu) {
   RuntimeOptions options;
   options.host_only = true;
   options.arch = "sm_90a";
-  options.cache_dir = freshCacheDir("host");
+  options.cache_dir = testing::freshCacheDir("dynamic-host");
   Runtime runtime(options);
   Plan plan = runtime.plan(vsHead(100, 200), {.head_dim = 128});
   EXPECT_TRUE(plan.isDynamic());
@@ -163,18 +158,11 @@ std::vector<DynamicCase> dynamicCases() {
 
 class DynamicGpu : public ::testing::TestWithParam<DynamicCase> {};
 
-Runtime& gpuRuntime() {
-  RuntimeOptions options;
-  options.cache_dir = (std::filesystem::temp_directory_path() / "permjit-gpu-test-cache").string();
-  static Runtime* runtime = new Runtime(options);
-  return *runtime;
-}
-
 TEST_P(DynamicGpu, MatchesTheReferenceOfTheChosenSets) {
   std::string reason = Runtime::deviceUnavailableReason();
   if (!reason.empty()) GTEST_SKIP() << "no CUDA driver/GPU: " << reason;
   const DynamicCase& c = GetParam();
-  Runtime& runtime = gpuRuntime();
+  Runtime& runtime = testing::gpuRuntime();
   Plan plan = runtime.plan(
       c.pattern,
       {.head_dim = c.head_dim, .dtype = c.dtype, .layout = c.layout, .seq_len = c.seq_len});
@@ -216,7 +204,7 @@ INSTANTIATE_TEST_SUITE_P(Plans, DynamicGpu, ::testing::ValuesIn(dynamicCases()),
 TEST(DynamicGpuEstimator, FindsPlantedColumnsAndDiagonal) {
   std::string reason = Runtime::deviceUnavailableReason();
   if (!reason.empty()) GTEST_SKIP() << "no CUDA driver/GPU: " << reason;
-  Runtime& runtime = gpuRuntime();
+  Runtime& runtime = testing::gpuRuntime();
   // 30 forced columns + 10 free; 100 forced diagonals + 20 free.
   const Pattern pattern = vsHead(40, 120, 64);
   Plan plan = runtime.plan(pattern, {.head_dim = 128});
@@ -247,11 +235,11 @@ TEST(DynamicGpuCApi, RunMatchesTheCppApiBitwise) {
   if (!reason.empty()) GTEST_SKIP() << "no CUDA driver/GPU: " << reason;
   const Pattern pattern = causal() & (sink(8) | vertical_slash(48, 96, 64));
   const int64_t seq_len = 1000, heads = 2, head_dim = 128;
-  Plan plan = gpuRuntime().plan(pattern, {.head_dim = head_dim});
+  Plan plan = testing::gpuRuntime().plan(pattern, {.head_dim = head_dim});
 
   permjit_runtime_options_t runtime_options;
   permjit_runtime_options_init(&runtime_options);
-  const std::string cache_dir = freshCacheDir("capi-dynamic");
+  const std::string cache_dir = testing::freshCacheDir("dynamic-capi");
   runtime_options.cache_dir = cache_dir.c_str();
   permjit_runtime_t c_runtime = nullptr;
   ASSERT_EQ(permjit_runtime_create(&runtime_options, &c_runtime), PERMJIT_OK)

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "RuntimeTestSupport.h"
 #include "permjit/compiler/Pipeline.h"
 #include "permjit/compiler/Plan.h"
 #include "permjit/dsl/Json.h"
@@ -18,12 +19,6 @@
 
 namespace permjit {
 namespace {
-
-std::string freshCacheDir(const std::string& name) {
-  auto dir = std::filesystem::temp_directory_path() / ("permjit-grid-estimate-" + name);
-  std::filesystem::remove_all(dir);
-  return dir.string();
-}
 
 // The MMInference grid head with the stride and phases left to the estimator.
 Pattern estimatedGridHead(std::vector<int64_t> strides, int64_t last_q = 64,
@@ -81,7 +76,7 @@ TEST(GridEstimate, PlansAndCompilesWithoutAGpu) {
   RuntimeOptions options;
   options.host_only = true;
   options.arch = "sm_90a";
-  options.cache_dir = freshCacheDir("host");
+  options.cache_dir = testing::freshCacheDir("grid-estimate-host");
   Runtime runtime(options);
   const Layout layout = textVisionText(8192, 100, 64);
   Plan plan = runtime.plan(estimatedGridHead({7, 14, 28}),
@@ -175,13 +170,6 @@ TEST(GridEstimate, JsonRoundTripsAndTheReferenceUsesTheChoice) {
 
 // ---- GPU -----------------------------------------------------------------------------------
 
-Runtime& gpuRuntime() {
-  RuntimeOptions options;
-  options.cache_dir = (std::filesystem::temp_directory_path() / "permjit-gpu-test-cache").string();
-  static Runtime* runtime = new Runtime(options);
-  return *runtime;
-}
-
 struct PlantedCase {
   std::string name;
   std::vector<int64_t> strides;
@@ -201,7 +189,7 @@ TEST_P(GridEstimateGpu, FindsThePlantedGridAndMatchesTheReference) {
   const PlantedCase& c = GetParam();
   const Pattern pattern = estimatedGridHead(c.strides);
   const Layout layout = textVisionText(c.seq_len, c.prefix, c.suffix);
-  Runtime& runtime = gpuRuntime();
+  Runtime& runtime = testing::gpuRuntime();
   Plan plan = runtime.plan(
       pattern, {.head_dim = c.head_dim, .dtype = c.dtype, .layout = layout, .seq_len = c.seq_len});
   runtime::CheckConfig config;
@@ -269,7 +257,7 @@ TEST(GridEstimateGpuStructureless, ChoosesTheCheapestCandidate) {
   if (!reason.empty()) GTEST_SKIP() << "no CUDA driver/GPU: " << reason;
   const Pattern pattern = estimatedGridHead({7, 28, 14});
   const Layout layout = textVisionText(3000, 100, 64);
-  Runtime& runtime = gpuRuntime();
+  Runtime& runtime = testing::gpuRuntime();
   Plan plan = runtime.plan(pattern, {.head_dim = 128, .layout = layout, .seq_len = 3000});
   runtime::CheckConfig config;
   config.heads = 4;
