@@ -17,14 +17,25 @@ struct Axis {
   Modality mod;  // when local
 };
 
+// dyn's grid choice, checked once here rather than per evaluated pair; null when it has none.
+const GridChoice* checkedGrid(const DynamicIndices* dyn) {
+  if (dyn == nullptr || !dyn->grid) return nullptr;
+  const GridChoice& g = *dyn->grid;
+  if (g.stride < 1 || g.phase_q < 0 || g.phase_q >= g.stride || g.phase_k < 0 ||
+      g.phase_k >= g.stride) {
+    throw Error(ErrorCategory::kInvalidArgument,
+                fmt::format("DynamicIndices.grid: stride {}, phase_q {}, phase_k {}; allowed: "
+                            "stride >= 1, phases in [0, stride)",
+                            g.stride, g.phase_q, g.phase_k));
+  }
+  return &g;
+}
+
 // Precomputed per-position tables: what keptMask evaluates S*S pairs against.
 class TableLookup {
  public:
   TableLookup(const Layout& layout, int64_t seq_len, const DynamicIndices* dyn)
-      : modality_(seq_len),
-        rank_(seq_len),
-        has_dyn_(dyn != nullptr),
-        grid_(dyn != nullptr && dyn->grid ? &*dyn->grid : nullptr) {
+      : modality_(seq_len), rank_(seq_len), has_dyn_(dyn != nullptr), grid_(checkedGrid(dyn)) {
     for (const Span& s : layout.normalized(seq_len)) {
       int64_t& count = counts_[static_cast<int>(s.kind)];
       for (int64_t x = s.begin; x < s.end; ++x) {
@@ -72,7 +83,7 @@ class TableLookup {
 class LayoutLookup {
  public:
   LayoutLookup(const Layout& layout, int64_t seq_len, const DynamicIndices* dyn)
-      : layout_(layout), seq_len_(seq_len), dyn_(dyn) {
+      : layout_(layout), seq_len_(seq_len), dyn_(dyn), grid_(checkedGrid(dyn)) {
     layout.validate(seq_len);
   }
   Modality modality(int64_t x) const { return layout_.modalityAt(x, seq_len_); }
@@ -85,12 +96,13 @@ class LayoutLookup {
   bool slash(int64_t d) const {
     return std::find(dyn_->slash.begin(), dyn_->slash.end(), d) != dyn_->slash.end();
   }
-  const GridChoice* grid() const { return dyn_ != nullptr && dyn_->grid ? &*dyn_->grid : nullptr; }
+  const GridChoice* grid() const { return grid_; }
 
  private:
   const Layout& layout_;
   int64_t seq_len_;
   const DynamicIndices* dyn_;
+  const GridChoice* grid_;
 };
 
 template <class Lookup>
@@ -131,13 +143,6 @@ class Evaluator {
           throw Error(ErrorCategory::kInvalidArgument,
                       "grid_estimated: needs DynamicIndices::grid (the estimator's stride and "
                       "phases); got none");
-        }
-        if (g->stride < 1 || g->phase_q < 0 || g->phase_q >= g->stride || g->phase_k < 0 ||
-            g->phase_k >= g->stride) {
-          throw Error(ErrorCategory::kInvalidArgument,
-                      fmt::format("DynamicIndices.grid: stride {}, phase_q {}, phase_k {}; "
-                                  "allowed: stride >= 1, phases in [0, stride)",
-                                  g->stride, g->phase_q, g->phase_k));
         }
         return onLine(n.span, g->stride, g->phase_q, qa, q) ||
                onLine(n.span, g->stride, g->phase_k, ka, k);

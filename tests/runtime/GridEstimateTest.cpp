@@ -144,7 +144,16 @@ TEST(GridEstimate, BadInputNamesTheField) {
             nlohmann::json::parse(R"({"kind": "grid_estimated", "strides": [14], "stride": 3})"));
       },
       "stride");
-  // The reference needs the estimator's choice.
+  // The reference needs the estimator's choice, and a valid one.
+  DynamicIndices bad_choice;
+  bad_choice.grid = GridChoice{14, 14, 0};
+  try {
+    keptMask(estimatedGridHead({14}), layout, 4096, &bad_choice);
+    ADD_FAILURE() << "the reference took phase_q 14 with stride 14";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.category(), ErrorCategory::kInvalidArgument) << e.what();
+    EXPECT_NE(std::string(e.what()).find("DynamicIndices.grid"), std::string::npos) << e.what();
+  }
   try {
     keptPair(estimatedGridHead({14}), layout, 4096, 500, 300);
     ADD_FAILURE() << "the reference evaluated grid_estimated without a choice";
