@@ -1,17 +1,21 @@
-// The pipeline, top to bottom (Halide lower() style): each step transforms the module and can
-// print it. Pattern + Layout -> pattern IR -> tile IR -> KernelSpec.
+// The pipeline, top to bottom (Halide lower() style): import-dsl makes the module, the passes of
+// buildPipeline transform it (each able to print its IR, only when it changed, with optional
+// timing per pass), emit-kernel-spec reads the result. Pattern + Layout -> pattern IR -> tile IR
+// -> KernelSpec. permjit-opt runs the same passes as --permjit-pipeline.
 #include "permjit/compiler/Pipeline.h"
 
 #include <fmt/format.h>
 
-#include <functional>
 #include <iostream>
-#include <sstream>
+#include <optional>
 
+#include "Passes/PassError.h"
 #include "llvm/Support/raw_os_ostream.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
+#include "mlir/Pass/PassInstrumentation.h"
 #include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassRegistry.h"
 #include "permjit/compiler/Passes.h"
 #include "permjit/dsl/Env.h"
 #include "permjit/dsl/Error.h"
@@ -19,32 +23,52 @@
 namespace permjit {
 namespace {
 
-struct Step {
-  const char* name;
-  std::function<std::unique_ptr<mlir::Pass>()> pass;
+// The pass options the pipeline's steps take, from the compile options.
+struct StepOptions {
+  LowerToTileIRPassOptions lowering;
+  SelectTileConfigPassOptions tile;
 };
 
-// import-dsl comes before these (it creates the module); emit-kernel-spec after them.
-std::vector<Step> passSteps(const CompileOptions& options) {
-  SelectTileConfigPassOptions tile;
+StepOptions stepOptions(const CompileOptions& options) {
+  StepOptions out;
   if (options.tile) {
-    tile.blockM = options.tile->block_m;
-    tile.blockN = options.tile->block_n;
-    tile.warps = options.tile->warps;
-    tile.stages = options.tile->stages;
+    out.tile.blockM = options.tile->block_m;
+    out.tile.blockN = options.tile->block_n;
+    out.tile.warps = options.tile->warps;
+    out.tile.stages = options.tile->stages;
   }
-  LowerToTileIRPassOptions lowering;
-  lowering.headDim = options.head_dim;
-  lowering.dtype = dtypeName(options.dtype);
-  lowering.passSplit = passSplitName(options.pass_split);
-  return {
-      {"canonicalize", [] { return createCanonicalizePass(); }},
-      {"plan-permutations", [] { return createPlanPermutationsPass(); }},
-      {"lower-to-tile-ir", [lowering] { return createLowerToTileIRPass(lowering); }},
-      {"select-tile-config", [tile] { return createSelectTileConfigPass(tile); }},
-      {"classify-tiles", [] { return createClassifyTilesPass(); }},
-  };
+  out.lowering.headDim = options.head_dim;
+  out.lowering.dtype = dtypeName(options.dtype);
+  out.lowering.passSplit = passSplitName(options.pass_split);
+  return out;
 }
+
+// The steps between import-dsl (which makes the module) and emit-kernel-spec (which reads it).
+void addSteps(mlir::OpPassManager& pm, const StepOptions& options) {
+  pm.addPass(createCanonicalizePass());
+  pm.addPass(createPlanPermutationsPass());
+  pm.addPass(createLowerToTileIRPass(options.lowering));
+  pm.addPass(createSelectTileConfigPass(options.tile));
+  pm.addPass(createClassifyTilesPass());
+}
+
+// permjit-opt's --permjit-pipeline options: the pass options of the steps that take any.
+struct PipelineCliOptions : public mlir::PassPipelineOptions<PipelineCliOptions> {
+  Option<int64_t> headDim{*this, "head-dim", llvm::cl::desc("head dimension (64 or 128)"),
+                          llvm::cl::init(128)};
+  Option<std::string> dtype{*this, "dtype", llvm::cl::desc("bf16 or fp16"), llvm::cl::init("bf16")};
+  Option<std::string> passSplit{*this, "pass-split",
+                                llvm::cl::desc("single, lines or auto (Pipeline.h)"),
+                                llvm::cl::init("single")};
+  Option<int64_t> blockM{*this, "block-m", llvm::cl::desc("rows per CTA (0: default)"),
+                         llvm::cl::init(0)};
+  Option<int64_t> blockN{*this, "block-n", llvm::cl::desc("keys per step (0: default)"),
+                         llvm::cl::init(0)};
+  Option<int64_t> warps{*this, "warps", llvm::cl::desc("warps per CTA (0: default)"),
+                        llvm::cl::init(0)};
+  Option<int64_t> stages{*this, "stages", llvm::cl::desc("pipeline stages (0: default)"),
+                         llvm::cl::init(0)};
+};
 
 struct Compiled {
   std::string pattern_ir, tile_ir;
@@ -87,20 +111,47 @@ int uniqueParamSlot(const KernelSpec& spec, const std::string& name) {
   return found;
 }
 
-Compiled runStatic(const Pattern& pattern, const CompileOptions& options);
+// What to keep of a run besides the spec: the IR texts emitStage asks for.
+struct Keep {
+  bool pattern_ir = false;
+  bool tile_ir = false;
+};
+
+// Names the step that failed and keeps the pattern IR (after plan-permutations) when asked.
+class StepRecorder : public mlir::PassInstrumentation {
+ public:
+  explicit StepRecorder(bool keep_pattern_ir) : keep_pattern_ir_(keep_pattern_ir) {}
+  void runAfterPass(mlir::Pass* pass, mlir::Operation* op) override {
+    if (!keep_pattern_ir_ || pass->getArgument() != "permjit-plan-permutations") return;
+    llvm::raw_string_ostream os(pattern_ir_);
+    op->print(os);
+  }
+  void runAfterPassFailed(mlir::Pass* pass, mlir::Operation*) override {
+    failed_step_ = pass->getArgument().str();
+  }
+  std::string& patternIr() { return pattern_ir_; }
+  const std::string& failedStep() const { return failed_step_; }
+
+ private:
+  bool keep_pattern_ir_;
+  std::string pattern_ir_, failed_step_;
+};
+
+Compiled runStatic(const Pattern& pattern, const CompileOptions& options, Keep keep);
 
 // A grid_estimated pattern compiles as the static grid of one candidate stride (phases 0 in the
 // spec; the kernels read the chosen ones from the workspace), with the estimate recorded.
-Compiled run(const Pattern& pattern, const CompileOptions& options, int candidate = 0) {
+Compiled run(const Pattern& pattern, const CompileOptions& options, Keep keep, int candidate = 0) {
   const Pattern::Node* estimated = findEstimatedGrid(pattern);
-  if (estimated == nullptr) return runStatic(pattern, options);
+  if (estimated == nullptr) return runStatic(pattern, options, keep);
   if (candidate < 0 || candidate >= static_cast<int>(estimated->strides.size())) {
     throw Error(ErrorCategory::kInvalidArgument,
                 fmt::format("candidate: {}; allowed: 0..{} (grid_estimated.strides)", candidate,
                             estimated->strides.size() - 1));
   }
   checkOptions(pattern, options);
-  Compiled out = runStatic(withGridChoice(pattern, {estimated->strides[candidate], 0, 0}), options);
+  Compiled out =
+      runStatic(withGridChoice(pattern, {estimated->strides[candidate], 0, 0}), options, keep);
   GridEstimateSpec grid;
   for (int64_t stride : estimated->strides) grid.strides.push_back(static_cast<int>(stride));
   grid.candidate = candidate;
@@ -111,43 +162,71 @@ Compiled run(const Pattern& pattern, const CompileOptions& options, int candidat
   return out;
 }
 
-Compiled runStatic(const Pattern& pattern, const CompileOptions& options) {
+Compiled runStatic(const Pattern& pattern, const CompileOptions& options, Keep keep) {
   checkOptions(pattern, options);
   mlir::MLIRContext context(mlir::MLIRContext::Threading::DISABLED);
   context.getOrLoadDialect<ir::PermjitDialect>();
+  // Errors are collected (and rethrown below with the category a pass gave them); notes that
+  // only carry the category stay out of the message.
   std::string diagnostics;
+  std::optional<ErrorCategory> category;
   mlir::ScopedDiagnosticHandler handler(&context, [&](mlir::Diagnostic& diag) {
-    diagnostics += diag.str() + "\n";
+    if (auto c = passes::permjitCategory(diag)) {
+      if (!category) category = c;
+      diagnostics += diag.str() + "\n";
+    } else {
+      llvm::raw_string_ostream os(diagnostics);
+      diag.print(os);
+      for (const mlir::Diagnostic& note : diag.getNotes()) os << "\n  note: " << note.str();
+      os << "\n";
+    }
     return mlir::success();
   });
-  bool dump = env::dumpIr();
-  auto show = [&](const char* step, mlir::ModuleOp module) {
-    if (!options.ir_out && !dump) return;
-    std::string text = fmt::format("// ----- IR after {} -----\n{}\n", step, printModule(module));
-    if (options.ir_out) *options.ir_out << text;
-    if (dump) std::cerr << text;
+
+  // IR after every step, only when asked (CompileOptions::ir_out, PERMJIT_DUMP_IR), and after a
+  // pass only when it changed the module (Halide's lower() log). MLIR's own printer, so the
+  // text is what `permjit-opt --permjit-pipeline --mlir-print-ir-after-all` prints.
+  const bool dump = env::dumpIr();
+  const bool print_ir = options.ir_out != nullptr || dump;
+  std::string ir_log;
+  llvm::raw_string_ostream ir_stream(ir_log);
+  auto flushIr = [&] {
+    if (!print_ir) return;
+    if (options.ir_out) *options.ir_out << ir_log;
+    if (dump) std::cerr << ir_log;
+    ir_log.clear();
   };
 
   Compiled out;
   mlir::OwningOpRef<mlir::ModuleOp> module =
       importPattern(context, pattern, options.layout, options.seq_len, options.name);
-  show("import-dsl", *module);
-  for (const Step& step : passSteps(options)) {
-    mlir::PassManager pm(&context);
-    pm.addPass(step.pass());
-    if (mlir::failed(pm.run(*module))) {
-      throw Error(ErrorCategory::kInvalidPattern,
-                  fmt::format("{}: {}", step.name, diagnostics.empty() ? "failed" : diagnostics));
-    }
-    show(step.name, *module);
-    if (std::string_view(step.name) == "plan-permutations") out.pattern_ir = printModule(*module);
+  if (print_ir) ir_stream << "// -----// IR Dump After import-dsl //----- //\n" << *module << "\n";
+
+  mlir::PassManager pm(&context);
+  buildPipeline(pm, options);
+  if (print_ir) {
+    pm.enableIRPrinting([](mlir::Pass*, mlir::Operation*) { return false; },
+                        [](mlir::Pass*, mlir::Operation*) { return true; },
+                        /*printModuleScope=*/true, /*printAfterOnlyOnChange=*/true,
+                        /*printAfterOnlyOnFailure=*/false, ir_stream);
   }
-  out.tile_ir = printModule(*module);
+  if (env::passTiming()) pm.enableTiming();
+  auto recorder = std::make_unique<StepRecorder>(keep.pattern_ir);
+  StepRecorder& steps = *recorder;
+  pm.addInstrumentation(std::move(recorder));
+  if (mlir::failed(pm.run(*module))) {
+    flushIr();
+    const std::string step = steps.failedStep().empty() ? "pipeline" : steps.failedStep();
+    throw Error(category.value_or(ErrorCategory::kInvalidPattern),
+                fmt::format("{}: {}", step, diagnostics.empty() ? "failed" : diagnostics));
+  }
+  out.pattern_ir = std::move(steps.patternIr());
+  if (keep.tile_ir) out.tile_ir = printModule(*module);
   auto kernels = module->getOps<ir::KernelOp>();
   if (kernels.empty()) throw Error(ErrorCategory::kInternal, "pipeline: no permjit.kernel made");
   out.spec = emitKernelSpec(*kernels.begin());
-  if (options.ir_out) *options.ir_out << "// ----- emit-kernel-spec -----\n" << out.spec.str();
-  if (dump) std::cerr << "// ----- emit-kernel-spec -----\n" << out.spec.str();
+  if (print_ir) ir_stream << "// -----// emit-kernel-spec //----- //\n" << out.spec.str();
+  flushIr();
   return out;
 }
 
@@ -203,8 +282,30 @@ const char* stageName(Stage stage) {
   return "?";
 }
 
+void buildPipeline(mlir::OpPassManager& pm, const CompileOptions& options) {
+  addSteps(pm, stepOptions(options));
+}
+
+void registerPermjitPipeline() {
+  static mlir::PassPipelineRegistration<PipelineCliOptions> registration(
+      "permjit-pipeline",
+      "The whole permjit pipeline (canonicalize, plan-permutations, lower-to-tile-ir, "
+      "select-tile-config, classify-tiles), as compilePattern runs it",
+      [](mlir::OpPassManager& pm, const PipelineCliOptions& cli) {
+        StepOptions options;
+        options.lowering.headDim = cli.headDim;
+        options.lowering.dtype = cli.dtype;
+        options.lowering.passSplit = cli.passSplit;
+        options.tile.blockM = cli.blockM;
+        options.tile.blockN = cli.blockN;
+        options.tile.warps = cli.warps;
+        options.tile.stages = cli.stages;
+        addSteps(pm, options);
+      });
+}
+
 KernelSpec compilePattern(const Pattern& pattern, const CompileOptions& options) {
-  return run(pattern, options).spec;
+  return run(pattern, options, Keep{}).spec;
 }
 
 KernelSpec compileGridCandidate(const Pattern& pattern, const CompileOptions& options,
@@ -213,11 +314,14 @@ KernelSpec compileGridCandidate(const Pattern& pattern, const CompileOptions& op
     throw Error(ErrorCategory::kInvalidArgument,
                 "pattern: has no grid_estimated atom; compileGridCandidate needs one");
   }
-  return run(pattern, options, candidate).spec;
+  return run(pattern, options, Keep{}, candidate).spec;
 }
 
 std::string emitStage(const Pattern& pattern, const CompileOptions& options, Stage stage) {
-  Compiled out = run(pattern, options);
+  Keep keep;
+  keep.pattern_ir = stage == Stage::kPatternIR;
+  keep.tile_ir = stage == Stage::kTileIR;
+  Compiled out = run(pattern, options, keep);
   switch (stage) {
     case Stage::kPatternIR:
       return out.pattern_ir;

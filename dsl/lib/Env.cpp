@@ -21,7 +21,8 @@ bool flag(const char* name) {
 
 const std::vector<Variable>& variables() {
   static const std::vector<Variable> kVariables = {
-      {"PERMJIT_DUMP_IR", "1: print the IR after every pipeline stage to stderr"},
+      {"PERMJIT_DUMP_IR", "1: print the IR after every pipeline step that changed it (stderr)"},
+      {"PERMJIT_PASS_TIMING", "1: report the time of every pipeline pass to stderr"},
       {"PERMJIT_DUMP_SOURCE", "<dir>: write every generated CUDA source file there"},
       {"PERMJIT_CACHE_DIR", "<dir>: on-disk kernel cache (default ~/.cache/permjit)"},
       {"PERMJIT_DISABLE_CACHE", "1: no memory or disk kernel cache; every request compiles"},
@@ -33,6 +34,7 @@ const std::vector<Variable>& variables() {
 }
 
 bool dumpIr() { return flag("PERMJIT_DUMP_IR"); }
+bool passTiming() { return flag("PERMJIT_PASS_TIMING"); }
 std::optional<std::string> dumpSourceDir() { return get("PERMJIT_DUMP_SOURCE"); }
 
 std::string cacheDir() {

@@ -35,20 +35,56 @@ Error captureError(F&& f) {
   return Error(ErrorCategory::kInternal, "none");
 }
 
-TEST(Pipeline, PrintsIrAfterEveryStep) {
+TEST(Pipeline, PrintsIrAfterEveryStepThatChangedIt) {
   std::ostringstream ir;
   CompileOptions o = options(4096, textVisionText(4096));
   o.ir_out = &ir;
-  compilePattern(gridHead(14, 0, 0), o);
+  // causal & (sink | sink | ...): canonicalize drops the duplicate, so every pass changes it.
+  compilePattern(causal() & (sink(64) | sink(64) | local(128) | grid(14, 0, 0)), o);
   std::string text = ir.str();
   size_t at = 0;
-  for (const char* step : {"import-dsl", "canonicalize", "plan-permutations", "lower-to-tile-ir",
-                           "select-tile-config", "classify-tiles"}) {
-    size_t found = text.find(std::string("IR after ") + step, at);
-    ASSERT_NE(found, std::string::npos) << step;
+  for (const char* step : {"import-dsl", "(permjit-canonicalize)", "(permjit-plan-permutations)",
+                           "(permjit-lower-to-tile-ir)", "(permjit-select-tile-config)",
+                           "(permjit-classify-tiles)", "emit-kernel-spec"}) {
+    size_t found = text.find(step, at);
+    ASSERT_NE(found, std::string::npos) << step << "\n" << text;
     at = found;
   }
-  EXPECT_NE(text.find("emit-kernel-spec", at), std::string::npos);
+}
+
+TEST(Pipeline, SkipsTheIrOfAStepThatChangedNothing) {
+  std::ostringstream ir;
+  CompileOptions o = options(4096, textVisionText(4096));
+  o.ir_out = &ir;
+  compilePattern(causal() & (sink(64) | local(128)), o);  // already canonical
+  EXPECT_EQ(ir.str().find("(permjit-canonicalize)"), std::string::npos) << ir.str();
+  EXPECT_NE(ir.str().find("(permjit-plan-permutations)"), std::string::npos) << ir.str();
+}
+
+TEST(Pipeline, PrintsNothingUnlessAsked) {
+  // No ir_out: compilePattern must not print the module (the old pipeline printed it twice per
+  // compile); emitStage keeps only the stage it returns.
+  CompileOptions o = options(4096, textVisionText(4096));
+  std::string spec = emitStage(gridHead(14, 0, 0), o, Stage::kSpec);
+  EXPECT_EQ(spec.find("permjit.kernel"), std::string::npos);
+  EXPECT_NE(spec.find("pass 0"), std::string::npos) << spec;
+}
+
+TEST(Pipeline, PassFailureKeepsItsErrorCategory) {
+  // 40 alternating text/vision spans: a q_boundary gather needs more than kMaxSegments row
+  // segments, which classify-tiles reports as unsupported (not as a bad pattern).
+  std::vector<Span> spans;
+  for (int i = 0; i < 40; ++i) {
+    spans.push_back({i % 2 ? Modality::kVision : Modality::kText, i * 64, (i + 1) * 64});
+  }
+  CompileOptions o = options(40 * 64, Layout(spans));
+  Error e = captureError([&] {
+    compilePattern(
+        causal() & q_boundary({{Modality::kVision, local(64)}, {Modality::kText, sink(16)}}), o);
+  });
+  EXPECT_EQ(e.category(), ErrorCategory::kUnsupported) << e.what();
+  EXPECT_NE(std::string(e.what()).find("permjit-classify-tiles:"), std::string::npos) << e.what();
+  EXPECT_EQ(std::string(e.what()).find("permjit.category"), std::string::npos) << e.what();
 }
 
 TEST(Pipeline, StagesShowEachLevel) {

@@ -1,6 +1,7 @@
 // classify-tiles: when seq_len is known, build each pass's row and column segment tables and
 // classify every (row tile, column tile) with the shared tile semantics (Plan.h). Annotates
 // the pass with full/partial/empty tile counts, kept-pair bounds and the density.
+#include "PassError.h"
 #include "mlir/IR/Builders.h"
 #include "permjit/compiler/Passes.h"
 #include "permjit/compiler/Plan.h"
@@ -102,7 +103,7 @@ struct ClassifyTilesPass : impl::ClassifyTilesPassBase<ClassifyTilesPass> {
                                                 (static_cast<double>(seq_len) * seq_len)));
         }
       } catch (const Error& e) {
-        kernel.emitError() << e.what();
+        passes::emitPermjitError(kernel, e);
         signalPassFailure();
       }
     });

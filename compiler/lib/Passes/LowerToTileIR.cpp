@@ -18,6 +18,7 @@
 #include <functional>
 #include <optional>
 
+#include "PassError.h"
 #include "llvm/ADT/DenseMap.h"
 #include "mlir/IR/Builders.h"
 #include "permjit/compiler/Passes.h"
@@ -397,13 +398,16 @@ struct LowerToTileIRPass : impl::LowerToTileIRPassBase<LowerToTileIRPass> {
   void runOnOperation() override {
     std::optional<ir::DType> dt = ir::symbolizeDType(dtype);
     if (!dt) {
-      getOperation().emitError() << "dtype: '" << dtype
-                                 << "' is not supported; allowed: bf16, fp16";
+      passes::emitPermjitError(
+          getOperation(), Error(ErrorCategory::kUnsupported,
+                                "dtype: '" + dtype + "' is not supported; allowed: bf16, fp16"));
       return signalPassFailure();
     }
     if (passSplit != "single" && passSplit != "lines" && passSplit != "auto") {
-      getOperation().emitError() << "pass-split: '" << passSplit
-                                 << "' is not supported; allowed: single, lines, auto";
+      passes::emitPermjitError(
+          getOperation(),
+          Error(ErrorCategory::kUnsupported,
+                "pass-split: '" + passSplit + "' is not supported; allowed: single, lines, auto"));
       return signalPassFailure();
     }
     // auto splits: measured 2.1x faster on the MMInference grid head (Pipeline.h).

@@ -1,5 +1,6 @@
 // select-tile-config: the default tile config of the kernel's head dim, each field overridable
 // by an option (CompileOptions::tile sets all four).
+#include "PassError.h"
 #include "mlir/IR/Builders.h"
 #include "permjit/compiler/Passes.h"
 #include "permjit/compiler/Pipeline.h"
@@ -30,7 +31,7 @@ struct SelectTileConfigPass : impl::SelectTileConfigPassBase<SelectTileConfigPas
         kernel.setWarpsAttr(b.getI64IntegerAttr(tile.warps));
         kernel.setStagesAttr(b.getI64IntegerAttr(tile.stages));
       } catch (const Error& e) {
-        kernel.emitError() << e.what();
+        passes::emitPermjitError(kernel, e);
         signalPassFailure();
       }
     });

@@ -1,6 +1,7 @@
 // The compiler's entry points: Pattern + Layout -> permjit IR -> pass pipeline -> KernelSpec.
-// The steps, in order (compiler/lib/Pipeline.cpp): import-dsl, canonicalize, plan-permutations,
-// lower-to-tile-ir, select-tile-config, classify-tiles, emit-kernel-spec.
+// The steps, in order (compiler/lib/Pipeline.cpp): import-dsl, then the passes of buildPipeline
+// (permjit-canonicalize, permjit-plan-permutations, permjit-lower-to-tile-ir,
+// permjit-select-tile-config, permjit-classify-tiles), then emit-kernel-spec.
 #pragma once
 
 #include <cstdint>
@@ -10,6 +11,10 @@
 
 #include "permjit/compiler/KernelSpec.h"
 #include "permjit/dsl/Pattern.h"
+
+namespace mlir {
+class OpPassManager;
+}
 
 namespace permjit {
 
@@ -35,13 +40,25 @@ struct CompileOptions {
   DType dtype = DType::kBF16;
   std::optional<TileConfig> tile;  // overrides defaultTileConfig(head_dim)
   Layout layout;
-  int64_t seq_len = 0;             // 0: unknown (no validation against it, no tile statistics)
-  std::ostream* ir_out = nullptr;  // print the IR after every step
-  std::string name = "pattern";    // kernel symbol and KernelSpec::name
+  int64_t seq_len = 0;  // 0: unknown (no validation against it, no tile statistics)
+  // Print the IR after import-dsl and after every pass that changed it, then the KernelSpec
+  // (PERMJIT_DUMP_IR=1 prints the same to stderr).
+  std::ostream* ir_out = nullptr;
+  std::string name = "pattern";  // kernel symbol and KernelSpec::name
   PassSplit pass_split = PassSplit::kSingle;
 };
 
 enum class Stage { kPatternIR, kTileIR, kSpec };
+
+// The pipeline's passes with the options `options` gives them (head dim, dtype, pass split,
+// tile). The one builder: compilePattern runs it, and permjit-opt registers it as
+// --permjit-pipeline (registerPermjitPipeline), so --mlir-print-ir-after-all and
+// --mlir-timing show the same steps as a compile.
+void buildPipeline(mlir::OpPassManager& pm, const CompileOptions& options);
+
+// Registers --permjit-pipeline="head-dim=128 dtype=bf16 pass-split=single block-m=0 ..." (the
+// options of the passes that take any; 0 keeps the default tile field). Idempotent.
+void registerPermjitPipeline();
 
 // Runs the whole pipeline. A vertical_slash head yields a dynamic spec (KernelSpec::dynamic,
 // a gathered-vertical second pass). Throws Error: kUnsupported for head dims / tile configs

@@ -16,8 +16,10 @@ struct Variable {
 // All variables permjit reads, with one line of help each.
 const std::vector<Variable>& variables();
 
-// PERMJIT_DUMP_IR=1: print the IR after every pipeline stage to stderr.
+// PERMJIT_DUMP_IR=1: print the IR after every pipeline step that changed it to stderr.
 bool dumpIr();
+// PERMJIT_PASS_TIMING=1: report the time of every pipeline pass to stderr, per compile.
+bool passTiming();
 // PERMJIT_DUMP_SOURCE=<dir>: write every generated CUDA source there.
 std::optional<std::string> dumpSourceDir();
 // PERMJIT_CACHE_DIR=<dir>: on-disk kernel cache (default: $XDG_CACHE_HOME/permjit or
