@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Everything permjit runs on a GPU, in one call (../shared/design/GPU.md):
+# Everything permjit runs on a GPU, in one call (docs/gpu.md):
 #   1. every test executable (GPU tests included; they skip only without a GPU),
 #   2. the benchmark suite into OUT_DIR/bench (bench/run_suite.sh: permjit default and tuned,
 #      SDPA flash / cuDNN and FlexAttention on the same card in the same run, within a time
@@ -24,6 +24,9 @@ mkdir -p "$OUT"
 PERMJIT_CACHE_DIR=$(mktemp -d "${TMPDIR:-/tmp}/permjit-gpu-check-cache.XXXXXX")
 trap 'rm -rf "$PERMJIT_CACHE_DIR"' EXIT
 export PERMJIT_CACHE_DIR
+
+# A GPU test that skips here would hide a broken GPU path: make it fail instead.
+export PERMJIT_TEST_REQUIRE_GPU=1
 
 status=0
 echo "== tests"

@@ -8,6 +8,7 @@
 #include <filesystem>
 
 #include "LayerConfigs.h"
+#include "RequireGpu.h"
 #include "permjit/patterns/LayerCheck.h"
 #include "permjit/runtime/AttentionCheck.h"
 
@@ -30,8 +31,7 @@ void PrintTo(const LayerGpuCase& c, std::ostream* os) { *os << c.name; }
 class LayerGpu : public ::testing::TestWithParam<LayerGpuCase> {};
 
 TEST_P(LayerGpu, EveryHeadMatchesTheCpuReference) {
-  std::string reason = Runtime::deviceUnavailableReason();
-  if (!reason.empty()) GTEST_SKIP() << "no CUDA driver/GPU: " << reason;
+  PERMJIT_REQUIRE_GPU();
   const LayerGpuCase& c = GetParam();
   RuntimeOptions options;
   options.cache_dir = (std::filesystem::temp_directory_path() / "permjit-gpu-test-cache").string();

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 
+#include "RequireGpu.h"
 #include "permjit/dsl/Error.h"
 #include "permjit/runtime/Driver.h"
 #include "permjit/runtime/KernelCache.h"
@@ -23,14 +24,9 @@ TEST(Driver, MissingLibraryIsADriverErrorNamingIt) {
   }
 }
 
-std::shared_ptr<Driver> driverOrSkip(std::string* reason) {
-  return Driver::tryOpen("libcuda.so.1", reason);
-}
-
 TEST(DriverGpu, LaunchesAHandWrittenKernelThroughTheCache) {
-  std::string reason;
-  auto driver = driverOrSkip(&reason);
-  if (!driver) GTEST_SKIP() << "no CUDA driver/GPU: " << reason;
+  PERMJIT_REQUIRE_GPU();
+  auto driver = Driver::open();
   Driver::DeviceInfo device = driver->device(0);
   CUcontext context = driver->primaryContext(0);
   driver->check(driver->cuCtxSetCurrent(context), "cuCtxSetCurrent");
@@ -69,9 +65,8 @@ TEST(DriverGpu, LaunchesAHandWrittenKernelThroughTheCache) {
 }
 
 TEST(DriverGpu, DriverErrorsCarryTheCallAndCode) {
-  std::string reason;
-  auto driver = driverOrSkip(&reason);
-  if (!driver) GTEST_SKIP() << "no CUDA driver/GPU: " << reason;
+  PERMJIT_REQUIRE_GPU();
+  auto driver = Driver::open();
   try {
     driver->device(driver->deviceCount());
     FAIL();

@@ -11,6 +11,7 @@
 #include <memory>
 #include <random>
 
+#include "RequireGpu.h"
 #include "RuntimeTestSupport.h"
 #include "permjit/dsl/Json.h"
 #include "permjit/permjit.h"
@@ -84,9 +85,8 @@ TEST(DynamicPlan, RejectsWhatTheEstimatorCannotServe) {
               ErrorCategory::kInvalidPattern, "boundary_2d");
 }
 
-TEST(DynamicPlan, RunWithoutWorkspaceIsAClearError) {
-  std::string reason = Runtime::deviceUnavailableReason();
-  if (!reason.empty()) GTEST_SKIP() << "no CUDA driver/GPU: " << reason;
+TEST(DynamicPlanGpu, RunWithoutWorkspaceIsAClearError) {
+  PERMJIT_REQUIRE_GPU();
   Runtime runtime;
   Plan plan = runtime.plan(vsHead(64, 64), {.head_dim = 128});
   RunArgs args;
@@ -159,8 +159,7 @@ std::vector<DynamicCase> dynamicCases() {
 class DynamicGpu : public ::testing::TestWithParam<DynamicCase> {};
 
 TEST_P(DynamicGpu, MatchesTheReferenceOfTheChosenSets) {
-  std::string reason = Runtime::deviceUnavailableReason();
-  if (!reason.empty()) GTEST_SKIP() << "no CUDA driver/GPU: " << reason;
+  PERMJIT_REQUIRE_GPU();
   const DynamicCase& c = GetParam();
   Runtime& runtime = testing::gpuRuntime();
   Plan plan = runtime.plan(
@@ -202,8 +201,7 @@ INSTANTIATE_TEST_SUITE_P(Plans, DynamicGpu, ::testing::ValuesIn(dynamicCases()),
                          [](const auto& info) { return info.param.name; });
 
 TEST(DynamicGpuEstimator, FindsPlantedColumnsAndDiagonal) {
-  std::string reason = Runtime::deviceUnavailableReason();
-  if (!reason.empty()) GTEST_SKIP() << "no CUDA driver/GPU: " << reason;
+  PERMJIT_REQUIRE_GPU();
   Runtime& runtime = testing::gpuRuntime();
   // 30 forced columns + 10 free; 100 forced diagonals + 20 free.
   const Pattern pattern = vsHead(40, 120, 64);
@@ -231,8 +229,7 @@ TEST(DynamicGpuEstimator, FindsPlantedColumnsAndDiagonal) {
 // The C API runs a dynamic plan through its workspace exactly as the C++ API does: same
 // kernels, same inputs, bitwise the same output.
 TEST(DynamicGpuCApi, RunMatchesTheCppApiBitwise) {
-  std::string reason = Runtime::deviceUnavailableReason();
-  if (!reason.empty()) GTEST_SKIP() << "no CUDA driver/GPU: " << reason;
+  PERMJIT_REQUIRE_GPU();
   const Pattern pattern = causal() & (sink(8) | vertical_slash(48, 96, 64));
   const int64_t seq_len = 1000, heads = 2, head_dim = 128;
   Plan plan = testing::gpuRuntime().plan(pattern, {.head_dim = head_dim});

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "RequireGpu.h"
 #include "permjit/permjit.h"
 #include "permjit/runtime/AttentionCheck.h"
 
@@ -87,8 +88,7 @@ std::vector<GpuCase> cases() {
 class GpuCorrectness : public ::testing::TestWithParam<GpuCase> {};
 
 TEST_P(GpuCorrectness, MatchesTheCpuReference) {
-  std::string reason = Runtime::deviceUnavailableReason();
-  if (!reason.empty()) GTEST_SKIP() << "no CUDA driver/GPU: " << reason;
+  PERMJIT_REQUIRE_GPU();
   const GpuCase& c = GetParam();
   RuntimeOptions options;
   options.cache_dir = (std::filesystem::temp_directory_path() / "permjit-gpu-test-cache").string();
@@ -125,8 +125,7 @@ INSTANTIATE_TEST_SUITE_P(Plans, GpuCorrectness, ::testing::ValuesIn(cases()),
 
 // One plan, several sequence lengths and layouts: nothing recompiles and each run is exact.
 TEST(GpuPlan, OnePlanServesManyLengthsAndLayouts) {
-  std::string reason = Runtime::deviceUnavailableReason();
-  if (!reason.empty()) GTEST_SKIP() << "no CUDA driver/GPU: " << reason;
+  PERMJIT_REQUIRE_GPU();
   RuntimeOptions options;
   options.disable_cache = true;
   Runtime runtime(options);

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "RequireGpu.h"
 #include "RuntimeTestSupport.h"
 #include "permjit/compiler/Pipeline.h"
 #include "permjit/compiler/Plan.h"
@@ -193,8 +194,7 @@ void PrintTo(const PlantedCase& c, std::ostream* os) { *os << c.name; }
 class GridEstimateGpu : public ::testing::TestWithParam<PlantedCase> {};
 
 TEST_P(GridEstimateGpu, FindsThePlantedGridAndMatchesTheReference) {
-  std::string reason = Runtime::deviceUnavailableReason();
-  if (!reason.empty()) GTEST_SKIP() << "no CUDA driver/GPU: " << reason;
+  PERMJIT_REQUIRE_GPU();
   const PlantedCase& c = GetParam();
   const Pattern pattern = estimatedGridHead(c.strides);
   const Layout layout = textVisionText(c.seq_len, c.prefix, c.suffix);
@@ -262,8 +262,7 @@ INSTANTIATE_TEST_SUITE_P(
 // Random q and k have no grid: no candidate captures 0.01 of the attention more than a cheaper
 // one, so the cheapest (largest) stride is chosen, and the output still matches its reference.
 TEST(GridEstimateGpuStructureless, ChoosesTheCheapestCandidate) {
-  std::string reason = Runtime::deviceUnavailableReason();
-  if (!reason.empty()) GTEST_SKIP() << "no CUDA driver/GPU: " << reason;
+  PERMJIT_REQUIRE_GPU();
   const Pattern pattern = estimatedGridHead({7, 28, 14});
   const Layout layout = textVisionText(3000, 100, 64);
   Runtime& runtime = testing::gpuRuntime();

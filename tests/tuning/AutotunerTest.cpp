@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <sstream>
 
+#include "RequireGpu.h"
 #include "permjit/permjit.h"
 #include "permjit/runtime/AttentionCheck.h"
 #include "permjit/runtime/Autotuner.h"
@@ -34,15 +35,10 @@ PlanOptions planOptions() {
   return options;
 }
 
-std::string skipReason() {
-  std::string reason = Runtime::deviceUnavailableReason();
-  return reason.empty() ? "" : "no CUDA driver/GPU: " + reason;
-}
-
 class AutotunerGpu : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (std::string reason = skipReason(); !reason.empty()) GTEST_SKIP() << reason;
+    PERMJIT_REQUIRE_GPU();
     if (std::getenv(kChildTileVar) != nullptr) {  // the parent's database and cache
       db_path_ = std::getenv("PERMJIT_TUNING_DB");
       return;

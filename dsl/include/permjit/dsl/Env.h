@@ -31,6 +31,9 @@ bool cacheDisabled();
 bool verbose();
 // PERMJIT_TUNE=1: autotune on first use of an untuned shape class.
 bool tuneOnFirstUse();
+// PERMJIT_TEST_REQUIRE_GPU=1: the test binaries' GPU tests fail instead of skipping when no
+// CUDA driver or GPU opens (bench/gpu_check.sh sets it on the GPU machine).
+bool testRequireGpu();
 // PERMJIT_TUNING_DB=<file>: the tuning database (default: <cacheDir>/tuning.json).
 std::string tuningDbPath();
 
