@@ -13,7 +13,7 @@
 #pragma once
 
 #include "permjit/codegen/KernelArgs.h"
-#include "pj_attention_fwd.cuh"
+#include "pj_tile.cuh"
 
 namespace permjit {
 namespace dev {
