@@ -1,11 +1,11 @@
 #include <gtest/gtest.h>
-#include <png.h>
 
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
 
 #include "ExpectError.h"
+#include "PngTestSupport.h"
 #include "permjit/dsl/Json.h"
 #include "permjit/dsl/Reference.h"
 #include "permjit/patterns/HeadTypes.h"
@@ -20,37 +20,6 @@ using permjit::testing::expectError;
 
 std::string tempPath(const std::string& name) {
   return (fs::temp_directory_path() / ("permjit_viz_" + name)).string();
-}
-
-struct Png {
-  int width = 0, height = 0;
-  std::vector<uint8_t> rgb;
-  const uint8_t* at(int x, int y) const { return &rgb[(static_cast<size_t>(y) * width + x) * 3]; }
-};
-
-// Checks the signature and IHDR by hand, then decodes with libpng.
-Png readPng(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::vector<unsigned char> head(24);
-  in.read(reinterpret_cast<char*>(head.data()), 24);
-  const unsigned char signature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
-  EXPECT_TRUE(std::equal(signature, signature + 8, head.begin())) << path;
-  EXPECT_EQ(std::string(head.begin() + 12, head.begin() + 16), "IHDR");
-  auto be32 = [&](int o) {
-    return head[o] << 24 | head[o + 1] << 16 | head[o + 2] << 8 | head[o + 3];
-  };
-  Png png;
-  png.width = be32(16);
-  png.height = be32(20);
-  png_image image{};
-  image.version = PNG_IMAGE_VERSION;
-  EXPECT_TRUE(png_image_begin_read_from_file(&image, path.c_str())) << image.message;
-  image.format = PNG_FORMAT_RGB;
-  EXPECT_EQ(static_cast<int>(image.width), png.width);
-  EXPECT_EQ(static_cast<int>(image.height), png.height);
-  png.rgb.resize(PNG_IMAGE_SIZE(image));
-  EXPECT_TRUE(png_image_finish_read(&image, nullptr, png.rgb.data(), 0, nullptr));
-  return png;
 }
 
 // Black pixels (kept pairs) of the panel starting at x0.
@@ -138,47 +107,6 @@ TEST(Viz, RejectsDynamicPatternsBadOptionsAndUnwritablePaths) {
               ErrorCategory::kIo, {"/nonexistent/dir/x.png"});
   expectError([] { writePatternPng(kGrid, kLayout, 8, tempPath("x.png")); },
               ErrorCategory::kInvalidPattern, {});
-}
-
-int runViz(std::vector<std::string> args) {
-  args.insert(args.begin(), "viz");
-  std::vector<char*> argv;
-  for (std::string& a : args) argv.push_back(a.data());
-  return runVizCommand(static_cast<int>(argv.size()), argv.data());
-}
-
-TEST(Viz, CommandDrawsPatternFilesAndConfigHeads) {
-  const std::string pattern_path = tempPath("pattern.json");
-  std::ofstream(pattern_path) << dumpPatternFile({"grid head", kGrid, kLayout});
-  const std::string out = tempPath("cmd.png");
-  EXPECT_EQ(runViz({pattern_path, "--seq-len", "256", "-o", out}), 0);
-  EXPECT_EQ(readPng(out).height, 6 + 512);
-
-  ModelConfig config;
-  config.model = "m";
-  config.num_heads = 1;
-  config.layout_rules = {LayoutRules::Kind::kTextVisionText, 16, 16, Layout()};
-  HeadSpec h;
-  h.type = HeadType::kGrid;
-  h.stride = 7;
-  h.phase_k = 3;
-  config.layers.push_back({2, {h}});
-  const std::string config_path = tempPath("config.json");
-  saveModelConfig(config, config_path);
-  EXPECT_EQ(runViz({"--config", config_path, "--layer", "2", "--head", "0", "--seq-len", "128",
-                    "--max-pixels", "128", "-o", out}),
-            0);
-  EXPECT_EQ(readPng(out).width, 2 * (6 + 128) + 16);
-
-  EXPECT_EQ(runViz({"--help"}), 0);
-  EXPECT_EQ(runViz({pattern_path, "-o", out}), 2);           // no --seq-len
-  EXPECT_EQ(runViz({pattern_path, "--seq-len", "256"}), 2);  // no -o
-  EXPECT_EQ(runViz({"--seq-len", "256", "-o", out}), 2);     // no pattern
-  EXPECT_EQ(runViz({pattern_path, "--seq-len", "0", "-o", out}), 2);
-  EXPECT_EQ(runViz({pattern_path, "--seq-len", "256", "--head", "1", "-o", out}), 2);
-  EXPECT_EQ(runViz({"/nonexistent.json", "--seq-len", "256", "-o", out}), 1);
-  EXPECT_EQ(runViz({"--config", config_path, "--layer", "0", "--seq-len", "128", "-o", out}), 1);
-  for (const auto& p : {pattern_path, out, config_path}) fs::remove(p);
 }
 
 }  // namespace

@@ -43,9 +43,4 @@ struct VizResult {
 VizResult writePatternPng(const Pattern& pattern, const Layout& layout, int64_t seq_len,
                           const std::string& path, const VizOptions& options = {});
 
-// `permjit viz PATTERN.json --seq-len N [--layout L.json] -o out.png` (or --config C.json
-// --layer L --head H instead of PATTERN.json); returns the exit code (0 ok, 1 failure, 2 bad
-// arguments). argv[0] is the subcommand name.
-int runVizCommand(int argc, char** argv);
-
 }  // namespace permjit::patterns

@@ -5,16 +5,17 @@
 #include <iostream>
 #include <sstream>
 
-#include "CommandArgs.h"
+#include "Cli.h"
 #include "permjit/dsl/Json.h"
 #include "permjit/patterns/HeadTypes.h"
 #include "permjit/patterns/ModelConfig.h"
 #include "permjit/patterns/Viz.h"
 
-namespace permjit::patterns {
-namespace {
+namespace permjit::cli {
 
-constexpr const char* kUsage =
+using namespace permjit::patterns;
+
+const char* const kVizUsage =
     R"(usage: permjit viz PATTERN.json --seq-len N [--layout L.json] -o out.png
        permjit viz --config MODEL.json --layer L --head H --seq-len N [--layout L.json] -o out.png
                    [--max-pixels 512]
@@ -32,64 +33,39 @@ bands along both axes (vision orange, text blue, other grey); long sequences are
                     request layout for configs whose layout rule is "request"
   --max-pixels P    panel size limit in pixels, [16, 8192] (default 512)
   -o, --output      the PNG to write
-Exit codes: 0 ok, 1 failure, 2 bad arguments.
+Exit codes: 0 ok, 2 bad arguments or input, 1 other failures.
 )";
 
-std::string readText(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(ErrorCategory::kIo, fmt::format("{}: cannot open", path));
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-Layout readLayout(const std::string& path) {
-  try {
-    return layoutFromJson(nlohmann::json::parse(readText(path)));
-  } catch (const nlohmann::json::parse_error& e) {
-    throw Error(ErrorCategory::kInvalidPattern,
-                fmt::format("{}: not valid JSON: {}", path, e.what()));
-  } catch (const Error& e) {
-    if (e.category() == ErrorCategory::kIo) throw;
-    throw Error(e.category(), fmt::format("{}: {}", path, e.what()));
-  }
-}
-
-int run(int argc, char** argv) {
-  cmd::Args args(
-      argc, argv,
+int vizCommand(const std::vector<std::string>& argv) {
+  Args args(
+      argv,
       {"--seq-len", "--layout", "--config", "--layer", "--head", "--max-pixels", "-o", "--output"},
-      {"--help", "-h"});
-  if (args.has("--help") || args.has("-h")) {
-    std::cout << kUsage;
-    return 0;
-  }
+      {});
   const bool from_config = args.has("--config");
   if (from_config && !args.positional().empty()) {
-    throw cmd::UsageError("give either PATTERN.json or --config, not both");
+    throw UsageError("give either PATTERN.json or --config, not both");
   }
   if (!from_config && args.positional().size() != 1) {
-    throw cmd::UsageError("PATTERN.json: expected exactly one pattern file (or --config)");
+    throw UsageError("PATTERN.json: expected exactly one pattern file (or --config)");
   }
   if (!from_config && (args.has("--layer") || args.has("--head"))) {
-    throw cmd::UsageError("--layer/--head: only with --config");
+    throw UsageError("--layer/--head: only with --config");
   }
-  if (!args.has("--seq-len")) throw cmd::UsageError("--seq-len: missing");
-  const int64_t seq_len = args.integer("--seq-len", 0, 1, kMaxPositionParam);
-  if (args.has("-o") && args.has("--output")) throw cmd::UsageError("-o and --output: give one");
-  const std::string output = args.one("-o", args.one("--output", ""));
-  if (output.empty()) throw cmd::UsageError("-o: missing; where to write the PNG");
+  if (!args.has("--seq-len")) throw UsageError("--seq-len: missing");
+  const int64_t seq_len = args.getInt("--seq-len", 0, 1, kMaxPositionParam);
+  if (args.has("-o") && args.has("--output")) throw UsageError("-o and --output: give one");
+  const std::string output = args.get("-o").value_or(args.getOr("--output", ""));
+  if (output.empty()) throw UsageError("-o: missing; where to write the PNG");
   VizOptions options;
-  options.max_panel_pixels = static_cast<int>(args.integer("--max-pixels", 512, 16, 8192));
-  const int64_t layer = from_config ? args.integer("--layer", 0, 0, 1 << 20) : 0;
-  const int64_t head = from_config ? args.integer("--head", 0, 0, 65535) : 0;
+  options.max_panel_pixels = static_cast<int>(args.getInt("--max-pixels", 512, 16, 8192));
+  const int64_t layer = from_config ? args.getInt("--layer", 0, 0, 1 << 20) : 0;
+  const int64_t head = from_config ? args.getInt("--head", 0, 0, 65535) : 0;
 
-  std::optional<Layout> layout;
-  if (args.has("--layout")) layout = readLayout(args.one("--layout", ""));
+  std::optional<Layout> layout = readLayoutOption(args);
   Pattern pattern = causal();
   std::string name;
   if (from_config) {
-    const std::string path = args.one("--config", "");
+    const std::string path = *args.get("--config");
     ModelConfig config = loadModelConfig(path);
     pattern = patternFor(config, static_cast<int>(layer), static_cast<int>(head));
     layout = layoutFor(config.layout_rules, seq_len, layout ? &*layout : nullptr);
@@ -107,21 +83,4 @@ int run(int argc, char** argv) {
   return 0;
 }
 
-}  // namespace
-
-int runVizCommand(int argc, char** argv) {
-  try {
-    return run(argc, argv);
-  } catch (const cmd::UsageError& e) {
-    std::cerr << "permjit viz: " << e.what() << "\n\n" << kUsage;
-    return 2;
-  } catch (const Error& e) {
-    std::cerr << "permjit viz: " << errorCategoryName(e.category()) << ": " << e.what() << "\n";
-    return 1;
-  } catch (const std::exception& e) {
-    std::cerr << "permjit viz: " << e.what() << "\n";
-    return 1;
-  }
-}
-
-}  // namespace permjit::patterns
+}  // namespace permjit::cli

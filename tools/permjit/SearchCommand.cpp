@@ -6,16 +6,17 @@
 #include <iostream>
 #include <sstream>
 
-#include "CommandArgs.h"
+#include "Cli.h"
 #include "permjit/dsl/Json.h"
 #include "permjit/patterns/HeadTypes.h"
 #include "permjit/patterns/Npy.h"
 #include "permjit/patterns/Search.h"
 
-namespace permjit::patterns {
-namespace {
+namespace permjit::cli {
 
-constexpr const char* kUsage =
+using namespace permjit::patterns;
+
+const char* const kSearchUsage =
     R"(usage: permjit search --q Q.npy --k K.npy [--q Q2.npy --k K2.npy ...]
                       [--layer N] [--recall-budget 0.95] [--min-gain 0.01] [--scale X]
                       [--prefix N --suffix M | --layout L.json] [--candidates C.json]
@@ -37,8 +38,10 @@ Offline per-head pattern search on captured calibration tensors (CPU; S up to a 
   --model NAME        model name written into the config (default "unnamed")
   --merge             add the layer to an existing config at -o instead of replacing the file
   -o, --output PATH   where to write the model config (docs/model-config.md)
-Progress goes to stderr. Exit codes: 0 ok, 1 failure, 2 bad arguments.
+Progress goes to stderr. Exit codes: 0 ok, 2 bad arguments or input, 1 other failures.
 )";
+
+namespace {
 
 std::string readText(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -48,53 +51,43 @@ std::string readText(const std::string& path) {
   return text.str();
 }
 
-int run(int argc, char** argv) {
-  cmd::Args args(argc, argv,
-                 {"--q", "--k", "--layer", "--recall-budget", "--min-gain", "--scale", "--prefix",
-                  "--suffix", "--layout", "--candidates", "--model", "-o", "--output"},
-                 {"--merge", "--help", "-h"});
-  if (args.has("--help") || args.has("-h")) {
-    std::cout << kUsage;
-    return 0;
-  }
+}  // namespace
+
+int searchCommand(const std::vector<std::string>& argv) {
+  Args args(argv,
+            {"--layer", "--recall-budget", "--min-gain", "--scale", "--prefix", "--suffix",
+             "--layout", "--candidates", "--model", "-o", "--output"},
+            {"--merge"}, {"--q", "--k"});
   if (!args.positional().empty()) {
-    throw cmd::UsageError(fmt::format("unexpected argument '{}'", args.positional()[0]));
+    throw UsageError(fmt::format("unexpected argument '{}'", args.positional()[0]));
   }
   const std::vector<std::string> q_files = args.all("--q"), k_files = args.all("--k");
-  if (q_files.empty()) throw cmd::UsageError("--q: missing; give at least one --q/--k pair");
+  if (q_files.empty()) throw UsageError("--q: missing; give at least one --q/--k pair");
   if (q_files.size() != k_files.size()) {
-    throw cmd::UsageError(fmt::format("--q/--k: {} --q but {} --k; give them in pairs",
-                                      q_files.size(), k_files.size()));
+    throw UsageError(fmt::format("--q/--k: {} --q but {} --k; give them in pairs", q_files.size(),
+                                 k_files.size()));
   }
-  if (args.has("-o") && args.has("--output")) throw cmd::UsageError("-o and --output: give one");
-  const std::string output = args.one("-o", args.one("--output", ""));
-  if (output.empty()) throw cmd::UsageError("-o: missing; where to write the config");
+  if (args.has("-o") && args.has("--output")) throw UsageError("-o and --output: give one");
+  const std::string output = args.get("-o").value_or(args.getOr("--output", ""));
+  if (output.empty()) throw UsageError("-o: missing; where to write the config");
   if (args.has("--layout") && (args.has("--prefix") || args.has("--suffix"))) {
-    throw cmd::UsageError("--layout: cannot be combined with --prefix/--suffix");
+    throw UsageError("--layout: cannot be combined with --prefix/--suffix");
   }
   SearchOptions options;
-  options.recall_budget = args.real("--recall-budget", 0.95, 1e-9, 1.0);
-  options.min_gain = args.real("--min-gain", 0.01, 0.0, 0.999);
-  options.scale = args.real("--scale", 0.0, 1e-30, 1e30);
-  const int64_t layer = args.integer("--layer", 0, 0, 1 << 20);
+  options.recall_budget = args.getReal("--recall-budget", 0.95, 1e-9, 1.0);
+  options.min_gain = args.getReal("--min-gain", 0.01, 0.0, 0.999);
+  options.scale = args.getReal("--scale", 0.0, 1e-30, 1e30);
+  const int64_t layer = args.getInt("--layer", 0, 0, 1 << 20);
   LayoutRules rules;
   if (args.has("--layout")) {
     rules.kind = LayoutRules::Kind::kSpans;
-    const std::string path = args.one("--layout", "");
-    try {
-      rules.spans = layoutFromJson(nlohmann::json::parse(readText(path)));
-    } catch (const nlohmann::json::parse_error& e) {
-      throw Error(ErrorCategory::kInvalidPattern,
-                  fmt::format("{}: not valid JSON: {}", path, e.what()));
-    } catch (const Error& e) {
-      throw Error(e.category(), fmt::format("{}: {}", path, e.what()));
-    }
+    rules.spans = *readLayoutOption(args);
   } else {
-    rules.prefix = args.integer("--prefix", 0, 0, kMaxPositionParam);
-    rules.suffix = args.integer("--suffix", 0, 0, kMaxPositionParam);
+    rules.prefix = args.getInt("--prefix", 0, 0, kMaxPositionParam);
+    rules.suffix = args.getInt("--suffix", 0, 0, kMaxPositionParam);
   }
   if (args.has("--candidates")) {
-    const std::string path = args.one("--candidates", "");
+    const std::string path = *args.get("--candidates");
     options.candidates = parseCandidates(readText(path), path);
   }
   options.progress = &std::cerr;
@@ -130,7 +123,7 @@ int run(int argc, char** argv) {
   }
   std::vector<HeadSearchResult> results = searchHeads(inputs, options);
   ModelConfig config =
-      configFromSearch(results, args.one("--model", "unnamed"), layer, rules, options,
+      configFromSearch(results, args.getOr("--model", "unnamed"), layer, rules, options,
                        inputs[0].seq_len, static_cast<int64_t>(inputs.size()));
   if (args.has("--merge") && std::filesystem::exists(output)) {
     ModelConfig existing = loadModelConfig(output);
@@ -153,21 +146,4 @@ int run(int argc, char** argv) {
   return 0;
 }
 
-}  // namespace
-
-int runSearchCommand(int argc, char** argv) {
-  try {
-    return run(argc, argv);
-  } catch (const cmd::UsageError& e) {
-    std::cerr << "permjit search: " << e.what() << "\n\n" << kUsage;
-    return 2;
-  } catch (const Error& e) {
-    std::cerr << "permjit search: " << errorCategoryName(e.category()) << ": " << e.what() << "\n";
-    return 1;
-  } catch (const std::exception& e) {
-    std::cerr << "permjit search: " << e.what() << "\n";
-    return 1;
-  }
-}
-
-}  // namespace permjit::patterns
+}  // namespace permjit::cli
