@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <random>
 
 #include "ExpectError.h"
 #include "PlantedHeads.h"
@@ -108,6 +109,36 @@ CandidateScore score(double recall, double density, bool dense = false) {
   s.density = density;
   s.dense = dense;
   return s;
+}
+
+// Random float32 Q/K [2, 512, 64]: every recall and density is a fraction in [0, 1] (the
+// dense candidate's float sums used to exceed 1 by rounding) and the config validates.
+TEST(Search, ScoresOfRandomInputsStayFractions) {
+  const int64_t heads = 2, S = 512, D = 64;
+  std::mt19937 rng(7);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  std::vector<float> q(heads * S * D), k(heads * S * D);
+  for (float& x : q) x = normal(rng);
+  for (float& x : k) x = normal(rng);
+  CalibrationInput in;
+  in.q = q.data();
+  in.k = k.data();
+  in.heads = in.kv_heads = heads;
+  in.seq_len = S;
+  in.head_dim = D;
+  in.layout = Layout::textVisionText(S, 0, 0);
+  SearchOptions options;
+  std::vector<HeadSearchResult> results = searchHeads({in, in}, options);
+  for (const HeadSearchResult& r : results) {
+    for (const CandidateScore& score : r.scores) {
+      EXPECT_GE(score.recall, 0.0) << headSummary(score.head);
+      EXPECT_LE(score.recall, 1.0) << headSummary(score.head);
+      EXPECT_GE(score.density, 0.0) << headSummary(score.head);
+      EXPECT_LE(score.density, 1.0) << headSummary(score.head);
+    }
+  }
+  EXPECT_NO_THROW(configFromSearch(results, "random", 0, {LayoutRules::Kind::kTextVisionText, 0, 0},
+                                   options, S, 2));
 }
 
 TEST(Search, ChoiceRuleTakesTheCheapestWithinBudgetAndUpgradesOnlyForRealGains) {
