@@ -142,8 +142,8 @@ TEST_F(Cli, CompilesEveryStage) {
   Result split = runCli("compile " + grid + " --seq-len 1100 --emit spec --passes lines");
   EXPECT_EQ(split.exit_code, 0) << split.output;
   EXPECT_NE(split.output.find("pass 1"), std::string::npos) << split.output;
-  Result cubin =
-      runCli("compile " + grid + " --seq-len 1100 --emit cubin --arch sm_80 -o " + path("k.cubin"));
+  Result cubin = runCli("compile " + grid + " --seq-len 1100 --emit cubin --passes single --arch " +
+                        "sm_80 -o " + path("k.cubin"));
   ASSERT_EQ(cubin.exit_code, 0) << cubin.output;
   std::ifstream in(path("k.cubin"), std::ios::binary);
   std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -163,6 +163,69 @@ TEST_F(Cli, CompilesEveryStage) {
   EXPECT_NE(runCli("cache stats").output.find("0 files"), std::string::npos);
 }
 
+std::string readFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+TEST_F(Cli, CompileEmitsEveryPassOfTheRunPlan) {
+  const std::string grid = path("grid.json");
+  // The plan `permjit run` builds for this file: default plan options (pass split auto).
+  permjit::RuntimeOptions runtime_options;
+  runtime_options.host_only = true;
+  runtime_options.arch = "sm_90a";
+  permjit::Runtime runtime(runtime_options);
+  permjit::PatternFile file = permjit::loadPatternFile(grid);
+  permjit::PlanOptions plan_options;
+  plan_options.layout = *file.layout;
+  plan_options.seq_len = 1100;
+  plan_options.name = file.name;
+  permjit::Plan plan = runtime.plan(file.pattern, plan_options);
+  ASSERT_EQ(plan.numPasses(), 2);
+  auto header = [&](int pass) {
+    return "// permjit: pass " + std::to_string(pass) + " of 2, kernel " + plan.kernelName(pass) +
+           "\n";
+  };
+  const std::string compile = "compile " + grid + " --seq-len 1100 --arch sm_90a ";
+
+  Result cuda = runCli(compile + "--emit cuda");
+  ASSERT_EQ(cuda.exit_code, 0) << cuda.output;
+  const size_t pass0 = cuda.output.find(header(0) + plan.source(0));
+  const size_t pass1 = cuda.output.find(header(1) + plan.source(1));
+  EXPECT_EQ(pass0, 0u) << cuda.output.substr(0, 200);
+  EXPECT_NE(pass1, std::string::npos);
+  EXPECT_GT(pass1, pass0);
+  EXPECT_NE(cuda.output.find("cuda of 2 of the plan's 2 pass(es)"), std::string::npos);
+
+  // --pass I: that pass alone, as the compiler produced it.
+  Result one = runCli(compile + "--emit cuda --pass 1");
+  ASSERT_EQ(one.exit_code, 0) << one.output;
+  EXPECT_EQ(one.output.rfind(plan.source(1), 0), 0u);
+  EXPECT_EQ(one.output.find("// permjit: pass"), std::string::npos);
+  expectUsageError(compile + "--emit cuda --pass 2", "--pass: 2 is out of range; allowed: 0..1");
+  expectUsageError(compile + "--emit spec --pass 0", "--pass: only with --emit cuda, ptx or cubin");
+
+  Result ptx = runCli(compile + "--emit ptx -o " + path("k.ptx"));
+  ASSERT_EQ(ptx.exit_code, 0) << ptx.output;
+  const std::string ptx_text = readFile(path("k.ptx"));
+  EXPECT_EQ(ptx_text.find(header(0)), 0u);
+  EXPECT_NE(ptx_text.find(header(1)), std::string::npos);
+  EXPECT_NE(ptx_text.find(".entry " + plan.kernelName(1)), std::string::npos);
+
+  // cubin: one file per pass, each reported; exactly FILE for one pass.
+  Result cubin = runCli(compile + "--emit cubin -o " + path("k.cubin"));
+  ASSERT_EQ(cubin.exit_code, 0) << cubin.output;
+  EXPECT_FALSE(fs::exists(path("k.cubin")));
+  for (int pass : {0, 1}) {
+    const std::string file_path = path("k.pass" + std::to_string(pass) + ".cubin");
+    EXPECT_EQ(readFile(file_path), plan.binary("cubin", pass)) << file_path;
+    EXPECT_NE(cubin.output.find("to " + file_path), std::string::npos) << cubin.output;
+  }
+  Result single = runCli(compile + "--emit cubin --pass 1 -o " + path("one.cubin"));
+  ASSERT_EQ(single.exit_code, 0) << single.output;
+  EXPECT_EQ(readFile(path("one.cubin")), plan.binary("cubin", 1));
+}
+
 TEST_F(Cli, CompilesAnEstimatedGridHead) {
   permjit::PatternFile file{"grid_head_estimated",
                             permjit::causal() & (permjit::sink(64) | permjit::local(64) |
@@ -178,6 +241,10 @@ TEST_F(Cli, CompilesAnEstimatedGridHead) {
   Result cuda = runCli("compile " + path("estimated.json") + " --seq-len 1100 --emit cuda");
   ASSERT_EQ(cuda.exit_code, 0) << cuda.output;
   EXPECT_NE(cuda.output.find("attention_forward_estimated_grid"), std::string::npos) << cuda.output;
+  // The estimator kernels are not in the Plan API: stderr says what was written.
+  EXPECT_NE(cuda.output.find("also launches estimator kernels, which the Plan API does not expose"),
+            std::string::npos)
+      << cuda.output;
 }
 
 TEST_F(Cli, DemoRunsWithOrWithoutAGpu) {
