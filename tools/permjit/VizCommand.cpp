@@ -18,12 +18,15 @@ using namespace permjit::patterns;
 const char* const kVizUsage =
     R"(usage: permjit viz PATTERN.json --seq-len N [--layout L.json] -o out.png
        permjit viz --config MODEL.json --layer L --head H --seq-len N [--layout L.json] -o out.png
+                   [--passes auto|single|lines] [--tile MxNxWxS] [--head-dim 64|128]
                    [--max-pixels 512]
 
-Draws the pattern's kept (query, key) pairs: left panel in original order, right panel in the
-order the compiler's planner chooses (grid lines become dense bands). Modality spans are colored
-bands along both axes (vision orange, text blue, other grey); long sequences are downsampled
-(grey level = fraction of the cell kept, black = all).
+Draws the pattern's kept (query, key) pairs: the left panel in original order, then one panel
+per pass of the plan `permjit compile` / `run` build with the same options, in that pass's
+order (grid lines become dense bands), showing the pairs the pass computes. Modality spans are
+colored bands along both axes (vision orange, text blue, other grey); long sequences are
+downsampled (grey level = fraction of the cell kept, black = all). The tuning database's tile
+and pass split are not consulted: give --tile / --passes to draw a tuned plan.
   PATTERN.json      a pattern file ({"permjit": 1, "pattern": ..., "layout": ...})
   --config, --layer, --head
                     draw one head of a model config instead (docs/model-config.md); the
@@ -31,16 +34,20 @@ bands along both axes (vision orange, text blue, other grey); long sequences are
   --seq-len N       sequence length (required)
   --layout L.json   layout ({"spans": [...]}); overrides the pattern file's layout, and is the
                     request layout for configs whose layout rule is "request"
+  --passes auto|single|lines  the pass split, as for compile/run (default auto)
+  --tile MxNxWxS    block_m x block_n x warps x stages, as for compile/run (default: the
+                    compiler's)
+  --head-dim 64|128 (default 128)
   --max-pixels P    panel size limit in pixels, [16, 8192] (default 512)
   -o, --output      the PNG to write
 Exit codes: 0 ok, 2 bad arguments or input, 1 other failures.
 )";
 
 int vizCommand(const std::vector<std::string>& argv) {
-  Args args(
-      argv,
-      {"--seq-len", "--layout", "--config", "--layer", "--head", "--max-pixels", "-o", "--output"},
-      {});
+  Args args(argv,
+            {"--seq-len", "--layout", "--config", "--layer", "--head", "--max-pixels", "-o",
+             "--output", "--passes", "--tile", "--head-dim"},
+            {});
   const bool from_config = args.has("--config");
   if (from_config && !args.positional().empty()) {
     throw UsageError("give either PATTERN.json or --config, not both");
@@ -76,10 +83,18 @@ int vizCommand(const std::vector<std::string>& argv) {
     if (!layout) layout = file.layout.value_or(Layout());
     name = file.name;
   }
-  VizResult r = writePatternPng(pattern, *layout, seq_len, output, options);
+  // The plan compile/run build: the same option parsing and the same CompileOptions mapping.
+  PlanOptions plan = readPlanOptions(args);
+  plan.layout = *layout;
+  plan.seq_len = seq_len;
+  if (!from_config && !name.empty()) plan.name = name;  // as compile/run name a pattern file's
+  VizResult r = writePatternPng(pattern, compileOptionsFor(plan), output, options);
   std::cerr << fmt::format("permjit viz: {} ({}): {}x{} px, {} position(s) per pixel\n", output,
                            name, r.width, r.height, r.cell)
-            << "  pattern: " << pattern.str() << "\n  right panel: " << r.permutation << "\n";
+            << "  pattern: " << pattern.str() << "\n";
+  for (size_t i = 0; i < r.passes.size(); ++i) {
+    std::cerr << "  panel " << i + 2 << ": " << r.passes[i] << "\n";
+  }
   return 0;
 }
 
