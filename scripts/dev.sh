@@ -55,7 +55,7 @@ case "$cmd" in
   demo)
     install_packages
     build
-    "$BUILD/tools/permjit" demo
+    "$BUILD/bin/permjit" demo
     ;;
   test)
     install_packages

@@ -57,6 +57,11 @@ struct PlanOptions {
   std::string name = "pattern";  // kernel naming and diagnostics
 };
 
+// The compiler's options for a plan's options (head_dim, dtype, tile, layout, seq_len, name,
+// pass_split), so that everything that compiles a pattern outside a Runtime (permjit compile
+// --emit pattern-ir|tile-ir|spec, permjit viz) sees the plan Runtime::plan would build.
+CompileOptions compileOptionsFor(const PlanOptions& options);
+
 // How q/k/v/o are laid out in memory. head_dim is always contiguous.
 enum class TensorLayout {
   kBSHD,     // [batch, seq, heads, head_dim] contiguous

@@ -113,6 +113,12 @@ void addPhaseScores(const std::vector<float>& probs, const Layout& layout, int64
   }
 }
 
+// Recall and density are fractions in [0, 1], but computed in floating point they can leave it
+// by rounding: a row's float32 probabilities summed in double reach 1 + 1e-10 (a dense
+// candidate on random inputs). Clamped where computed, so every config the search writes
+// validates.
+double clampFraction(double x) { return std::clamp(x, 0.0, 1.0); }
+
 struct Score {
   double recall = 0.0;
   double density = 0.0;
@@ -131,7 +137,8 @@ Score scoreMask(const std::vector<float>& probs, const std::vector<uint8_t>& mas
     }
     kept_mass += row_mass;
   }
-  return {kept_mass / S, static_cast<double>(kept) / (static_cast<double>(S) * (S + 1) / 2)};
+  return {clampFraction(kept_mass / S),
+          clampFraction(static_cast<double>(kept) / (static_cast<double>(S) * (S + 1) / 2))};
 }
 
 void checkInputs(const std::vector<CalibrationInput>& inputs, const SearchOptions& options) {
@@ -320,8 +327,9 @@ std::vector<HeadSearchResult> searchHeads(const std::vector<CalibrationInput>& i
     for (size_t c = 0; c < candidates.size(); ++c) {
       CandidateScore score;
       score.head = concrete[c];
-      score.recall = totals[c].recall;
-      score.density = totals[c].density;
+      // The mean over inputs of fractions, again clamped against rounding.
+      score.recall = clampFraction(totals[c].recall);
+      score.density = clampFraction(totals[c].density);
       score.dense = concrete[c].type == HeadType::kDense;
       score.head.recall = score.recall;
       score.head.density = score.density;

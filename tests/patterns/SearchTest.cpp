@@ -1,9 +1,10 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <filesystem>
+#include <random>
 
 #include "ExpectError.h"
+#include "PlantedHeads.h"
 #include "permjit/dsl/Reference.h"
 #include "permjit/patterns/HeadTypes.h"
 #include "permjit/patterns/Npy.h"
@@ -13,43 +14,7 @@ namespace permjit::patterns {
 namespace {
 
 using permjit::testing::expectError;
-
-// Two planted heads over a text(8) / vision / text(16) layout, D = 3, softmax scale 1:
-//  head 0 (grid, stride 7, phase_q 2, phase_k 5): vision rows of residue 2 attend uniformly
-//    (their whole row is needed: horizontal lines); every other row puts nearly all its mass
-//    on the vision keys of residue 5 (vertical lines).
-//  head 1 (local): logits -lambda (q - k)^2, a Gaussian window of sigma 4 (99% within 12).
-constexpr int64_t kS = 384, kPrefix = 8, kSuffix = 16, kD = 3;
-constexpr int64_t kStride = 7, kPhaseQ = 2, kPhaseK = 5;
-
-struct Planted {
-  std::vector<float> q, k;  // [2, S, D]
-};
-
-Planted plantedHeads() {
-  Planted p;
-  p.q.assign(2 * kS * kD, 0.0f);
-  p.k.assign(2 * kS * kD, 0.0f);
-  const double a = std::sqrt(12.0);
-  auto vision = [](int64_t x) { return x >= kPrefix && x < kS - kSuffix; };
-  for (int64_t x = 0; x < kS; ++x) {
-    bool hline = vision(x) && (x - kPrefix) % kStride == kPhaseQ;
-    bool vline = vision(x) && (x - kPrefix) % kStride == kPhaseK;
-    p.q[x * kD] = hline ? 0.0f : static_cast<float>(a);
-    p.k[x * kD] = vline ? static_cast<float>(a) : 0.0f;
-    // -lambda (q - k)^2 = q.k with q = (1, x, x^2) and k = (-lambda x^2, 2 lambda x, -lambda).
-    const double lambda = 1.0 / (2 * 4.0 * 4.0);
-    float* q1 = &p.q[(kS + x) * kD];
-    float* k1 = &p.k[(kS + x) * kD];
-    q1[0] = 1.0f;
-    q1[1] = static_cast<float>(x);
-    q1[2] = static_cast<float>(x * x);
-    k1[0] = static_cast<float>(-lambda * x * x);
-    k1[1] = static_cast<float>(2 * lambda * x);
-    k1[2] = static_cast<float>(-lambda);
-  }
-  return p;
-}
+using namespace planted;
 
 CalibrationInput inputOf(const Planted& p) {
   CalibrationInput in;
@@ -146,6 +111,36 @@ CandidateScore score(double recall, double density, bool dense = false) {
   return s;
 }
 
+// Random float32 Q/K [2, 512, 64]: every recall and density is a fraction in [0, 1] (the
+// dense candidate's float sums used to exceed 1 by rounding) and the config validates.
+TEST(Search, ScoresOfRandomInputsStayFractions) {
+  const int64_t heads = 2, S = 512, D = 64;
+  std::mt19937 rng(7);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  std::vector<float> q(heads * S * D), k(heads * S * D);
+  for (float& x : q) x = normal(rng);
+  for (float& x : k) x = normal(rng);
+  CalibrationInput in;
+  in.q = q.data();
+  in.k = k.data();
+  in.heads = in.kv_heads = heads;
+  in.seq_len = S;
+  in.head_dim = D;
+  in.layout = Layout::textVisionText(S, 0, 0);
+  SearchOptions options;
+  std::vector<HeadSearchResult> results = searchHeads({in, in}, options);
+  for (const HeadSearchResult& r : results) {
+    for (const CandidateScore& score : r.scores) {
+      EXPECT_GE(score.recall, 0.0) << headSummary(score.head);
+      EXPECT_LE(score.recall, 1.0) << headSummary(score.head);
+      EXPECT_GE(score.density, 0.0) << headSummary(score.head);
+      EXPECT_LE(score.density, 1.0) << headSummary(score.head);
+    }
+  }
+  EXPECT_NO_THROW(configFromSearch(results, "random", 0, {LayoutRules::Kind::kTextVisionText, 0, 0},
+                                   options, S, 2));
+}
+
 TEST(Search, ChoiceRuleTakesTheCheapestWithinBudgetAndUpgradesOnlyForRealGains) {
   // Cheapest within 0.95 of the best (1.0) is index 1 (0.955); index 2 adds 0.005: no;
   // index 3 adds 0.035: yes; dense (index 4) is never an upgrade.
@@ -210,58 +205,6 @@ TEST(Search, ParsesCandidateFiles) {
                         "c.json");
       },
       ErrorCategory::kInvalidPattern, {"c.json: candidates[0].type", "allowed: dense"});
-}
-
-// Runs the CLI entry with a vector of arguments.
-int runSearch(std::vector<std::string> args) {
-  args.insert(args.begin(), "search");
-  std::vector<char*> argv;
-  for (std::string& a : args) argv.push_back(a.data());
-  return runSearchCommand(static_cast<int>(argv.size()), argv.data());
-}
-
-TEST(Search, CommandWritesAConfigAndRejectsBadArguments) {
-  namespace fs = std::filesystem;
-  const fs::path dir = fs::temp_directory_path() / "permjit_search_cmd";
-  fs::create_directories(dir);
-  const Planted planted = plantedHeads();
-  const std::string q = (dir / "q.npy").string(), k = (dir / "k.npy").string();
-  writeNpy(q, {2, kS, kD}, planted.q.data());
-  writeNpy(k, {2, kS, kD}, planted.k.data());
-  const std::string out = (dir / "config.json").string();
-  ASSERT_EQ(runSearch({"--q", q, "--k", k, "--layer", "3", "--scale", "1", "--prefix", "8",
-                       "--suffix", "16", "--model", "planted", "-o", out}),
-            0);
-  ModelConfig config = loadModelConfig(out);
-  EXPECT_EQ(config.model, "planted");
-  EXPECT_EQ(config.num_heads, 2);
-  ASSERT_EQ(config.layers.size(), 1u);
-  EXPECT_EQ(config.layers[0].layer, 3);
-  EXPECT_EQ(config.layers[0].heads[0].type, HeadType::kGrid);
-  EXPECT_EQ(config.layers[0].heads[1].type, HeadType::kAShape);
-  ASSERT_TRUE(config.search.has_value());
-  EXPECT_EQ(config.search->calibration_seq_len, kS);
-
-  // --merge adds a layer to the existing file.
-  ASSERT_EQ(runSearch({"--q", q, "--k", k, "--layer", "1", "--scale", "1", "--prefix", "8",
-                       "--suffix", "16", "--model", "planted", "--merge", "-o", out}),
-            0);
-  EXPECT_EQ(loadModelConfig(out).layers.size(), 2u);
-
-  EXPECT_EQ(runSearch({"--help"}), 0);
-  EXPECT_EQ(runSearch({"--q", q, "-o", out}), 2);                       // no --k
-  EXPECT_EQ(runSearch({"--q", q, "--k", k}), 2);                        // no -o
-  EXPECT_EQ(runSearch({"--q", q, "--k", k, "-o", out, "--bogus"}), 2);  // unknown option
-  EXPECT_EQ(runSearch({"--q", q, "--k", k, "-o", out, "--recall-budget", "2"}), 2);
-  EXPECT_EQ(runSearch({"--q", q, "--k", k, "-o", out, "--layer", "x"}), 2);
-  EXPECT_EQ(runSearch({"--q", q, "--k", k, "-o", out, "--layout", "l.json", "--prefix", "1"}), 2);
-  // Well-formed arguments, bad data: exit 1.
-  std::vector<float> flat(kS);
-  const std::string bad = (dir / "flat.npy").string();
-  writeNpy(bad, {kS}, flat.data());
-  EXPECT_EQ(runSearch({"--q", bad, "--k", k, "-o", out}), 1);
-  EXPECT_EQ(runSearch({"--q", q, "--k", k, "-o", out, "--prefix", "1000"}), 1);
-  fs::remove_all(dir);
 }
 
 }  // namespace

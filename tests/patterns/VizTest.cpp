@@ -1,11 +1,11 @@
 #include <gtest/gtest.h>
-#include <png.h>
 
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
 
 #include "ExpectError.h"
+#include "PngTestSupport.h"
 #include "permjit/dsl/Json.h"
 #include "permjit/dsl/Reference.h"
 #include "permjit/patterns/HeadTypes.h"
@@ -22,37 +22,6 @@ std::string tempPath(const std::string& name) {
   return (fs::temp_directory_path() / ("permjit_viz_" + name)).string();
 }
 
-struct Png {
-  int width = 0, height = 0;
-  std::vector<uint8_t> rgb;
-  const uint8_t* at(int x, int y) const { return &rgb[(static_cast<size_t>(y) * width + x) * 3]; }
-};
-
-// Checks the signature and IHDR by hand, then decodes with libpng.
-Png readPng(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::vector<unsigned char> head(24);
-  in.read(reinterpret_cast<char*>(head.data()), 24);
-  const unsigned char signature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
-  EXPECT_TRUE(std::equal(signature, signature + 8, head.begin())) << path;
-  EXPECT_EQ(std::string(head.begin() + 12, head.begin() + 16), "IHDR");
-  auto be32 = [&](int o) {
-    return head[o] << 24 | head[o + 1] << 16 | head[o + 2] << 8 | head[o + 3];
-  };
-  Png png;
-  png.width = be32(16);
-  png.height = be32(20);
-  png_image image{};
-  image.version = PNG_IMAGE_VERSION;
-  EXPECT_TRUE(png_image_begin_read_from_file(&image, path.c_str())) << image.message;
-  image.format = PNG_FORMAT_RGB;
-  EXPECT_EQ(static_cast<int>(image.width), png.width);
-  EXPECT_EQ(static_cast<int>(image.height), png.height);
-  png.rgb.resize(PNG_IMAGE_SIZE(image));
-  EXPECT_TRUE(png_image_finish_read(&image, nullptr, png.rgb.data(), 0, nullptr));
-  return png;
-}
-
 // Black pixels (kept pairs) of the panel starting at x0.
 int64_t blackPixels(const Png& png, int x0, int y0, int size) {
   int64_t n = 0;
@@ -66,8 +35,20 @@ const int64_t kS = 256;
 const Layout kLayout = Layout::textVisionText(kS, 16, 16);
 const Pattern kGrid = grid_head({7, 2, 5, SpanRef::modality(Modality::kVision), 4, 8, 16});
 
+// The compiler options of a plan for (layout, seq_len) with the given pass split.
+CompileOptions planFor(const Layout& layout, int64_t seq_len,
+                       PassSplit split = PassSplit::kSingle) {
+  CompileOptions plan;
+  plan.layout = layout;
+  plan.seq_len = seq_len;
+  plan.pass_split = split;
+  return plan;
+}
+
 TEST(Viz, PlannedOrderGathersGridLinesIntoBands) {
-  PlannedOrder order = plannedOrder(kGrid, kLayout, kS);
+  std::vector<PassOrder> passes = plannedOrder(kGrid, planFor(kLayout, kS));
+  ASSERT_EQ(passes.size(), 1u);
+  const PassOrder& order = passes[0];
   for (const auto* axis : {&order.rows, &order.cols}) {
     std::vector<int64_t> sorted = *axis;
     std::sort(sorted.begin(), sorted.end());
@@ -87,7 +68,7 @@ TEST(Viz, PlannedOrderGathersGridLinesIntoBands) {
 
 TEST(Viz, WritesAValidPngWithTheSameKeptSetInBothPanels) {
   const std::string path = tempPath("grid.png");
-  VizResult r = writePatternPng(kGrid, kLayout, kS, path);
+  VizResult r = writePatternPng(kGrid, planFor(kLayout, kS), path);
   const int zoom = 512 / kS, panel = kS * zoom, band = 6, gap = 16;
   EXPECT_EQ(r.cell, 1);
   EXPECT_EQ(r.width, 2 * (band + panel) + gap);
@@ -114,7 +95,7 @@ TEST(Viz, DownsamplesLongSequencesExactlyOrBySampling) {
     options.max_panel_pixels = 100;
     options.exact_limit = exact_limit;
     const std::string path = tempPath("long.png");
-    VizResult r = writePatternPng(p, layout, S, path, options);
+    VizResult r = writePatternPng(p, planFor(layout, S), path, options);
     EXPECT_EQ(r.cell, 20);
     Png png = readPng(path);
     EXPECT_EQ(png.width, 2 * (6 + 100) + 16);
@@ -126,59 +107,59 @@ TEST(Viz, DownsamplesLongSequencesExactlyOrBySampling) {
   }
 }
 
-TEST(Viz, RejectsDynamicPatternsBadOptionsAndUnwritablePaths) {
-  expectError(
-      [] { writePatternPng(vertical_slash_head(4, 4, 8), Layout(), 64, tempPath("x.png")); },
-      ErrorCategory::kUnsupported, {"vertical_slash"});
+// A split plan (line-free terms, then the grid lines over their residue order): one panel per
+// pass, each with the pairs that pass computes; disjoint, together the pattern.
+TEST(Viz, SplitPlanDrawsOnePanelPerPassWithItsOwnPairs) {
+  const std::string path = tempPath("split.png");
+  VizResult r = writePatternPng(kGrid, planFor(kLayout, kS, PassSplit::kSplitLines), path);
+  ASSERT_EQ(r.passes.size(), 2u);
+  const int zoom = 512 / kS, panel = kS * zoom, band = 6, gap = 16;
+  EXPECT_EQ(r.width, 3 * (band + panel) + 2 * gap);
+  EXPECT_NE(r.passes[0].find("pass 1 of 2: rows: original order; cols: original order"),
+            std::string::npos)
+      << r.passes[0];
+  EXPECT_NE(r.passes[1].find("pass 2 of 2 (merged through the LSE"), std::string::npos)
+      << r.passes[1];
+  EXPECT_NE(r.passes[1].find("residue classes of stride 7 over vision"), std::string::npos)
+      << r.passes[1];
+  Png png = readPng(path);
+  std::vector<uint8_t> mask = keptMask(kGrid, kLayout, kS);
+  const int64_t kept = std::count(mask.begin(), mask.end(), 1);
+  EXPECT_EQ(blackPixels(png, band, band, panel), kept * zoom * zoom);
+  const int64_t first = blackPixels(png, 2 * band + panel + gap, band, panel);
+  const int64_t second = blackPixels(png, 3 * band + 2 * (panel + gap), band, panel);
+  EXPECT_GT(first, 0);
+  EXPECT_GT(second, 0);
+  EXPECT_EQ(first + second, kept * zoom * zoom);
+  fs::remove(path);
+}
+
+TEST(Viz, RejectsDynamicPatternsNamingTheAtom) {
+  const std::string path = tempPath("x.png");
+  expectError([&] { writePatternPng(vertical_slash_head(4, 4, 8), planFor(Layout(), 64), path); },
+              ErrorCategory::kUnsupported, {"vertical_slash", "without the vertical_slash term"});
+  const Pattern estimated = causal() & (sink(4) | local(8) | grid_estimated({7, 14}));
+  try {
+    writePatternPng(estimated, planFor(kLayout, kS), path);
+    ADD_FAILURE() << "grid_estimated drawn";
+  } catch (const Error& e) {
+    const std::string what = e.what();
+    EXPECT_EQ(e.category(), ErrorCategory::kUnsupported);
+    EXPECT_NE(what.find("grid_estimated (candidate strides 7, 14)"), std::string::npos) << what;
+    EXPECT_NE(what.find("draw a static grid instead"), std::string::npos) << what;
+    EXPECT_EQ(what.find("vertical_slash"), std::string::npos) << what;
+  }
+}
+
+TEST(Viz, RejectsBadOptionsAndUnwritablePaths) {
   VizOptions tiny;
   tiny.max_panel_pixels = 4;
-  expectError([&] { writePatternPng(dense(), Layout(), 64, tempPath("x.png"), tiny); },
+  expectError([&] { writePatternPng(dense(), planFor(Layout(), 64), tempPath("x.png"), tiny); },
               ErrorCategory::kInvalidArgument, {"max_panel_pixels", "[16, 8192]"});
-  expectError([] { writePatternPng(dense(), Layout(), 64, "/nonexistent/dir/x.png"); },
+  expectError([] { writePatternPng(dense(), planFor(Layout(), 64), "/nonexistent/dir/x.png"); },
               ErrorCategory::kIo, {"/nonexistent/dir/x.png"});
-  expectError([] { writePatternPng(kGrid, kLayout, 8, tempPath("x.png")); },
+  expectError([] { writePatternPng(kGrid, planFor(kLayout, 8), tempPath("x.png")); },
               ErrorCategory::kInvalidPattern, {});
-}
-
-int runViz(std::vector<std::string> args) {
-  args.insert(args.begin(), "viz");
-  std::vector<char*> argv;
-  for (std::string& a : args) argv.push_back(a.data());
-  return runVizCommand(static_cast<int>(argv.size()), argv.data());
-}
-
-TEST(Viz, CommandDrawsPatternFilesAndConfigHeads) {
-  const std::string pattern_path = tempPath("pattern.json");
-  std::ofstream(pattern_path) << dumpPatternFile({"grid head", kGrid, kLayout});
-  const std::string out = tempPath("cmd.png");
-  EXPECT_EQ(runViz({pattern_path, "--seq-len", "256", "-o", out}), 0);
-  EXPECT_EQ(readPng(out).height, 6 + 512);
-
-  ModelConfig config;
-  config.model = "m";
-  config.num_heads = 1;
-  config.layout_rules = {LayoutRules::Kind::kTextVisionText, 16, 16, Layout()};
-  HeadSpec h;
-  h.type = HeadType::kGrid;
-  h.stride = 7;
-  h.phase_k = 3;
-  config.layers.push_back({2, {h}});
-  const std::string config_path = tempPath("config.json");
-  saveModelConfig(config, config_path);
-  EXPECT_EQ(runViz({"--config", config_path, "--layer", "2", "--head", "0", "--seq-len", "128",
-                    "--max-pixels", "128", "-o", out}),
-            0);
-  EXPECT_EQ(readPng(out).width, 2 * (6 + 128) + 16);
-
-  EXPECT_EQ(runViz({"--help"}), 0);
-  EXPECT_EQ(runViz({pattern_path, "-o", out}), 2);           // no --seq-len
-  EXPECT_EQ(runViz({pattern_path, "--seq-len", "256"}), 2);  // no -o
-  EXPECT_EQ(runViz({"--seq-len", "256", "-o", out}), 2);     // no pattern
-  EXPECT_EQ(runViz({pattern_path, "--seq-len", "0", "-o", out}), 2);
-  EXPECT_EQ(runViz({pattern_path, "--seq-len", "256", "--head", "1", "-o", out}), 2);
-  EXPECT_EQ(runViz({"/nonexistent.json", "--seq-len", "256", "-o", out}), 1);
-  EXPECT_EQ(runViz({"--config", config_path, "--layer", "0", "--seq-len", "128", "-o", out}), 1);
-  for (const auto& p : {pattern_path, out, config_path}) fs::remove(p);
 }
 
 }  // namespace

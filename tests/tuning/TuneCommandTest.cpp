@@ -1,18 +1,15 @@
-// `permjit tune` (tools/permjit/TuneCommand.cpp, compiled into this test): usage errors, the
-// clear "needs a GPU" refusal, and on a GPU a full run that stores a database entry.
+// `permjit tune` in-process through the CLI library (permjit_cli): usage errors, the clear
+// "needs a GPU" refusal, and on a GPU a full run that stores a database entry.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 
+#include "Cli.h"
 #include "permjit/dsl/Json.h"
 #include "permjit/permjit.h"
 #include "permjit/runtime/TuningDb.h"
-
-namespace permjit::cli {
-int runTuneCommand(int argc, char** argv);
-}
 
 namespace permjit {
 namespace {
@@ -26,11 +23,9 @@ struct Outcome {
 
 Outcome tune(std::vector<std::string> args) {
   args.insert(args.begin(), "tune");
-  std::vector<char*> argv;
-  for (auto& arg : args) argv.push_back(arg.data());
   ::testing::internal::CaptureStdout();
   ::testing::internal::CaptureStderr();
-  int code = cli::runTuneCommand(static_cast<int>(argv.size()), argv.data());
+  int code = cli::dispatch(args);
   std::string out = ::testing::internal::GetCapturedStdout();
   std::string err = ::testing::internal::GetCapturedStderr();
   return {code, out, err};

@@ -1,3 +1,5 @@
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <charconv>
 #include <fstream>
@@ -9,7 +11,7 @@
 namespace permjit::cli {
 
 Args::Args(const std::vector<std::string>& argv, const std::vector<std::string>& valued,
-           const std::vector<std::string>& switches) {
+           const std::vector<std::string>& switches, const std::vector<std::string>& repeatable) {
   auto contains = [](const std::vector<std::string>& list, const std::string& name) {
     return std::find(list.begin(), list.end(), name) != list.end();
   };
@@ -28,18 +30,21 @@ Args::Args(const std::vector<std::string>& argv, const std::vector<std::string>&
     }
     if (contains(switches, name)) {
       if (inline_value) throw UsageError(name + ": takes no value");
-      values_[name] = "1";
-    } else if (contains(valued, name)) {
+      values_[name] = {"1"};
+    } else if (contains(valued, name) || contains(repeatable, name)) {
       if (!inline_value) {
         if (i + 1 >= argv.size()) throw UsageError(name + ": missing value");
         value = argv[++i];
       }
-      if (values_.count(name)) throw UsageError(name + ": given twice");
-      values_[name] = value;
+      if (values_.count(name) && !contains(repeatable, name)) {
+        throw UsageError(name + ": given twice");
+      }
+      values_[name].push_back(value);
     } else {
       std::string allowed;
-      for (const auto& option : valued) allowed += " " + option;
-      for (const auto& option : switches) allowed += " " + option;
+      for (const auto* list : {&valued, &repeatable, &switches}) {
+        for (const auto& option : *list) allowed += " " + option;
+      }
       throw UsageError("unknown option '" + name + "'; allowed:" + allowed);
     }
   }
@@ -48,11 +53,17 @@ Args::Args(const std::vector<std::string>& argv, const std::vector<std::string>&
 std::optional<std::string> Args::get(const std::string& name) const {
   auto found = values_.find(name);
   if (found == values_.end()) return std::nullopt;
-  return found->second;
+  if (found->second.size() > 1) throw UsageError(name + ": given more than once");
+  return found->second.front();
 }
 
 std::string Args::getOr(const std::string& name, const std::string& fallback) const {
   return get(name).value_or(fallback);
+}
+
+std::vector<std::string> Args::all(const std::string& name) const {
+  auto found = values_.find(name);
+  return found == values_.end() ? std::vector<std::string>{} : found->second;
 }
 
 int64_t Args::getInt(const std::string& name, int64_t fallback, int64_t min, int64_t max) const {
@@ -70,6 +81,22 @@ int64_t Args::getInt(const std::string& name, int64_t fallback, int64_t min, int
   return value;
 }
 
+double Args::getReal(const std::string& name, double fallback, double min, double max) const {
+  auto text = get(name);
+  if (!text) return fallback;
+  double value = 0;
+  auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), value);
+  if (ec != std::errc() || end != text->data() + text->size()) {
+    throw UsageError(name + ": '" + *text + "' is not a number");
+  }
+  // Written so that NaN is out of range too.
+  if (!(value >= min && value <= max)) {
+    throw UsageError(
+        fmt::format("{}: {} is out of range; allowed: [{}, {}]", name, *text, min, max));
+  }
+  return value;
+}
+
 const std::vector<std::string> kPatternOptions = {"--seq-len", "--layout", "--head-dim", "--dtype",
                                                   "--arch",    "--tile",   "--passes"};
 
@@ -79,17 +106,17 @@ DType parseDType(const std::string& text) {
   throw UsageError("--dtype: '" + text + "'; allowed: bf16, fp16");
 }
 
-std::optional<Layout> readLayoutOption(const Args& args) {
-  auto path = args.get("--layout");
+std::optional<Layout> readLayoutOption(const Args& args, const std::string& option) {
+  auto path = args.get(option);
   if (!path) return std::nullopt;
   // A layout file: a bare layout object, or a pattern file whose "layout" is used.
   std::ifstream in(*path);
-  if (!in) throw UsageError("--layout: cannot read '" + *path + "'");
+  if (!in) throw UsageError(option + ": cannot read '" + *path + "'");
   nlohmann::json json;
   try {
     json = nlohmann::json::parse(in);
   } catch (const nlohmann::json::exception& error) {
-    throw UsageError("--layout: '" + *path + "' is not JSON: " + error.what());
+    throw UsageError(option + ": '" + *path + "' is not JSON: " + error.what());
   }
   return json.contains("layout") ? layoutFromJson(json["layout"]) : layoutFromJson(json);
 }

@@ -81,8 +81,4 @@ ModelConfig configFromSearch(const std::vector<HeadSearchResult>& results, const
 // phases searched.
 std::vector<SearchCandidate> parseCandidates(const std::string& text, const std::string& where);
 
-// `permjit search --q Q.npy --k K.npy [...] -o config.json`; returns the exit code (0 ok,
-// 1 failure, 2 bad arguments). argv[0] is the subcommand name.
-int runSearchCommand(int argc, char** argv);
-
 }  // namespace permjit::patterns

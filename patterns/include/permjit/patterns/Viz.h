@@ -1,7 +1,8 @@
-// Pictures of a pattern's kept set (PNG): the left panel in original order, the right panel in
-// the order the compiler's planner chooses (compilePattern's KernelSpec, its MapRecipes turned
-// into segment tables by Plan.h's buildSegmentTable; tile padding left out), so grid lines
-// become dense bands. Modality spans are colored bands along both axes of each panel (vision
+// Pictures of a pattern's kept set (PNG): the left panel in original order, then one panel per
+// pass of the compiler's plan in that pass's order (compilePattern's KernelSpec, its MapRecipes
+// turned into segment tables by Plan.h's buildSegmentTable; tile padding left out), showing
+// the pairs the pass computes (Plan.h's evalKeep of the pass's predicate), so grid lines become
+// dense bands. Modality spans are colored bands along both axes of each panel (vision
 // orange, text blue, other grey). Long sequences are downsampled: each pixel is one cell of
 // positions, its grey level the fraction of the cell's pairs kept (black = all, white = none).
 #pragma once
@@ -10,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "permjit/compiler/Pipeline.h"
 #include "permjit/dsl/Pattern.h"
 
 namespace permjit::patterns {
@@ -23,29 +25,31 @@ struct VizOptions {
   int64_t exact_limit = 8192;
 };
 
-// The planner's row and column orders: original positions in permuted order (padding left
-// out), and a one-line description ("rows: residue stride 14 over vision; cols: ...").
-struct PlannedOrder {
+// One pass of a plan: its row and column orders (original positions in permuted order, padding
+// left out) and a one-line description ("pass 2 of 2 (grid lines, merged through the LSE):
+// rows: residue classes of stride 14 over vision; cols: ...").
+struct PassOrder {
   std::vector<int64_t> rows, cols;
   std::string description;
 };
-// Throws Error(kUnsupported) for dynamic patterns (vertical_slash needs per-input indices) and
-// whatever compilePattern throws for patterns that do not fit the layout.
-PlannedOrder plannedOrder(const Pattern& pattern, const Layout& layout, int64_t seq_len);
+// The plan the compiler builds for `plan` (its layout and seq_len are the shape drawn; use
+// compileOptionsFor(PlanOptions) for the plan `permjit compile` / `run` build): one PassOrder
+// per pass. Throws Error(kUnsupported) for dynamic patterns (vertical_slash, grid_estimated:
+// the message names the atom and what to draw instead) and whatever compilePattern throws for
+// patterns that do not fit the layout.
+std::vector<PassOrder> plannedOrder(const Pattern& pattern, const CompileOptions& plan);
 
 struct VizResult {
-  int width = 0, height = 0;  // of the PNG
-  int64_t cell = 1;           // positions per pixel side (1: exact, no downsampling)
-  std::string permutation;    // PlannedOrder::description
+  int width = 0, height = 0;        // of the PNG
+  int64_t cell = 1;                 // positions per pixel side (1: exact, no downsampling)
+  std::vector<std::string> passes;  // PassOrder::description of each right-hand panel
 };
 
-// Throws Error(kIo) when the file cannot be written, Error(kInvalidArgument) for bad options.
-VizResult writePatternPng(const Pattern& pattern, const Layout& layout, int64_t seq_len,
+// Left panel: the kept set in original order. Then one panel per pass of the plan: the pairs
+// that pass computes, in its row/col order (the passes' kept sets are disjoint, their union the
+// pattern). Throws Error(kIo) when the file cannot be written, Error(kInvalidArgument) for bad
+// options.
+VizResult writePatternPng(const Pattern& pattern, const CompileOptions& plan,
                           const std::string& path, const VizOptions& options = {});
-
-// `permjit viz PATTERN.json --seq-len N [--layout L.json] -o out.png` (or --config C.json
-// --layer L --head H instead of PATTERN.json); returns the exit code (0 ok, 1 failure, 2 bad
-// arguments). argv[0] is the subcommand name.
-int runVizCommand(int argc, char** argv);
 
 }  // namespace permjit::patterns

@@ -1,0 +1,208 @@
+// `permjit search` run in-process through the CLI library (tools/permjit, permjit_cli).
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "Cli.h"
+#include "PlantedHeads.h"
+#include "permjit/dsl/Json.h"
+#include "permjit/patterns/ModelConfig.h"
+#include "permjit/patterns/Npy.h"
+
+namespace permjit::patterns {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace planted;
+
+struct Outcome {
+  int code;
+  std::string err;
+};
+
+// `permjit search ARGS` in-process, with its stderr (messages and progress).
+Outcome searchWithStderr(std::vector<std::string> args) {
+  args.insert(args.begin(), "search");
+  ::testing::internal::CaptureStderr();
+  int code = cli::dispatch(args);
+  return {code, ::testing::internal::GetCapturedStderr()};
+}
+
+std::string readFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// A fresh directory per test under the temp dir, removed at the end.
+class SearchCommandFiles : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           (std::string("permjit_search_cmd_") +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  std::string path(const std::string& name) const { return (dir_ / name).string(); }
+  fs::path dir_;
+};
+
+// Runs `permjit search ARGS` in-process; returns the exit code.
+int runSearch(std::vector<std::string> args) {
+  args.insert(args.begin(), "search");
+  return cli::dispatch(args);
+}
+
+TEST(SearchCommand, WritesAConfigAndRejectsBadArguments) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / "permjit_search_cmd";
+  fs::create_directories(dir);
+  const Planted planted = plantedHeads();
+  const std::string q = (dir / "q.npy").string(), k = (dir / "k.npy").string();
+  writeNpy(q, {2, kS, kD}, planted.q.data());
+  writeNpy(k, {2, kS, kD}, planted.k.data());
+  const std::string out = (dir / "config.json").string();
+  ASSERT_EQ(runSearch({"--q", q, "--k", k, "--layer", "3", "--scale", "1", "--prefix", "8",
+                       "--suffix", "16", "--model", "planted", "-o", out}),
+            0);
+  ModelConfig config = loadModelConfig(out);
+  EXPECT_EQ(config.model, "planted");
+  EXPECT_EQ(config.num_heads, 2);
+  ASSERT_EQ(config.layers.size(), 1u);
+  EXPECT_EQ(config.layers[0].layer, 3);
+  EXPECT_EQ(config.layers[0].heads[0].type, HeadType::kGrid);
+  EXPECT_EQ(config.layers[0].heads[1].type, HeadType::kAShape);
+  ASSERT_TRUE(config.search.has_value());
+  EXPECT_EQ(config.search->calibration_seq_len, kS);
+
+  // --merge adds a layer to the existing file.
+  ASSERT_EQ(runSearch({"--q", q, "--k", k, "--layer", "1", "--scale", "1", "--prefix", "8",
+                       "--suffix", "16", "--model", "planted", "--merge", "-o", out}),
+            0);
+  EXPECT_EQ(loadModelConfig(out).layers.size(), 2u);
+
+  EXPECT_EQ(runSearch({"--help"}), 0);
+  EXPECT_EQ(runSearch({"--q", q, "-o", out}), 2);                       // no --k
+  EXPECT_EQ(runSearch({"--q", q, "--k", k}), 2);                        // no -o
+  EXPECT_EQ(runSearch({"--q", q, "--k", k, "-o", out, "--bogus"}), 2);  // unknown option
+  EXPECT_EQ(runSearch({"--q", q, "--k", k, "-o", out, "--recall-budget", "2"}), 2);
+  EXPECT_EQ(runSearch({"--q", q, "--k", k, "-o", out, "--layer", "x"}), 2);
+  EXPECT_EQ(runSearch({"--q", q, "--k", k, "-o", out, "--layout", "l.json", "--prefix", "1"}), 2);
+  // Well-formed arguments, bad data: exit 2 (bad input), like every subcommand.
+  std::vector<float> flat(kS);
+  const std::string bad = (dir / "flat.npy").string();
+  writeNpy(bad, {kS}, flat.data());
+  EXPECT_EQ(runSearch({"--q", bad, "--k", k, "-o", out}), 2);
+  EXPECT_EQ(runSearch({"--q", q, "--k", k, "-o", out, "--prefix", "1000"}), 2);
+  fs::remove_all(dir);
+}
+
+// Random float32 calibration tensors: a dense candidate's recall summed in floating point came
+// out as 1.0000000000459934 and the config was refused after the whole search.
+TEST_F(SearchCommandFiles, RandomFloat32InputsWriteAConfig) {
+  const int64_t heads = 2, S = 512, D = 64;
+  std::mt19937 rng(7);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  std::vector<float> q(heads * S * D), k(heads * S * D);
+  for (float& x : q) x = normal(rng);
+  for (float& x : k) x = normal(rng);
+  writeNpy(path("q.npy"), {heads, S, D}, q.data());
+  writeNpy(path("k.npy"), {heads, S, D}, k.data());
+  Outcome result =
+      searchWithStderr({"--q", path("q.npy"), "--k", path("k.npy"), "-o", path("config.json")});
+  ASSERT_EQ(result.code, 0) << result.err;
+  ModelConfig config = loadModelConfig(path("config.json"));
+  EXPECT_EQ(config.num_heads, heads);
+  ASSERT_EQ(config.layers.size(), 1u);
+  for (const HeadSpec& head : config.layers[0].heads) {
+    ASSERT_TRUE(head.recall.has_value());
+    EXPECT_LE(*head.recall, 1.0);
+    EXPECT_GE(*head.recall, 0.0);
+  }
+}
+
+TEST_F(SearchCommandFiles, MergeMismatchesAreRefusedBeforeTheSearch) {
+  const Planted planted = plantedHeads();
+  const std::string q = path("q.npy"), k = path("k.npy"), out = path("config.json");
+  writeNpy(q, {2, kS, kD}, planted.q.data());
+  writeNpy(k, {2, kS, kD}, planted.k.data());
+  // The layout options last, so that a test can replace them.
+  auto search = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {"--scale", "1"});
+    if (std::find(args.begin(), args.end(), "--suffix") == args.end()) {
+      args.insert(args.end(), {"--prefix", "8", "--suffix", "16"});
+    }
+    return searchWithStderr(args);
+  };
+  ASSERT_EQ(search({"--q", q, "--k", k, "--model", "planted", "-o", out}).code, 0);
+  const std::string before = readFile(out);
+
+  // Each mismatch names the field and both values, and comes before any search progress.
+  auto expectRefused = [&](std::vector<std::string> args, const std::string& message) {
+    args.insert(args.end(), {"--merge", "-o", out});
+    Outcome result = search(args);
+    EXPECT_EQ(result.code, 2) << result.err;
+    EXPECT_NE(result.err.find("--merge " + out + ": " + message), std::string::npos) << result.err;
+    EXPECT_EQ(result.err.find("candidate recall"), std::string::npos) << result.err;
+    EXPECT_EQ(readFile(out), before);
+  };
+  expectRefused({"--q", q, "--k", k, "--layer", "1", "--model", "other"},
+                "model 'planted' differs from this search's 'other'");
+  writeNpy(path("q1.npy"), {1, kS, kD}, planted.q.data());
+  writeNpy(path("k1.npy"), {1, kS, kD}, planted.k.data());
+  expectRefused({"--q", path("q1.npy"), "--k", path("k1.npy"), "--layer", "1"},
+                "num_heads 2 differs from this search's 1");
+  expectRefused({"--q", q, "--k", k, "--layer", "1", "--prefix", "8", "--suffix", "32"},
+                R"(layout_rules {"kind":"text_vision_text","prefix":8,"suffix":16} differ from )"
+                R"(this search's {"kind":"text_vision_text","prefix":8,"suffix":32})");
+  expectRefused({"--q", q, "--k", k, "--layer", "1", "--recall-budget", "0.9"},
+                "search.recall_budget 0.95 differs from this search's 0.9");
+  expectRefused({"--q", q, "--k", k, "--q", q, "--k", k, "--layer", "1"},
+                "search.calibration_inputs 1 differs from this search's 2");
+
+  // Matching: the layer is added, the model name kept without --model.
+  Outcome merged = search({"--q", q, "--k", k, "--layer", "1", "--merge", "-o", out});
+  ASSERT_EQ(merged.code, 0) << merged.err;
+  ModelConfig config = loadModelConfig(out);
+  EXPECT_EQ(config.model, "planted");
+  EXPECT_EQ(config.layers.size(), 2u);
+}
+
+TEST_F(SearchCommandFiles, AFailureAfterTheSearchKeepsItsResults) {
+  const Planted planted = plantedHeads();
+  const std::string q = path("q.npy"), k = path("k.npy");
+  writeNpy(q, {2, kS, kD}, planted.q.data());
+  writeNpy(k, {2, kS, kD}, planted.k.data());
+  // A missing output directory is refused before the search.
+  Outcome missing =
+      searchWithStderr({"--q", q, "--k", k, "--scale", "1", "-o", path("nowhere/config.json")});
+  EXPECT_EQ(missing.code, 2);
+  EXPECT_NE(missing.err.find("nowhere does not exist"), std::string::npos) << missing.err;
+  EXPECT_EQ(missing.err.find("candidate recall"), std::string::npos) << missing.err;
+  // An output that cannot be written only shows after the search: the results survive.
+  fs::create_directories(path("taken"));
+  Outcome result = searchWithStderr({"--q", q, "--k", k, "--scale", "1", "--prefix", "8",
+                                     "--suffix", "16", "--model", "planted", "-o", path("taken")});
+  EXPECT_EQ(result.code, 2);
+  const std::string kept = path("taken") + ".search-results.json";
+  EXPECT_NE(result.err.find("the search results are kept in " + kept), std::string::npos)
+      << result.err;
+  ASSERT_TRUE(fs::exists(kept)) << result.err;
+  nlohmann::json json = nlohmann::json::parse(readFile(kept));
+  EXPECT_EQ(json["model"], "planted");
+  ASSERT_EQ(json["heads"].size(), 2u);
+  const nlohmann::json& head0 = json["heads"][0];
+  EXPECT_EQ(head0["candidates"][head0["chosen"].get<size_t>()]["type"], "grid") << json.dump();
+}
+
+}  // namespace
+}  // namespace permjit::patterns
