@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "RequireGpu.h"
 #include "Cli.h"
 #include "permjit/dsl/Json.h"
 #include "permjit/permjit.h"
@@ -76,8 +77,7 @@ TEST_F(TuneCommand, SaysClearlyThatItNeedsAGpu) {
 }
 
 TEST_F(TuneCommand, TunesAndStoresOnAGpu) {
-  std::string reason = Runtime::deviceUnavailableReason();
-  if (!reason.empty()) GTEST_SKIP() << "no CUDA driver/GPU: " << reason;
+  PERMJIT_REQUIRE_GPU();
   const std::string db = (dir_ / "tuning.json").string();
   Outcome result =
       tune({pattern_path_, "--seq-len", "4096", "--heads", "4", "--iters", "5", "--db", db});
