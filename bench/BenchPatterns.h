@@ -21,7 +21,7 @@
 
 namespace permjit::bench {
 
-// The parameters of every bench pattern (ANCHORS.md: A-shape sink 128 / local 4096; the
+// The parameters of every bench pattern (A-shape sink 128 / local 4096; the
 // MMInference grid head stride 14, sink 1024, local 1024, 812 leading and 60 trailing text
 // tokens). Tests shrink them to check the counts on small shapes.
 struct PatternParams {

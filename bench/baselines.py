@@ -61,7 +61,7 @@ def modality_tensors(pattern, S, device):
 
 
 def mask_mod_for(pattern, S, device):
-    """The FlexAttention mask_mod of a bench pattern (reference semantics of MMINFERENCE.md)."""
+    """The FlexAttention mask_mod of a bench pattern (reference semantics of docs/method.md)."""
     sink, local, s = P["sink"], P["local"], P["stride"]
     gsink, glocal = P["grid_sink"], P["grid_local"]
     if pattern == "dense":

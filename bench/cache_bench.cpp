@@ -25,7 +25,7 @@ double usSince(Clock::time_point start) {
   return std::chrono::duration<double, std::micro>(Clock::now() - start).count();
 }
 
-// The MMInference grid head of ANCHORS.md: vision span [812, S - 60), stride 14.
+// The MMInference grid head of the bench suite: vision span [812, S - 60), stride 14.
 runtime::CudaProgram gridHeadProgram() {
   Pattern pattern =
       causal() & (sink(1024) | local(1024) | rows(SpanRef::last(60)) | grid(14, 0, 0));

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The benchmark suite on one GPU, in one call, within a time budget (../shared/design/GPU.md):
+# The benchmark suite on one GPU, in one call, within a time budget (docs/gpu.md):
 #   1. checks first, failing at once: the bench binary, a GPU, python3 with torch (CUDA),
 #      triton, numpy and matplotlib;
 #   2. the case list of the tier (bench/suite.py: which patterns, lengths, dtypes, head dims,

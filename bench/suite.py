@@ -20,7 +20,7 @@ runs out - later cases are skipped first):
               variants; quick: the grid head and A-shape at 32K. Never the dynamic patterns
               (vertical_slash, grid_estimated: the tuner's timing runs provide no workspace).
   flex        S <= 128K (full: not at 16K, to keep the budget for the longer rows); in full also
-              the grid head at 512K and 1M (the ANCHORS.md rows); never for the dynamic patterns
+              the grid head at 512K and 1M (the long-context grid rows); never for the dynamic patterns
               (their mask is chosen per input).
 """
 import argparse

@@ -447,7 +447,7 @@ __device__ __forceinline__ void estimate_select(const EstimateArgs& a) {
 //      worst (largest mean uncaptured share): making those rows whole recovers the most mass.
 
 // A costlier (smaller) stride must score this much more (a share of the scored rows' attention)
-// than a cheaper one to be chosen: the recall step the offline search accepts (MMINFERENCE.md).
+// than a cheaper one to be chosen: the recall step the offline search accepts (docs/method.md).
 constexpr float kGridScoreTolerance = 0.01f;
 
 // 5. Grid (batch * heads), 32 threads per candidate. Reads the residue bins estimate_scores

@@ -164,7 +164,7 @@ TEST(ReferenceTest, MaskOfALongGridHeadIsQuick) {
   Layout layout = Layout::textVisionText(S, 100, 60);
   Pattern head = causal() & (sink(64) | local(64) | rows(SpanRef::last(60)) | grid(14, 0, 0));
   std::vector<uint8_t> mask = keptMask(head, layout, S);
-  // Spot-check against the MMINFERENCE.md formula on a few rows.
+  // Spot-check against the grid head formula of docs/method.md on a few rows.
   for (int64_t q : {0L, 99L, 100L, 1000L, 2345L, S - 61, S - 1}) {
     for (int64_t k = 0; k < S; ++k) {
       bool in_vision_q = q >= 100 && q < S - 60, in_vision_k = k >= 100 && k < S - 60;

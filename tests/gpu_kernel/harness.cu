@@ -660,7 +660,7 @@ static void benchSuite(const char* label) {
                                         lay, kept, label);
   }
   {
-    // ANCHORS.md grid head: stride 14, sink 1024, local 1024, vision span [812, S - 60), the
+    // The bench grid head (bench/BenchPatterns.h): stride 14, sink 1024, local 1024, vision span [812, S - 60), the
     // trailing 60 text rows dense; phases 0. Rows and columns residue-permuted.
     const int S = 131072, vs = 812, ve = S - 60, stride = 14;
     GridCounter gc{1024, 1024, ve, vs, ve, stride, 0, 0};

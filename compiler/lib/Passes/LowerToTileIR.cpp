@@ -1,6 +1,6 @@
 // lower-to-tile-ir: each permjit.head becomes a permjit.kernel with one permjit.pass, or two
 // with pass-split=lines (see LineSplit below and Passes.td).
-// The lowering table (BRIEF.md "Semantics summary"):
+// The lowering table (the head types' semantics: docs/method.md):
 //   causal -> diag(0, inf)     local(w) -> diag(0, w)     sink(n) -> krange(0, n)
 //   rows(s) -> Q-span(s)       block(qs, ks) -> and(Q-span(qs), K-span(ks))
 //   hlines(s, p, span) -> and(Q-span(span), qmod(base(span), s, p)); vlines likewise on K

@@ -1,4 +1,4 @@
-// plan-permutations: choose the row and column permutation of every head (MMINFERENCE.md).
+// plan-permutations: choose the row and column permutation of every head (docs/method.md).
 //   hlines / grid rows  -> residue classes of that stride over that span, on rows
 //   vlines / grid cols  -> the same on columns
 //   q_boundary          -> rows gathered by modality
