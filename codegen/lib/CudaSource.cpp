@@ -2,9 +2,13 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <map>
 #include <sstream>
 
 #include "EmbeddedSources.h"
+#include "KernelFamily.h"
+#include "PredicateRenderer.h"
+#include "SourceTemplate.h"
 #include "permjit/dsl/Error.h"
 
 namespace permjit {
@@ -28,180 +32,16 @@ uint64_t fnv1a(const std::string& text) {
   return h;
 }
 
-// Renders the expression tree rooted at one node as C++ over sem::* (q, k, p in scope).
-class ExprRenderer {
- public:
-  explicit ExprRenderer(const KernelSpec& spec) : spec_(spec) {}
-
-  std::string keep(int node) { return render(node, /*classify=*/false, 0); }
-  std::string classify(int node) { return render(node, /*classify=*/true, 0); }
-
- private:
-  const ExprNode& at(int node, const std::string& field) const {
-    if (node < 0 || node >= static_cast<int>(spec_.nodes.size())) {
-      fail(ErrorCategory::kInvalidPattern, field + ": node index " + std::to_string(node) +
-                                               " out of range; allowed: 0.." +
-                                               std::to_string(spec_.nodes.size()) + " - 1");
-    }
-    return spec_.nodes[node];
-  }
-
-  std::string slot(int node, int i) const {
-    const int s = spec_.nodes[node].slots[i];
-    if (s < 0 || s >= static_cast<int>(spec_.params.size())) {
-      fail(ErrorCategory::kInvalidPattern, "nodes[" + std::to_string(node) + "].slots[" +
-                                               std::to_string(i) + "]: " + std::to_string(s) +
-                                               " is not a param index; allowed: 0.." +
-                                               std::to_string(spec_.params.size()) + " - 1");
-    }
-    return "p[" + std::to_string(s) + "]";
-  }
-
-  std::string modality(int node) const {
-    const int m = spec_.nodes[node].modality;
-    if (m < 0 || m >= sem::kNumModalities) {
-      fail(ErrorCategory::kInvalidPattern,
-           "nodes[" + std::to_string(node) + "].modality: " + std::to_string(m) +
-               " is not a modality code; allowed: 0 (vision), 1 (text), 2 (other)");
-    }
-    return std::to_string(m);
-  }
-
-  std::string render(int node, bool cls, int depth) {
-    const ExprNode& n = at(node, "nodes[...].children");
-    // Deeper than the node count means the "tree" has a cycle.
-    if (depth > static_cast<int>(spec_.nodes.size())) {
-      fail(ErrorCategory::kInvalidPattern, "nodes[" + std::to_string(node) +
-                                               "].children: the expression graph has a cycle; "
-                                               "allowed: a tree (or DAG) of nodes");
-    }
-    const std::string tag = "nodes[" + std::to_string(node) + "]";
-    // Local atoms read modality-local coordinates (Coord.local, Bounds.llo/lhi).
-    const std::string qp = n.local ? "q.local" : "q.pos", kp = n.local ? "k.local" : "k.pos";
-    const std::string qlo = n.local ? "q.llo" : "q.lo", qhi = n.local ? "q.lhi" : "q.hi";
-    const std::string klo = n.local ? "k.llo" : "k.lo", khi = n.local ? "k.lhi" : "k.hi";
-    switch (n.op) {
-      case ExprOp::kTrue:
-        return cls ? "kAll" : "true";
-      case ExprOp::kFalse:
-        return cls ? "kNone" : "false";
-      case ExprOp::kAnd:
-      case ExprOp::kOr: {
-        if (n.children.empty()) {
-          fail(ErrorCategory::kInvalidPattern,
-               tag + ".children: And/Or needs at least one child; allowed: 1 or more");
-        }
-        const bool is_and = n.op == ExprOp::kAnd;
-        if (cls) {
-          // Left fold: tri_and(tri_and(a, b), c).
-          std::string acc = render(n.children[0], cls, depth + 1);
-          for (size_t i = 1; i < n.children.size(); ++i) {
-            acc = std::string(is_and ? "tri_and(" : "tri_or(") + acc + ", " +
-                  render(n.children[i], cls, depth + 1) + ")";
-          }
-          return acc;
-        }
-        std::string acc = "(";
-        for (size_t i = 0; i < n.children.size(); ++i) {
-          if (i) acc += is_and ? " && " : " || ";
-          acc += render(n.children[i], cls, depth + 1);
-        }
-        return acc + ")";
-      }
-      case ExprOp::kNot: {
-        if (n.children.size() != 1) {
-          fail(ErrorCategory::kInvalidPattern, tag + ".children: Not has " +
-                                                   std::to_string(n.children.size()) +
-                                                   " children; allowed: exactly 1");
-        }
-        const std::string c = render(n.children[0], cls, depth + 1);
-        return cls ? "tri_not(" + c + ")" : "!" + c;
-      }
-      case ExprOp::kDiag:
-        return cls ? "diag_classify(" + qlo + ", " + qhi + ", " + klo + ", " + khi + ", " +
-                         slot(node, 0) + ", " + slot(node, 1) + ")"
-                   : "diag_keep(" + qp + ", " + kp + ", " + slot(node, 0) + ", " + slot(node, 1) +
-                         ")";
-      case ExprOp::kQRange:
-      case ExprOp::kKRange: {
-        const bool q = n.op == ExprOp::kQRange;
-        return cls ? "range_classify(" + (q ? qlo : klo) + ", " + (q ? qhi : khi) + ", " +
-                         slot(node, 0) + ", " + slot(node, 1) + ")"
-                   : "range_keep(" + (q ? qp : kp) + ", " + slot(node, 0) + ", " + slot(node, 1) +
-                         ")";
-      }
-      case ExprOp::kQMod:
-      case ExprOp::kKMod: {
-        const bool q = n.op == ExprOp::kQMod;
-        const std::string args = slot(node, 0) + ", " + slot(node, 1) + ", " + slot(node, 2) + ")";
-        const std::string side = q ? "q" : "k";
-        return cls ? "mod_classify(" + (q ? qlo : klo) + ", " + (q ? qhi : khi) + ", " + side +
-                         ".step, " + side + ".count, " + args
-                   : "mod_keep(" + (q ? qp : kp) + ", " + args;
-      }
-      case ExprOp::kQModality:
-      case ExprOp::kKModality: {
-        const std::string side = n.op == ExprOp::kQModality ? "q" : "k";
-        return std::string(cls ? "modality_classify(" : "modality_keep(") + side + ".modality, " +
-               modality(node) + ")";
-      }
-      case ExprOp::kKInSet:
-        return cls ? "set_classify(d, kVerticalSet, k.lo, k.hi, k.step == 1)"
-                   : "set_keep(d, kVerticalSet, k.pos)";
-      case ExprOp::kDiagInSet:
-        return cls ? "set_classify(d, kSlashSet, q.lo - k.hi, q.hi - k.lo, true)"
-                   : "set_keep(d, kSlashSet, q.pos - k.pos)";
-    }
-    fail(ErrorCategory::kInvalidPattern,
-         tag + ".op: unknown op " + std::to_string(static_cast<int>(n.op)) +
-             "; allowed: True, False, And, Or, Not, Diag, QRange, KRange, QMod, KMod, "
-             "QModality, KModality, KInSet, DiagInSet");
-  }
-
-  const KernelSpec& spec_;
-};
-
-void checkTile(const KernelSpec& spec, const TargetInfo& target) {
-  const TileConfig& t = spec.tile;
-  const std::string cfg = "tile {block_m " + std::to_string(t.block_m) + ", block_n " +
-                          std::to_string(t.block_n) + ", warps " + std::to_string(t.warps) +
-                          ", stages " + std::to_string(t.stages) + "}";
-  if (spec.head_dim != 64 && spec.head_dim != 128) {
-    fail(ErrorCategory::kUnsupported,
-         "head_dim: " + std::to_string(spec.head_dim) + " is not supported; allowed: 64, 128");
-  }
-  if (spec.dtype != DType::kBF16 && spec.dtype != DType::kFP16) {
-    fail(ErrorCategory::kUnsupported, "dtype: unknown value; allowed: bf16, fp16");
-  }
-  if (t.warps < 1 || t.block_m <= 0 || t.block_m % t.warps != 0 ||
-      (t.block_m / t.warps != 16 && t.block_m / t.warps != 32)) {
-    fail(ErrorCategory::kUnsupported, "tile.block_m / tile.warps: " + cfg +
-                                          " gives a warp share other than 16 or 32 rows; "
-                                          "allowed: block_m / warps in {16, 32}");
-  }
-  if (t.block_n < 16 || t.block_n > 256 || t.block_n % 16 != 0) {
-    fail(ErrorCategory::kUnsupported, "tile.block_n: " + std::to_string(t.block_n) +
-                                          "; allowed: a multiple of 16 from 16 to 256");
-  }
-  if (t.stages < 2 || t.stages > 4) {
-    fail(ErrorCategory::kUnsupported,
-         "tile.stages: " + std::to_string(t.stages) + "; allowed: 2, 3, 4");
-  }
-  const int threads = t.warps * 32, chunks = spec.head_dim / 8;
-  if (threads % chunks != 0 || (t.block_n * chunks) % threads != 0 ||
-      (t.block_m * chunks) % threads != 0) {
-    fail(ErrorCategory::kUnsupported,
-         "tile: " + cfg + " does not split its 16-byte tile loads evenly over " +
-             std::to_string(threads) + " threads; allowed: block_m and block_n multiples of " +
-             std::to_string(threads / chunks));
-  }
-  const int smem = (t.block_m + 2 * t.stages * t.block_n) * spec.head_dim * 2;
-  if (smem > target.maxSharedMemoryPerBlock()) {
-    fail(ErrorCategory::kUnsupported, "tile: " + cfg + " needs " + std::to_string(smem) +
-                                          " bytes of shared memory; allowed on " +
-                                          target.nvrtcArch() + ": at most " +
-                                          std::to_string(target.maxSharedMemoryPerBlock()));
-  }
+// The structural tags of a pass in its kernel name (what a profiler user reads first): its
+// index spaces (original order, permuted, gathered columns) and whether it is an estimated
+// grid's candidate. The pass index stays out (like the pattern name): equal structures render
+// equal source wherever they appear in a plan.
+std::string passTags(const KernelSpec& spec, int pass_index) {
+  const PassSpec& pass = spec.passes[pass_index];
+  std::string tags = pass.rows.isIdentity() && pass.cols.isIdentity() ? "orig" : "perm";
+  if (pass.cols.gather_vertical) tags += "_gather";
+  if (spec.grid_estimate) tags += "_estgrid";
+  return tags;
 }
 
 }  // namespace
@@ -216,6 +56,14 @@ int TargetInfo::maxSharedMemoryPerBlock() const {
   if (major == 8 && minor == 7) return 163 * 1024;
   if (major == 9 || major == 10) return 227 * 1024;
   return 99 * 1024;  // 8.6, 8.9, 12.x
+}
+
+const char* kernelFamilyName(KernelFamily family) {
+  switch (family) {
+    case KernelFamily::kSm80:
+      return "sm80";
+  }
+  return "?";
 }
 
 TargetInfo TargetInfo::forComputeCapability(int major, int minor) {
@@ -243,71 +91,50 @@ GeneratedKernel generateCuda(const KernelSpec& spec, const TargetInfo& target, i
                                           " runtime parameters; allowed: at most " +
                                           std::to_string(sem::kMaxParams));
   }
-  checkTile(spec, target);
+  const codegen_detail::AttentionFamily& family = codegen_detail::attentionFamily(target.family);
+  family.checkSpec(spec, target);
 
   const TileConfig& t = spec.tile;
   const int root = spec.passes[pass_index].expr_root;
-  ExprRenderer renderer(spec);
-  const std::string keep = renderer.keep(root);
-  const std::string classify = renderer.classify(root);
-
-  // Everything below depends on structure only (no param values, no pattern name), so the
-  // hash of it names the kernel and equal structures share one cached binary.
-  std::ostringstream body;
-  body << "#include \"permjit/codegen/KernelArgs.h\"\n"
-       << "#include \"pj_attention_fwd.cuh\"\n\n"
-       << "namespace {\n"
-       << "using DType = permjit::dev::" << (spec.dtype == DType::kBF16 ? "BF16" : "FP16") << ";\n"
-       << "constexpr int kHeadDim = " << spec.head_dim << ";\n"
-       << "constexpr int kBlockM = " << t.block_m << ";\n"
-       << "constexpr int kBlockN = " << t.block_n << ";\n"
-       << "constexpr int kWarps = " << t.warps << ";\n"
-       << "constexpr int kStages = " << t.stages << ";\n"
-       << "using Config =\n    permjit::dev::AttentionConfig<DType, kHeadDim, kBlockM, kBlockN, "
-          "kWarps, kStages>;\n\n"
-       << "struct Pattern {\n"
-       << "  static constexpr bool kGatherCols = "
-       << (spec.passes[pass_index].cols.gather_vertical ? "true" : "false") << ";\n"
-       << "  static __device__ __forceinline__ bool keep(const permjit::sem::Coord& q,\n"
-       << "                                              const permjit::sem::Coord& k,\n"
-       << "                                              const int* p,\n"
-       << "                                              const permjit::sem::DynamicSets& d) {\n"
-       << "    using namespace permjit::sem;\n"
-       << "    return " << keep << ";\n"
-       << "  }\n"
-       << "  static __device__ __forceinline__ permjit::sem::Tri classify(\n"
-       << "      const permjit::sem::Bounds& q, const permjit::sem::Bounds& k, const int* p,\n"
-       << "      const permjit::sem::DynamicSets& d) {\n"
-       << "    using namespace permjit::sem;\n"
-       << "    return " << classify << ";\n"
-       << "  }\n"
-       << "};\n"
-       << "}  // namespace\n\n";
-  // A grid_estimated candidate reads its phases from the workspace (structure: the slots).
-  std::string entry = "permjit::dev::attention_forward<Config, Pattern>(args);";
-  if (spec.grid_estimate) {
-    entry = "permjit::dev::attention_forward_estimated_grid<Config, Pattern, " +
-            std::to_string(spec.grid_estimate->phase_q_slot) + ", " +
-            std::to_string(spec.grid_estimate->phase_k_slot) + ">(args);";
-    body << "// grid_estimated: " << entry << "\n";
-  }
+  codegen_detail::PredicateRenderer renderer(spec);
+  const std::string tags = passTags(spec, pass_index);
+  const std::string dtype = spec.dtype == DType::kBF16 ? "bf16" : "fp16";
+  // Every value depends on structure only (no param values, no pattern name), so equal
+  // structures render equal source and share one cached binary.
+  std::map<std::string, std::string> holes = {
+      {"family", kernelFamilyName(family.id())},
+      {"tags", tags},
+      {"mainloop_header", family.mainloopHeader()},
+      {"dtype", spec.dtype == DType::kBF16 ? "BF16" : "FP16"},
+      {"head_dim", std::to_string(spec.head_dim)},
+      {"block_m", std::to_string(t.block_m)},
+      {"block_n", std::to_string(t.block_n)},
+      {"warps", std::to_string(t.warps)},
+      {"stages", std::to_string(t.stages)},
+      {"config", family.configType()},
+      {"gather_cols", spec.passes[pass_index].cols.gather_vertical ? "true" : "false"},
+      {"keep", renderer.keep(root)},
+      {"classify", renderer.classify(root)},
+      {"launch_bounds", family.launchBounds(spec)},
+      {"entry", family.entry(spec)},
+      {"kernel_name", "${kernel_name}"},
+  };
+  const std::string unnamed = codegen_detail::renderTemplate(
+      "attention_kernel.cu.in", codegen_detail::kAttentionKernelTemplate, holes);
   char hash[17];
-  std::snprintf(hash, sizeof hash, "%016llx", static_cast<unsigned long long>(fnv1a(body.str())));
+  std::snprintf(hash, sizeof hash, "%016llx", static_cast<unsigned long long>(fnv1a(unnamed)));
 
   GeneratedKernel out;
-  out.kernel_name = std::string("permjit_") + hash;
-  out.threads = t.warps * 32;
-  out.smem_bytes = (t.block_m + 2 * t.stages * t.block_n) * spec.head_dim * 2;
+  out.kernel_name = std::string("permjit_") + kernelFamilyName(family.id()) + "_" + tags + "_" +
+                    dtype + "_hd" + std::to_string(spec.head_dim) + "_" +
+                    std::to_string(t.block_m) + "x" + std::to_string(t.block_n) + "w" +
+                    std::to_string(t.warps) + "s" + std::to_string(t.stages) + "_" + hash;
+  out.source = codegen_detail::renderTemplate("attention_kernel.cu.in", unnamed,
+                                              {{"kernel_name", out.kernel_name}});
+  out.threads = family.threads(spec);
+  out.smem_bytes = family.smemBytes(spec);
   out.block_m = t.block_m;
   out.block_n = t.block_n;
-  std::ostringstream src;
-  // The pattern name and pass index stay out of the source: equal structures, equal source.
-  src << "// permjit generated attention kernel\n"
-      << body.str() << "extern \"C\" __global__ void __launch_bounds__(" << out.threads << ")\n"
-      << out.kernel_name << "(const __grid_constant__ permjit::AttentionArgs args) {\n"
-      << "  " << entry << "\n"
-      << "}\n";
-  out.source = src.str();
   // No --use_fast_math: the softmax uses ex2.approx explicitly (checked against a float
   // reference by tests/gpu_kernel); everything else keeps IEEE semantics.
   out.nvrtc_options = {"--gpu-architecture=" + target.nvrtcArch(), "-std=c++17", "-default-device",

@@ -13,4 +13,8 @@ extern const int kEmbeddedFileCount;
 // SHA-256 hex of every entry's include name and text, in order.
 extern const char kEmbeddedFilesDigest[];
 
+// codegen/templates/attention_kernel.cu.in: the generated preamble, holes ${name}
+// (SourceTemplate.h). Not shipped to NVRTC: generateCuda renders it into the source.
+extern const char kAttentionKernelTemplate[];
+
 }  // namespace permjit::codegen_detail

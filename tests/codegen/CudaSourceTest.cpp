@@ -7,8 +7,11 @@
 #include <string>
 #include <vector>
 
+#include "ExpectError.h"
+#include "SourceTemplate.h"
 #include "permjit/codegen/CudaSource.h"
 #include "permjit/codegen/KernelArgs.h"
+#include "permjit/compiler/Pipeline.h"
 #include "permjit/dsl/Error.h"
 
 namespace permjit {
@@ -195,6 +198,47 @@ TEST(TargetInfo, RejectsPreAmpere) {
   }
 }
 
+TEST(GenerateCuda, KernelNamesTellThePassesApart) {
+  // A split grid head: an original-order pass and a permuted one, each named for what it does;
+  // a grid_estimated candidate says so; equal structures keep equal names.
+  CompileOptions o;
+  o.seq_len = 4096;
+  o.layout = Layout::textVisionText(4096, 512, 256);
+  o.pass_split = PassSplit::kSplitLines;
+  const Pattern head = causal() & (sink(64) | local(64) | grid(14, 0, 0));
+  const KernelSpec spec = compilePattern(head, o);
+  ASSERT_EQ(spec.passes.size(), 2u);
+  EXPECT_EQ(generateCuda(spec, kSm80, 0).kernel_name.rfind("permjit_sm80_orig_", 0), 0u);
+  EXPECT_EQ(generateCuda(spec, kSm80, 1).kernel_name.rfind("permjit_sm80_perm_", 0), 0u);
+  const KernelSpec other = compilePattern(causal() & (sink(99) | local(7) | grid(9, 1, 2)), o);
+  EXPECT_EQ(generateCuda(other, kSm80, 1).kernel_name, generateCuda(spec, kSm80, 1).kernel_name);
+  const KernelSpec estimated =
+      compilePattern(causal() & (sink(64) | local(64) | grid_estimated({7, 14}, 64)), o);
+  EXPECT_NE(generateCuda(estimated, kSm80, 1).kernel_name.find("_perm_estgrid_"), std::string::npos)
+      << generateCuda(estimated, kSm80, 1).kernel_name;
+}
+
+TEST(SourceTemplate, EveryHoleFilledAndEveryValueUsed) {
+  using codegen_detail::renderTemplate;
+  using testing::expectError;
+  EXPECT_EQ(renderTemplate("t", "a ${x} b ${y}", {{"x", "1"}, {"y", "2"}}), "a 1 b 2");
+  expectError(
+      [] {
+        renderTemplate("t", "a ${x} ${z}", {{"x", "1"}});
+      },
+      ErrorCategory::kInternal, {"t", "${z}"});
+  expectError(
+      [] {
+        renderTemplate("t", "a ${x}", {{"x", "1"}, {"w", "2"}});
+      },
+      ErrorCategory::kInternal, {"t", "'w'"});
+  expectError(
+      [] {
+        renderTemplate("t", "a ${x", {{"x", "1"}});
+      },
+      ErrorCategory::kInternal, {"unterminated"});
+}
+
 TEST(KernelArgs, FitsParameterLimit) {
   EXPECT_LE(sizeof(AttentionArgs), 4096u);
   EXPECT_EQ(sizeof(AttentionArgs) % alignof(long long), 0u);
@@ -202,8 +246,11 @@ TEST(KernelArgs, FitsParameterLimit) {
 
 TEST(GenerateCuda, PreambleShape) {
   const GeneratedKernel k = generateCuda(denseCausal(DType::kBF16, 128), kSm90a);
-  EXPECT_EQ(k.kernel_name.rfind("permjit_", 0), 0u);
-  EXPECT_EQ(k.kernel_name.size(), 8u + 16u);
+  // Readable in a profiler: family, index spaces, dtype, head dim, tile, then the hash.
+  EXPECT_EQ(k.kernel_name.rfind("permjit_sm80_orig_bf16_hd128_128x64w4s2_", 0), 0u)
+      << k.kernel_name;
+  EXPECT_EQ(k.kernel_name.size(),
+            std::string("permjit_sm80_orig_bf16_hd128_128x64w4s2_").size() + 16u);
   EXPECT_NE(k.source.find("extern \"C\" __global__"), std::string::npos);
   EXPECT_NE(k.source.find(k.kernel_name + "("), std::string::npos);
   EXPECT_NE(k.source.find("diag_keep(q.pos, k.pos, p[0], p[1])"), std::string::npos);
@@ -216,8 +263,10 @@ TEST(GenerateCuda, PreambleShape) {
   std::set<std::string> names;
   for (const auto& header : k.headers) names.insert(header.first);
   EXPECT_EQ(names.size(), k.headers.size());
-  EXPECT_TRUE(names.count("pj_attention_fwd.cuh"));
-  EXPECT_TRUE(names.count("pj_estimate.cuh"));
+  for (const char* header : {"pj_sm80.cuh", "pj_tile.cuh", "pj_pattern.cuh", "pj_attention_fwd.cuh",
+                             "pj_estimate.cuh"}) {
+    EXPECT_TRUE(names.count(header)) << header;
+  }
   EXPECT_EQ(k.headers_digest.size(), 64u);
   EXPECT_EQ(k.headers_digest.find_first_not_of("0123456789abcdef"), std::string::npos);
   for (const auto& [name, text] : k.headers) {

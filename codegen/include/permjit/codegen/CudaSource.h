@@ -8,31 +8,21 @@
 #include <utility>
 #include <vector>
 
+#include "permjit/codegen/TargetInfo.h"
 #include "permjit/compiler/KernelSpec.h"
 
 namespace permjit {
 
-struct TargetInfo {
-  int major = 8;
-  int minor = 0;
-  bool arch_specific = false;  // the "a" targets (sm_90a, sm_100a, ...): wgmma, setmaxnreg
-  // "sm_80", "sm_90a", ...
-  std::string nvrtcArch() const;
-  // Most shared memory one CTA may opt into on this target, in bytes.
-  int maxSharedMemoryPerBlock() const;
-  // Arch-specific ("a") targets for 9.0 and newer. Throws Error(kUnsupported) below 8.0 (the
-  // templates need bf16 mma.sync, ldmatrix and cp.async).
-  static TargetInfo forComputeCapability(int major, int minor);
-};
-
 struct GeneratedKernel {
-  std::string source;       // the preamble; includes the embedded headers by name
-  std::string kernel_name;  // extern "C" entry point: "permjit_" + hash of the structure
-  int threads = 0;          // block size (1-D)
-  int smem_bytes = 0;       // dynamic shared memory per CTA; above 48 KB the launcher must opt
-                            // in with CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES
-  int block_m = 0;          // rows per CTA: the row segment table's tile
-  int block_n = 0;          // columns per step: the column segment table's tile
+  std::string source;  // the preamble; includes the embedded headers by name
+  // extern "C" entry point, readable in a profiler and unique per structure:
+  // permjit_<family>_<orig|perm>[_gather][_estgrid]_<dtype>_hd<D>_<m>x<n>w<warps>s<stages>_<hash>
+  std::string kernel_name;
+  int threads = 0;     // block size (1-D)
+  int smem_bytes = 0;  // dynamic shared memory per CTA; above 48 KB the launcher must opt
+                       // in with CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES
+  int block_m = 0;     // rows per CTA: the row segment table's tile
+  int block_n = 0;     // columns per step: the column segment table's tile
   std::vector<std::string> nvrtc_options;
   std::vector<std::pair<std::string, std::string>> headers;  // name, text for nvrtcCreateProgram
   // SHA-256 (64 hex digits) of every embedded header's name and text, computed at build time;

@@ -1,0 +1,30 @@
+// What the code generator knows about a target: its compute capability, whether it is the
+// arch-specific "a" variant, and which kernel family renders its attention kernels. Patterns
+// never see the family: every family runs every pattern, through the same preamble.
+#pragma once
+
+#include <string>
+
+namespace permjit {
+
+// The attention mainloop families (one set of device templates each, codegen/cuda/).
+//   kSm80  FlashAttention-2 style: mma.sync m16n8k16, ldmatrix, a cp.async ring; sm_80 and
+//          newer (A100, L40, consumer cards, Hopper through its sm_90a cubin).
+enum class KernelFamily { kSm80 };
+const char* kernelFamilyName(KernelFamily family);  // "sm80"
+
+struct TargetInfo {
+  int major = 8;
+  int minor = 0;
+  bool arch_specific = false;  // the "a" targets (sm_90a, sm_100a, ...): wgmma, setmaxnreg
+  KernelFamily family = KernelFamily::kSm80;
+  // "sm_80", "sm_90a", ...
+  std::string nvrtcArch() const;
+  // Most shared memory one CTA may opt into on this target, in bytes.
+  int maxSharedMemoryPerBlock() const;
+  // Arch-specific ("a") targets for 9.0 and newer; the newest family the target runs. Throws
+  // Error(kUnsupported) below 8.0 (the templates need bf16 mma.sync, ldmatrix and cp.async).
+  static TargetInfo forComputeCapability(int major, int minor);
+};
+
+}  // namespace permjit

@@ -1,0 +1,35 @@
+// One attention kernel family per architecture generation (as Triton has one backend per
+// target): which mainloop template the generated preamble instantiates, which tile shapes it
+// runs and how it is launched. generateCuda asks the target's family and nothing else, so a
+// new family plugs in here without touching patterns or the compiler.
+#pragma once
+
+#include <string>
+
+#include "permjit/codegen/TargetInfo.h"
+#include "permjit/compiler/KernelSpec.h"
+
+namespace permjit::codegen_detail {
+
+class AttentionFamily {
+ public:
+  virtual ~AttentionFamily() = default;
+  virtual KernelFamily id() const = 0;
+  // Throws Error(kUnsupported) naming the field for a tile shape or size the family's
+  // templates cannot run on `target`.
+  virtual void checkSpec(const KernelSpec& spec, const TargetInfo& target) const = 0;
+  virtual int threads(const KernelSpec& spec) const = 0;
+  virtual int smemBytes(const KernelSpec& spec) const = 0;
+  // The device template the preamble includes, e.g. "pj_attention_fwd.cuh".
+  virtual std::string mainloopHeader() const = 0;
+  // The C++ type of the kernel's Config over the preamble's constants.
+  virtual std::string configType() const = 0;
+  // `__launch_bounds__(...)` of the entry point.
+  virtual std::string launchBounds(const KernelSpec& spec) const = 0;
+  // The entry point's body: the mainloop call for a static or a grid_estimated pass.
+  virtual std::string entry(const KernelSpec& spec) const = 0;
+};
+
+const AttentionFamily& attentionFamily(KernelFamily family);
+
+}  // namespace permjit::codegen_detail
