@@ -57,6 +57,11 @@ struct PlanOptions {
   std::string name = "pattern";  // kernel naming and diagnostics
 };
 
+// The CompileOptions of a plan: head_dim, dtype, tile, layout, seq_len, name and
+// pass_split copied (tuning aside: Runtime::plan may then take the tile and split from the
+// tuning database).
+CompileOptions compileOptionsFor(const PlanOptions& options);
+
 // How q/k/v/o are laid out in memory. head_dim is always contiguous.
 enum class TensorLayout {
   kBSHD,     // [batch, seq, heads, head_dim] contiguous
@@ -137,6 +142,7 @@ class Plan {
 
  private:
   friend class Runtime;
+  friend struct RuntimeAccess;  // builds plans for the runtime's internals (the autotuner)
   explicit Plan(std::shared_ptr<const Impl> impl) : impl_(std::move(impl)) {}
   std::shared_ptr<const Impl> impl_;
 };

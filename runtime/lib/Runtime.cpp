@@ -162,30 +162,45 @@ CacheStats Runtime::cacheStats() const { return publicStats(state_->cache->stats
 void Runtime::resetCacheStats() { state_->cache->resetStats(); }
 size_t Runtime::clearCache() { return state_->cache->clear(); }
 
-Plan Runtime::plan(const Pattern& pattern, const PlanOptions& options) {
-  State& state = *state_;
-  if (options.seq_len > 0) {
-    options.layout.validate(options.seq_len);
-    validate(pattern, options.layout, options.seq_len);
-  }
+CompileOptions compileOptionsFor(const PlanOptions& options) {
   CompileOptions compile;
   compile.head_dim = options.head_dim;
   compile.dtype = options.dtype;
-  // An explicit tile wins; otherwise the tuning database's (PERMJIT_TUNE=1 tunes first), else
-  // the compiler's default. The database's pass split applies where the caller leaves the split
-  // to kAuto. The autotuner always sets options.tile, so this cannot recurse.
-  std::optional<runtime::TunedConfig> tuned;
-  if (!options.tile) tuned = runtime::tunedConfigFor(*this, pattern, options);
   compile.tile = options.tile;
-  if (tuned) compile.tile = tuned->tile;
   compile.layout = options.layout;
   compile.seq_len = options.seq_len;
   compile.name = options.name;
   compile.pass_split = options.pass_split;
-  if (tuned && tuned->pass_split && options.pass_split == PassSplit::kAuto) {
-    compile.pass_split = *tuned->pass_split;
+  return compile;
+}
+
+Plan Runtime::plan(const Pattern& pattern, const PlanOptions& options) {
+  if (options.seq_len > 0) {
+    options.layout.validate(options.seq_len);
+    validate(pattern, options.layout, options.seq_len);
   }
-  auto impl = std::make_shared<Plan::Impl>(Plan::Impl{state_, pattern, {}, {}, {}, {}});
+  CompileOptions compile = compileOptionsFor(options);
+  // An explicit tile wins; otherwise the tuning database's (PERMJIT_TUNE=1 tunes first), else
+  // the compiler's default. The database's pass split applies where the caller leaves the split
+  // to kAuto. Tuning compiles its candidates with buildPlan, never through plan().
+  if (!options.tile) {
+    if (std::optional<runtime::TunedConfig> tuned =
+            runtime::tunedConfigFor(*this, pattern, options)) {
+      compile.tile = tuned->tile;
+      if (tuned->pass_split && options.pass_split == PassSplit::kAuto) {
+        compile.pass_split = *tuned->pass_split;
+      }
+    }
+  }
+  return runtime::buildPlan(state_, pattern, compile);
+}
+
+namespace runtime {
+
+Plan buildPlan(const std::shared_ptr<Runtime::State>& state_pointer, const Pattern& pattern,
+               const CompileOptions& compile) {
+  Runtime::State& state = *state_pointer;
+  auto impl = std::make_shared<Plan::Impl>(Plan::Impl{state_pointer, pattern, {}, {}, {}, {}});
   impl->spec = compilePattern(pattern, compile);
   TargetInfo target = targetFor(state.arch);
   if (impl->spec.dynamic && impl->spec.dynamic->last_q > kMaxEstimateLastQ) {
@@ -259,8 +274,10 @@ Plan Runtime::plan(const Pattern& pattern, const PlanOptions& options) {
   if (impl->passes.empty()) {
     throw Error(ErrorCategory::kInternal, "plan: the compiled spec has no passes");
   }
-  return Plan(impl);
+  return RuntimeAccess::plan(impl);
 }
+
+}  // namespace runtime
 
 const KernelSpec& Plan::spec() const { return impl_->spec; }
 std::string Plan::structureKey() const { return impl_->spec.structureKey(); }

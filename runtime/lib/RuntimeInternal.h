@@ -51,6 +51,14 @@ struct RuntimeAccess {
   static const std::shared_ptr<Runtime::State>& state(const Runtime& runtime) {
     return runtime.state_;
   }
+  static Plan plan(std::shared_ptr<const Plan::Impl> impl) { return Plan(std::move(impl)); }
 };
+
+namespace runtime {
+// Compiles exactly `compile` for the runtime's target through its cache (no tuning database):
+// Runtime::plan after it resolved the tile, and the autotuner's candidates.
+Plan buildPlan(const std::shared_ptr<Runtime::State>& state, const Pattern& pattern,
+               const CompileOptions& compile);
+}  // namespace runtime
 
 }  // namespace permjit
