@@ -28,6 +28,12 @@ struct PassKernel {
   std::shared_ptr<runtime::LoadedKernel> loaded;  // null when host-only
 };
 
+// One stage of a dynamic plan's online estimator.
+struct EstimatorKernel {
+  EstimatorStage stage;
+  PassKernel kernel;  // opted in to estimatorMaxExtraSmem(stage)
+};
+
 // One candidate stride of a grid_estimated plan: its spec (that stride's params) and kernels.
 struct GridCandidatePlan {
   KernelSpec spec;
@@ -39,10 +45,8 @@ struct Plan::Impl {
   Pattern pattern;
   KernelSpec spec;  // grid_estimated: candidate 0's
   std::vector<PassKernel> passes;
-  // Dynamic plans: the online estimator's kernels, in launch order (vertical_slash: kStats,
-  // kLse, kScores, kSelect; grid_estimated: kStats, kLse, kScores, kGridColumns, kGridRows,
-  // kGridPhase).
-  std::vector<PassKernel> estimators;
+  // Dynamic plans: the online estimator's kernels, in launch order (estimatorStages).
+  std::vector<EstimatorKernel> estimators;
   // grid_estimated: every candidate, in the pattern's order (the first is spec/passes above).
   std::vector<GridCandidatePlan> grid_candidates;
 };
