@@ -9,12 +9,15 @@
 #include "permjit/dsl/Reference.h"
 #include "permjit/runtime/AttentionCheck.h"
 #include "permjit/runtime/Driver.h"
+#include "permjit/runtime/EventTimer.h"
 
 namespace permjit::patterns {
 namespace {
 
 using runtime::DeviceBuffer;
 using runtime::Driver;
+using runtime::EventTimer;
+using runtime::ScopedContext;
 
 // Element (b, h, s, d) of a contiguous tensor in the run's layout.
 int64_t offsetOf(TensorLayout layout, int64_t b, int64_t h, int64_t s, int64_t d, int64_t heads,
@@ -115,15 +118,7 @@ LayerCheckResult checkLayer(const LayerPlan& layer, const LayerCheckConfig& conf
 
   // The runtime uses the device's primary context; so do these buffers.
   std::shared_ptr<Driver> driver = Driver::open();
-  CUcontext previous = nullptr;
-  driver->check(driver->cuCtxGetCurrent(&previous), "cuCtxGetCurrent");
-  driver->check(driver->cuCtxSetCurrent(driver->primaryContext(config.device_ordinal)),
-                "cuCtxSetCurrent");
-  struct Restore {
-    std::shared_ptr<Driver> driver;
-    CUcontext previous;
-    ~Restore() { driver->cuCtxSetCurrent(previous); }
-  } restore{driver, previous};
+  ScopedContext context(*driver, driver->primaryContext(config.device_ordinal));
 
   const size_t q_bytes = q.device_bits.size() * 2, kv_bytes = k.device_bits.size() * 2;
   DeviceBuffer dq(driver, q_bytes), dk(driver, kv_bytes), dv(driver, kv_bytes),
@@ -248,30 +243,9 @@ LayerCheckResult checkLayer(const LayerPlan& layer, const LayerCheckConfig& conf
   }
 
   if (config.timing_iterations > 0) {
-    CUevent start = nullptr, stop = nullptr;
-    driver->check(driver->cuEventCreate(&start, CU_EVENT_DEFAULT), "cuEventCreate");
-    driver->check(driver->cuEventCreate(&stop, CU_EVENT_DEFAULT), "cuEventCreate");
-    struct Events {
-      std::shared_ptr<Driver> driver;
-      CUevent a, b;
-      ~Events() {
-        driver->cuEventDestroy_v2(a);
-        driver->cuEventDestroy_v2(b);
-      }
-    } events{driver, start, stop};
+    EventTimer timer(*driver);
     layer.run(args, nullptr);  // warm-up
-    std::vector<float> times;
-    for (int i = 0; i < config.timing_iterations; ++i) {
-      driver->check(driver->cuEventRecord(start, nullptr), "cuEventRecord");
-      layer.run(args, nullptr);
-      driver->check(driver->cuEventRecord(stop, nullptr), "cuEventRecord");
-      driver->check(driver->cuEventSynchronize(stop), "cuEventSynchronize");
-      float ms = 0;
-      driver->check(driver->cuEventElapsedTime(&ms, start, stop), "cuEventElapsedTime");
-      times.push_back(ms);
-    }
-    std::sort(times.begin(), times.end());
-    result.median_ms = times[times.size() / 2];
+    result.median_ms = timer.medianMs([&] { layer.run(args, nullptr); }, config.timing_iterations);
   }
   return result;
 }

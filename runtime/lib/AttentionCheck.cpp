@@ -8,6 +8,7 @@
 
 #include "RuntimeInternal.h"
 #include "permjit/dsl/Reference.h"
+#include "permjit/runtime/EventTimer.h"
 
 namespace permjit::runtime {
 namespace {
@@ -267,14 +268,7 @@ CheckResult checkPlan(Runtime& runtime, const Plan& plan, const Pattern& pattern
   }
 
   auto driver = state->driver;
-  CUcontext previous = nullptr;
-  driver->check(driver->cuCtxGetCurrent(&previous), "cuCtxGetCurrent");
-  driver->check(driver->cuCtxSetCurrent(state->context), "cuCtxSetCurrent");
-  struct Restore {
-    std::shared_ptr<Driver> driver;
-    CUcontext previous;
-    ~Restore() { driver->cuCtxSetCurrent(previous); }
-  } restore{driver, previous};
+  ScopedContext context(*driver, state->context);
 
   const size_t q_bytes = q.device_bits.size() * 2, kv_bytes = k.device_bits.size() * 2;
   DeviceBuffer dq(driver, q_bytes), dk(driver, kv_bytes), dv(driver, kv_bytes),
@@ -400,45 +394,14 @@ CheckResult checkPlan(Runtime& runtime, const Plan& plan, const Pattern& pattern
   if (result.nan_found) result.rel_l2 = std::numeric_limits<double>::infinity();
 
   if (config.timing_iterations > 0) {
-    CUevent start = nullptr, stop = nullptr;
-    driver->check(driver->cuEventCreate(&start, CU_EVENT_DEFAULT), "cuEventCreate");
-    driver->check(driver->cuEventCreate(&stop, CU_EVENT_DEFAULT), "cuEventCreate");
-    struct Events {
-      std::shared_ptr<Driver> driver;
-      CUevent a, b;
-      ~Events() {
-        driver->cuEventDestroy_v2(a);
-        driver->cuEventDestroy_v2(b);
-      }
-    } events{driver, start, stop};
+    EventTimer timer(*driver);
     plan.run(args, nullptr);  // warm-up
-    std::vector<float> times;
-    for (int i = 0; i < config.timing_iterations; ++i) {
-      driver->check(driver->cuEventRecord(start, nullptr), "cuEventRecord");
-      plan.run(args, nullptr);
-      driver->check(driver->cuEventRecord(stop, nullptr), "cuEventRecord");
-      driver->check(driver->cuEventSynchronize(stop), "cuEventSynchronize");
-      float ms = 0;
-      driver->check(driver->cuEventElapsedTime(&ms, start, stop), "cuEventElapsedTime");
-      times.push_back(ms);
-    }
-    std::sort(times.begin(), times.end());
-    result.median_ms = times[times.size() / 2];
+    result.median_ms = timer.medianMs([&] { plan.run(args, nullptr); }, config.timing_iterations);
     if (plan.isDynamic()) {
       RunArgs reuse = args;
       reuse.reuse_estimate = true;
-      std::vector<float> attention;
-      for (int i = 0; i < config.timing_iterations; ++i) {
-        driver->check(driver->cuEventRecord(start, nullptr), "cuEventRecord");
-        plan.run(reuse, nullptr);
-        driver->check(driver->cuEventRecord(stop, nullptr), "cuEventRecord");
-        driver->check(driver->cuEventSynchronize(stop), "cuEventSynchronize");
-        float ms = 0;
-        driver->check(driver->cuEventElapsedTime(&ms, start, stop), "cuEventElapsedTime");
-        attention.push_back(ms);
-      }
-      std::sort(attention.begin(), attention.end());
-      result.attention_ms = attention[attention.size() / 2];
+      result.attention_ms =
+          timer.medianMs([&] { plan.run(reuse, nullptr); }, config.timing_iterations);
     }
     double kept_pairs = result.kept_fraction * static_cast<double>(S) * static_cast<double>(S);
     result.eff_tflops =

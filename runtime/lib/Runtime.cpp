@@ -98,24 +98,6 @@ CacheStats publicStats(const runtime::CacheStats& stats) {
           stats.memory_entries};
 }
 
-// Makes `context` current on this thread for the scope (a no-op when it already is).
-class CurrentContext {
- public:
-  CurrentContext(runtime::Driver& driver, CUcontext context) : driver_(driver) {
-    driver_.check(driver_.cuCtxGetCurrent(&previous_), "cuCtxGetCurrent");
-    changed_ = previous_ != context;
-    if (changed_) driver_.check(driver_.cuCtxSetCurrent(context), "cuCtxSetCurrent");
-  }
-  ~CurrentContext() {
-    if (changed_) driver_.cuCtxSetCurrent(previous_);
-  }
-
- private:
-  runtime::Driver& driver_;
-  CUcontext previous_ = nullptr;
-  bool changed_ = false;
-};
-
 }  // namespace
 
 const char* tensorLayoutName(TensorLayout layout) {
@@ -303,7 +285,7 @@ std::vector<DynamicIndices> Plan::estimatedIndices(const RunArgs& args, void* st
   checkWorkspaceBytes(*this, args);
   const runtime::WorkspaceLayout w = runtime::workspaceLayout(impl.spec, args.seq_len);
   runtime::Driver& driver = *impl.state->driver;
-  CurrentContext current(driver, impl.state->context);
+  runtime::ScopedContext context(driver, impl.state->context);
   driver.check(driver.cuStreamSynchronize(static_cast<CUstream>(stream)), "cuStreamSynchronize");
   std::vector<DynamicIndices> out;
   if (impl.spec.grid_estimate) {
@@ -636,7 +618,7 @@ void Plan::run(const RunArgs& args, void* stream) const {
   const runtime::CheckedRunArgs checked = runtime::checkRunArgs(*this, impl, args);
   runtime::BoundRun bound = runtime::bindRun(impl, args, checked);
   runtime::Driver& driver = *impl.state->driver;
-  CurrentContext current(driver, impl.state->context);
+  runtime::ScopedContext context(driver, impl.state->context);
   if (!args.reuse_estimate)
     runtime::launchEstimators(driver, impl, bound, static_cast<CUstream>(stream));
   runtime::launchPasses(driver, bound, static_cast<CUstream>(stream));

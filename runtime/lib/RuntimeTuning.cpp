@@ -7,6 +7,7 @@
 #include "RuntimeInternal.h"
 #include "permjit/runtime/AttentionCheck.h"
 #include "permjit/runtime/Autotuner.h"
+#include "permjit/runtime/EventTimer.h"
 
 namespace permjit::runtime {
 namespace {
@@ -27,27 +28,12 @@ std::vector<uint16_t> randomHalfBits(size_t count, DType dtype, uint64_t seed) {
   return bits;
 }
 
-class ScopedContext {
- public:
-  ScopedContext(std::shared_ptr<Driver> driver, CUcontext context) : driver_(std::move(driver)) {
-    driver_->check(driver_->cuCtxGetCurrent(&previous_), "cuCtxGetCurrent");
-    driver_->check(driver_->cuCtxSetCurrent(context), "cuCtxSetCurrent");
-  }
-  ~ScopedContext() { driver_->cuCtxSetCurrent(previous_); }
-  ScopedContext(const ScopedContext&) = delete;
-  ScopedContext& operator=(const ScopedContext&) = delete;
-
- private:
-  std::shared_ptr<Driver> driver_;
-  CUcontext previous_ = nullptr;
-};
-
 // Inputs at the target shape, allocated once and shared by every candidate's timing.
 class TimingBench final : public TuningBackend::Timer {
  public:
   TimingBench(std::shared_ptr<Driver> driver, CUcontext context, const TuneShape& shape,
               int head_dim, DType dtype)
-      : context_(driver, context), driver_(driver) {
+      : context_(*driver, context), driver_(driver), timer_(*driver) {
     const int64_t kv_heads = shape.kv_heads == 0 ? shape.heads : shape.kv_heads;
     const size_t q_count =
         static_cast<size_t>(shape.batch * shape.heads * shape.seq_len * head_dim);
@@ -74,12 +60,6 @@ class TimingBench final : public TuningBackend::Timer {
     args_.dtype = dtype;
     args_.tensor_layout = shape.tensor_layout;
     args_.layout = shape.layout;
-    driver->check(driver->cuEventCreate(&start_, CU_EVENT_DEFAULT), "cuEventCreate");
-    driver->check(driver->cuEventCreate(&stop_, CU_EVENT_DEFAULT), "cuEventCreate");
-  }
-  ~TimingBench() {
-    driver_->cuEventDestroy_v2(start_);
-    driver_->cuEventDestroy_v2(stop_);
   }
 
   double medianMs(const Plan& plan, int warmup, int iterations) override {
@@ -87,19 +67,12 @@ class TimingBench final : public TuningBackend::Timer {
       plan.run(args_, nullptr);
       ++g_timing_runs;
     }
-    std::vector<float> times;
-    for (int i = 0; i < iterations; ++i) {
-      driver_->check(driver_->cuEventRecord(start_, nullptr), "cuEventRecord");
-      plan.run(args_, nullptr);
-      ++g_timing_runs;
-      driver_->check(driver_->cuEventRecord(stop_, nullptr), "cuEventRecord");
-      driver_->check(driver_->cuEventSynchronize(stop_), "cuEventSynchronize (timed run)");
-      float ms = 0;
-      driver_->check(driver_->cuEventElapsedTime(&ms, start_, stop_), "cuEventElapsedTime");
-      times.push_back(ms);
-    }
-    std::sort(times.begin(), times.end());
-    return times[times.size() / 2];
+    return timer_.medianMs(
+        [&] {
+          plan.run(args_, nullptr);
+          ++g_timing_runs;
+        },
+        iterations);
   }
 
  private:
@@ -108,7 +81,7 @@ class TimingBench final : public TuningBackend::Timer {
   std::shared_ptr<Driver> driver_;
   std::unique_ptr<DeviceBuffer> q_, k_, v_, o_, lse_;
   RunArgs args_;
-  CUevent start_ = nullptr, stop_ = nullptr;
+  EventTimer timer_;
 };
 
 class RuntimeBackend final : public TuningBackend {
@@ -120,7 +93,7 @@ class RuntimeBackend final : public TuningBackend {
 
   Plan compile(const Pattern& pattern, const PlanOptions& options) override {
     // Loading the kernels needs the runtime's context current on this (worker) thread.
-    ScopedContext context(state_->driver, state_->context);
+    ScopedContext context(*state_->driver, state_->context);
     return buildPlan(state_, pattern, compileOptionsFor(options));
   }
 
