@@ -156,7 +156,9 @@ class Runtime {
   Runtime(const Runtime&) = delete;
   Runtime& operator=(const Runtime&) = delete;
 
-  // compilePattern + generateCuda + NVRTC through the cache (memory -> disk -> compile).
+  // compilePattern + generateCuda + NVRTC through the cache (memory -> disk -> compile). With
+  // PERMJIT_DUMP_SOURCE=<dir>, every generated source (passes and estimators) is written to
+  // <dir>/<kernel name>.cu first; Error(kIo) when it cannot be.
   Plan plan(const Pattern& pattern, const PlanOptions& options = {});
 
   bool hasDevice() const;

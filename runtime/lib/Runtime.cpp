@@ -14,6 +14,7 @@
 #include "permjit/runtime/Autotuner.h"
 #include "permjit/runtime/Driver.h"
 #include "permjit/runtime/KernelCache.h"
+#include "permjit/runtime/SourceDump.h"
 #include "permjit/runtime/Workspace.h"
 
 namespace permjit {
@@ -199,10 +200,16 @@ Plan buildPlan(const std::shared_ptr<Runtime::State>& state_pointer, const Patte
                 "vertical_slash.last_q: " + std::to_string(impl->spec.dynamic->last_q) +
                     "; allowed: 1.." + std::to_string(kMaxEstimateLastQ));
   }
-  // Generates, compiles (through the cache) and, with a device, loads one kernel.
+  // PERMJIT_DUMP_SOURCE: every generated source is written before it compiles, so one that
+  // fails to compile is there to read too.
+  const std::optional<std::string> dump_dir = env::dumpSourceDir();
+  // Generates, dumps, compiles (through the cache) and, with a device, loads one kernel.
   auto build = [&](GeneratedKernel generated, int extra_smem) {
     PassKernel kernel;
     kernel.generated = std::move(generated);
+    if (dump_dir) {
+      runtime::dumpSource(*dump_dir, kernel.generated.kernel_name, kernel.generated.source);
+    }
     kernel.program.name = kernel.generated.kernel_name + ".cu";
     kernel.program.source = kernel.generated.source;
     kernel.program.headers = kernel.generated.headers;
