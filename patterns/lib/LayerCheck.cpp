@@ -17,38 +17,9 @@ namespace {
 using runtime::DeviceBuffer;
 using runtime::Driver;
 using runtime::EventTimer;
+using runtime::HostTensor;
+using runtime::randomTensor;
 using runtime::ScopedContext;
-
-// Element (b, h, s, d) of a contiguous tensor in the run's layout.
-int64_t offsetOf(TensorLayout layout, int64_t b, int64_t h, int64_t s, int64_t d, int64_t heads,
-                 int64_t seq_len, int64_t head_dim) {
-  if (layout == TensorLayout::kBHSD) return ((b * heads + h) * seq_len + s) * head_dim + d;
-  return ((b * seq_len + s) * heads + h) * head_dim + d;
-}
-
-struct HostTensor {
-  std::vector<uint16_t> device_bits;  // in the run's tensor layout
-  std::vector<double> reference;      // [B, H, S, D] of the same rounded values
-};
-
-HostTensor randomTensor(std::mt19937_64& rng, DType dtype, TensorLayout layout, int64_t batch,
-                        int64_t heads, int64_t seq_len, int64_t head_dim) {
-  std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
-  HostTensor t;
-  const size_t n = static_cast<size_t>(batch * heads * seq_len * head_dim);
-  t.device_bits.resize(n);
-  t.reference.resize(n);
-  size_t i = 0;
-  for (int64_t b = 0; b < batch; ++b)
-    for (int64_t h = 0; h < heads; ++h)
-      for (int64_t s = 0; s < seq_len; ++s)
-        for (int64_t d = 0; d < head_dim; ++d, ++i) {
-          uint16_t bits = runtime::floatToHalfBits(uniform(rng), dtype);
-          t.device_bits[offsetOf(layout, b, h, s, d, heads, seq_len, head_dim)] = bits;
-          t.reference[i] = runtime::halfBitsToFloat(bits, dtype);
-        }
-  return t;
-}
 
 // Rows of one (batch, head) to check when sampling: both ends and an even spread.
 std::vector<int64_t> sampleRows(int64_t seq_len, int count) {
@@ -219,9 +190,9 @@ LayerCheckResult checkLayer(const LayerPlan& layer, const LayerCheckConfig& conf
         }
         kept += static_cast<double>(std::count(kept_row.begin(), kept_row.end(), uint8_t{1}));
         for (int64_t d = 0; d < D; ++d) {
-          double got = runtime::halfBitsToFloat(
-              out_bits[static_cast<size_t>(offsetOf(config.tensor_layout, b, h, row, d, H, S, D))],
-              dtype);
+          double got = runtime::halfBitsToFloat(out_bits[static_cast<size_t>(runtime::tensorOffset(
+                                                    config.tensor_layout, b, h, row, d, H, S, D))],
+                                                dtype);
           if (!std::isfinite(got)) check.nan_found = true;
           err2 += (got - expected[d]) * (got - expected[d]);
           ref2 += expected[d] * expected[d];

@@ -14,36 +14,6 @@ namespace permjit::runtime {
 namespace {
 
 // Index of element (b, h, s, d) in a contiguous tensor of the given layout.
-int64_t offsetOf(TensorLayout layout, int64_t b, int64_t h, int64_t s, int64_t d, int64_t heads,
-                 int64_t seq_len, int64_t head_dim) {
-  if (layout == TensorLayout::kBHSD) return ((b * heads + h) * seq_len + s) * head_dim + d;
-  return ((b * seq_len + s) * heads + h) * head_dim + d;
-}
-
-struct HostTensor {
-  std::vector<uint16_t> device_bits;  // in the run's tensor layout
-  std::vector<double> reference;      // [B, H, S, D] of the same rounded values
-};
-
-HostTensor randomTensor(std::mt19937_64& rng, DType dtype, TensorLayout layout, int64_t batch,
-                        int64_t heads, int64_t seq_len, int64_t head_dim) {
-  std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
-  HostTensor t;
-  size_t n = static_cast<size_t>(batch * heads * seq_len * head_dim);
-  t.device_bits.resize(n);
-  t.reference.resize(n);
-  size_t i = 0;
-  for (int64_t b = 0; b < batch; ++b)
-    for (int64_t h = 0; h < heads; ++h)
-      for (int64_t s = 0; s < seq_len; ++s)
-        for (int64_t d = 0; d < head_dim; ++d, ++i) {
-          uint16_t bits = floatToHalfBits(uniform(rng), dtype);
-          t.device_bits[offsetOf(layout, b, h, s, d, heads, seq_len, head_dim)] = bits;
-          t.reference[i] = halfBitsToFloat(bits, dtype);
-        }
-  return t;
-}
-
 // q and k with planted vertical_slash structure. The first half of the head dim carries random
 // rotations (q_i . k_j peaks where i - j == slash: a sum of cosines of random frequencies);
 // the second half is all ones in q and in the planted key columns, zero elsewhere. A little
@@ -76,7 +46,7 @@ void plantStructure(std::mt19937_64& rng, DType dtype, TensorLayout layout, int6
               value = (is_q || planted[static_cast<size_t>(s)]) ? 1.0 : 0.0;
             }
             uint16_t bits = floatToHalfBits(static_cast<float>(value) + noise(rng), dtype);
-            t.device_bits[offsetOf(layout, b, h, s, d, nheads, seq_len, head_dim)] = bits;
+            t.device_bits[tensorOffset(layout, b, h, s, d, nheads, seq_len, head_dim)] = bits;
             t.reference[i] = halfBitsToFloat(bits, dtype);
           }
   };
@@ -102,7 +72,7 @@ void plantGrid(std::mt19937_64& rng, DType dtype, TensorLayout layout, int64_t b
           for (int64_t d = 0; d < head_dim; ++d, ++i) {
             const double value = d >= head_dim / 2 && along ? 1.0 : 0.0;
             uint16_t bits = floatToHalfBits(static_cast<float>(value) + noise(rng), dtype);
-            t.device_bits[offsetOf(layout, b, h, s, d, nheads, seq_len, head_dim)] = bits;
+            t.device_bits[tensorOffset(layout, b, h, s, d, nheads, seq_len, head_dim)] = bits;
             t.reference[i] = halfBitsToFloat(bits, dtype);
           }
         }
@@ -159,6 +129,31 @@ std::vector<int64_t> sampleRows(int64_t seq_len, int count, std::mt19937_64& rng
 }
 
 }  // namespace
+
+int64_t tensorOffset(TensorLayout layout, int64_t b, int64_t h, int64_t s, int64_t d, int64_t heads,
+                     int64_t seq_len, int64_t head_dim) {
+  if (layout == TensorLayout::kBHSD) return ((b * heads + h) * seq_len + s) * head_dim + d;
+  return ((b * seq_len + s) * heads + h) * head_dim + d;
+}
+
+HostTensor randomTensor(std::mt19937_64& rng, DType dtype, TensorLayout layout, int64_t batch,
+                        int64_t heads, int64_t seq_len, int64_t head_dim) {
+  std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
+  HostTensor t;
+  size_t n = static_cast<size_t>(batch * heads * seq_len * head_dim);
+  t.device_bits.resize(n);
+  t.reference.resize(n);
+  size_t i = 0;
+  for (int64_t b = 0; b < batch; ++b)
+    for (int64_t h = 0; h < heads; ++h)
+      for (int64_t s = 0; s < seq_len; ++s)
+        for (int64_t d = 0; d < head_dim; ++d, ++i) {
+          uint16_t bits = floatToHalfBits(uniform(rng), dtype);
+          t.device_bits[tensorOffset(layout, b, h, s, d, heads, seq_len, head_dim)] = bits;
+          t.reference[i] = halfBitsToFloat(bits, dtype);
+        }
+  return t;
+}
 
 uint16_t floatToHalfBits(float value, DType dtype) {
   uint32_t bits;
@@ -317,8 +312,8 @@ CheckResult checkPlan(Runtime& runtime, const Plan& plan, const Pattern& pattern
   double err2 = 0, ref2 = 0;
   auto compareRow = [&](int64_t b, int64_t h, int64_t row, const double* ref, double ref_lse) {
     for (int64_t d = 0; d < D; ++d) {
-      double got =
-          halfBitsToFloat(out_bits[offsetOf(config.tensor_layout, b, h, row, d, H, S, D)], dtype);
+      double got = halfBitsToFloat(
+          out_bits[tensorOffset(config.tensor_layout, b, h, row, d, H, S, D)], dtype);
       if (!std::isfinite(got)) result.nan_found = true;
       err2 += (got - ref[d]) * (got - ref[d]);
       ref2 += ref[d] * ref[d];
