@@ -1,9 +1,14 @@
 // The public C++ API: Runtime (driver, device, cache) and Plan (compiled kernels of one shape
 // class, launched per call).
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstring>
+#include <exception>
 #include <mutex>
+#include <optional>
+#include <system_error>
+#include <thread>
 
 #include "RuntimeInternal.h"
 #include "permjit/codegen/CudaSource.h"
@@ -184,13 +189,110 @@ Plan Runtime::plan(const Pattern& pattern, const PlanOptions& options) {
       }
     }
   }
-  return runtime::buildPlan(state_, pattern, compile);
+  // The plan's kernels compile concurrently: a cold two-pass plan takes about its slowest
+  // kernel's compile instead of the sum. At most 8 at once: an NVRTC instance holds a few
+  // hundred MB while it runs.
+  const unsigned threads = std::min(8u, std::max(1u, std::thread::hardware_concurrency()));
+  return runtime::buildPlan(state_, pattern, compile, threads);
 }
 
 namespace runtime {
+namespace {
+
+// One kernel a plan needs: generated, not yet compiled.
+struct KernelRequest {
+  GeneratedKernel generated;
+  int extra_smem = 0;  // dynamic shared memory the launches add (the kernel is opted in to it)
+};
+
+// Compiles one kernel through the cache and, with a device, loads it.
+PassKernel compileKernel(Runtime::State& state, KernelRequest request) {
+  PassKernel kernel;
+  kernel.generated = std::move(request.generated);
+  kernel.program.name = kernel.generated.kernel_name + ".cu";
+  kernel.program.source = kernel.generated.source;
+  kernel.program.headers = kernel.generated.headers;
+  kernel.program.headers_digest = kernel.generated.headers_digest;
+  kernel.program.options = kernel.generated.nvrtc_options;
+  kernel.program.arch = state.arch;
+  kernel.program.kernel_name = kernel.generated.kernel_name;
+  if (state.driver) {
+    kernel.loaded = state.cache->kernel(kernel.program, *state.driver, state.driver, state.context);
+    const int smem_bytes = kernel.generated.smem_bytes + request.extra_smem;
+    if (smem_bytes > state.device.max_smem_optin) {
+      throw Error(ErrorCategory::kUnsupported, "tile: the kernel needs " +
+                                                   std::to_string(smem_bytes) +
+                                                   " bytes of shared memory; this device allows " +
+                                                   std::to_string(state.device.max_smem_optin) +
+                                                   "; allowed: smaller block_m/block_n/stages");
+    }
+    state.driver->check(
+        state.driver->cuFuncSetAttribute(
+            kernel.loaded->function(), CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, smem_bytes),
+        "cuFuncSetAttribute(max dynamic shared memory)");
+  } else {
+    state.cache->binary(kernel.program, Artifact::kCubin);
+  }
+  return kernel;
+}
+
+// Every request's kernel, in request order. The first request of each distinct source compiles
+// on up to `threads` threads at once (NVRTC and the KernelCache are thread-safe); repeats (the
+// grid candidates share their kernels) follow one by one, so they are cache hits as before.
+// The first failure in request order is rethrown.
+std::vector<PassKernel> compileKernels(Runtime::State& state, std::vector<KernelRequest> requests,
+                                       unsigned threads) {
+  std::vector<size_t> distinct, repeats;
+  for (size_t i = 0; i < requests.size(); ++i) {
+    const GeneratedKernel& kernel = requests[i].generated;
+    const bool repeat = std::any_of(distinct.begin(), distinct.end(), [&](size_t earlier) {
+      return requests[earlier].generated.kernel_name == kernel.kernel_name &&
+             requests[earlier].generated.source == kernel.source;
+    });
+    (repeat ? repeats : distinct).push_back(i);
+  }
+  std::vector<PassKernel> kernels(requests.size());
+  std::vector<std::exception_ptr> failures(requests.size());
+  threads = std::max(1u, std::min<unsigned>(threads, static_cast<unsigned>(distinct.size())));
+  std::atomic<size_t> next{0};
+  auto worker = [&] {
+    for (size_t n = next++; n < distinct.size(); n = next++) {
+      const size_t i = distinct[n];
+      try {
+        kernels[i] = compileKernel(state, std::move(requests[i]));
+      } catch (...) {
+        failures[i] = std::current_exception();  // nothing may escape a worker thread
+      }
+    }
+  };
+  std::vector<std::thread> pool;
+  for (unsigned t = 1; t < threads; ++t) {
+    try {
+      pool.emplace_back([&] {
+        // Loading needs the runtime's context current on this thread.
+        std::optional<ScopedContext> context;
+        if (state.driver) context.emplace(*state.driver, state.context);
+        worker();
+      });
+    } catch (const std::system_error&) {
+      break;  // no more threads: the ones running (and this one) compile the rest
+    }
+  }
+  worker();
+  for (std::thread& thread : pool) thread.join();
+  for (size_t i = 0; i < requests.size(); ++i) {
+    if (failures[i]) std::rethrow_exception(failures[i]);
+    if (std::find(repeats.begin(), repeats.end(), i) != repeats.end()) {
+      kernels[i] = compileKernel(state, std::move(requests[i]));
+    }
+  }
+  return kernels;
+}
+
+}  // namespace
 
 Plan buildPlan(const std::shared_ptr<Runtime::State>& state_pointer, const Pattern& pattern,
-               const CompileOptions& compile) {
+               const CompileOptions& compile, unsigned compile_threads) {
   Runtime::State& state = *state_pointer;
   auto impl = std::make_shared<Plan::Impl>(Plan::Impl{state_pointer, pattern, {}, {}, {}, {}});
   impl->spec = compilePattern(pattern, compile);
@@ -200,63 +302,43 @@ Plan buildPlan(const std::shared_ptr<Runtime::State>& state_pointer, const Patte
                 "vertical_slash.last_q: " + std::to_string(impl->spec.dynamic->last_q) +
                     "; allowed: 1.." + std::to_string(kMaxEstimateLastQ));
   }
-  // PERMJIT_DUMP_SOURCE: every generated source is written before it compiles, so one that
-  // fails to compile is there to read too.
-  const std::optional<std::string> dump_dir = env::dumpSourceDir();
-  // Generates, dumps, compiles (through the cache) and, with a device, loads one kernel.
-  auto build = [&](GeneratedKernel generated, int extra_smem) {
-    PassKernel kernel;
-    kernel.generated = std::move(generated);
-    if (dump_dir) {
-      runtime::dumpSource(*dump_dir, kernel.generated.kernel_name, kernel.generated.source);
-    }
-    kernel.program.name = kernel.generated.kernel_name + ".cu";
-    kernel.program.source = kernel.generated.source;
-    kernel.program.headers = kernel.generated.headers;
-    kernel.program.headers_digest = kernel.generated.headers_digest;
-    kernel.program.options = kernel.generated.nvrtc_options;
-    kernel.program.arch = state.arch;
-    kernel.program.kernel_name = kernel.generated.kernel_name;
-    if (state.driver) {
-      kernel.loaded =
-          state.cache->kernel(kernel.program, *state.driver, state.driver, state.context);
-      const int smem_bytes = kernel.generated.smem_bytes + extra_smem;
-      if (smem_bytes > state.device.max_smem_optin) {
-        throw Error(ErrorCategory::kUnsupported,
-                    "tile: the kernel needs " + std::to_string(smem_bytes) +
-                        " bytes of shared memory; this device allows " +
-                        std::to_string(state.device.max_smem_optin) +
-                        "; allowed: smaller block_m/block_n/stages");
-      }
-      state.driver->check(state.driver->cuFuncSetAttribute(
-                              kernel.loaded->function(),
-                              CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, smem_bytes),
-                          "cuFuncSetAttribute(max dynamic shared memory)");
-    } else {
-      state.cache->binary(kernel.program, runtime::Artifact::kCubin);
-    }
-    return kernel;
-  };
-  for (EstimatorStage stage : estimatorStages(impl->spec)) {
-    impl->estimators.push_back(
-        {stage, build(generateEstimator(stage, impl->spec.head_dim, impl->spec.dtype, target),
-                      estimatorMaxExtraSmem(stage))});
-  }
-  auto buildPasses = [&](const KernelSpec& spec) {
-    std::vector<PassKernel> passes;
-    for (int pass = 0; pass < static_cast<int>(spec.passes.size()); ++pass) {
-      passes.push_back(build(generateCuda(spec, target, pass), 0));
-    }
-    return passes;
-  };
-  impl->passes = buildPasses(impl->spec);
+  // Every kernel first generated, in order: the estimator's stages, then every grid candidate's
+  // passes (candidate 0's are the plan's; the others render the same sources).
+  const std::vector<EstimatorStage> stages = estimatorStages(impl->spec);
+  std::vector<KernelSpec> candidates = {impl->spec};
   if (impl->spec.grid_estimate) {
-    // Every candidate stride compiles to the same structure, so its kernels are cache hits.
-    impl->grid_candidates.push_back({impl->spec, impl->passes});
     for (int c = 1; c < static_cast<int>(impl->spec.grid_estimate->strides.size()); ++c) {
-      KernelSpec spec = compileGridCandidate(pattern, compile, c);
-      std::vector<PassKernel> passes = buildPasses(spec);
-      impl->grid_candidates.push_back({std::move(spec), std::move(passes)});
+      candidates.push_back(compileGridCandidate(pattern, compile, c));
+    }
+  }
+  std::vector<KernelRequest> requests;
+  for (EstimatorStage stage : stages) {
+    requests.push_back({generateEstimator(stage, impl->spec.head_dim, impl->spec.dtype, target),
+                        estimatorMaxExtraSmem(stage)});
+  }
+  for (const KernelSpec& spec : candidates) {
+    for (int pass = 0; pass < static_cast<int>(spec.passes.size()); ++pass) {
+      requests.push_back({generateCuda(spec, target, pass), 0});
+    }
+  }
+  // PERMJIT_DUMP_SOURCE: every generated source is written before anything compiles, so one
+  // that fails to compile is there to read too.
+  if (const std::optional<std::string> dump_dir = env::dumpSourceDir()) {
+    for (const KernelRequest& request : requests) {
+      dumpSource(*dump_dir, request.generated.kernel_name, request.generated.source);
+    }
+  }
+  std::vector<PassKernel> kernels = compileKernels(state, std::move(requests), compile_threads);
+
+  auto kernel = kernels.begin();
+  for (EstimatorStage stage : stages) impl->estimators.push_back({stage, std::move(*kernel++)});
+  for (size_t c = 0; c < candidates.size(); ++c) {
+    std::vector<PassKernel> passes(std::make_move_iterator(kernel),
+                                   std::make_move_iterator(kernel + candidates[c].passes.size()));
+    kernel += static_cast<ptrdiff_t>(candidates[c].passes.size());
+    if (c == 0) impl->passes = passes;
+    if (impl->spec.grid_estimate) {
+      impl->grid_candidates.push_back({std::move(candidates[c]), std::move(passes)});
     }
   }
   if (impl->passes.empty()) {

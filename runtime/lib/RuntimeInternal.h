@@ -60,9 +60,10 @@ struct RuntimeAccess {
 
 namespace runtime {
 // Compiles exactly `compile` for the runtime's target through its cache (no tuning database):
-// Runtime::plan after it resolved the tile, and the autotuner's candidates.
+// Runtime::plan after it resolved the tile, and the autotuner's candidates. The plan's distinct
+// kernels compile on up to `compile_threads` threads at once (1: on the calling thread).
 Plan buildPlan(const std::shared_ptr<Runtime::State>& state, const Pattern& pattern,
-               const CompileOptions& compile);
+               const CompileOptions& compile, unsigned compile_threads);
 }  // namespace runtime
 
 }  // namespace permjit

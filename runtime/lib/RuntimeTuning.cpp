@@ -92,9 +92,10 @@ class RuntimeBackend final : public TuningBackend {
   const TuningDevice& device() const override { return device_; }
 
   Plan compile(const Pattern& pattern, const PlanOptions& options) override {
-    // Loading the kernels needs the runtime's context current on this (worker) thread.
+    // Loading the kernels needs the runtime's context current on this (worker) thread. One
+    // compile thread per plan: the search already compiles several candidates at once.
     ScopedContext context(*state_->driver, state_->context);
-    return buildPlan(state_, pattern, compileOptionsFor(options));
+    return buildPlan(state_, pattern, compileOptionsFor(options), 1);
   }
 
   CheckResult check(const Plan& plan, const Pattern& pattern, const CheckConfig& config) override {

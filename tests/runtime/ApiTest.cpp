@@ -279,6 +279,26 @@ TEST(Api, DumpSourceToAnUnwritablePlaceIsAnIoErrorNamingIt) {
   }
 }
 
+// A plan's kernels compile concurrently, each distinct one once: a grid_estimated plan's
+// candidates render the same pass sources, so all but the first candidate's are memory hits.
+TEST(Api, PlanCompilesEachDistinctKernelOnce) {
+  TempDir dir;
+  Runtime runtime(hostOnly(dir.path()));
+  const Pattern pattern =
+      causal() & (sink(16) | local(32) | rows(SpanRef::last(64)) | grid_estimated({7, 14, 28}, 64));
+  PlanOptions options;
+  options.layout = Layout::textVisionText(4096, 100, 64);
+  options.seq_len = 4096;
+  Plan plan = runtime.plan(pattern, options);
+  const uint64_t passes = static_cast<uint64_t>(plan.numPasses());
+  constexpr uint64_t kEstimatorStages = 6;
+  EXPECT_EQ(runtime.cacheStats().compiles, kEstimatorStages + passes);
+  EXPECT_EQ(runtime.cacheStats().memory_hits, 2 * passes);  // candidates 14 and 28
+  for (int pass = 0; pass < plan.numPasses(); ++pass) {
+    EXPECT_NE(plan.binary("ptx", pass).find(".entry " + plan.kernelName(pass)), std::string::npos);
+  }
+}
+
 TEST(Api, PlanRejectsUnsupportedHeadDimAndBadTile) {
   Runtime runtime(hostOnly(sharedCacheDir()));
   PlanOptions options;
