@@ -1,7 +1,6 @@
 // Tuning on a Runtime's GPU: the TuningBackend that compiles candidates through the runtime
 // (past its tuning database), checks them with checkPlan and times them with CUDA events, and
 // the Runtime-level entry points of the autotuner and the database policy.
-#include <algorithm>
 #include <atomic>
 
 #include "RuntimeInternal.h"

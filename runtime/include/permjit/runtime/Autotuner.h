@@ -1,8 +1,8 @@
 // The autotuner: for one pattern and shape class, compiles every candidate - a tile
 // configuration the code generator accepts, crossed with the pass splits the pattern allows
 // (one fused pass, or the merged passes of PassSplit::kSplitLines where the pattern splits) -
-// through the runtime's kernel cache, several at once; checks each once against the float64
-// CPU reference, times each with CUDA events at the target shape on the runtime's GPU, and
+// several at once (on a Runtime: through its kernel cache); checks each once against the
+// float64 CPU reference, times each with CUDA events at the target shape on the GPU, and
 // picks the fastest. The default (default tile, the compiler's kAuto split) is always a
 // candidate and is kept unless another beats it by TuneOptions::min_gain, so the result is
 // never slower than the default. docs/tuning.md describes the procedure and the database.
