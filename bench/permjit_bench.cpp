@@ -38,6 +38,7 @@
 #include "permjit/runtime/AttentionCheck.h"
 #include "permjit/runtime/Autotuner.h"
 #include "permjit/runtime/Driver.h"
+#include "permjit/runtime/EventTimer.h"
 #include "permjit/runtime/KernelCache.h"
 #include "permjit/runtime/TuningDb.h"
 
@@ -205,24 +206,12 @@ struct Timing {
 Timing timePlan(runtime::Driver& drv, const Plan& plan, CaseBuffers& buffers, double cap_s,
                 int max_iterations) {
   buffers.provideWorkspace(plan);
-  CUevent start, stop;
-  drv.check(drv.cuEventCreate(&start, CU_EVENT_DEFAULT), "cuEventCreate");
-  drv.check(drv.cuEventCreate(&stop, CU_EVENT_DEFAULT), "cuEventCreate");
-  auto timedRun = [&] {
-    drv.check(drv.cuEventRecord(start, nullptr), "cuEventRecord");
-    plan.run(buffers.args, nullptr);
-    drv.check(drv.cuEventRecord(stop, nullptr), "cuEventRecord");
-    drv.check(drv.cuEventSynchronize(stop), "cuEventSynchronize (timed run)");
-    float ms = 0;
-    drv.check(drv.cuEventElapsedTime(&ms, start, stop), "cuEventElapsedTime");
-    return double(ms);
-  };
+  runtime::EventTimer timer(drv);
+  auto timedRun = [&] { return double(timer.timeMs([&] { plan.run(buffers.args, nullptr); })); };
   const double estimate = std::max(timedRun(), 1e-3);
   const int runs = std::clamp(int(cap_s * 1e3 / estimate), 3, std::max(3, max_iterations));
   std::vector<double> times;
   for (int i = 0; i < runs; ++i) times.push_back(timedRun());
-  drv.cuEventDestroy_v2(start);
-  drv.cuEventDestroy_v2(stop);
   std::sort(times.begin(), times.end());
   return {times[times.size() / 2], runs};
 }

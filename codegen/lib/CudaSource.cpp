@@ -1,5 +1,6 @@
 #include "permjit/codegen/CudaSource.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <map>
@@ -230,6 +231,61 @@ GeneratedKernel generateEstimator(EstimatorStage stage, int head_dim, DType dtyp
   }
   out.headers_digest = codegen_detail::kEmbeddedFilesDigest;
   return out;
+}
+
+std::vector<EstimatorStage> estimatorStages(const KernelSpec& spec) {
+  if (spec.dynamic) {
+    return {EstimatorStage::kStats, EstimatorStage::kLse, EstimatorStage::kScores,
+            EstimatorStage::kSelect};
+  }
+  if (spec.grid_estimate) {
+    return {EstimatorStage::kStats,       EstimatorStage::kLse,      EstimatorStage::kScores,
+            EstimatorStage::kGridColumns, EstimatorStage::kGridRows, EstimatorStage::kGridPhase};
+  }
+  return {};
+}
+
+int estimatorMaxExtraSmem(EstimatorStage stage) {
+  // The score kernel's per-chunk score accumulators; the other stages need none.
+  return stage == EstimatorStage::kScores ? (2 * kEstimateChunk - 1 + kMaxEstimateLastQ) * 4 : 0;
+}
+
+EstimatorLaunch estimatorLaunch(EstimatorStage stage, const KernelSpec& spec,
+                                const EstimatorShape& shape) {
+  const std::vector<EstimatorStage> stages = estimatorStages(spec);
+  if (std::find(stages.begin(), stages.end(), stage) == stages.end()) {
+    fail(ErrorCategory::kInvalidArgument,
+         std::string("stage: ") + estimatorStageName(stage) + " is not a stage of the '" +
+             spec.name + "' estimator; allowed: the stages of estimatorStages(spec)");
+  }
+  const auto bh = static_cast<unsigned>(shape.batch_heads);
+  const auto chunks = static_cast<unsigned>(shape.chunks);
+  switch (stage) {
+    case EstimatorStage::kStats:
+      // 64-row query groups: the sample rows, then the last last_q rows.
+      return {bh, chunks, static_cast<unsigned>(shape.sample_rows / 64 + (shape.last_q + 63) / 64),
+              0};
+    case EstimatorStage::kScores:
+      // vertical_slash sums diagonals too: one accumulator per offset the chunk and the last
+      // rows reach; the grid estimator only sums columns.
+      return {bh, chunks, 1,
+              spec.dynamic ? static_cast<int>((2 * kEstimateChunk - 1 + shape.last_q) * 4)
+                           : kEstimateChunk * 4};
+    case EstimatorStage::kSelect:
+      return {bh, 2, 1, 0};  // one CTA per set: vertical columns, slash offsets
+    case EstimatorStage::kGridRows: {
+      // estimate_grid_rows gathers the chosen lines' keys: at most span / smallest stride.
+      const std::vector<int>& strides = spec.grid_estimate->strides;
+      const int64_t smallest = *std::min_element(strides.begin(), strides.end());
+      const int64_t lines = (shape.grid_end - shape.grid_begin + smallest - 1) / smallest;
+      return {bh, static_cast<unsigned>((lines + kEstimateChunk - 1) / kEstimateChunk), 1, 0};
+    }
+    case EstimatorStage::kLse:
+    case EstimatorStage::kGridColumns:
+    case EstimatorStage::kGridPhase:
+      return {bh, 1, 1, 0};
+  }
+  return {bh, 1, 1, 0};
 }
 
 }  // namespace permjit

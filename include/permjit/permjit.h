@@ -57,9 +57,10 @@ struct PlanOptions {
   std::string name = "pattern";  // kernel naming and diagnostics
 };
 
-// The compiler's options for a plan's options (head_dim, dtype, tile, layout, seq_len, name,
-// pass_split), so that everything that compiles a pattern outside a Runtime (permjit compile
-// --emit pattern-ir|tile-ir|spec, permjit viz) sees the plan Runtime::plan would build.
+// The CompileOptions of a plan: head_dim, dtype, tile, layout, seq_len, name and pass_split
+// copied (tuning aside: Runtime::plan may then take the tile and split from the tuning
+// database). Everything that compiles a pattern outside a Runtime (permjit compile --emit
+// pattern-ir|tile-ir|spec, permjit viz) uses it to see the plan Runtime::plan would build.
 CompileOptions compileOptionsFor(const PlanOptions& options);
 
 // How q/k/v/o are laid out in memory. head_dim is always contiguous.
@@ -142,6 +143,7 @@ class Plan {
 
  private:
   friend class Runtime;
+  friend struct RuntimeAccess;  // builds plans for the runtime's internals (the autotuner)
   explicit Plan(std::shared_ptr<const Impl> impl) : impl_(std::move(impl)) {}
   std::shared_ptr<const Impl> impl_;
 };
@@ -155,7 +157,9 @@ class Runtime {
   Runtime(const Runtime&) = delete;
   Runtime& operator=(const Runtime&) = delete;
 
-  // compilePattern + generateCuda + NVRTC through the cache (memory -> disk -> compile).
+  // compilePattern + generateCuda + NVRTC through the cache (memory -> disk -> compile). With
+  // PERMJIT_DUMP_SOURCE=<dir>, every generated source (passes and estimators) is written to
+  // <dir>/<kernel name>.cu first; Error(kIo) when it cannot be.
   Plan plan(const Pattern& pattern, const PlanOptions& options = {});
 
   bool hasDevice() const;

@@ -9,43 +9,17 @@
 #include "permjit/dsl/Reference.h"
 #include "permjit/runtime/AttentionCheck.h"
 #include "permjit/runtime/Driver.h"
+#include "permjit/runtime/EventTimer.h"
 
 namespace permjit::patterns {
 namespace {
 
 using runtime::DeviceBuffer;
 using runtime::Driver;
-
-// Element (b, h, s, d) of a contiguous tensor in the run's layout.
-int64_t offsetOf(TensorLayout layout, int64_t b, int64_t h, int64_t s, int64_t d, int64_t heads,
-                 int64_t seq_len, int64_t head_dim) {
-  if (layout == TensorLayout::kBHSD) return ((b * heads + h) * seq_len + s) * head_dim + d;
-  return ((b * seq_len + s) * heads + h) * head_dim + d;
-}
-
-struct HostTensor {
-  std::vector<uint16_t> device_bits;  // in the run's tensor layout
-  std::vector<double> reference;      // [B, H, S, D] of the same rounded values
-};
-
-HostTensor randomTensor(std::mt19937_64& rng, DType dtype, TensorLayout layout, int64_t batch,
-                        int64_t heads, int64_t seq_len, int64_t head_dim) {
-  std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
-  HostTensor t;
-  const size_t n = static_cast<size_t>(batch * heads * seq_len * head_dim);
-  t.device_bits.resize(n);
-  t.reference.resize(n);
-  size_t i = 0;
-  for (int64_t b = 0; b < batch; ++b)
-    for (int64_t h = 0; h < heads; ++h)
-      for (int64_t s = 0; s < seq_len; ++s)
-        for (int64_t d = 0; d < head_dim; ++d, ++i) {
-          uint16_t bits = runtime::floatToHalfBits(uniform(rng), dtype);
-          t.device_bits[offsetOf(layout, b, h, s, d, heads, seq_len, head_dim)] = bits;
-          t.reference[i] = runtime::halfBitsToFloat(bits, dtype);
-        }
-  return t;
-}
+using runtime::EventTimer;
+using runtime::HostTensor;
+using runtime::randomTensor;
+using runtime::ScopedContext;
 
 // Rows of one (batch, head) to check when sampling: both ends and an even spread.
 std::vector<int64_t> sampleRows(int64_t seq_len, int count) {
@@ -115,15 +89,7 @@ LayerCheckResult checkLayer(const LayerPlan& layer, const LayerCheckConfig& conf
 
   // The runtime uses the device's primary context; so do these buffers.
   std::shared_ptr<Driver> driver = Driver::open();
-  CUcontext previous = nullptr;
-  driver->check(driver->cuCtxGetCurrent(&previous), "cuCtxGetCurrent");
-  driver->check(driver->cuCtxSetCurrent(driver->primaryContext(config.device_ordinal)),
-                "cuCtxSetCurrent");
-  struct Restore {
-    std::shared_ptr<Driver> driver;
-    CUcontext previous;
-    ~Restore() { driver->cuCtxSetCurrent(previous); }
-  } restore{driver, previous};
+  ScopedContext context(*driver, driver->primaryContext(config.device_ordinal));
 
   const size_t q_bytes = q.device_bits.size() * 2, kv_bytes = k.device_bits.size() * 2;
   DeviceBuffer dq(driver, q_bytes), dk(driver, kv_bytes), dv(driver, kv_bytes),
@@ -224,9 +190,9 @@ LayerCheckResult checkLayer(const LayerPlan& layer, const LayerCheckConfig& conf
         }
         kept += static_cast<double>(std::count(kept_row.begin(), kept_row.end(), uint8_t{1}));
         for (int64_t d = 0; d < D; ++d) {
-          double got = runtime::halfBitsToFloat(
-              out_bits[static_cast<size_t>(offsetOf(config.tensor_layout, b, h, row, d, H, S, D))],
-              dtype);
+          double got = runtime::halfBitsToFloat(out_bits[static_cast<size_t>(runtime::tensorOffset(
+                                                    config.tensor_layout, b, h, row, d, H, S, D))],
+                                                dtype);
           if (!std::isfinite(got)) check.nan_found = true;
           err2 += (got - expected[d]) * (got - expected[d]);
           ref2 += expected[d] * expected[d];
@@ -248,30 +214,9 @@ LayerCheckResult checkLayer(const LayerPlan& layer, const LayerCheckConfig& conf
   }
 
   if (config.timing_iterations > 0) {
-    CUevent start = nullptr, stop = nullptr;
-    driver->check(driver->cuEventCreate(&start, CU_EVENT_DEFAULT), "cuEventCreate");
-    driver->check(driver->cuEventCreate(&stop, CU_EVENT_DEFAULT), "cuEventCreate");
-    struct Events {
-      std::shared_ptr<Driver> driver;
-      CUevent a, b;
-      ~Events() {
-        driver->cuEventDestroy_v2(a);
-        driver->cuEventDestroy_v2(b);
-      }
-    } events{driver, start, stop};
+    EventTimer timer(*driver);
     layer.run(args, nullptr);  // warm-up
-    std::vector<float> times;
-    for (int i = 0; i < config.timing_iterations; ++i) {
-      driver->check(driver->cuEventRecord(start, nullptr), "cuEventRecord");
-      layer.run(args, nullptr);
-      driver->check(driver->cuEventRecord(stop, nullptr), "cuEventRecord");
-      driver->check(driver->cuEventSynchronize(stop), "cuEventSynchronize");
-      float ms = 0;
-      driver->check(driver->cuEventElapsedTime(&ms, start, stop), "cuEventElapsedTime");
-      times.push_back(ms);
-    }
-    std::sort(times.begin(), times.end());
-    result.median_ms = times[times.size() / 2];
+    result.median_ms = timer.medianMs([&] { layer.run(args, nullptr); }, config.timing_iterations);
   }
   return result;
 }

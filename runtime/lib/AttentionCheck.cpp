@@ -8,41 +8,12 @@
 
 #include "RuntimeInternal.h"
 #include "permjit/dsl/Reference.h"
+#include "permjit/runtime/EventTimer.h"
 
 namespace permjit::runtime {
 namespace {
 
 // Index of element (b, h, s, d) in a contiguous tensor of the given layout.
-int64_t offsetOf(TensorLayout layout, int64_t b, int64_t h, int64_t s, int64_t d, int64_t heads,
-                 int64_t seq_len, int64_t head_dim) {
-  if (layout == TensorLayout::kBHSD) return ((b * heads + h) * seq_len + s) * head_dim + d;
-  return ((b * seq_len + s) * heads + h) * head_dim + d;
-}
-
-struct HostTensor {
-  std::vector<uint16_t> device_bits;  // in the run's tensor layout
-  std::vector<double> reference;      // [B, H, S, D] of the same rounded values
-};
-
-HostTensor randomTensor(std::mt19937_64& rng, DType dtype, TensorLayout layout, int64_t batch,
-                        int64_t heads, int64_t seq_len, int64_t head_dim) {
-  std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
-  HostTensor t;
-  size_t n = static_cast<size_t>(batch * heads * seq_len * head_dim);
-  t.device_bits.resize(n);
-  t.reference.resize(n);
-  size_t i = 0;
-  for (int64_t b = 0; b < batch; ++b)
-    for (int64_t h = 0; h < heads; ++h)
-      for (int64_t s = 0; s < seq_len; ++s)
-        for (int64_t d = 0; d < head_dim; ++d, ++i) {
-          uint16_t bits = floatToHalfBits(uniform(rng), dtype);
-          t.device_bits[offsetOf(layout, b, h, s, d, heads, seq_len, head_dim)] = bits;
-          t.reference[i] = halfBitsToFloat(bits, dtype);
-        }
-  return t;
-}
-
 // q and k with planted vertical_slash structure. The first half of the head dim carries random
 // rotations (q_i . k_j peaks where i - j == slash: a sum of cosines of random frequencies);
 // the second half is all ones in q and in the planted key columns, zero elsewhere. A little
@@ -75,7 +46,7 @@ void plantStructure(std::mt19937_64& rng, DType dtype, TensorLayout layout, int6
               value = (is_q || planted[static_cast<size_t>(s)]) ? 1.0 : 0.0;
             }
             uint16_t bits = floatToHalfBits(static_cast<float>(value) + noise(rng), dtype);
-            t.device_bits[offsetOf(layout, b, h, s, d, nheads, seq_len, head_dim)] = bits;
+            t.device_bits[tensorOffset(layout, b, h, s, d, nheads, seq_len, head_dim)] = bits;
             t.reference[i] = halfBitsToFloat(bits, dtype);
           }
   };
@@ -101,7 +72,7 @@ void plantGrid(std::mt19937_64& rng, DType dtype, TensorLayout layout, int64_t b
           for (int64_t d = 0; d < head_dim; ++d, ++i) {
             const double value = d >= head_dim / 2 && along ? 1.0 : 0.0;
             uint16_t bits = floatToHalfBits(static_cast<float>(value) + noise(rng), dtype);
-            t.device_bits[offsetOf(layout, b, h, s, d, nheads, seq_len, head_dim)] = bits;
+            t.device_bits[tensorOffset(layout, b, h, s, d, nheads, seq_len, head_dim)] = bits;
             t.reference[i] = halfBitsToFloat(bits, dtype);
           }
         }
@@ -158,6 +129,31 @@ std::vector<int64_t> sampleRows(int64_t seq_len, int count, std::mt19937_64& rng
 }
 
 }  // namespace
+
+int64_t tensorOffset(TensorLayout layout, int64_t b, int64_t h, int64_t s, int64_t d, int64_t heads,
+                     int64_t seq_len, int64_t head_dim) {
+  if (layout == TensorLayout::kBHSD) return ((b * heads + h) * seq_len + s) * head_dim + d;
+  return ((b * seq_len + s) * heads + h) * head_dim + d;
+}
+
+HostTensor randomTensor(std::mt19937_64& rng, DType dtype, TensorLayout layout, int64_t batch,
+                        int64_t heads, int64_t seq_len, int64_t head_dim) {
+  std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
+  HostTensor t;
+  size_t n = static_cast<size_t>(batch * heads * seq_len * head_dim);
+  t.device_bits.resize(n);
+  t.reference.resize(n);
+  size_t i = 0;
+  for (int64_t b = 0; b < batch; ++b)
+    for (int64_t h = 0; h < heads; ++h)
+      for (int64_t s = 0; s < seq_len; ++s)
+        for (int64_t d = 0; d < head_dim; ++d, ++i) {
+          uint16_t bits = floatToHalfBits(uniform(rng), dtype);
+          t.device_bits[tensorOffset(layout, b, h, s, d, heads, seq_len, head_dim)] = bits;
+          t.reference[i] = halfBitsToFloat(bits, dtype);
+        }
+  return t;
+}
 
 uint16_t floatToHalfBits(float value, DType dtype) {
   uint32_t bits;
@@ -267,14 +263,7 @@ CheckResult checkPlan(Runtime& runtime, const Plan& plan, const Pattern& pattern
   }
 
   auto driver = state->driver;
-  CUcontext previous = nullptr;
-  driver->check(driver->cuCtxGetCurrent(&previous), "cuCtxGetCurrent");
-  driver->check(driver->cuCtxSetCurrent(state->context), "cuCtxSetCurrent");
-  struct Restore {
-    std::shared_ptr<Driver> driver;
-    CUcontext previous;
-    ~Restore() { driver->cuCtxSetCurrent(previous); }
-  } restore{driver, previous};
+  ScopedContext context(*driver, state->context);
 
   const size_t q_bytes = q.device_bits.size() * 2, kv_bytes = k.device_bits.size() * 2;
   DeviceBuffer dq(driver, q_bytes), dk(driver, kv_bytes), dv(driver, kv_bytes),
@@ -323,8 +312,8 @@ CheckResult checkPlan(Runtime& runtime, const Plan& plan, const Pattern& pattern
   double err2 = 0, ref2 = 0;
   auto compareRow = [&](int64_t b, int64_t h, int64_t row, const double* ref, double ref_lse) {
     for (int64_t d = 0; d < D; ++d) {
-      double got =
-          halfBitsToFloat(out_bits[offsetOf(config.tensor_layout, b, h, row, d, H, S, D)], dtype);
+      double got = halfBitsToFloat(
+          out_bits[tensorOffset(config.tensor_layout, b, h, row, d, H, S, D)], dtype);
       if (!std::isfinite(got)) result.nan_found = true;
       err2 += (got - ref[d]) * (got - ref[d]);
       ref2 += ref[d] * ref[d];
@@ -400,45 +389,14 @@ CheckResult checkPlan(Runtime& runtime, const Plan& plan, const Pattern& pattern
   if (result.nan_found) result.rel_l2 = std::numeric_limits<double>::infinity();
 
   if (config.timing_iterations > 0) {
-    CUevent start = nullptr, stop = nullptr;
-    driver->check(driver->cuEventCreate(&start, CU_EVENT_DEFAULT), "cuEventCreate");
-    driver->check(driver->cuEventCreate(&stop, CU_EVENT_DEFAULT), "cuEventCreate");
-    struct Events {
-      std::shared_ptr<Driver> driver;
-      CUevent a, b;
-      ~Events() {
-        driver->cuEventDestroy_v2(a);
-        driver->cuEventDestroy_v2(b);
-      }
-    } events{driver, start, stop};
+    EventTimer timer(*driver);
     plan.run(args, nullptr);  // warm-up
-    std::vector<float> times;
-    for (int i = 0; i < config.timing_iterations; ++i) {
-      driver->check(driver->cuEventRecord(start, nullptr), "cuEventRecord");
-      plan.run(args, nullptr);
-      driver->check(driver->cuEventRecord(stop, nullptr), "cuEventRecord");
-      driver->check(driver->cuEventSynchronize(stop), "cuEventSynchronize");
-      float ms = 0;
-      driver->check(driver->cuEventElapsedTime(&ms, start, stop), "cuEventElapsedTime");
-      times.push_back(ms);
-    }
-    std::sort(times.begin(), times.end());
-    result.median_ms = times[times.size() / 2];
+    result.median_ms = timer.medianMs([&] { plan.run(args, nullptr); }, config.timing_iterations);
     if (plan.isDynamic()) {
       RunArgs reuse = args;
       reuse.reuse_estimate = true;
-      std::vector<float> attention;
-      for (int i = 0; i < config.timing_iterations; ++i) {
-        driver->check(driver->cuEventRecord(start, nullptr), "cuEventRecord");
-        plan.run(reuse, nullptr);
-        driver->check(driver->cuEventRecord(stop, nullptr), "cuEventRecord");
-        driver->check(driver->cuEventSynchronize(stop), "cuEventSynchronize");
-        float ms = 0;
-        driver->check(driver->cuEventElapsedTime(&ms, start, stop), "cuEventElapsedTime");
-        attention.push_back(ms);
-      }
-      std::sort(attention.begin(), attention.end());
-      result.attention_ms = attention[attention.size() / 2];
+      result.attention_ms =
+          timer.medianMs([&] { plan.run(reuse, nullptr); }, config.timing_iterations);
     }
     double kept_pairs = result.kept_fraction * static_cast<double>(S) * static_cast<double>(S);
     result.eff_tflops =

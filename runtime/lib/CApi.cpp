@@ -17,6 +17,11 @@ struct permjit_plan {
 
 namespace {
 
+using permjit::capi::copyPlanOptions;
+using permjit::capi::copySharedRunArgs;
+using permjit::capi::layoutOf;
+using permjit::capi::nullArgument;
+
 thread_local std::string last_error;
 
 permjit_status_t statusOf(permjit::ErrorCategory category) {
@@ -67,29 +72,79 @@ permjit_status_t guarded(Body&& body) {
   }
 }
 
-permjit::Error nullArgument(const char* name) {
-  return permjit::Error(permjit::ErrorCategory::kInvalidArgument,
-                        std::string(name) + ": null; allowed: a valid pointer/handle");
-}
-
-permjit::DType dtypeOf(permjit_dtype_t dtype, const char* field) {
-  switch (dtype) {
-    case PERMJIT_DTYPE_BF16:
-      return permjit::DType::kBF16;
-    case PERMJIT_DTYPE_FP16:
-      return permjit::DType::kFP16;
-    default:
-      throw permjit::Error(permjit::ErrorCategory::kUnsupported,
-                           std::string(field) + ": " + std::to_string(static_cast<int>(dtype)) +
-                               "; allowed: PERMJIT_DTYPE_BF16 (1), PERMJIT_DTYPE_FP16 (2)");
-  }
-}
-
-permjit::Strides stridesOf(const int64_t s[3]) { return {s[0], s[1], s[2]}; }
-
 }  // namespace
 
 namespace permjit::capi {
+
+Error nullArgument(const char* name) {
+  return Error(ErrorCategory::kInvalidArgument,
+               std::string(name) + ": null; allowed: a valid pointer/handle");
+}
+
+DType dtypeOf(permjit_dtype_t dtype, const std::string& field) {
+  switch (dtype) {
+    case PERMJIT_DTYPE_BF16:
+      return DType::kBF16;
+    case PERMJIT_DTYPE_FP16:
+      return DType::kFP16;
+    default:
+      throw Error(ErrorCategory::kUnsupported,
+                  field + ": " + std::to_string(static_cast<int>(dtype)) +
+                      "; allowed: PERMJIT_DTYPE_BF16 (1), PERMJIT_DTYPE_FP16 (2)");
+  }
+}
+
+PassSplit passSplitOf(permjit_pass_split_t split, const std::string& field) {
+  switch (split) {
+    case PERMJIT_PASSES_AUTO:
+      return PassSplit::kAuto;
+    case PERMJIT_PASSES_SINGLE:
+      return PassSplit::kSingle;
+    case PERMJIT_PASSES_LINES:
+      return PassSplit::kSplitLines;
+  }
+  throw Error(
+      ErrorCategory::kInvalidArgument,
+      field + ": " + std::to_string(split) + "; allowed: PERMJIT_PASSES_AUTO, _SINGLE, _LINES");
+}
+
+TensorLayout tensorLayoutOf(permjit_tensor_layout_t layout) {
+  switch (layout) {
+    case PERMJIT_LAYOUT_BSHD:
+      return TensorLayout::kBSHD;
+    case PERMJIT_LAYOUT_BHSD:
+      return TensorLayout::kBHSD;
+    case PERMJIT_LAYOUT_STRIDED:
+      return TensorLayout::kStrided;
+  }
+  throw Error(ErrorCategory::kInvalidArgument,
+              "tensor_layout: " + std::to_string(layout) +
+                  "; allowed: PERMJIT_LAYOUT_BSHD, _BHSD, _STRIDED");
+}
+
+std::optional<Layout> layoutOf(const permjit_span_t* spans, size_t num_spans) {
+  if (num_spans == 0) return std::nullopt;
+  if (spans == nullptr) throw nullArgument("spans");
+  std::vector<Span> cpp_spans;
+  for (size_t i = 0; i < num_spans; ++i) {
+    const permjit_span_t& span = spans[i];
+    if (span.modality < PERMJIT_MODALITY_VISION || span.modality > PERMJIT_MODALITY_OTHER) {
+      throw Error(ErrorCategory::kInvalidArgument,
+                  "spans[" + std::to_string(i) + "].modality: " + std::to_string(span.modality) +
+                      "; allowed: 0 vision, 1 text, 2 other");
+    }
+    Span cpp_span;
+    cpp_span.kind = static_cast<Modality>(span.modality);
+    cpp_span.begin = span.begin;
+    cpp_span.end = span.end;
+    cpp_spans.push_back(cpp_span);
+  }
+  try {
+    return Layout(std::move(cpp_spans));
+  } catch (const Error& error) {
+    throw Error(ErrorCategory::kInvalidArgument, std::string("spans: ") + error.what());
+  }
+}
 
 Runtime& runtimeOf(permjit_runtime_t handle) {
   if (handle == nullptr) throw nullArgument("runtime");
@@ -150,29 +205,7 @@ permjit_status_t permjit_plan_create(permjit_runtime_t runtime, const char* patt
     if (runtime == nullptr) throw nullArgument("runtime");
     if (pattern_json == nullptr) throw nullArgument("pattern_json");
     permjit::PlanOptions cpp;
-    if (options != nullptr) {
-      cpp.head_dim = options->head_dim;
-      cpp.dtype = dtypeOf(options->dtype, "dtype");
-      switch (options->pass_split) {
-        case PERMJIT_PASSES_AUTO:
-          cpp.pass_split = permjit::PassSplit::kAuto;
-          break;
-        case PERMJIT_PASSES_SINGLE:
-          cpp.pass_split = permjit::PassSplit::kSingle;
-          break;
-        case PERMJIT_PASSES_LINES:
-          cpp.pass_split = permjit::PassSplit::kSplitLines;
-          break;
-        default:
-          throw permjit::Error(permjit::ErrorCategory::kInvalidArgument,
-                               "pass_split: " + std::to_string(options->pass_split) +
-                                   "; allowed: PERMJIT_PASSES_AUTO, _SINGLE, _LINES");
-      }
-      if (options->block_m || options->block_n || options->warps || options->stages) {
-        cpp.tile = permjit::TileConfig{options->block_m, options->block_n, options->warps,
-                                       options->stages};
-      }
-    }
+    if (options != nullptr) copyPlanOptions(*options, "", cpp);
     nlohmann::json json = nlohmann::json::parse(pattern_json);
     permjit::Pattern pattern = permjit::causal();
     if (json.is_object() && json.contains("permjit")) {
@@ -195,61 +228,9 @@ permjit_status_t permjit_plan_run(permjit_plan_t plan, const permjit_run_args_t*
     if (plan == nullptr) throw nullArgument("plan");
     if (args == nullptr) throw nullArgument("args");
     permjit::RunArgs cpp;
-    cpp.q = args->q;
-    cpp.k = args->k;
-    cpp.v = args->v;
-    cpp.o = args->o;
-    cpp.lse = args->lse;
-    cpp.batch = args->batch;
-    cpp.heads = args->heads;
-    cpp.kv_heads = args->kv_heads;
-    cpp.seq_len = args->seq_len;
+    copySharedRunArgs(*args, cpp);
     cpp.head_dim = args->head_dim;
-    if (args->dtype != PERMJIT_DTYPE_PLAN) cpp.dtype = dtypeOf(args->dtype, "dtype");
-    switch (args->tensor_layout) {
-      case PERMJIT_LAYOUT_BSHD:
-        cpp.tensor_layout = permjit::TensorLayout::kBSHD;
-        break;
-      case PERMJIT_LAYOUT_BHSD:
-        cpp.tensor_layout = permjit::TensorLayout::kBHSD;
-        break;
-      case PERMJIT_LAYOUT_STRIDED:
-        cpp.tensor_layout = permjit::TensorLayout::kStrided;
-        break;
-      default:
-        throw permjit::Error(permjit::ErrorCategory::kInvalidArgument,
-                             "tensor_layout: " + std::to_string(args->tensor_layout) +
-                                 "; allowed: PERMJIT_LAYOUT_BSHD, _BHSD, _STRIDED");
-    }
-    cpp.q_strides = stridesOf(args->q_strides);
-    cpp.k_strides = stridesOf(args->k_strides);
-    cpp.v_strides = stridesOf(args->v_strides);
-    cpp.o_strides = stridesOf(args->o_strides);
-    if (args->num_spans > 0 && args->spans == nullptr) throw nullArgument("spans");
-    std::vector<permjit::Span> spans;
-    for (size_t i = 0; i < args->num_spans; ++i) {
-      const permjit_span_t& span = args->spans[i];
-      if (span.modality < PERMJIT_MODALITY_VISION || span.modality > PERMJIT_MODALITY_OTHER) {
-        throw permjit::Error(permjit::ErrorCategory::kInvalidArgument,
-                             "spans[" + std::to_string(i) +
-                                 "].modality: " + std::to_string(span.modality) +
-                                 "; allowed: 0 vision, 1 text, 2 other");
-      }
-      permjit::Span cpp_span;
-      cpp_span.kind = static_cast<permjit::Modality>(span.modality);
-      cpp_span.begin = span.begin;
-      cpp_span.end = span.end;
-      spans.push_back(cpp_span);
-    }
-    try {
-      cpp.layout = permjit::Layout(std::move(spans));
-    } catch (const permjit::Error& error) {
-      throw permjit::Error(permjit::ErrorCategory::kInvalidArgument,
-                           std::string("spans: ") + error.what());
-    }
-    if (args->softmax_scale != 0.0f) cpp.softmax_scale = args->softmax_scale;
-    cpp.workspace = args->workspace;
-    cpp.workspace_bytes = args->workspace_bytes;
+    cpp.layout = layoutOf(args->spans, args->num_spans).value_or(permjit::Layout());
     cpp.reuse_estimate = args->reuse_estimate != 0;
     plan->plan.run(cpp, stream);
   });

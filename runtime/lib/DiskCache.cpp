@@ -1,18 +1,13 @@
 #include "permjit/runtime/DiskCache.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <random>
 #include <sstream>
-#include <thread>
 
 #include "permjit/dsl/Error.h"
+#include "permjit/runtime/AtomicFile.h"
 
 namespace permjit::runtime {
 namespace fs = std::filesystem;
@@ -49,15 +44,6 @@ bool isCacheFileName(const std::string& name) {
            name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
   };
   return ends(".cubin") || ends(".ptx") || ends(".tmp");
-}
-
-// Unique per process, thread and call, so concurrent writers never share a temporary file.
-std::string tempSuffix() {
-  static std::atomic<uint64_t> counter{0};
-  std::ostringstream out;
-  out << "." << getpid() << "." << std::hash<std::thread::id>()(std::this_thread::get_id()) << "."
-      << counter.fetch_add(1) << ".tmp";
-  return out.str();
 }
 
 }  // namespace
@@ -111,38 +97,10 @@ void DiskCache::store(const Hash128& key, Artifact artifact, const std::string& 
     errno = ec.value();
     throw ioError("cannot create", dir_);
   }
-  std::string final_path = pathFor(key, artifact);
-  std::string temp_path = final_path + tempSuffix();
-  std::string image = encode(key, artifact, payload);
-  int fd = ::open(temp_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  if (fd < 0) throw ioError("cannot create", temp_path);
-  size_t written = 0;
-  while (written < image.size()) {
-    ssize_t n = ::write(fd, image.data() + written, image.size() - written);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      Error error = ioError("cannot write", temp_path);
-      ::close(fd);
-      ::unlink(temp_path.c_str());
-      throw error;
-    }
-    written += static_cast<size_t>(n);
-  }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
-    Error error = ioError("cannot flush", temp_path);
-    ::unlink(temp_path.c_str());
-    throw error;
-  }
-  if (::rename(temp_path.c_str(), final_path.c_str()) != 0) {
-    Error error = ioError("cannot rename into", final_path);
-    ::unlink(temp_path.c_str());
-    throw error;
-  }
-  // Persist the directory entry too, so a crash cannot leave a name without its data.
-  int dir_fd = ::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir_fd >= 0) {
-    ::fsync(dir_fd);
-    ::close(dir_fd);
+  if (std::optional<AtomicWriteFailure> failure =
+          writeFileAtomically(pathFor(key, artifact), encode(key, artifact, payload))) {
+    errno = failure->error;
+    throw ioError(failure->what, failure->path);
   }
 }
 

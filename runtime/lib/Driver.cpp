@@ -136,6 +136,16 @@ CUcontext Driver::primaryContext(int ordinal) const {
   return context;
 }
 
+ScopedContext::ScopedContext(const Driver& driver, CUcontext context) : driver_(driver) {
+  driver_.check(driver_.cuCtxGetCurrent(&previous_), "cuCtxGetCurrent");
+  changed_ = previous_ != context;
+  if (changed_) driver_.check(driver_.cuCtxSetCurrent(context), "cuCtxSetCurrent");
+}
+
+ScopedContext::~ScopedContext() {
+  if (changed_) driver_.cuCtxSetCurrent(previous_);
+}
+
 DeviceBuffer::DeviceBuffer(std::shared_ptr<Driver> driver, size_t bytes)
     : driver_(std::move(driver)), bytes_(bytes) {
   driver_->check(driver_->cuMemAlloc_v2(&ptr_, bytes == 0 ? 1 : bytes), "cuMemAlloc");

@@ -24,24 +24,6 @@ size_t combine(size_t seed, size_t value) {
 
 size_t hashOf(std::string_view text) { return std::hash<std::string_view>{}(text); }
 
-// Makes `context` current on this thread for the scope, restoring the previous one.
-class ScopedContext {
- public:
-  ScopedContext(Driver& driver, CUcontext context) : driver_(driver) {
-    driver_.check(driver_.cuCtxGetCurrent(&previous_), "cuCtxGetCurrent");
-    if (previous_ != context) driver_.check(driver_.cuCtxSetCurrent(context), "cuCtxSetCurrent");
-    changed_ = previous_ != context;
-  }
-  ~ScopedContext() {
-    if (changed_) driver_.cuCtxSetCurrent(previous_);
-  }
-
- private:
-  Driver& driver_;
-  CUcontext previous_ = nullptr;
-  bool changed_ = false;
-};
-
 }  // namespace
 
 LoadedKernel::~LoadedKernel() {

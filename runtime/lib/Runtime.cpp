@@ -1,9 +1,14 @@
 // The public C++ API: Runtime (driver, device, cache) and Plan (compiled kernels of one shape
 // class, launched per call).
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstring>
+#include <exception>
 #include <mutex>
+#include <optional>
+#include <system_error>
+#include <thread>
 
 #include "RuntimeInternal.h"
 #include "permjit/codegen/CudaSource.h"
@@ -14,6 +19,7 @@
 #include "permjit/runtime/Autotuner.h"
 #include "permjit/runtime/Driver.h"
 #include "permjit/runtime/KernelCache.h"
+#include "permjit/runtime/SourceDump.h"
 #include "permjit/runtime/Workspace.h"
 
 namespace permjit {
@@ -84,28 +90,19 @@ void fillStrides(long long out[3], const Strides& strides) {
   out[kStrideHead] = strides.head;
 }
 
+void checkWorkspaceBytes(const Plan& plan, const RunArgs& args) {
+  const size_t need = plan.workspaceBytes(args.batch, args.heads, args.seq_len);
+  if (args.workspace_bytes < need) {
+    throw invalid("workspace_bytes: " + std::to_string(args.workspace_bytes) +
+                  "; allowed: >= " + std::to_string(need) +
+                  " (Plan::workspaceBytes for this batch, heads and seq_len)");
+  }
+}
+
 CacheStats publicStats(const runtime::CacheStats& stats) {
   return {stats.memory_hits, stats.disk_hits, stats.compiles, stats.corrupt_files,
           stats.memory_entries};
 }
-
-// Makes `context` current on this thread for the scope (a no-op when it already is).
-class CurrentContext {
- public:
-  CurrentContext(runtime::Driver& driver, CUcontext context) : driver_(driver) {
-    driver_.check(driver_.cuCtxGetCurrent(&previous_), "cuCtxGetCurrent");
-    changed_ = previous_ != context;
-    if (changed_) driver_.check(driver_.cuCtxSetCurrent(context), "cuCtxSetCurrent");
-  }
-  ~CurrentContext() {
-    if (changed_) driver_.cuCtxSetCurrent(previous_);
-  }
-
- private:
-  runtime::Driver& driver_;
-  CUcontext previous_ = nullptr;
-  bool changed_ = false;
-};
 
 }  // namespace
 
@@ -162,30 +159,142 @@ CacheStats Runtime::cacheStats() const { return publicStats(state_->cache->stats
 void Runtime::resetCacheStats() { state_->cache->resetStats(); }
 size_t Runtime::clearCache() { return state_->cache->clear(); }
 
-Plan Runtime::plan(const Pattern& pattern, const PlanOptions& options) {
-  State& state = *state_;
-  if (options.seq_len > 0) {
-    options.layout.validate(options.seq_len);
-    validate(pattern, options.layout, options.seq_len);
-  }
+CompileOptions compileOptionsFor(const PlanOptions& options) {
   CompileOptions compile;
   compile.head_dim = options.head_dim;
   compile.dtype = options.dtype;
-  // An explicit tile wins; otherwise the tuning database's (PERMJIT_TUNE=1 tunes first), else
-  // the compiler's default. The database's pass split applies where the caller leaves the split
-  // to kAuto. The autotuner always sets options.tile, so this cannot recurse.
-  std::optional<runtime::TunedConfig> tuned;
-  if (!options.tile) tuned = runtime::tunedConfigFor(*this, pattern, options);
   compile.tile = options.tile;
-  if (tuned) compile.tile = tuned->tile;
   compile.layout = options.layout;
   compile.seq_len = options.seq_len;
   compile.name = options.name;
   compile.pass_split = options.pass_split;
-  if (tuned && tuned->pass_split && options.pass_split == PassSplit::kAuto) {
-    compile.pass_split = *tuned->pass_split;
+  return compile;
+}
+
+Plan Runtime::plan(const Pattern& pattern, const PlanOptions& options) {
+  if (options.seq_len > 0) {
+    options.layout.validate(options.seq_len);
+    validate(pattern, options.layout, options.seq_len);
   }
-  auto impl = std::make_shared<Plan::Impl>(Plan::Impl{state_, pattern, {}, {}, {}, {}});
+  CompileOptions compile = compileOptionsFor(options);
+  // An explicit tile wins; otherwise the tuning database's (PERMJIT_TUNE=1 tunes first), else
+  // the compiler's default. The database's pass split applies where the caller leaves the split
+  // to kAuto. Tuning compiles its candidates with buildPlan, never through plan().
+  if (!options.tile) {
+    if (std::optional<runtime::TunedConfig> tuned =
+            runtime::tunedConfigFor(*this, pattern, options)) {
+      compile.tile = tuned->tile;
+      if (tuned->pass_split && options.pass_split == PassSplit::kAuto) {
+        compile.pass_split = *tuned->pass_split;
+      }
+    }
+  }
+  // The plan's kernels compile concurrently: a cold two-pass plan takes about its slowest
+  // kernel's compile instead of the sum. At most 8 at once: an NVRTC instance holds a few
+  // hundred MB while it runs.
+  const unsigned threads = std::min(8u, std::max(1u, std::thread::hardware_concurrency()));
+  return runtime::buildPlan(state_, pattern, compile, threads);
+}
+
+namespace runtime {
+namespace {
+
+// One kernel a plan needs: generated, not yet compiled.
+struct KernelRequest {
+  GeneratedKernel generated;
+  int extra_smem = 0;  // dynamic shared memory the launches add (the kernel is opted in to it)
+};
+
+// Compiles one kernel through the cache and, with a device, loads it.
+PassKernel compileKernel(Runtime::State& state, KernelRequest request) {
+  PassKernel kernel;
+  kernel.generated = std::move(request.generated);
+  kernel.program.name = kernel.generated.kernel_name + ".cu";
+  kernel.program.source = kernel.generated.source;
+  kernel.program.headers = kernel.generated.headers;
+  kernel.program.headers_digest = kernel.generated.headers_digest;
+  kernel.program.options = kernel.generated.nvrtc_options;
+  kernel.program.arch = state.arch;
+  kernel.program.kernel_name = kernel.generated.kernel_name;
+  if (state.driver) {
+    kernel.loaded = state.cache->kernel(kernel.program, *state.driver, state.driver, state.context);
+    const int smem_bytes = kernel.generated.smem_bytes + request.extra_smem;
+    if (smem_bytes > state.device.max_smem_optin) {
+      throw Error(ErrorCategory::kUnsupported, "tile: the kernel needs " +
+                                                   std::to_string(smem_bytes) +
+                                                   " bytes of shared memory; this device allows " +
+                                                   std::to_string(state.device.max_smem_optin) +
+                                                   "; allowed: smaller block_m/block_n/stages");
+    }
+    state.driver->check(
+        state.driver->cuFuncSetAttribute(
+            kernel.loaded->function(), CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, smem_bytes),
+        "cuFuncSetAttribute(max dynamic shared memory)");
+  } else {
+    state.cache->binary(kernel.program, Artifact::kCubin);
+  }
+  return kernel;
+}
+
+// Every request's kernel, in request order. The first request of each distinct source compiles
+// on up to `threads` threads at once (NVRTC and the KernelCache are thread-safe); repeats (the
+// grid candidates share their kernels) follow one by one, so they are cache hits as before.
+// The first failure in request order is rethrown.
+std::vector<PassKernel> compileKernels(Runtime::State& state, std::vector<KernelRequest> requests,
+                                       unsigned threads) {
+  std::vector<size_t> distinct, repeats;
+  for (size_t i = 0; i < requests.size(); ++i) {
+    const GeneratedKernel& kernel = requests[i].generated;
+    const bool repeat = std::any_of(distinct.begin(), distinct.end(), [&](size_t earlier) {
+      return requests[earlier].generated.kernel_name == kernel.kernel_name &&
+             requests[earlier].generated.source == kernel.source;
+    });
+    (repeat ? repeats : distinct).push_back(i);
+  }
+  std::vector<PassKernel> kernels(requests.size());
+  std::vector<std::exception_ptr> failures(requests.size());
+  threads = std::max(1u, std::min<unsigned>(threads, static_cast<unsigned>(distinct.size())));
+  std::atomic<size_t> next{0};
+  auto worker = [&] {
+    for (size_t n = next++; n < distinct.size(); n = next++) {
+      const size_t i = distinct[n];
+      try {
+        kernels[i] = compileKernel(state, std::move(requests[i]));
+      } catch (...) {
+        failures[i] = std::current_exception();  // nothing may escape a worker thread
+      }
+    }
+  };
+  std::vector<std::thread> pool;
+  for (unsigned t = 1; t < threads; ++t) {
+    try {
+      pool.emplace_back([&] {
+        // Loading needs the runtime's context current on this thread.
+        std::optional<ScopedContext> context;
+        if (state.driver) context.emplace(*state.driver, state.context);
+        worker();
+      });
+    } catch (const std::system_error&) {
+      break;  // no more threads: the ones running (and this one) compile the rest
+    }
+  }
+  worker();
+  for (std::thread& thread : pool) thread.join();
+  for (size_t i = 0; i < requests.size(); ++i) {
+    if (failures[i]) std::rethrow_exception(failures[i]);
+    if (std::find(repeats.begin(), repeats.end(), i) != repeats.end()) {
+      kernels[i] = compileKernel(state, std::move(requests[i]));
+    }
+  }
+  return kernels;
+}
+
+}  // namespace
+
+Plan buildPlan(const std::shared_ptr<Runtime::State>& state_pointer, const Pattern& pattern,
+               const CompileOptions& compile, unsigned compile_threads) {
+  Runtime::State& state = *state_pointer;
+  auto impl = std::make_shared<Plan::Impl>(Plan::Impl{state_pointer, pattern, {}, {}, {}, {}});
   impl->spec = compilePattern(pattern, compile);
   TargetInfo target = targetFor(state.arch);
   if (impl->spec.dynamic && impl->spec.dynamic->last_q > kMaxEstimateLastQ) {
@@ -193,74 +302,52 @@ Plan Runtime::plan(const Pattern& pattern, const PlanOptions& options) {
                 "vertical_slash.last_q: " + std::to_string(impl->spec.dynamic->last_q) +
                     "; allowed: 1.." + std::to_string(kMaxEstimateLastQ));
   }
-  // Generates, compiles (through the cache) and, with a device, loads one kernel.
-  auto build = [&](GeneratedKernel generated, int extra_smem) {
-    PassKernel kernel;
-    kernel.generated = std::move(generated);
-    kernel.program.name = kernel.generated.kernel_name + ".cu";
-    kernel.program.source = kernel.generated.source;
-    kernel.program.headers = kernel.generated.headers;
-    kernel.program.headers_digest = kernel.generated.headers_digest;
-    kernel.program.options = kernel.generated.nvrtc_options;
-    kernel.program.arch = state.arch;
-    kernel.program.kernel_name = kernel.generated.kernel_name;
-    if (state.driver) {
-      kernel.loaded =
-          state.cache->kernel(kernel.program, *state.driver, state.driver, state.context);
-      const int smem_bytes = kernel.generated.smem_bytes + extra_smem;
-      if (smem_bytes > state.device.max_smem_optin) {
-        throw Error(ErrorCategory::kUnsupported,
-                    "tile: the kernel needs " + std::to_string(smem_bytes) +
-                        " bytes of shared memory; this device allows " +
-                        std::to_string(state.device.max_smem_optin) +
-                        "; allowed: smaller block_m/block_n/stages");
-      }
-      state.driver->check(state.driver->cuFuncSetAttribute(
-                              kernel.loaded->function(),
-                              CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, smem_bytes),
-                          "cuFuncSetAttribute(max dynamic shared memory)");
-    } else {
-      state.cache->binary(kernel.program, runtime::Artifact::kCubin);
-    }
-    return kernel;
-  };
-  std::vector<EstimatorStage> stages;
-  if (impl->spec.dynamic) {
-    stages = {EstimatorStage::kStats, EstimatorStage::kLse, EstimatorStage::kScores,
-              EstimatorStage::kSelect};
-  } else if (impl->spec.grid_estimate) {
-    stages = {EstimatorStage::kStats,       EstimatorStage::kLse,      EstimatorStage::kScores,
-              EstimatorStage::kGridColumns, EstimatorStage::kGridRows, EstimatorStage::kGridPhase};
-  }
-  for (EstimatorStage stage : stages) {
-    // The score kernel adds its per-chunk score accumulators at launch.
-    const int extra =
-        stage == EstimatorStage::kScores ? (2 * kEstimateChunk - 1 + kMaxEstimateLastQ) * 4 : 0;
-    impl->estimators.push_back(
-        build(generateEstimator(stage, impl->spec.head_dim, impl->spec.dtype, target), extra));
-  }
-  auto buildPasses = [&](const KernelSpec& spec) {
-    std::vector<PassKernel> passes;
-    for (int pass = 0; pass < static_cast<int>(spec.passes.size()); ++pass) {
-      passes.push_back(build(generateCuda(spec, target, pass), 0));
-    }
-    return passes;
-  };
-  impl->passes = buildPasses(impl->spec);
+  // Every kernel first generated, in order: the estimator's stages, then every grid candidate's
+  // passes (candidate 0's are the plan's; the others render the same sources).
+  const std::vector<EstimatorStage> stages = estimatorStages(impl->spec);
+  std::vector<KernelSpec> candidates = {impl->spec};
   if (impl->spec.grid_estimate) {
-    // Every candidate stride compiles to the same structure, so its kernels are cache hits.
-    impl->grid_candidates.push_back({impl->spec, impl->passes});
     for (int c = 1; c < static_cast<int>(impl->spec.grid_estimate->strides.size()); ++c) {
-      KernelSpec spec = compileGridCandidate(pattern, compile, c);
-      std::vector<PassKernel> passes = buildPasses(spec);
-      impl->grid_candidates.push_back({std::move(spec), std::move(passes)});
+      candidates.push_back(compileGridCandidate(pattern, compile, c));
+    }
+  }
+  std::vector<KernelRequest> requests;
+  for (EstimatorStage stage : stages) {
+    requests.push_back({generateEstimator(stage, impl->spec.head_dim, impl->spec.dtype, target),
+                        estimatorMaxExtraSmem(stage)});
+  }
+  for (const KernelSpec& spec : candidates) {
+    for (int pass = 0; pass < static_cast<int>(spec.passes.size()); ++pass) {
+      requests.push_back({generateCuda(spec, target, pass), 0});
+    }
+  }
+  // PERMJIT_DUMP_SOURCE: every generated source is written before anything compiles, so one
+  // that fails to compile is there to read too.
+  if (const std::optional<std::string> dump_dir = env::dumpSourceDir()) {
+    for (const KernelRequest& request : requests) {
+      dumpSource(*dump_dir, request.generated.kernel_name, request.generated.source);
+    }
+  }
+  std::vector<PassKernel> kernels = compileKernels(state, std::move(requests), compile_threads);
+
+  auto kernel = kernels.begin();
+  for (EstimatorStage stage : stages) impl->estimators.push_back({stage, std::move(*kernel++)});
+  for (size_t c = 0; c < candidates.size(); ++c) {
+    std::vector<PassKernel> passes(std::make_move_iterator(kernel),
+                                   std::make_move_iterator(kernel + candidates[c].passes.size()));
+    kernel += static_cast<ptrdiff_t>(candidates[c].passes.size());
+    if (c == 0) impl->passes = passes;
+    if (impl->spec.grid_estimate) {
+      impl->grid_candidates.push_back({std::move(candidates[c]), std::move(passes)});
     }
   }
   if (impl->passes.empty()) {
     throw Error(ErrorCategory::kInternal, "plan: the compiled spec has no passes");
   }
-  return Plan(impl);
+  return RuntimeAccess::plan(impl);
 }
+
+}  // namespace runtime
 
 const KernelSpec& Plan::spec() const { return impl_->spec; }
 std::string Plan::structureKey() const { return impl_->spec.structureKey(); }
@@ -284,14 +371,10 @@ std::vector<DynamicIndices> Plan::estimatedIndices(const RunArgs& args, void* st
     throw Error(ErrorCategory::kDriverError, "no CUDA driver/GPU: " + impl.state->no_device_reason);
   }
   checkPointer(args.workspace, "workspace", true);
-  const size_t need = workspaceBytes(args.batch, args.heads, args.seq_len);
-  if (args.workspace_bytes < need) {
-    throw invalid("workspace_bytes: " + std::to_string(args.workspace_bytes) +
-                  "; allowed: >= " + std::to_string(need) + " (Plan::workspaceBytes)");
-  }
+  checkWorkspaceBytes(*this, args);
   const runtime::WorkspaceLayout w = runtime::workspaceLayout(impl.spec, args.seq_len);
   runtime::Driver& driver = *impl.state->driver;
-  CurrentContext current(driver, impl.state->context);
+  runtime::ScopedContext context(driver, impl.state->context);
   driver.check(driver.cuStreamSynchronize(static_cast<CUstream>(stream)), "cuStreamSynchronize");
   std::vector<DynamicIndices> out;
   if (impl.spec.grid_estimate) {
@@ -355,10 +438,19 @@ std::string Plan::binary(const std::string& artifact, int pass) const {
   return *impl_->state->cache->binary(passAt(*impl_, pass).program, kind);
 }
 
-void Plan::run(const RunArgs& args, void* stream) const {
-  const Impl& impl = *impl_;
+namespace runtime {
+namespace {
+
+// RunArgs after every check, with every default resolved.
+struct CheckedRunArgs {
+  int64_t kv_heads = 0;
+  Strides q_strides, k_strides, v_strides, o_strides;  // explicit or from the tensor layout
+  float scale = 0;                                     // softmax scale
+};
+
+// Every check of Plan::run; each names the argument. Touches no device.
+CheckedRunArgs checkRunArgs(const Plan& plan, const Plan::Impl& impl, const RunArgs& args) {
   const KernelSpec& spec = impl.spec;
-  // ---- Validation: every check names the argument; nothing touches the device before.
   checkPointer(args.q, "q", true);
   checkPointer(args.k, "k", true);
   checkPointer(args.v, "v", true);
@@ -383,9 +475,10 @@ void Plan::run(const RunArgs& args, void* stream) const {
   }
   if (args.batch <= 0) throw invalid("batch: " + std::to_string(args.batch) + "; allowed: >= 1");
   if (args.heads <= 0) throw invalid("heads: " + std::to_string(args.heads) + "; allowed: >= 1");
-  int64_t kv_heads = args.kv_heads == 0 ? args.heads : args.kv_heads;
-  if (kv_heads < 0 || args.heads % kv_heads != 0) {
-    throw invalid("kv_heads: " + std::to_string(kv_heads) + " does not divide heads " +
+  CheckedRunArgs checked;
+  checked.kv_heads = args.kv_heads == 0 ? args.heads : args.kv_heads;
+  if (checked.kv_heads < 0 || args.heads % checked.kv_heads != 0) {
+    throw invalid("kv_heads: " + std::to_string(checked.kv_heads) + " does not divide heads " +
                   std::to_string(args.heads) + "; allowed: divisors of heads (GQA), 0 = heads");
   }
   if (args.seq_len <= 0 || args.seq_len >= sem::kPosInf / 2) {
@@ -403,199 +496,221 @@ void Plan::run(const RunArgs& args, void* stream) const {
     throw invalid(std::string("layout: does not fit seq_len ") + std::to_string(args.seq_len) +
                   " and this pattern: " + error.what());
   }
-  Strides q_strides = args.q_strides, k_strides = args.k_strides, v_strides = args.v_strides,
-          o_strides = args.o_strides;
+  checked.q_strides = args.q_strides;
+  checked.k_strides = args.k_strides;
+  checked.v_strides = args.v_strides;
+  checked.o_strides = args.o_strides;
   if (args.tensor_layout != TensorLayout::kStrided) {
-    q_strides = o_strides =
+    checked.q_strides = checked.o_strides =
         contiguousStrides(args.tensor_layout, args.heads, args.seq_len, args.head_dim);
-    k_strides = v_strides =
-        contiguousStrides(args.tensor_layout, kv_heads, args.seq_len, args.head_dim);
+    checked.k_strides = checked.v_strides =
+        contiguousStrides(args.tensor_layout, checked.kv_heads, args.seq_len, args.head_dim);
   }
-  checkStrides(q_strides, "q_strides", args.head_dim, args.batch, args.heads);
-  checkStrides(k_strides, "k_strides", args.head_dim, args.batch, kv_heads);
-  checkStrides(v_strides, "v_strides", args.head_dim, args.batch, kv_heads);
-  checkStrides(o_strides, "o_strides", args.head_dim, args.batch, args.heads);
-  float scale = args.softmax_scale.value_or(1.0f / std::sqrt(static_cast<float>(args.head_dim)));
-  if (!(scale > 0.0f) || !std::isfinite(scale)) {
-    throw invalid("softmax_scale: " + std::to_string(scale) + "; allowed: finite and positive");
+  checkStrides(checked.q_strides, "q_strides", args.head_dim, args.batch, args.heads);
+  checkStrides(checked.k_strides, "k_strides", args.head_dim, args.batch, checked.kv_heads);
+  checkStrides(checked.v_strides, "v_strides", args.head_dim, args.batch, checked.kv_heads);
+  checkStrides(checked.o_strides, "o_strides", args.head_dim, args.batch, args.heads);
+  checked.scale = args.softmax_scale.value_or(1.0f / std::sqrt(static_cast<float>(args.head_dim)));
+  if (!(checked.scale > 0.0f) || !std::isfinite(checked.scale)) {
+    throw invalid("softmax_scale: " + std::to_string(checked.scale) +
+                  "; allowed: finite and positive");
   }
   if (!impl.state->driver) {
     throw Error(ErrorCategory::kDriverError, "no CUDA driver/GPU: " + impl.state->no_device_reason +
                                                  "; this plan was compiled but cannot run");
   }
+  if (spec.isDynamic()) checkWorkspaceBytes(plan, args);
+  return checked;
+}
 
-  // ---- Binding: host arithmetic only.
-  AttentionArgs kernel_args;
-  std::memset(&kernel_args, 0, sizeof(kernel_args));
-  kernel_args.q = args.q;
-  kernel_args.k = args.k;
-  kernel_args.v = args.v;
-  kernel_args.o = args.o;
-  kernel_args.lse = args.lse;
-  fillStrides(kernel_args.q_stride, q_strides);
-  fillStrides(kernel_args.k_stride, k_strides);
-  fillStrides(kernel_args.v_stride, v_strides);
-  fillStrides(kernel_args.o_stride, o_strides);
-  kernel_args.batch = static_cast<int>(args.batch);
-  kernel_args.heads = static_cast<int>(args.heads);
-  kernel_args.kv_heads = static_cast<int>(kv_heads);
-  kernel_args.seq_len = static_cast<int>(args.seq_len);
-  kernel_args.scale_log2 = scale * 1.4426950408889634f;
-  std::vector<int> params = bindParams(spec, args.layout, args.seq_len);
+// One attention launch: its kernel, its by-value parameter and its grid.
+struct PassLaunch {
+  const PassKernel* kernel = nullptr;
+  AttentionArgs args;
+  unsigned grid_x = 0, grid_y = 0;
+};
+
+// The kernel parameters of one run, bound by host arithmetic only.
+struct BoundRun {
+  EstimateArgs estimate;           // dynamic plans; zero otherwise
+  EstimatorShape estimator_shape;  // dynamic plans
+  std::vector<PassLaunch> passes;  // in launch order
+};
+
+// The estimator's parameter, and the workspace fields of the attention kernels' `base`.
+void bindEstimate(const Plan::Impl& impl, const RunArgs& args, const CheckedRunArgs& checked,
+                  AttentionArgs& base, BoundRun& bound) {
+  const KernelSpec& spec = impl.spec;
+  const WorkspaceLayout w = workspaceLayout(spec, args.seq_len);
+  EstimateArgs& est = bound.estimate;
+  est.q = args.q;
+  est.k = args.k;
+  fillStrides(est.q_stride, checked.q_strides);
+  fillStrides(est.k_stride, checked.k_strides);
+  est.workspace = static_cast<unsigned char*>(args.workspace);
+  est.ws_head_bytes = static_cast<long long>(w.head_bytes);
+  est.ws_partial = static_cast<long long>(w.partial);
+  est.ws_lse = static_cast<long long>(w.lse);
+  est.ws_col_score = static_cast<long long>(w.col_score);
+  est.ws_diag_score = static_cast<long long>(w.diag_score);
+  est.ws_col_flag = static_cast<long long>(w.col_flag);
+  est.ws_diag_flag = static_cast<long long>(w.diag_flag);
+  est.ws_col_prefix = static_cast<long long>(w.col_prefix);
+  est.ws_diag_prefix = static_cast<long long>(w.diag_prefix);
+  est.ws_col_list = static_cast<long long>(w.col_list);
+  est.heads = static_cast<int>(args.heads);
+  est.kv_heads = static_cast<int>(checked.kv_heads);
+  est.seq_len = static_cast<int>(args.seq_len);
+  est.last_q = static_cast<int>(w.last_q);
+  est.chunks = static_cast<int>(w.chunks);
+  est.scale_log2 = base.scale_log2;
+  if (spec.dynamic) {
+    est.vertical = static_cast<int>(w.vertical);
+    est.slash = static_cast<int>(w.slash);
+    est.keep_columns = static_cast<int>(spec.dynamic->keep_columns);
+    est.keep_diagonals = static_cast<int>(spec.dynamic->keep_diagonals);
+    est.diag_scores = 1;
+  } else {
+    const GridEstimateSpec& g = *spec.grid_estimate;
+    const auto [begin, end] =
+        estimatedGridRange(*findEstimatedGrid(impl.pattern), args.layout, args.seq_len);
+    const auto [sample_first, sample_rows] = gridSampleRange(g.strides, end);
+    est.grid_begin = static_cast<int>(begin);
+    est.grid_end = static_cast<int>(end);
+    est.sample_first = static_cast<int>(sample_first);
+    est.sample_rows = static_cast<int>(sample_rows);
+    est.grid_candidates = static_cast<int>(g.strides.size());
+    std::copy(g.strides.begin(), g.strides.end(), est.grid_strides);
+    est.ws_grid_bins = static_cast<long long>(w.grid_bins);
+    est.ws_grid_mass = static_cast<long long>(w.grid_mass);
+    est.ws_grid_choice = static_cast<long long>(w.grid_choice);
+    est.ws_row_capture = static_cast<long long>(w.row_capture);
+  }
+  EstimatorShape& shape = bound.estimator_shape;
+  shape.batch_heads = args.batch * args.heads;
+  shape.chunks = w.chunks;
+  shape.last_q = w.last_q;
+  shape.sample_rows = est.sample_rows;
+  shape.grid_begin = est.grid_begin;
+  shape.grid_end = est.grid_end;
+
+  base.workspace = static_cast<const unsigned char*>(args.workspace);
+  base.ws_head_bytes = est.ws_head_bytes;
+  base.ws_col_flag = est.ws_col_flag;
+  base.ws_diag_flag = est.ws_diag_flag;
+  base.ws_col_prefix = est.ws_col_prefix;
+  base.ws_diag_prefix = est.ws_diag_prefix;
+  base.ws_col_list = est.ws_col_list;
+  base.col_count = est.vertical;
+  base.ws_grid_choice = est.ws_grid_choice;
+}
+
+// Every pass of one spec, in order, with its params bound once; a grid_estimated plan has
+// one such spec per candidate (each candidate's CTAs exit at once for the heads that chose
+// another).
+void bindPasses(const KernelSpec& spec, const std::vector<PassKernel>& passes, int candidate,
+                const RunArgs& args, const AttentionArgs& base, BoundRun& bound) {
+  const std::vector<int> params = bindParams(spec, args.layout, args.seq_len);
   if (params.size() > static_cast<size_t>(sem::kMaxParams)) {
     throw Error(ErrorCategory::kUnsupported, "pattern: " + std::to_string(params.size()) +
                                                  " parameters; allowed: up to " +
                                                  std::to_string(sem::kMaxParams));
   }
-  std::copy(params.begin(), params.end(), kernel_args.params);
+  for (size_t pass = 0; pass < passes.size(); ++pass) {
+    PassLaunch launch;
+    launch.kernel = &passes[pass];
+    std::memcpy(&launch.args, &base, sizeof base);
+    std::copy(params.begin(), params.end(), launch.args.params);
+    launch.args.grid_candidate = candidate;
+    launch.args.merge = pass > 0 ? 1 : 0;
+    const int block_m = launch.kernel->generated.block_m;
+    const int block_n = launch.kernel->generated.block_n;
+    launch.args.rows =
+        buildSegmentTable(spec.passes[pass].rows, params, args.layout, args.seq_len, block_m);
+    launch.args.cols =
+        buildSegmentTable(spec.passes[pass].cols, params, args.layout, args.seq_len, block_n);
+    const int64_t row_tiles = launch.args.rows.total / block_m;
+    if (row_tiles > 65535) {
+      throw Error(ErrorCategory::kUnsupported, "seq_len: " + std::to_string(args.seq_len) +
+                                                   " needs " + std::to_string(row_tiles) +
+                                                   " row tiles; allowed: up to 65535 per launch");
+    }
+    launch.grid_x = static_cast<unsigned>(args.batch * args.heads);
+    launch.grid_y = static_cast<unsigned>(row_tiles);
+    bound.passes.push_back(std::move(launch));
+  }
+}
 
-  runtime::Driver& driver = *impl.state->driver;
-  CurrentContext current(driver, impl.state->context);
-  if (spec.isDynamic()) {
-    const size_t need = workspaceBytes(args.batch, args.heads, args.seq_len);
-    if (args.workspace_bytes < need) {
-      throw invalid("workspace_bytes: " + std::to_string(args.workspace_bytes) +
-                    "; allowed: >= " + std::to_string(need) +
-                    " (Plan::workspaceBytes for this batch, heads and seq_len)");
-    }
-  }
-  const runtime::WorkspaceLayout w =
-      spec.isDynamic() ? runtime::workspaceLayout(spec, args.seq_len) : runtime::WorkspaceLayout{};
-  EstimateArgs est;
-  std::memset(&est, 0, sizeof(est));
-  struct Grid {
-    unsigned x, y, z;
-    int extra_smem;
-  };
-  std::vector<Grid> grids;
-  if (spec.isDynamic()) {
-    est.q = args.q;
-    est.k = args.k;
-    fillStrides(est.q_stride, q_strides);
-    fillStrides(est.k_stride, k_strides);
-    est.workspace = static_cast<unsigned char*>(args.workspace);
-    est.ws_head_bytes = static_cast<long long>(w.head_bytes);
-    est.ws_partial = static_cast<long long>(w.partial);
-    est.ws_lse = static_cast<long long>(w.lse);
-    est.ws_col_score = static_cast<long long>(w.col_score);
-    est.ws_diag_score = static_cast<long long>(w.diag_score);
-    est.ws_col_flag = static_cast<long long>(w.col_flag);
-    est.ws_diag_flag = static_cast<long long>(w.diag_flag);
-    est.ws_col_prefix = static_cast<long long>(w.col_prefix);
-    est.ws_diag_prefix = static_cast<long long>(w.diag_prefix);
-    est.ws_col_list = static_cast<long long>(w.col_list);
-    est.heads = static_cast<int>(args.heads);
-    est.kv_heads = static_cast<int>(kv_heads);
-    est.seq_len = static_cast<int>(args.seq_len);
-    est.last_q = static_cast<int>(w.last_q);
-    est.chunks = static_cast<int>(w.chunks);
-    est.scale_log2 = kernel_args.scale_log2;
-    if (spec.dynamic) {
-      est.vertical = static_cast<int>(w.vertical);
-      est.slash = static_cast<int>(w.slash);
-      est.keep_columns = static_cast<int>(spec.dynamic->keep_columns);
-      est.keep_diagonals = static_cast<int>(spec.dynamic->keep_diagonals);
-      est.diag_scores = 1;
-    } else {
-      const GridEstimateSpec& g = *spec.grid_estimate;
-      const auto [begin, end] =
-          estimatedGridRange(*findEstimatedGrid(impl.pattern), args.layout, args.seq_len);
-      const auto [sample_first, sample_rows] = runtime::gridSampleRange(g.strides, end);
-      est.grid_begin = static_cast<int>(begin);
-      est.grid_end = static_cast<int>(end);
-      est.sample_first = static_cast<int>(sample_first);
-      est.sample_rows = static_cast<int>(sample_rows);
-      est.grid_candidates = static_cast<int>(g.strides.size());
-      std::copy(g.strides.begin(), g.strides.end(), est.grid_strides);
-      est.ws_grid_bins = static_cast<long long>(w.grid_bins);
-      est.ws_grid_mass = static_cast<long long>(w.grid_mass);
-      est.ws_grid_choice = static_cast<long long>(w.grid_choice);
-      est.ws_row_capture = static_cast<long long>(w.row_capture);
-    }
-    const unsigned bh = static_cast<unsigned>(args.batch * args.heads);
-    const unsigned chunks = static_cast<unsigned>(w.chunks);
-    const unsigned groups = static_cast<unsigned>(est.sample_rows / 64 + (w.last_q + 63) / 64);
-    const Grid stats{bh, chunks, groups, 0}, lse{bh, 1, 1, 0};
-    if (spec.dynamic) {
-      grids = {stats,
-               lse,
-               {bh, chunks, 1, static_cast<int>((2 * kEstimateChunk - 1 + w.last_q) * 4)},
-               {bh, 2, 1, 0}};
-    } else {
-      // estimate_grid_rows gathers the chosen lines' keys: at most span / smallest stride.
-      const int smallest =
-          *std::min_element(spec.grid_estimate->strides.begin(), spec.grid_estimate->strides.end());
-      const int64_t lines = (est.grid_end - est.grid_begin + smallest - 1) / smallest;
-      const auto line_chunks = static_cast<unsigned>((lines + kEstimateChunk - 1) / kEstimateChunk);
-      grids = {stats,
-               lse,
-               {bh, chunks, 1, kEstimateChunk * 4},
-               {bh, 1, 1, 0},
-               {bh, line_chunks, 1, 0},
-               {bh, 1, 1, 0}};
-    }
-    kernel_args.workspace = static_cast<const unsigned char*>(args.workspace);
-    kernel_args.ws_head_bytes = est.ws_head_bytes;
-    kernel_args.ws_col_flag = est.ws_col_flag;
-    kernel_args.ws_diag_flag = est.ws_diag_flag;
-    kernel_args.ws_col_prefix = est.ws_col_prefix;
-    kernel_args.ws_diag_prefix = est.ws_diag_prefix;
-    kernel_args.ws_col_list = est.ws_col_list;
-    kernel_args.col_count = est.vertical;
-    kernel_args.ws_grid_choice = est.ws_grid_choice;
-  }
-  void* est_params[] = {&est};
-  for (size_t stage = 0; !args.reuse_estimate && stage < impl.estimators.size(); ++stage) {
-    const PassKernel& kernel = impl.estimators[stage];
-    const Grid& g = grids[stage];
-    driver.check(
-        driver.cuLaunchKernel(kernel.loaded->function(), g.x, g.y, g.z,
-                              static_cast<unsigned>(kernel.generated.threads), 1, 1,
-                              static_cast<unsigned>(kernel.generated.smem_bytes + g.extra_smem),
-                              static_cast<CUstream>(stream), est_params, nullptr),
-        "cuLaunchKernel(estimator)");
-  }
-
-  // Every pass of one spec, in order; a grid_estimated plan launches every candidate's passes
-  // (each candidate's CTAs exit at once for the heads that chose another).
-  auto launchPasses = [&](const KernelSpec& pass_spec_of, const std::vector<PassKernel>& passes,
-                          int candidate) {
-    std::vector<int> bound = bindParams(pass_spec_of, args.layout, args.seq_len);
-    std::copy(bound.begin(), bound.end(), kernel_args.params);
-    kernel_args.grid_candidate = candidate;
-    for (size_t pass = 0; pass < passes.size(); ++pass) {
-      const PassSpec& pass_spec = pass_spec_of.passes[pass];
-      const PassKernel& kernel = passes[pass];
-      kernel_args.merge = pass > 0 ? 1 : 0;
-      const int block_m = kernel.generated.block_m, block_n = kernel.generated.block_n;
-      kernel_args.rows =
-          buildSegmentTable(pass_spec.rows, bound, args.layout, args.seq_len, block_m);
-      kernel_args.cols =
-          buildSegmentTable(pass_spec.cols, bound, args.layout, args.seq_len, block_n);
-      int64_t row_tiles = kernel_args.rows.total / block_m;
-      if (row_tiles > 65535) {
-        throw Error(ErrorCategory::kUnsupported, "seq_len: " + std::to_string(args.seq_len) +
-                                                     " needs " + std::to_string(row_tiles) +
-                                                     " row tiles; allowed: up to 65535 per launch");
-      }
-      void* params_ptr[] = {&kernel_args};
-      driver.check(driver.cuLaunchKernel(kernel.loaded->function(),
-                                         static_cast<unsigned>(args.batch * args.heads),
-                                         static_cast<unsigned>(row_tiles), 1,
-                                         static_cast<unsigned>(kernel.generated.threads), 1, 1,
-                                         static_cast<unsigned>(kernel.generated.smem_bytes),
-                                         static_cast<CUstream>(stream), params_ptr, nullptr),
-                   "cuLaunchKernel");
-    }
-  };
+BoundRun bindRun(const Plan::Impl& impl, const RunArgs& args, const CheckedRunArgs& checked) {
+  BoundRun bound;
+  std::memset(&bound.estimate, 0, sizeof(bound.estimate));
+  AttentionArgs base;
+  std::memset(&base, 0, sizeof(base));
+  base.q = args.q;
+  base.k = args.k;
+  base.v = args.v;
+  base.o = args.o;
+  base.lse = args.lse;
+  fillStrides(base.q_stride, checked.q_strides);
+  fillStrides(base.k_stride, checked.k_strides);
+  fillStrides(base.v_stride, checked.v_strides);
+  fillStrides(base.o_stride, checked.o_strides);
+  base.batch = static_cast<int>(args.batch);
+  base.heads = static_cast<int>(args.heads);
+  base.kv_heads = static_cast<int>(checked.kv_heads);
+  base.seq_len = static_cast<int>(args.seq_len);
+  base.scale_log2 = checked.scale * 1.4426950408889634f;
+  if (impl.spec.isDynamic()) bindEstimate(impl, args, checked, base, bound);
   if (impl.grid_candidates.empty()) {
-    launchPasses(spec, impl.passes, 0);
+    bindPasses(impl.spec, impl.passes, 0, args, base, bound);
   } else {
     for (size_t c = 0; c < impl.grid_candidates.size(); ++c) {
-      launchPasses(impl.grid_candidates[c].spec, impl.grid_candidates[c].passes,
-                   static_cast<int>(c));
+      bindPasses(impl.grid_candidates[c].spec, impl.grid_candidates[c].passes, static_cast<int>(c),
+                 args, base, bound);
     }
   }
+  return bound;
+}
+
+void launchEstimators(Driver& driver, const Plan::Impl& impl, BoundRun& bound, CUstream stream) {
+  void* params[] = {&bound.estimate};
+  for (const EstimatorKernel& estimator : impl.estimators) {
+    const EstimatorLaunch launch =
+        estimatorLaunch(estimator.stage, impl.spec, bound.estimator_shape);
+    const PassKernel& kernel = estimator.kernel;
+    driver.check(driver.cuLaunchKernel(
+                     kernel.loaded->function(), launch.grid_x, launch.grid_y, launch.grid_z,
+                     static_cast<unsigned>(kernel.generated.threads), 1, 1,
+                     static_cast<unsigned>(kernel.generated.smem_bytes + launch.extra_smem), stream,
+                     params, nullptr),
+                 "cuLaunchKernel(estimator)");
+  }
+}
+
+void launchPasses(Driver& driver, BoundRun& bound, CUstream stream) {
+  for (PassLaunch& launch : bound.passes) {
+    void* params[] = {&launch.args};
+    driver.check(
+        driver.cuLaunchKernel(launch.kernel->loaded->function(), launch.grid_x, launch.grid_y, 1,
+                              static_cast<unsigned>(launch.kernel->generated.threads), 1, 1,
+                              static_cast<unsigned>(launch.kernel->generated.smem_bytes), stream,
+                              params, nullptr),
+        "cuLaunchKernel");
+  }
+}
+
+}  // namespace
+}  // namespace runtime
+
+void Plan::run(const RunArgs& args, void* stream) const {
+  const Impl& impl = *impl_;
+  const runtime::CheckedRunArgs checked = runtime::checkRunArgs(*this, impl, args);
+  runtime::BoundRun bound = runtime::bindRun(impl, args, checked);
+  runtime::Driver& driver = *impl.state->driver;
+  runtime::ScopedContext context(driver, impl.state->context);
+  if (!args.reuse_estimate)
+    runtime::launchEstimators(driver, impl, bound, static_cast<CUstream>(stream));
+  runtime::launchPasses(driver, bound, static_cast<CUstream>(stream));
 }
 
 }  // namespace permjit

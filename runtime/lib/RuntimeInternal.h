@@ -28,6 +28,12 @@ struct PassKernel {
   std::shared_ptr<runtime::LoadedKernel> loaded;  // null when host-only
 };
 
+// One stage of a dynamic plan's online estimator.
+struct EstimatorKernel {
+  EstimatorStage stage;
+  PassKernel kernel;  // opted in to estimatorMaxExtraSmem(stage)
+};
+
 // One candidate stride of a grid_estimated plan: its spec (that stride's params) and kernels.
 struct GridCandidatePlan {
   KernelSpec spec;
@@ -39,10 +45,8 @@ struct Plan::Impl {
   Pattern pattern;
   KernelSpec spec;  // grid_estimated: candidate 0's
   std::vector<PassKernel> passes;
-  // Dynamic plans: the online estimator's kernels, in launch order (vertical_slash: kStats,
-  // kLse, kScores, kSelect; grid_estimated: kStats, kLse, kScores, kGridColumns, kGridRows,
-  // kGridPhase).
-  std::vector<PassKernel> estimators;
+  // Dynamic plans: the online estimator's kernels, in launch order (estimatorStages).
+  std::vector<EstimatorKernel> estimators;
   // grid_estimated: every candidate, in the pattern's order (the first is spec/passes above).
   std::vector<GridCandidatePlan> grid_candidates;
 };
@@ -51,6 +55,15 @@ struct RuntimeAccess {
   static const std::shared_ptr<Runtime::State>& state(const Runtime& runtime) {
     return runtime.state_;
   }
+  static Plan plan(std::shared_ptr<const Plan::Impl> impl) { return Plan(std::move(impl)); }
 };
+
+namespace runtime {
+// Compiles exactly `compile` for the runtime's target through its cache (no tuning database):
+// Runtime::plan after it resolved the tile, and the autotuner's candidates. The plan's distinct
+// kernels compile on up to `compile_threads` threads at once (1: on the calling thread).
+Plan buildPlan(const std::shared_ptr<Runtime::State>& state, const Pattern& pattern,
+               const CompileOptions& compile, unsigned compile_threads);
+}  // namespace runtime
 
 }  // namespace permjit

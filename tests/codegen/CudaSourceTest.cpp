@@ -395,5 +395,61 @@ TEST(NvrtcCompile, ModalityBoundaryWithLocalAtoms) {
   expectCompiles(s, kSm80);
 }
 
+// The estimator's launch geometry, pinned to the values the runtime launched with before it
+// came from codegen (grids and extra shared memory are part of the kernels' contract).
+TEST(EstimatorPipeline, VerticalSlashStagesAndLaunches) {
+  KernelSpec spec;
+  spec.name = "vs";
+  spec.dynamic = DynamicSpec{};
+  const std::vector<EstimatorStage> stages = {EstimatorStage::kStats, EstimatorStage::kLse,
+                                              EstimatorStage::kScores, EstimatorStage::kSelect};
+  EXPECT_EQ(estimatorStages(spec), stages);
+  EstimatorShape shape;
+  shape.batch_heads = 6;
+  shape.chunks = 9;   // 4100 keys
+  shape.last_q = 65;  // two 64-row groups
+  auto expect = [&](EstimatorStage stage, unsigned x, unsigned y, unsigned z, int extra) {
+    const EstimatorLaunch launch = estimatorLaunch(stage, spec, shape);
+    EXPECT_EQ(launch.grid_x, x) << estimatorStageName(stage);
+    EXPECT_EQ(launch.grid_y, y) << estimatorStageName(stage);
+    EXPECT_EQ(launch.grid_z, z) << estimatorStageName(stage);
+    EXPECT_EQ(launch.extra_smem, extra) << estimatorStageName(stage);
+  };
+  expect(EstimatorStage::kStats, 6, 9, 2, 0);
+  expect(EstimatorStage::kLse, 6, 1, 1, 0);
+  expect(EstimatorStage::kScores, 6, 9, 1, (2 * 512 - 1 + 65) * 4);
+  expect(EstimatorStage::kSelect, 6, 2, 1, 0);
+  EXPECT_THROW(estimatorLaunch(EstimatorStage::kGridRows, spec, shape), Error);
+  // The plan opts the score kernel in to the largest last_q.
+  EXPECT_EQ(estimatorMaxExtraSmem(EstimatorStage::kScores), (2 * 512 - 1 + 1024) * 4);
+  EXPECT_EQ(estimatorMaxExtraSmem(EstimatorStage::kStats), 0);
+}
+
+TEST(EstimatorPipeline, GridStagesAndLaunches) {
+  KernelSpec spec;
+  spec.name = "grid";
+  spec.grid_estimate = GridEstimateSpec{{14, 7, 28}, 0, 64, 0, 1};
+  ASSERT_EQ(estimatorStages(spec).size(), 6u);
+  EXPECT_EQ(estimatorStages(spec)[5], EstimatorStage::kGridPhase);
+  EstimatorShape shape;
+  shape.batch_heads = 3;
+  shape.chunks = 8;
+  shape.last_q = 64;
+  shape.sample_rows = 128;
+  shape.grid_begin = 100;
+  shape.grid_end = 3690;  // 3590 positions: 513 lines of the smallest stride 7, two chunks
+  const EstimatorLaunch stats = estimatorLaunch(EstimatorStage::kStats, spec, shape);
+  EXPECT_EQ(stats.grid_z, 3u);  // two sample-row groups and one last-row group
+  const EstimatorLaunch scores = estimatorLaunch(EstimatorStage::kScores, spec, shape);
+  EXPECT_EQ(scores.grid_y, 8u);
+  EXPECT_EQ(scores.extra_smem, 512 * 4);  // column sums only
+  const EstimatorLaunch rows = estimatorLaunch(EstimatorStage::kGridRows, spec, shape);
+  EXPECT_EQ(rows.grid_x, 3u);
+  EXPECT_EQ(rows.grid_y, 2u);
+  EXPECT_EQ(estimatorLaunch(EstimatorStage::kGridColumns, spec, shape).grid_y, 1u);
+  EXPECT_THROW(estimatorLaunch(EstimatorStage::kSelect, spec, shape), Error);
+  EXPECT_TRUE(estimatorStages(KernelSpec{}).empty());
+}
+
 }  // namespace
 }  // namespace permjit

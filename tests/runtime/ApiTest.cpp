@@ -224,6 +224,81 @@ TEST(Api, MultiPassPlansNeedTheLse) {
   expectError(plan, args, ErrorCategory::kInvalidArgument, "lse: null");
 }
 
+// Sets PERMJIT_DUMP_SOURCE for one test.
+class DumpSourceEnv {
+ public:
+  explicit DumpSourceEnv(const std::string& dir) {
+    ::setenv("PERMJIT_DUMP_SOURCE", dir.c_str(), 1);
+  }
+  ~DumpSourceEnv() { ::unsetenv("PERMJIT_DUMP_SOURCE"); }
+};
+
+std::string readFile(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+TEST(Api, DumpSourceWritesEveryPassAsKernelNameDotCu) {
+  TempDir dir;
+  const fs::path dump = fs::path(dir.path()) / "nested" / "sources";  // created by the dump
+  DumpSourceEnv env(dump.string());
+  Runtime runtime(hostOnly(sharedCacheDir()));
+  PlanOptions options;
+  options.pass_split = PassSplit::kSplitLines;
+  Plan plan = runtime.plan(gridHead(64, 64, 20, 14, 0, 0), options);
+  ASSERT_EQ(plan.numPasses(), 2);
+  size_t files = 0;
+  for (const auto& entry : fs::directory_iterator(dump)) {
+    ++files;
+    EXPECT_EQ(entry.path().extension(), ".cu") << entry.path();  // no temporary file left
+  }
+  EXPECT_EQ(files, 2u);
+  for (int pass = 0; pass < plan.numPasses(); ++pass) {
+    const fs::path file = dump / (plan.kernelName(pass) + ".cu");
+    ASSERT_TRUE(fs::exists(file)) << file;
+    EXPECT_EQ(readFile(file), plan.source(pass)) << file;
+  }
+}
+
+TEST(Api, DumpSourceToAnUnwritablePlaceIsAnIoErrorNamingIt) {
+  TempDir dir;
+  fs::create_directories(dir.path());
+  const std::string blocker = dir.path() + "/a_file";
+  std::ofstream(blocker) << "not a directory";
+  DumpSourceEnv env(blocker + "/sources");
+  Runtime runtime(hostOnly(sharedCacheDir()));
+  try {
+    runtime.plan(causal() & local(64), {});
+    FAIL() << "expected Error(kIo)";
+  } catch (const Error& error) {
+    EXPECT_EQ(error.category(), ErrorCategory::kIo);
+    EXPECT_NE(std::string(error.what()).find("PERMJIT_DUMP_SOURCE"), std::string::npos)
+        << error.what();
+    EXPECT_NE(std::string(error.what()).find(blocker + "/sources"), std::string::npos)
+        << error.what();
+  }
+}
+
+// A plan's kernels compile concurrently, each distinct one once: a grid_estimated plan's
+// candidates render the same pass sources, so all but the first candidate's are memory hits.
+TEST(Api, PlanCompilesEachDistinctKernelOnce) {
+  TempDir dir;
+  Runtime runtime(hostOnly(dir.path()));
+  const Pattern pattern =
+      causal() & (sink(16) | local(32) | rows(SpanRef::last(64)) | grid_estimated({7, 14, 28}, 64));
+  PlanOptions options;
+  options.layout = Layout::textVisionText(4096, 100, 64);
+  options.seq_len = 4096;
+  Plan plan = runtime.plan(pattern, options);
+  const uint64_t passes = static_cast<uint64_t>(plan.numPasses());
+  constexpr uint64_t kEstimatorStages = 6;
+  EXPECT_EQ(runtime.cacheStats().compiles, kEstimatorStages + passes);
+  EXPECT_EQ(runtime.cacheStats().memory_hits, 2 * passes);  // candidates 14 and 28
+  for (int pass = 0; pass < plan.numPasses(); ++pass) {
+    EXPECT_NE(plan.binary("ptx", pass).find(".entry " + plan.kernelName(pass)), std::string::npos);
+  }
+}
+
 TEST(Api, PlanRejectsUnsupportedHeadDimAndBadTile) {
   Runtime runtime(hostOnly(sharedCacheDir()));
   PlanOptions options;

@@ -429,6 +429,95 @@ TEST(TunedResult, TheEntryRecordsTheChosenSplit) {
   EXPECT_NEAR(result.gain(), 1.0 / 3.0, 1e-12);
 }
 
+// The database policy plan() applies, on a described device: no GPU or Runtime is needed.
+class TuningPolicy : public TempDir {
+ protected:
+  void SetUp() override {
+    TempDir::SetUp();
+    ::setenv("PERMJIT_TUNING_DB", path("tuning.json").c_str(), 1);
+    ::unsetenv("PERMJIT_TUNE");
+    device_ = TuningDevice{"Test GPU", 9, 0, 232448, "sm_90a"};
+    options_.head_dim = 128;
+    options_.seq_len = 4096;
+    options_.name = "policy";
+  }
+  void TearDown() override {
+    ::unsetenv("PERMJIT_TUNING_DB");
+    ::unsetenv("PERMJIT_TUNE");
+    TempDir::TearDown();
+  }
+  void store(const TileConfig& tile, PassSplit split) {
+    TuningEntry entry;
+    entry.key = tuningKeyFor(device_, tuningKeySpec(causal(), options_), options_.seq_len);
+    entry.tile = tile;
+    entry.pass_split = split;
+    entry.date = isoDateNow();
+    std::vector<std::string> warnings;
+    TuningDb::update(path("tuning.json"), entry, &warnings);
+    ASSERT_TRUE(warnings.empty()) << joined(warnings);
+  }
+  TuneFunction countingTune(int* calls, const TileConfig& best) {
+    return [calls, best](const Pattern&, const PlanOptions& options, const TuneShape& shape) {
+      ++*calls;
+      TuneResult result;
+      result.key = tuningKeyFor(TuningDevice{"Test GPU", 9, 0, 232448, "sm_90a"},
+                                tuningKeySpec(causal(), options), shape.seq_len);
+      result.default_tile = defaultTileConfig(128);
+      result.best_tile = best;
+      result.best_split = PassSplit::kSingle;
+      result.default_ms = 2;
+      result.best_ms = 1;
+      return result;
+    };
+  }
+  TuningDevice device_;
+  PlanOptions options_;
+};
+
+TEST_F(TuningPolicy, AnEntryForTheDeviceIsAppliedWithoutTuning) {
+  const TileConfig tile{64, 64, 4, 2};
+  store(tile, PassSplit::kSingle);
+  int calls = 0;
+  auto tuned = tunedConfigFor(device_, causal(), options_, countingTune(&calls, tile));
+  ASSERT_TRUE(tuned);
+  EXPECT_EQ(*tuned, (TunedConfig{tile, PassSplit::kSingle}));
+  EXPECT_EQ(calls, 0);
+  TuningDevice other = device_;
+  other.name = "Other GPU";  // keyed by device: no entry there
+  EXPECT_FALSE(tunedConfigFor(other, causal(), options_, countingTune(&calls, tile)));
+  EXPECT_EQ(calls, 0);
+}
+
+TEST_F(TuningPolicy, AnEntryThatNoLongerFitsTheDeviceIsStale) {
+  store(TileConfig{128, 128, 8, 3}, PassSplit::kSingle);
+  device_.max_smem_optin = 48 * 1024;  // far below what a 128x128x3 hd128 tile needs
+  int calls = 0;
+  ::testing::internal::CaptureStderr();
+  auto tuned = tunedConfigFor(device_, causal(), options_, countingTune(&calls, {}));
+  std::string err = ::testing::internal::GetCapturedStderr();
+  EXPECT_FALSE(tuned);
+  EXPECT_EQ(calls, 0);
+  EXPECT_NE(err.find("stale"), std::string::npos) << err;
+  EXPECT_NE(err.find("shared memory"), std::string::npos) << err;
+}
+
+TEST_F(TuningPolicy, TuneOnFirstUseTunesOnceAndStores) {
+  ::setenv("PERMJIT_TUNE", "1", 1);
+  const TileConfig best{64, 128, 4, 2};
+  int calls = 0;
+  ::testing::internal::CaptureStderr();
+  auto tuned = tunedConfigFor(device_, causal(), options_, countingTune(&calls, best));
+  ::testing::internal::GetCapturedStderr();
+  ASSERT_TRUE(tuned);
+  EXPECT_EQ(tuned->tile, best);
+  EXPECT_EQ(calls, 1);
+  // The stored entry now answers without tuning again.
+  auto again = tunedConfigFor(device_, causal(), options_, countingTune(&calls, best));
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->tile, best);
+  EXPECT_EQ(calls, 1);
+}
+
 TEST(NoDevice, TuningSaysItNeedsAGpu) {
   RuntimeOptions options;
   options.host_only = true;

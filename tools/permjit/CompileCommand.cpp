@@ -1,4 +1,5 @@
 // permjit compile: run the pipeline to any stage and print or write it.
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -6,6 +7,7 @@
 #include "Cli.h"
 #include "permjit/codegen/CudaSource.h"
 #include "permjit/compiler/Pipeline.h"
+#include "permjit/runtime/AtomicFile.h"
 
 namespace permjit::cli {
 
@@ -50,11 +52,12 @@ std::string passPath(const std::string& path, int pass) {
   return (p.parent_path() / name).string();
 }
 
+// Readers see no file or the whole output, never a half-written one.
 void writeFile(const std::string& path, const std::string& bytes) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  if (!out) throw Error(ErrorCategory::kIo, "-o: cannot write '" + path + "'");
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  if (!out) throw Error(ErrorCategory::kIo, "-o: writing '" + path + "' failed");
+  if (auto failure = runtime::writeFileAtomically(path, bytes)) {
+    throw Error(ErrorCategory::kIo, "-o: " + failure->what + " '" + failure->path +
+                                        "': " + std::strerror(failure->error));
+  }
 }
 
 }  // namespace

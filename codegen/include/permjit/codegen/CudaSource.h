@@ -4,6 +4,7 @@
 // library at build time), so no header is read from disk at run time.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <utility>
 #include <vector>
@@ -38,15 +39,11 @@ struct GeneratedKernel {
 // templates or the target cannot run.
 GeneratedKernel generateCuda(const KernelSpec& spec, const TargetInfo& target, int pass_index = 0);
 
-// The online vertical_slash estimator's kernels (codegen/cuda/pj_estimate.cuh), in launch
-// order. Each takes one EstimateArgs (KernelArgs.h). Grids: kStats (batch * heads, chunks,
-// ceil(last_q / 64)); kLse (batch * heads); kScores (batch * heads, chunks); kSelect
-// (batch * heads, 2). kScores needs (1023 + last_q) * 4 bytes of dynamic shared memory beyond
-// smem_bytes.
-//
-// The online grid estimator (grid_estimated) runs kStats, kLse, kScores with sample rows and
-// without diagonal scores (kScores then needs only 512 * 4 extra bytes), then kGridColumns
-// (batch * heads), kGridRows (batch * heads, chunks), kGridPhase (batch * heads).
+// The online estimators' kernels (codegen/cuda/pj_estimate.cuh). Each takes one EstimateArgs
+// (KernelArgs.h). vertical_slash runs kStats, kLse, kScores, kSelect; grid_estimated runs
+// kStats, kLse, kScores (with sample rows, without diagonal scores), kGridColumns, kGridRows,
+// kGridPhase (estimatorStages). estimatorLaunch gives each launch's grid and the dynamic
+// shared memory it needs beyond GeneratedKernel::smem_bytes.
 enum class EstimatorStage { kStats, kLse, kScores, kSelect, kGridColumns, kGridRows, kGridPhase };
 // "stats" | "lse" | "scores" | "select" | "grid_columns" | "grid_rows" | "grid_phase"
 const char* estimatorStageName(EstimatorStage stage);
@@ -55,5 +52,31 @@ constexpr int kMaxEstimateLastQ = 1024;
 // Error(kUnsupported) for head dims other than 64 and 128.
 GeneratedKernel generateEstimator(EstimatorStage stage, int head_dim, DType dtype,
                                   const TargetInfo& target);
+
+// The stages of `spec`'s estimator in launch order; empty for a static spec.
+std::vector<EstimatorStage> estimatorStages(const KernelSpec& spec);
+
+// What the launch geometry of one run's estimator depends on (runtime/Workspace.h).
+struct EstimatorShape {
+  int64_t batch_heads = 0;
+  int64_t chunks = 0;       // key chunks of kEstimateChunk keys
+  int64_t last_q = 0;       // the last queries scored: min(last_q, seq_len)
+  int64_t sample_rows = 0;  // grid_estimated: sample rows scored before them (0 otherwise)
+  int64_t grid_begin = 0, grid_end = 0;  // grid_estimated: the span this run estimates over
+};
+
+struct EstimatorLaunch {
+  unsigned grid_x = 1, grid_y = 1, grid_z = 1;
+  int extra_smem = 0;  // bytes of dynamic shared memory beyond GeneratedKernel::smem_bytes
+};
+
+// The launch of `stage` of `spec`'s estimator at `shape`. Error(kInvalidArgument) for a stage
+// that is not one of estimatorStages(spec).
+EstimatorLaunch estimatorLaunch(EstimatorStage stage, const KernelSpec& spec,
+                                const EstimatorShape& shape);
+
+// The most extra shared memory `stage` ever launches with (kScores at kMaxEstimateLastQ): what
+// a plan opts the stage's kernel in to.
+int estimatorMaxExtraSmem(EstimatorStage stage);
 
 }  // namespace permjit

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -66,5 +67,19 @@ double keptFraction(const Pattern& pattern, const Layout& layout, int64_t seq_le
 
 uint16_t floatToHalfBits(float value, DType dtype);
 float halfBitsToFloat(uint16_t bits, DType dtype);
+
+// Element (b, h, s, d) of a contiguous [batch, heads, seq_len, head_dim] tensor stored as
+// `layout` says (kBSHD or kBHSD).
+int64_t tensorOffset(TensorLayout layout, int64_t b, int64_t h, int64_t s, int64_t d, int64_t heads,
+                     int64_t seq_len, int64_t head_dim);
+
+// A random input and the float64 reference of the same rounded values.
+struct HostTensor {
+  std::vector<uint16_t> device_bits;  // in the run's tensor layout
+  std::vector<double> reference;      // [B, H, S, D] of the same rounded values
+};
+// Uniform values in [-1, 1) rounded to `dtype`, drawn in [B, H, S, D] order.
+HostTensor randomTensor(std::mt19937_64& rng, DType dtype, TensorLayout layout, int64_t batch,
+                        int64_t heads, int64_t seq_len, int64_t head_dim);
 
 }  // namespace permjit::runtime

@@ -1,20 +1,27 @@
 // The autotuner: for one pattern and shape class, compiles every candidate - a tile
 // configuration the code generator accepts, crossed with the pass splits the pattern allows
 // (one fused pass, or the merged passes of PassSplit::kSplitLines where the pattern splits) -
-// through the runtime's kernel cache, several at once; checks each once against the float64
-// CPU reference, times each with CUDA events at the target shape on the runtime's GPU, and
+// several at once (on a Runtime: through its kernel cache); checks each once against the
+// float64 CPU reference, times each with CUDA events at the target shape on the GPU, and
 // picks the fastest. The default (default tile, the compiler's kAuto split) is always a
 // candidate and is kept unless another beats it by TuneOptions::min_gain, so the result is
 // never slower than the default. docs/tuning.md describes the procedure and the database.
+//
+// Implementation: the candidate space (TuningSpace.cpp), the search over a TuningBackend
+// (Autotuner.cpp), the database policy plan() applies (TuningPolicy.cpp), and the backend on a
+// Runtime's GPU (RuntimeTuning.cpp, the only part that knows the Runtime).
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <iostream>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "permjit/permjit.h"
+#include "permjit/runtime/AttentionCheck.h"
 #include "permjit/runtime/TuningDb.h"
 
 namespace permjit::runtime {
@@ -95,17 +102,64 @@ std::vector<TuneCandidate> candidateConfigs(const Pattern& pattern, const PlanOp
                                             const std::vector<TileConfig>& tiles,
                                             int max_candidates);
 
-// Tunes on `runtime`'s GPU. plan_options.tile is ignored (every candidate sets it), as is
+// The spec whose structure keys the database: the pattern lowered with the compiler's default
+// tile and pass split, whatever the plan later chooses, so tuning and lookup always agree.
+KernelSpec tuningKeySpec(const Pattern& pattern, const PlanOptions& options);
+
+// The GPU a tuning database entry is for: its key fields and what a tuned tile must fit.
+struct TuningDevice {
+  std::string name;  // Driver::DeviceInfo::name
+  int cc_major = 0, cc_minor = 0;
+  int max_smem_optin = 0;  // bytes; a tuned tile needing more is stale
+  std::string arch;        // the NVRTC target a tuned tile must still render for ("sm_90a")
+};
+
+// The database key of `spec` on `device`. `seq_len_hint` picks the bucket (0:
+// kDefaultSeqBucket). The tuner and tunedConfigFor key by the spec compilePattern makes with
+// the default tile and pass split.
+TuningKey tuningKeyFor(const TuningDevice& device, const KernelSpec& spec, int64_t seq_len_hint);
+
+// What the search needs of a GPU, so that it never reaches into a Runtime: compile a
+// candidate, check it against the CPU reference, and time it at the target shape.
+class TuningBackend {
+ public:
+  // Median time of a plan at one shape, with inputs allocated once for every candidate.
+  class Timer {
+   public:
+    virtual ~Timer() = default;
+    // Median of `iterations` event-timed runs after `warmup` untimed ones, in ms.
+    virtual double medianMs(const Plan& plan, int warmup, int iterations) = 0;
+  };
+
+  virtual ~TuningBackend() = default;
+  virtual const TuningDevice& device() const = 0;
+  // A plan of exactly these options (tile and pass_split set; no database lookup). Called from
+  // several threads at once.
+  virtual Plan compile(const Pattern& pattern, const PlanOptions& options) = 0;
+  virtual CheckResult check(const Plan& plan, const Pattern& pattern,
+                            const CheckConfig& config) = 0;
+  virtual std::unique_ptr<Timer> timer(const TuneShape& shape, int head_dim, DType dtype) = 0;
+};
+
+// The search on `backend`: compiles every candidateConfigs point (several at once), checks
+// each once, times the survivors and picks the fastest (the default unless another beats it by
+// options.min_gain). plan_options as for autotune. Throws Error(kInvalidArgument) for a bad
+// shape, Error(kInternal) when the default itself does not compile or fails the check.
+TuneResult searchCandidates(TuningBackend& backend, const Pattern& pattern,
+                            const PlanOptions& plan_options, const TuneShape& shape,
+                            const TuneOptions& options = {});
+
+// Tunes on `runtime`'s GPU (searchCandidates with candidates compiled by the runtime, bypassing
+// the database). plan_options.tile is ignored (every candidate sets it), as is
 // plan_options.pass_split unless it is explicit (kSingle / kSplitLines: only that split);
 // plan_options.seq_len / layout, when set, only pick the database bucket together with the
-// shape. Throws Error(kDriverError) without a device, Error(kInvalidArgument) for a bad shape,
-// Error(kInternal) when the default tile itself fails the check.
+// shape. Throws Error(kDriverError) without a device, else as searchCandidates.
 TuneResult autotune(Runtime& runtime, const Pattern& pattern, const PlanOptions& plan_options,
                     const TuneShape& shape, const TuneOptions& options = {});
 
-// The database key of `spec` on this runtime's device (nullopt on a host-only runtime).
-// `seq_len_hint` picks the bucket (0: kDefaultSeqBucket). The tuner and tunedConfigFor key by
-// the spec compilePattern makes with the default tile and pass split.
+// The device of `runtime` for the database (nullopt on a host-only runtime).
+std::optional<TuningDevice> tuningDeviceOf(const Runtime& runtime);
+// tuningKeyFor(*tuningDeviceOf(runtime), ...); nullopt on a host-only runtime.
 std::optional<TuningKey> tuningKeyFor(const Runtime& runtime, const KernelSpec& spec,
                                       int64_t seq_len_hint);
 
@@ -116,13 +170,21 @@ struct TunedConfig {
   bool operator==(const TunedConfig&) const = default;
 };
 
-// What Runtime::plan calls when PlanOptions::tile is unset: the tuned tile and split of this
-// pattern's shape class from the database at env::tuningDbPath(), or nullopt (use the
-// defaults). Runtime::plan applies the split only when PlanOptions::pass_split is kAuto. An
-// entry whose tile no longer validates or no longer renders for this target (with the split it
-// would run) is ignored with a warning on stderr. With PERMJIT_TUNE=1 an untuned shape class
-// is tuned first (at seq_len = options.seq_len or the default bucket, heads 8) and stored.
-// Never throws for a bad or missing database; timing runs happen only when tuning.
+// Tunes one shape class for the database policy below (PERMJIT_TUNE=1).
+using TuneFunction = std::function<TuneResult(const Pattern& pattern, const PlanOptions& options,
+                                              const TuneShape& shape)>;
+
+// The tuning policy Runtime::plan applies when PlanOptions::tile is unset: the tuned tile and
+// split of this pattern's shape class on `device` from the database at env::tuningDbPath(), or
+// nullopt (use the defaults). Runtime::plan applies the split only when PlanOptions::pass_split
+// is kAuto. An entry whose tile no longer validates or no longer renders for device.arch (with
+// the split it would run) or does not fit device.max_smem_optin is ignored with a warning on
+// stderr. With PERMJIT_TUNE=1 an untuned shape class is tuned first through `tune` (at seq_len
+// = options.seq_len or the default bucket, heads 8) and stored. Never throws for a bad or
+// missing database; `tune` is called only when tuning.
+std::optional<TunedConfig> tunedConfigFor(const TuningDevice& device, const Pattern& pattern,
+                                          const PlanOptions& options, const TuneFunction& tune);
+// The policy on `runtime`'s device, tuning with autotune; nullopt on a host-only runtime.
 std::optional<TunedConfig> tunedConfigFor(Runtime& runtime, const Pattern& pattern,
                                           const PlanOptions& options);
 

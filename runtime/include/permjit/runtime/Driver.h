@@ -58,6 +58,22 @@ class Driver {
   void* library_ = nullptr;
 };
 
+// Makes `context` current on this thread for the scope, then restores the previous one (no
+// driver call where it already is current). A failure to restore is ignored: a destructor
+// cannot report it. The driver must outlive the guard.
+class ScopedContext {
+ public:
+  ScopedContext(const Driver& driver, CUcontext context);
+  ~ScopedContext();
+  ScopedContext(const ScopedContext&) = delete;
+  ScopedContext& operator=(const ScopedContext&) = delete;
+
+ private:
+  const Driver& driver_;
+  CUcontext previous_ = nullptr;
+  bool changed_ = false;
+};
+
 // Device memory owned by one allocation; freed in the destructor (errors there are ignored:
 // a destructor cannot report them and the allocation is gone either way).
 class DeviceBuffer {

@@ -1,0 +1,23 @@
+// Publishing a file so that readers see either no file or a complete one.
+#pragma once
+
+#include <optional>
+#include <string>
+
+namespace permjit::runtime {
+
+// Why writeFileAtomically failed: the step ("cannot create", "cannot write", "cannot flush",
+// "cannot rename into"), the path it failed on, and the errno.
+struct AtomicWriteFailure {
+  std::string what;
+  std::string path;
+  int error = 0;
+};
+
+// Writes `bytes` to a temporary file next to `path` (named `path` + ".<pid>.<thread>.<n>.tmp",
+// unique per writer), fsyncs it, renames it over `path` and fsyncs the directory. The
+// directory must exist. On failure the temporary file is removed and the failure returned.
+std::optional<AtomicWriteFailure> writeFileAtomically(const std::string& path,
+                                                      const std::string& bytes);
+
+}  // namespace permjit::runtime
