@@ -100,6 +100,18 @@ ParamSlot::Kind toKind(ir::ParamKind kind) {
   return ParamSlot::Kind::kConst;
 }
 
+ParamRole toRole(ir::ParamRole role) {
+  switch (role) {
+    case ir::ParamRole::kNone:
+      return ParamRole::kNone;
+    case ir::ParamRole::kGridPhaseQ:
+      return ParamRole::kGridPhaseQ;
+    case ir::ParamRole::kGridPhaseK:
+      return ParamRole::kGridPhaseK;
+  }
+  return ParamRole::kNone;
+}
+
 }  // namespace
 
 KernelSpec emitKernelSpec(ir::KernelOp kernel) {
@@ -118,6 +130,7 @@ KernelSpec emitKernelSpec(ir::KernelOp kernel) {
     slot.value = static_cast<int>(p.getValue());
     slot.modality = p.getModality();
     slot.name = p.getName().str();
+    slot.role = toRole(p.getRole());
     spec.params.push_back(std::move(slot));
   }
   if (auto vs = kernel.getVerticalSlashAttr()) {

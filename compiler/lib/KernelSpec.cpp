@@ -83,6 +83,18 @@ std::string recipeText(const MapRecipe& r) {
 
 const char* dtypeName(DType dtype) { return dtype == DType::kFP16 ? "fp16" : "bf16"; }
 
+const char* paramRoleName(ParamRole role) {
+  switch (role) {
+    case ParamRole::kNone:
+      return "none";
+    case ParamRole::kGridPhaseQ:
+      return "grid_phase_q";
+    case ParamRole::kGridPhaseK:
+      return "grid_phase_k";
+  }
+  return "?";
+}
+
 const char* exprOpName(ExprOp op) {
   switch (op) {
     case ExprOp::kTrue:
@@ -118,7 +130,9 @@ const char* exprOpName(ExprOp op) {
 }
 
 std::string KernelSpec::structureKey() const {
-  // Param kinds are included (they decide how the host binds a slot); values and names are not.
+  // Param kinds are included (they decide how the host binds a slot); values, names and roles
+  // are not. A role only says where a grid's phase is; the slots a kernel reads from the
+  // workspace are in grid_estimate below, so a static grid keeps the key of equal lines atoms.
   std::string key =
       fmt::format("permjit-spec/1;hd={};dt={};tile={}x{}w{}s{};params=", head_dim, dtypeName(dtype),
                   tile.block_m, tile.block_n, tile.warps, tile.stages);
@@ -153,6 +167,7 @@ std::string KernelSpec::str() const {
       out += fmt::format(" {}", modalityCodeName(p.modality));
     }
     if (p.kind != ParamSlot::Kind::kInf) out += fmt::format(" {}", p.value);
+    if (p.role != ParamRole::kNone) out += fmt::format(" role {}", paramRoleName(p.role));
     out += "\n";
   }
   out += fmt::format("nodes ({}):\n", nodes.size());

@@ -93,20 +93,24 @@ std::string printModule(mlir::ModuleOp module) {
   return text;
 }
 
-// The index of `name` in spec.params; exactly one slot must carry it.
-int uniqueParamSlot(const KernelSpec& spec, const std::string& name) {
+// The index of the slot of spec.params the lowering marked with `role`; exactly one must be.
+int uniqueParamSlot(const KernelSpec& spec, ParamRole role) {
   int found = -1;
   for (size_t i = 0; i < spec.params.size(); ++i) {
-    if (spec.params[i].name != name) continue;
+    if (spec.params[i].role != role) continue;
     if (found >= 0) {
       throw Error(ErrorCategory::kInternal,
-                  fmt::format("grid_estimated: two param slots named '{}'", name));
+                  fmt::format("grid_estimated: param slots p{} and p{} both have role {}; "
+                              "expected exactly one",
+                              found, i, paramRoleName(role)));
     }
     found = static_cast<int>(i);
   }
   if (found < 0) {
     throw Error(ErrorCategory::kInternal,
-                fmt::format("grid_estimated: the compiled spec has no '{}' slot", name));
+                fmt::format("grid_estimated: the compiled spec has no param slot with role {}; "
+                            "expected exactly one",
+                            paramRoleName(role)));
   }
   return found;
 }
@@ -156,8 +160,8 @@ Compiled run(const Pattern& pattern, const CompileOptions& options, Keep keep, i
   for (int64_t stride : estimated->strides) grid.strides.push_back(static_cast<int>(stride));
   grid.candidate = candidate;
   grid.last_q = estimated->last_q;
-  grid.phase_q_slot = uniqueParamSlot(out.spec, "grid.q.phase");
-  grid.phase_k_slot = uniqueParamSlot(out.spec, "grid.k.phase");
+  grid.phase_q_slot = uniqueParamSlot(out.spec, ParamRole::kGridPhaseQ);
+  grid.phase_k_slot = uniqueParamSlot(out.spec, ParamRole::kGridPhaseK);
   out.spec.grid_estimate = std::move(grid);
   return out;
 }

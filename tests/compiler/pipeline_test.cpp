@@ -291,6 +291,63 @@ TEST(Pipeline, VerticalSlashSplitsIntoStaticAndGatheredPasses) {
   EXPECT_FALSE(compilePattern(causal() & sink(64), o).isDynamic());
 }
 
+// The slots of spec.params the lowering marked with `role`.
+std::vector<int> slotsWithRole(const KernelSpec& spec, ParamRole role) {
+  std::vector<int> out;
+  for (size_t i = 0; i < spec.params.size(); ++i) {
+    if (spec.params[i].role == role) out.push_back(static_cast<int>(i));
+  }
+  return out;
+}
+
+TEST(GridEstimated, PhaseSlotsCarryTheirRoles) {
+  Pattern pattern =
+      causal() & (sink(64) | local(128) | rows(SpanRef::last(60)) | grid_estimated({7, 14}));
+  for (PassSplit split : {PassSplit::kSingle, PassSplit::kSplitLines}) {
+    for (int candidate : {0, 1}) {
+      KernelSpec spec = compileGridCandidate(pattern, splitOptions(0, Layout(), split), candidate);
+      ASSERT_TRUE(spec.grid_estimate);
+      EXPECT_EQ(slotsWithRole(spec, ParamRole::kGridPhaseQ),
+                std::vector<int>{spec.grid_estimate->phase_q_slot});
+      EXPECT_EQ(slotsWithRole(spec, ParamRole::kGridPhaseK),
+                std::vector<int>{spec.grid_estimate->phase_k_slot});
+      // The marked slots are the grid's q and k phases (the names are only for printing).
+      EXPECT_EQ(spec.params[spec.grid_estimate->phase_q_slot].name, "grid.q.phase");
+      EXPECT_EQ(spec.params[spec.grid_estimate->phase_k_slot].name, "grid.k.phase");
+      EXPECT_NE(spec.str().find("grid.q.phase = const 0 role grid_phase_q"), std::string::npos)
+          << spec.str();
+    }
+  }
+}
+
+TEST(GridEstimated, LinesNextToItKeepUnmarkedPhases) {
+  // hlines/vlines are allowed next to a grid_estimated; their phases are not the estimate's.
+  KernelSpec spec = compilePattern(causal() & (hlines(5, 1) | vlines(3, 2) | grid_estimated({14})),
+                                   options(0, Layout()));
+  ASSERT_TRUE(spec.grid_estimate);
+  EXPECT_EQ(spec.params[spec.grid_estimate->phase_q_slot].name, "grid.q.phase");
+  EXPECT_EQ(spec.params[spec.grid_estimate->phase_k_slot].name, "grid.k.phase");
+  EXPECT_EQ(spec.params[spec.grid_estimate->phase_q_slot].role, ParamRole::kGridPhaseQ);
+  EXPECT_EQ(spec.params[spec.grid_estimate->phase_k_slot].role, ParamRole::kGridPhaseK);
+  for (const ParamSlot& p : spec.params) {
+    if (p.name == "hlines.phase" || p.name == "vlines.phase") {
+      EXPECT_EQ(p.role, ParamRole::kNone) << p.name;
+    }
+  }
+}
+
+TEST(StructureKey, RolesAreNotPartOfIt) {
+  // A static grid marks its phases; the same lines as hlines | vlines do not. Both render the
+  // same kernel, so they keep one structure key.
+  CompileOptions o = options(0, Layout());
+  KernelSpec grid_spec = compilePattern(causal() & grid(14, 0, 3, SpanRef::all()), o);
+  KernelSpec lines_spec =
+      compilePattern(causal() & (hlines(14, 0, SpanRef::all()) | vlines(14, 3, SpanRef::all())), o);
+  EXPECT_EQ(slotsWithRole(grid_spec, ParamRole::kGridPhaseQ).size(), 1u);
+  EXPECT_TRUE(slotsWithRole(lines_spec, ParamRole::kGridPhaseQ).empty());
+  EXPECT_EQ(grid_spec.structureKey(), lines_spec.structureKey());
+}
+
 TEST(BadInput, TwoVerticalSlashAtomsInOneHead) {
   Error e = captureError([] {
     compilePattern(vertical_slash(100, 200) | vertical_slash(10, 20), options(4096, Layout{}));

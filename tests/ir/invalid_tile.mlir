@@ -133,6 +133,24 @@ permjit.kernel @k head_dim 128 dtype bf16 attributes {params = [#permjit.param<"
 
 // -----
 
+// expected-error @+1 {{param 'p': unknown role 'grid_phase_z'; allowed: grid_phase_q, grid_phase_k}}
+permjit.kernel @k head_dim 128 dtype bf16 attributes {params = [#permjit.param<"p" const 0 role grid_phase_z>]} {
+}
+
+// -----
+
+// expected-error @+1 {{param 'p': unknown role 'none'; allowed: grid_phase_q, grid_phase_k}}
+permjit.kernel @k head_dim 128 dtype bf16 attributes {params = [#permjit.param<"p" const 0 role none>]} {
+}
+
+// -----
+
+// expected-error @+1 {{param 'p': role grid_phase_k needs kind const; got seq_len_minus}}
+permjit.kernel @k head_dim 128 dtype bf16 attributes {params = [#permjit.param<"p" seq_len_minus 4 role grid_phase_k>]} {
+}
+
+// -----
+
 permjit.kernel @k head_dim 128 dtype bf16 attributes {params = []} {
   // expected-error @+1 {{recipe: a residue permutation needs exactly one of a modality or a [begin, end) slot pair}}
   permjit.pass rows <residue p[0] over vision, residue p[0] over p[0], p[0]> cols <identity> {

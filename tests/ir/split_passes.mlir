@@ -13,7 +13,7 @@
 // causal & grid & !(sink | local | trailing rows), reusing pass 0's slots p[0]..p[6]. Exact
 // kept-pair counts: 197964 + 43513 = 241477, the single pass's count.
 // CHECK-LABEL: permjit.kernel @grid_head
-// CHECK-SAME: params = [#permjit.param<"causal.lo" const 0>, #permjit.param<"inf" inf>, #permjit.param<"sink.begin" const 0>, #permjit.param<"sink.n" const 64>, #permjit.param<"local.lo" const 0>, #permjit.param<"local.window" const 128>, #permjit.param<"q.last" seq_len_minus 24>, #permjit.param<"grid.q.base" const 0>, #permjit.param<"grid.q.stride" const 14>, #permjit.param<"grid.q.phase" const 0>, #permjit.param<"grid.k.base" const 0>, #permjit.param<"grid.k.stride" const 14>, #permjit.param<"grid.k.phase" const 3>, #permjit.param<"rows.residue.stride" const 14>, #permjit.param<"cols.residue.stride" const 14>]
+// CHECK-SAME: params = [#permjit.param<"causal.lo" const 0>, #permjit.param<"inf" inf>, #permjit.param<"sink.begin" const 0>, #permjit.param<"sink.n" const 64>, #permjit.param<"local.lo" const 0>, #permjit.param<"local.window" const 128>, #permjit.param<"q.last" seq_len_minus 24>, #permjit.param<"grid.q.base" const 0>, #permjit.param<"grid.q.stride" const 14>, #permjit.param<"grid.q.phase" const 0 role grid_phase_q>, #permjit.param<"grid.k.base" const 0>, #permjit.param<"grid.k.stride" const 14>, #permjit.param<"grid.k.phase" const 3 role grid_phase_k>, #permjit.param<"rows.residue.stride" const 14>, #permjit.param<"cols.residue.stride" const 14>]
 // CHECK: permjit.pass rows <identity> cols <identity> attributes
 // CHECK-SAME: kept_pairs_max = 197964 : i64, kept_pairs_min = 197964 : i64
 // CHECK-NEXT: %[[C0:.*]] = permjit.pred.diag lo p[0] hi p[1]

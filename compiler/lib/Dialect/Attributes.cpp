@@ -339,9 +339,23 @@ mlir::Attribute ParamAttr::parse(mlir::AsmParser& parser, mlir::Type) {
     modality = static_cast<int32_t>(*parsed);
   }
   if (*kind != ParamKind::kInf && parser.parseInteger(value)) return {};
+  ParamRole role = ParamRole::kNone;
+  if (mlir::succeeded(parser.parseOptionalKeyword("role"))) {
+    llvm::SMLoc role_loc = parser.getCurrentLocation();
+    llvm::StringRef r;
+    std::optional<ParamRole> parsed;
+    if (mlir::succeeded(parser.parseOptionalKeyword(&r))) parsed = symbolizeParamRole(r);
+    // "none" is the absence of a role: it has no spelling of its own.
+    if (!parsed || *parsed == ParamRole::kNone) {
+      parser.emitError(role_loc, "param '")
+          << name << "': unknown role '" << r << "'; allowed: grid_phase_q, grid_phase_k";
+      return {};
+    }
+    role = *parsed;
+  }
   if (parser.parseGreater()) return {};
   return ParamAttr::getChecked([&] { return parser.emitError(loc); }, parser.getContext(), name,
-                               *kind, value, modality);
+                               *kind, value, modality, role);
 }
 
 void ParamAttr::print(mlir::AsmPrinter& printer) const {
@@ -350,12 +364,19 @@ void ParamAttr::print(mlir::AsmPrinter& printer) const {
     printer << " " << stringifyModality(static_cast<Modality>(getModality()));
   }
   if (getKind() != ParamKind::kInf) printer << " " << getValue();
+  if (getRole() != ParamRole::kNone) printer << " role " << stringifyParamRole(getRole());
   printer << ">";
 }
 
 mlir::LogicalResult ParamAttr::verify(llvm::function_ref<mlir::InFlightDiagnostic()> emitError,
                                       llvm::StringRef name, ParamKind kind, int64_t value,
-                                      int32_t modality) {
+                                      int32_t modality, ParamRole role) {
+  // The marked phase slots are placeholders the kernels overwrite: a shape-derived kind would
+  // be bound by the host instead.
+  if (role != ParamRole::kNone && kind != ParamKind::kConst) {
+    return emitError() << "param '" << name << "': role " << stringifyParamRole(role)
+                       << " needs kind const; got " << stringifyParamKind(kind);
+  }
   if (kind == ParamKind::kCountMinus ? (modality < 0 || modality > 2) : modality != -1) {
     return emitError() << "param '" << name
                        << "': modality is required by count_minus and allowed only there";

@@ -80,17 +80,20 @@ class Lowerer {
     }
     if (auto h = llvm::dyn_cast<ir::HLinesOp>(op)) {
       return lines(Axis::kQ, "hlines", h.getStrideAttr().getInt(), h.getPhaseAttr().getInt(),
-                   h.getSpan(), where);
+                   h.getSpan(), where, ir::ParamRole::kNone);
     }
     if (auto v = llvm::dyn_cast<ir::VLinesOp>(op)) {
       return lines(Axis::kK, "vlines", v.getStrideAttr().getInt(), v.getPhaseAttr().getInt(),
-                   v.getSpan(), where);
+                   v.getSpan(), where, ir::ParamRole::kNone);
     }
     if (auto g = llvm::dyn_cast<ir::GridOp>(op)) {
+      // Only a grid's phases take a role: a grid_estimated pattern compiles as one grid, and
+      // the hlines/vlines allowed next to it keep the phases of their own.
       int64_t stride = g.getStrideAttr().getInt();
-      return any(
-          {lines(Axis::kQ, "grid.q", stride, g.getPhaseQAttr().getInt(), g.getSpan(), where),
-           lines(Axis::kK, "grid.k", stride, g.getPhaseKAttr().getInt(), g.getSpan(), where)});
+      return any({lines(Axis::kQ, "grid.q", stride, g.getPhaseQAttr().getInt(), g.getSpan(), where,
+                        ir::ParamRole::kGridPhaseQ),
+                  lines(Axis::kK, "grid.k", stride, g.getPhaseKAttr().getInt(), g.getSpan(), where,
+                        ir::ParamRole::kGridPhaseK)});
     }
     if (auto u = llvm::dyn_cast<ir::UnionOp>(op)) return lowerAll(u.getParts(), where, false);
     if (auto i = llvm::dyn_cast<ir::IntersectOp>(op)) return lowerAll(i.getParts(), where, true);
@@ -213,10 +216,11 @@ class Lowerer {
                                 "supported";
   }
 
-  int32_t slot(const std::string& name, ir::ParamKind kind, int64_t value, int32_t modality = -1) {
+  int32_t slot(const std::string& name, ir::ParamKind kind, int64_t value, int32_t modality = -1,
+               ir::ParamRole role = ir::ParamRole::kNone) {
     // Values past the largest position difference behave like infinity; keep them in int.
     value = std::clamp<int64_t>(value, -sem::kPosInf, sem::kPosInf);
-    auto attr = ir::ParamAttr::get(b_.getContext(), name, kind, value, modality);
+    auto attr = ir::ParamAttr::get(b_.getContext(), name, kind, value, modality, role);
     auto next = static_cast<int32_t>(params_.size());
     if (owner_) {
       auto [it, added] = owned_slots_.try_emplace({owner_, attr}, next);
@@ -275,8 +279,9 @@ class Lowerer {
     return create<ir::PredFalseOp>();
   }
 
+  // `phase_role` marks the phase slot (see the grid case of lower()).
   mlir::Value lines(Axis axis, const std::string& name, int64_t stride, int64_t phase,
-                    ir::SpanAttr span, const Context& where) {
+                    ir::SpanAttr span, const Context& where, ir::ParamRole phase_role) {
     mlir::Value in_span = spanPred(axis, span, where);
     int32_t base;
     bool local = where.local();
@@ -297,7 +302,7 @@ class Lowerer {
         break;
     }
     int32_t s = constant(name + ".stride", stride);
-    int32_t p = constant(name + ".phase", phase);
+    int32_t p = slot(name + ".phase", ir::ParamKind::kConst, phase, -1, phase_role);
     mlir::Value mod = axis == Axis::kQ ? create<ir::PredQModOp>(base, s, p, local)
                                        : create<ir::PredKModOp>(base, s, p, local);
     return all({in_span, mod});

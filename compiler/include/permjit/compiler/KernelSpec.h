@@ -58,6 +58,12 @@ struct ExprNode {
   std::vector<int> children;    // indices into KernelSpec::nodes
 };
 
+// What a param slot is for, where a later stage must find it (the lowering marks it; names are
+// only for printing). kGridPhaseQ / kGridPhaseK: the q / k phase of a grid, into which the
+// kernels of a grid_estimated pattern read the estimated phases (GridEstimateSpec).
+enum class ParamRole { kNone, kGridPhaseQ, kGridPhaseK };
+const char* paramRoleName(ParamRole role);  // "none" | "grid_phase_q" | "grid_phase_k"
+
 // A runtime parameter. Its value is bound per call: a constant of the pattern, or derived from
 // the call's shape (e.g. the first trailing text row S - n, or, inside a 2D-boundary block, the
 // first of the last n positions of a modality: count(modality) - n). See bindParams in Plan.h.
@@ -67,6 +73,7 @@ struct ParamSlot {
   int value = 0;      // kConst: the value; kSeqLenMinus / kModalityCountMinus: n
   int modality = -1;  // kModalityCountMinus: sem::ModalityCode
   std::string name;   // for printing and diagnostics, e.g. "grid.stride"
+  ParamRole role = ParamRole::kNone;
   int bind(int seq_len, const int modality_counts[sem::kNumModalities]) const {
     switch (kind) {
       case Kind::kConst:

@@ -56,6 +56,14 @@ def Permjit_ParamKind : I32EnumAttr<"ParamKind", "how a parameter slot is bound 
   let genSpecializedAttr = 0;
 }
 
+def Permjit_ParamRole : I32EnumAttr<"ParamRole", "what a parameter slot is for, where a later "
+                                    "stage must find it", [
+    I32EnumAttrCase<"kNone", 0, "none">, I32EnumAttrCase<"kGridPhaseQ", 1, "grid_phase_q">,
+    I32EnumAttrCase<"kGridPhaseK", 2, "grid_phase_k">]> {
+  let cppNamespace = "::permjit::ir";
+  let genSpecializedAttr = 0;
+}
+
 // ---- Attributes ---------------------------------------------------------------------------
 
 class Permjit_Attr<string name, string attrMnemonic, list<Trait> traits = []>
@@ -132,12 +140,17 @@ def Permjit_ParamAttr : Permjit_Attr<"Param", "param"> {
     A named value bound per call: a constant of the pattern, S - n (`seq_len_minus n`),
     count(modality) - n (`count_minus M n`), or "infinity" (`inf`).
 
+    An optional trailing role marks a slot that a later stage looks up: `role grid_phase_q` /
+    `role grid_phase_k` on the q / k phase of a grid (a grid_estimated pattern's kernels read
+    the estimated phases into them). Only const slots take a role; no role is printed as none.
+
     Example: `#permjit.param<"grid.stride" const 14>`, `#permjit.param<"rows.begin"
     seq_len_minus 60>`, `#permjit.param<"q.last" count_minus text 60>`,
-    `#permjit.param<"inf" inf>`.
+    `#permjit.param<"inf" inf>`, `#permjit.param<"grid.q.phase" const 0 role grid_phase_q>`.
   }];
   let parameters = (ins StringRefParameter<>:$name, "::permjit::ir::ParamKind":$kind,
-                        "int64_t":$value, "int32_t":$modality);
+                        "int64_t":$value, "int32_t":$modality,
+                        "::permjit::ir::ParamRole":$role);
   let hasCustomAssemblyFormat = 1;
   let genVerifyDecl = 1;
 }
