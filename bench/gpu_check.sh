@@ -10,7 +10,8 @@
 # Usage: bench/gpu_check.sh BIN_DIR OUT_DIR [quick|full] [BUDGET_S]
 #   The tests take a minute or two before the suite's budget starts; for the benchmark alone
 #   call bench/run_suite.sh (or set PERMJIT_SKIP_TESTS=1).
-#   PERMJIT_SKIP_TESTS=1 skips step 1; PERMJIT_SKIP_BENCH=1 skips step 2.
+#   PERMJIT_SKIP_TESTS=1 skips step 1; PERMJIT_SKIP_COLD=1 the cold-compile table
+#   (bench/cold_compile.cpp, after the tests); PERMJIT_SKIP_BENCH=1 skips step 2.
 # Exit status 1 when a test or the suite failed.
 set -uo pipefail
 BIN=${1:?BIN_DIR (from scripts/pack_gpu.sh)}
@@ -42,6 +43,14 @@ for t in "$BIN"/tests/*; do
   grep -E '^\[  (FAILED|SKIPPED) ' "$OUT/$name.log" | head -20
   tail -3 "$OUT/$name.log"
 done
+
+echo "== cold compile (every cache off: plan() to loaded kernels, front end vs ptxas)"
+if [[ ${PERMJIT_SKIP_COLD:-0} == 1 ]]; then
+  echo "(skipped: PERMJIT_SKIP_COLD=1)"
+elif ! "$BIN/permjit_cold_compile" >"$OUT/cold_compile.log" 2>&1; then
+  echo "FAIL permjit_cold_compile"; status=1
+fi
+sed -n '/^| new structure/,$p' "$OUT/cold_compile.log" 2>/dev/null
 
 if [[ ${PERMJIT_SKIP_BENCH:-0} == 1 ]]; then
   echo "== benchmark (skipped: PERMJIT_SKIP_BENCH=1)"

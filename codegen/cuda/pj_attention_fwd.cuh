@@ -114,34 +114,41 @@ __device__ __forceinline__ void compute_qk(ScoreTile<Cfg>& acc_s, const Fragment
 
 // apply_mask: -inf where the pattern drops a pair of column tile `col_tile`. Partial tiles are
 // rare (pattern edges), so their bounds are recomputed here rather than carried through the
-// ring in registers.
+// ring in registers. The predicate is evaluated in a loop that is not unrolled, once per query
+// row fragment, into a bit per column: the pattern's code then appears kMT * 2 times in the
+// kernel instead of kMT * 2 * kNT * 2, which is most of what ptxas spends on a complex pattern
+// (measured: docs/design.md, cold compile); the bits are applied with compile-time indices.
 template <class Cfg, class Pattern>
 __device__ __forceinline__ void apply_mask(ScoreTile<Cfg>& acc_s,
                                            const sem::Coord (&qc)[Cfg::kMT][2],
                                            const sem::SegmentTable& cols, int col_tile,
                                            const int* params, const sem::DynamicSets& dyn,
                                            int lane) {
+  static_assert(Cfg::kNT * 2 <= 32, "one 32-bit mask per row fragment");
   const sem::Bounds kb = column_bounds<Pattern, Cfg::kBlockN>(cols, dyn, col_tile);
 #pragma unroll
-  for (int nt = 0; nt < Cfg::kNT; ++nt) {
+  for (int mt = 0; mt < Cfg::kMT; ++mt) {
 #pragma unroll
-    for (int c = 0; c < 2; ++c) {
-      const int col = nt * 8 + (lane & 3) * 2 + c;
-      sem::Coord kc;
-      if constexpr (Pattern::kGatherCols) {
-        kc.pos = col < kb.count ? __ldg(dyn.col_list + col_tile * Cfg::kBlockN + col) : -1;
-      } else {
-        kc.pos = col < kb.count ? kb.lo + col * kb.step : -1;
+    for (int half = 0; half < 2; ++half) {
+      unsigned kept = 0;
+#pragma unroll 1
+      for (int j = 0; j < Cfg::kNT * 2; ++j) {
+        const int col = (j >> 1) * 8 + (lane & 3) * 2 + (j & 1);
+        sem::Coord kc;
+        if constexpr (Pattern::kGatherCols) {
+          kc.pos = col < kb.count ? __ldg(dyn.col_list + col_tile * Cfg::kBlockN + col) : -1;
+        } else {
+          kc.pos = col < kb.count ? kb.lo + col * kb.step : -1;
+        }
+        kc.local = kb.llo + col * kb.step;
+        kc.modality = kb.modality;
+        if (kc.pos >= 0 && Pattern::keep(qc[mt][half], kc, params, dyn)) kept |= 1u << j;
       }
-      kc.local = kb.llo + col * kb.step;
-      kc.modality = kb.modality;
 #pragma unroll
-      for (int mt = 0; mt < Cfg::kMT; ++mt) {
+      for (int nt = 0; nt < Cfg::kNT; ++nt) {
 #pragma unroll
-        for (int half = 0; half < 2; ++half) {
-          if (kc.pos < 0 || !Pattern::keep(qc[mt][half], kc, params, dyn)) {
-            acc_s[mt][nt][half * 2 + c] = neg_inf();
-          }
+        for (int c = 0; c < 2; ++c) {
+          if (!((kept >> (nt * 2 + c)) & 1u)) acc_s[mt][nt][half * 2 + c] = neg_inf();
         }
       }
     }
