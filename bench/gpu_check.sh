@@ -50,7 +50,7 @@ if [[ ${PERMJIT_SKIP_COLD:-0} == 1 ]]; then
 elif ! "$BIN/permjit_cold_compile" >"$OUT/cold_compile.log" 2>&1; then
   echo "FAIL permjit_cold_compile"; status=1
 fi
-sed -n '/^| new structure/,$p' "$OUT/cold_compile.log" 2>/dev/null
+sed -n "/^| new structure/,\$p" "$OUT/cold_compile.log" 2>/dev/null
 
 if [[ ${PERMJIT_SKIP_BENCH:-0} == 1 ]]; then
   echo "== benchmark (skipped: PERMJIT_SKIP_BENCH=1)"
