@@ -30,19 +30,40 @@ export PERMJIT_CACHE_DIR
 export PERMJIT_TEST_REQUIRE_GPU=1
 
 status=0
-echo "== tests"
-[[ ${PERMJIT_SKIP_TESTS:-0} == 1 ]] && echo "(skipped: PERMJIT_SKIP_TESTS=1)"
-for t in "$BIN"/tests/*; do
-  [[ ${PERMJIT_SKIP_TESTS:-0} == 1 ]] && break
-  name=$(basename "$t")
-  if "$t" --gtest_brief=1 >"$OUT/$name.log" 2>&1; then
-    echo "PASS $name ($(grep -c '^\[       OK' "$OUT/$name.log" || true) ok lines)"
-  else
-    echo "FAIL $name"; status=1
-  fi
-  grep -E '^\[  (FAILED|SKIPPED) ' "$OUT/$name.log" | head -20
-  tail -3 "$OUT/$name.log"
+# Every test binary once per kernel family (PERMJIT_TEST_FAMILIES, default both): the sm_80
+# family's cubin runs on Hopper too, so one card checks both.
+for family in ${PERMJIT_TEST_FAMILIES:-sm80 sm90a}; do
+  echo "== tests, kernel family $family"
+  [[ ${PERMJIT_SKIP_TESTS:-0} == 1 ]] && { echo "(skipped: PERMJIT_SKIP_TESTS=1)"; break; }
+  for t in "$BIN"/tests/*; do
+    name=$(basename "$t")
+    log="$OUT/$name.$family.log"
+    if PERMJIT_KERNEL_FAMILY=$family "$t" --gtest_brief=1 >"$log" 2>&1; then
+      echo "PASS $name [$family] ($(grep -cE '^\[  PASSED' "$log" || true) passed line)"
+    else
+      echo "FAIL $name [$family]"; status=1
+    fi
+    grep -E '^\[  (FAILED|SKIPPED) ' "$log" | head -20
+    tail -2 "$log"
+  done
 done
+
+# The Hopper family's kernels really use the warpgroup MMA: HGMMA in their SASS.
+if command -v cuobjdump >/dev/null; then
+  echo "== SASS of the sm90a family (grid head, both passes)"
+  sass_dir=$(mktemp -d "${TMPDIR:-/tmp}/permjit-sass.XXXXXX")
+  if PERMJIT_KERNEL_FAMILY=sm90a "$BIN/permjit" compile "$HERE/../docs/examples/grid_head.json" \
+      --seq-len 32768 --arch sm_90a --emit cubin -o "$sass_dir/grid.cubin" 2>/dev/null; then
+    for cubin in "$sass_dir"/*.cubin; do
+      hgmma=$(cuobjdump -sass "$cubin" | grep -c HGMMA || true)
+      echo "$(basename "$cubin"): $hgmma HGMMA instructions"
+      ((hgmma > 0)) || { echo "FAIL: no HGMMA in $(basename "$cubin")"; status=1; }
+    done
+  else
+    echo "FAIL: permjit compile --emit cubin (sm90a)"; status=1
+  fi
+  rm -rf "$sass_dir"
+fi
 
 echo "== cold compile (every cache off: plan() to loaded kernels, front end vs ptxas)"
 if [[ ${PERMJIT_SKIP_COLD:-0} == 1 ]]; then

@@ -63,8 +63,38 @@ const char* kernelFamilyName(KernelFamily family) {
   switch (family) {
     case KernelFamily::kSm80:
       return "sm80";
+    case KernelFamily::kSm90a:
+      return "sm90a";
   }
   return "?";
+}
+
+KernelFamily parseKernelFamily(const std::string& name, const std::string& field) {
+  if (name == "sm80") return KernelFamily::kSm80;
+  if (name == "sm90a") return KernelFamily::kSm90a;
+  fail(ErrorCategory::kInvalidArgument,
+       field + ": '" + name + "' is not a kernel family; allowed: sm80, sm90a");
+}
+
+bool TargetInfo::runs(KernelFamily f) const {
+  switch (f) {
+    case KernelFamily::kSm80:
+      return true;
+    case KernelFamily::kSm90a:
+      return major == 9 && minor == 0 && arch_specific;
+  }
+  return false;
+}
+
+TargetInfo TargetInfo::withFamily(KernelFamily f) const {
+  if (!runs(f)) {
+    fail(ErrorCategory::kUnsupported,
+         std::string("kernel family: ") + kernelFamilyName(f) + " does not run on " + nvrtcArch() +
+             "; allowed there: sm80" + (runs(KernelFamily::kSm90a) ? ", sm90a" : ""));
+  }
+  TargetInfo t = *this;
+  t.family = f;
+  return t;
 }
 
 TargetInfo TargetInfo::forComputeCapability(int major, int minor) {

@@ -31,5 +31,7 @@ class AttentionFamily {
 };
 
 const AttentionFamily& attentionFamily(KernelFamily family);
+const AttentionFamily& sm80Family();   // Sm80Family.cpp
+const AttentionFamily& sm90aFamily();  // Sm90aFamily.cpp
 
 }  // namespace permjit::codegen_detail

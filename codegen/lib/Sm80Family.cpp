@@ -89,11 +89,17 @@ class Sm80Family final : public AttentionFamily {
 
 }  // namespace
 
+const AttentionFamily& sm80Family() {
+  static const Sm80Family family;
+  return family;
+}
+
 const AttentionFamily& attentionFamily(KernelFamily family) {
-  static const Sm80Family sm80;
   switch (family) {
     case KernelFamily::kSm80:
-      return sm80;
+      return sm80Family();
+    case KernelFamily::kSm90a:
+      return sm90aFamily();
   }
   fail(ErrorCategory::kInternal,
        "kernel family: unknown value " + std::to_string(static_cast<int>(family)));

@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "permjit/codegen/TargetInfo.h"
 #include "permjit/compiler/KernelSpec.h"
 #include "permjit/compiler/Pipeline.h"
 #include "permjit/dsl/Env.h"
@@ -40,6 +41,10 @@ struct RuntimeOptions {
   bool host_only = false;
   std::string driver_library = "libcuda.so.1";
   size_t memory_cache_entries = 256;
+  // The attention kernel family (codegen/TargetInfo.h): kSm80 on every target, kSm90a (wgmma,
+  // warp specialization) on sm_90a. Default: PERMJIT_KERNEL_FAMILY, else kSm80. A family the
+  // target cannot run is Error(kUnsupported) when the Runtime is made.
+  std::optional<KernelFamily> kernel_family;
 };
 
 struct PlanOptions {

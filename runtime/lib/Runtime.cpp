@@ -141,6 +141,12 @@ Runtime::Runtime(RuntimeOptions options) : state_(std::make_shared<State>()) {
   }
   state.arch = options.arch ? *options.arch : deviceArch(state.device.major, state.device.minor);
   runtime::parseArch(state.arch, "arch");
+  const KernelFamily family =
+      options.kernel_family
+          ? *options.kernel_family
+          : (env::kernelFamily() ? parseKernelFamily(*env::kernelFamily(), "PERMJIT_KERNEL_FAMILY")
+                                 : KernelFamily::kSm80);
+  state.target = targetFor(state.arch).withFamily(family);
   bool disabled = options.disable_cache.value_or(env::cacheDisabled());
   runtime::KernelCache::Options cache_options;
   cache_options.enabled = !disabled;
@@ -296,7 +302,7 @@ Plan buildPlan(const std::shared_ptr<Runtime::State>& state_pointer, const Patte
   Runtime::State& state = *state_pointer;
   auto impl = std::make_shared<Plan::Impl>(Plan::Impl{state_pointer, pattern, {}, {}, {}, {}});
   impl->spec = compilePattern(pattern, compile);
-  TargetInfo target = targetFor(state.arch);
+  const TargetInfo& target = state.target;
   if (impl->spec.dynamic && impl->spec.dynamic->last_q > kMaxEstimateLastQ) {
     throw Error(ErrorCategory::kUnsupported,
                 "vertical_slash.last_q: " + std::to_string(impl->spec.dynamic->last_q) +

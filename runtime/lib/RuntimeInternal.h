@@ -15,6 +15,7 @@ namespace permjit {
 struct Runtime::State {
   RuntimeOptions options;
   std::string arch;
+  TargetInfo target;  // arch and kernel family every plan's kernels are rendered for
   std::shared_ptr<runtime::Driver> driver;  // null when host-only
   runtime::Driver::DeviceInfo device;
   CUcontext context = nullptr;

@@ -118,8 +118,8 @@ uint64_t timingRunCount() { return g_timing_runs.load(); }
 std::optional<TuningDevice> tuningDeviceOf(const Runtime& runtime) {
   const auto& state = RuntimeAccess::state(runtime);
   if (!state->driver) return std::nullopt;
-  return TuningDevice{state->device.name, state->device.major, state->device.minor,
-                      state->device.max_smem_optin, state->arch};
+  return TuningDevice{state->device.name,           state->device.major, state->device.minor,
+                      state->device.max_smem_optin, state->arch,         state->target.family};
 }
 
 std::optional<TuningKey> tuningKeyFor(const Runtime& runtime, const KernelSpec& spec,

@@ -10,6 +10,7 @@
 #include "permjit/codegen/CudaSource.h"
 #include "permjit/compiler/Pipeline.h"
 #include "permjit/runtime/Autotuner.h"
+#include "permjit/runtime/Hash.h"
 #include "permjit/runtime/Nvrtc.h"
 
 namespace permjit::runtime {
@@ -66,6 +67,7 @@ bool tileStillRenders(const TuningDevice& device, const Pattern& pattern,
     ArchName arch = parseArch(device.arch, "arch");
     TargetInfo target = TargetInfo::forComputeCapability(arch.major, arch.minor);
     target.arch_specific = arch.arch_specific;
+    target = target.withFamily(device.family);
     for (size_t pass = 0; pass < spec.passes.size(); ++pass) {
       GeneratedKernel kernel = generateCuda(spec, target, static_cast<int>(pass));
       if (kernel.smem_bytes > device.max_smem_optin) {
@@ -95,7 +97,12 @@ TuningKey tuningKeyFor(const TuningDevice& device, const KernelSpec& spec, int64
   key.device = device.name;
   key.cc_major = device.cc_major;
   key.cc_minor = device.cc_minor;
-  key.structure_hash = tuningStructureHash(spec);
+  // sm80 keys stay as they were (databases written before the sm90a family still apply); other
+  // families hash their name in.
+  key.structure_hash =
+      device.family == KernelFamily::kSm80
+          ? tuningStructureHash(spec)
+          : hash128(tuningStructureHash(spec) + "/" + kernelFamilyName(device.family)).hex();
   key.head_dim = spec.head_dim;
   key.dtype = spec.dtype;
   key.seq_bucket = seqBucket(seq_len_hint);

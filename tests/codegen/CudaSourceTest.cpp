@@ -188,6 +188,49 @@ TEST(TargetInfo, ArchNames) {
   EXPECT_EQ(TargetInfo::forComputeCapability(8, 9).maxSharedMemoryPerBlock(), 99 * 1024);
 }
 
+TEST(Sm90aFamily, EveryPatternShapeCompilesToWgmma) {
+  // The Hopper family renders every pattern through the same preamble; NVRTC compiles each
+  // for sm_90a (wgmma, setmaxnreg and the mbarrier PTX need the "a" target).
+  const TargetInfo sm90a = kSm90a.withFamily(KernelFamily::kSm90a);
+  for (DType dtype : {DType::kBF16, DType::kFP16}) {
+    for (int head_dim : {64, 128}) {
+      for (int block_n : {64, 128}) {
+        KernelSpec spec = gridHead(dtype, head_dim, 14);
+        spec.tile.block_n = block_n;
+        for (int pass = 0; pass < static_cast<int>(spec.passes.size()); ++pass) {
+          const GeneratedKernel kernel = generateCuda(spec, sm90a, pass);
+          EXPECT_EQ(kernel.kernel_name.rfind("permjit_sm90a_", 0), 0u) << kernel.kernel_name;
+          EXPECT_EQ(kernel.threads, 384);
+          EXPECT_NE(kernel.source.find("attention_forward_sm90<Config, Pattern>"),
+                    std::string::npos);
+          size_t cubin_size = 0;
+          EXPECT_EQ(compileToCubin(kernel, &cubin_size), "")
+              << "hd" << head_dim << " block_n " << block_n << "\n" << kernel.source;
+          EXPECT_GT(cubin_size, 1000u);
+        }
+      }
+    }
+  }
+  expectCompiles(modalityBoundary(DType::kBF16, 128), sm90a);
+}
+
+TEST(Sm90aFamily, RefusesWhatItCannotRun) {
+  using testing::expectError;
+  expectError([] { kSm80.withFamily(KernelFamily::kSm90a); }, ErrorCategory::kUnsupported,
+              {"sm90a", "sm_80", "allowed there: sm80"});
+  const TargetInfo sm90a = kSm90a.withFamily(KernelFamily::kSm90a);
+  KernelSpec spec = denseCausal(DType::kBF16, 128);
+  spec.tile.block_m = 64;
+  expectError([&] { generateCuda(spec, sm90a); }, ErrorCategory::kUnsupported,
+              {"tile.block_m", "sm90a", "allowed: 128"});
+  spec.tile.block_m = 128;
+  spec.tile.block_n = 32;
+  expectError([&] { generateCuda(spec, sm90a); }, ErrorCategory::kUnsupported,
+              {"tile.block_n", "allowed: 64, 128"});
+  expectError([] { parseKernelFamily("sm100", "PERMJIT_KERNEL_FAMILY"); },
+              ErrorCategory::kInvalidArgument, {"PERMJIT_KERNEL_FAMILY", "'sm100'", "sm80, sm90a"});
+}
+
 TEST(TargetInfo, RejectsPreAmpere) {
   try {
     TargetInfo::forComputeCapability(7, 5);

@@ -112,6 +112,7 @@ struct TuningDevice {
   int cc_major = 0, cc_minor = 0;
   int max_smem_optin = 0;  // bytes; a tuned tile needing more is stale
   std::string arch;        // the NVRTC target a tuned tile must still render for ("sm_90a")
+  KernelFamily family = KernelFamily::kSm80;  // tunings of different families never mix
 };
 
 // The database key of `spec` on `device`. `seq_len_hint` picks the bucket (0:

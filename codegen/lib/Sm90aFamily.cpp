@@ -1,0 +1,86 @@
+// The sm_90a family: codegen/cuda/pj_attention_sm90.cuh (wgmma, a producer warpgroup and two
+// consumer warpgroups, an mbarrier ring, setmaxnreg).
+#include <string>
+
+#include "KernelFamily.h"
+#include "permjit/dsl/Error.h"
+
+namespace permjit::codegen_detail {
+namespace {
+
+[[noreturn]] void fail(const std::string& message) {
+  throw Error(ErrorCategory::kUnsupported, message);
+}
+
+class Sm90aFamily final : public AttentionFamily {
+ public:
+  KernelFamily id() const override { return KernelFamily::kSm90a; }
+
+  void checkSpec(const KernelSpec& spec, const TargetInfo& target) const override {
+    const TileConfig& t = spec.tile;
+    if (!target.runs(KernelFamily::kSm90a)) {
+      fail("kernel family: sm90a needs the sm_90a target; got " + target.nvrtcArch());
+    }
+    if (spec.head_dim != 64 && spec.head_dim != 128) {
+      fail("head_dim: " + std::to_string(spec.head_dim) + " is not supported; allowed: 64, 128");
+    }
+    if (spec.dtype != DType::kBF16 && spec.dtype != DType::kFP16) {
+      fail("dtype: unknown value; allowed: bf16, fp16");
+    }
+    // Two consumer warpgroups of 64 rows; the tile's warps are the family's own (one producer
+    // and two consumer warpgroups), so tile.warps is not read here.
+    if (t.block_m != 128) {
+      fail("tile.block_m: " + std::to_string(t.block_m) + " on the sm90a family; allowed: 128");
+    }
+    if (t.block_n != 64 && t.block_n != 128) {
+      fail("tile.block_n: " + std::to_string(t.block_n) + " on the sm90a family; allowed: 64, 128");
+    }
+    if (t.stages != 2 && t.stages != 3) {
+      fail("tile.stages: " + std::to_string(t.stages) + " on the sm90a family; allowed: 2, 3");
+    }
+    if (smemBytes(spec) > target.maxSharedMemoryPerBlock()) {
+      fail("tile: block_n " + std::to_string(t.block_n) + ", stages " + std::to_string(t.stages) +
+           " needs " + std::to_string(smemBytes(spec)) + " bytes of shared memory; allowed on " +
+           target.nvrtcArch() + ": at most " + std::to_string(target.maxSharedMemoryPerBlock()));
+    }
+  }
+
+  int threads(const KernelSpec&) const override { return 384; }
+
+  // Sm90Config::kSmemBytes: alignment slack, Q, the K and V rings, barriers and the tile ring.
+  int smemBytes(const KernelSpec& spec) const override {
+    const TileConfig& t = spec.tile;
+    return 1024 + 128 * spec.head_dim * 2 + 2 * t.stages * t.block_n * spec.head_dim * 2 + 64 +
+           t.stages * 24;
+  }
+
+  std::string mainloopHeader() const override { return "pj_attention_sm90.cuh"; }
+
+  std::string configType() const override {
+    return "permjit::dev::Sm90Config<DType, kHeadDim, kBlockN, kStages>";
+  }
+
+  // One CTA per multiprocessor: setmaxnreg moves registers between the warpgroups of a CTA
+  // whose register count is fixed at launch.
+  std::string launchBounds(const KernelSpec& spec) const override {
+    return "__launch_bounds__(" + std::to_string(threads(spec)) + ", 1)";
+  }
+
+  std::string entry(const KernelSpec& spec) const override {
+    if (spec.grid_estimate) {
+      return "permjit::dev::attention_forward_sm90_estimated_grid<Config, Pattern, " +
+             std::to_string(spec.grid_estimate->phase_q_slot) + ", " +
+             std::to_string(spec.grid_estimate->phase_k_slot) + ">(args);";
+    }
+    return "permjit::dev::attention_forward_sm90<Config, Pattern>(args);";
+  }
+};
+
+}  // namespace
+
+const AttentionFamily& sm90aFamily() {
+  static const Sm90aFamily family;
+  return family;
+}
+
+}  // namespace permjit::codegen_detail
