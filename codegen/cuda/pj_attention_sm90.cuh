@@ -277,7 +277,7 @@ __device__ __forceinline__ void attention_forward_sm90(const AttentionArgs& args
 }
 
 template <class Cfg, class Pattern, int kPhaseQSlot, int kPhaseKSlot>
-__device__ __forceinline__ void attention_forward_sm90_estimated_grid(const AttentionArgs& args) {
+__device__ __forceinline__ void attention_forward_estimated_grid_sm90(const AttentionArgs& args) {
   estimated_grid_forward<sm90::Forward, Cfg, Pattern, kPhaseQSlot, kPhaseKSlot>(args);
 }
 

@@ -86,6 +86,10 @@ bool TargetInfo::runs(KernelFamily f) const {
   return false;
 }
 
+KernelFamily TargetInfo::preferredFamily() const {
+  return runs(KernelFamily::kSm90a) ? KernelFamily::kSm90a : KernelFamily::kSm80;
+}
+
 TargetInfo TargetInfo::withFamily(KernelFamily f) const {
   if (!runs(f)) {
     fail(ErrorCategory::kUnsupported,

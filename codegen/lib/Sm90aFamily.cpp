@@ -27,8 +27,14 @@ class Sm90aFamily final : public AttentionFamily {
     if (spec.dtype != DType::kBF16 && spec.dtype != DType::kFP16) {
       fail("dtype: unknown value; allowed: bf16, fp16");
     }
-    // Two consumer warpgroups of 64 rows; the tile's warps are the family's own (one producer
-    // and two consumer warpgroups), so tile.warps is not read here.
+    // Two consumer warpgroups of 64 rows and one producer warpgroup: the warp layout is the
+    // family's own, so only the field's default is accepted (a tuner's warps 8 would be the
+    // same kernel timed twice).
+    if (t.warps != 4) {
+      fail("tile.warps: " + std::to_string(t.warps) +
+           " on the sm90a family, which runs one producer and two consumer warpgroups; "
+           "allowed: 4");
+    }
     if (t.block_m != 128) {
       fail("tile.block_m: " + std::to_string(t.block_m) + " on the sm90a family; allowed: 128");
     }
@@ -68,7 +74,7 @@ class Sm90aFamily final : public AttentionFamily {
 
   std::string entry(const KernelSpec& spec) const override {
     if (spec.grid_estimate) {
-      return "permjit::dev::attention_forward_sm90_estimated_grid<Config, Pattern, " +
+      return "permjit::dev::attention_forward_estimated_grid_sm90<Config, Pattern, " +
              std::to_string(spec.grid_estimate->phase_q_slot) + ", " +
              std::to_string(spec.grid_estimate->phase_k_slot) + ">(args);";
     }

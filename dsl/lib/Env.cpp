@@ -29,7 +29,7 @@ const std::vector<Variable>& variables() {
       {"PERMJIT_VERBOSE", "1: log compiles, cache hits and plans to stderr"},
       {"PERMJIT_TUNE", "1: autotune an untuned shape class on first use"},
       {"PERMJIT_TUNING_DB", "<file>: tuning database (default <cache dir>/tuning.json)"},
-      {"PERMJIT_KERNEL_FAMILY", "sm80|sm90a: attention kernel family (default sm80)"},
+      {"PERMJIT_KERNEL_FAMILY", "sm80|sm90a: attention kernel family (default: sm90a on sm_90a)"},
       {"PERMJIT_TEST_REQUIRE_GPU", "1: GPU tests fail instead of skipping without a GPU"},
   };
   return kVariables;

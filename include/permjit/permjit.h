@@ -42,8 +42,9 @@ struct RuntimeOptions {
   std::string driver_library = "libcuda.so.1";
   size_t memory_cache_entries = 256;
   // The attention kernel family (codegen/TargetInfo.h): kSm80 on every target, kSm90a (wgmma,
-  // warp specialization) on sm_90a. Default: PERMJIT_KERNEL_FAMILY, else kSm80. A family the
-  // target cannot run is Error(kUnsupported) when the Runtime is made.
+  // warp specialization) on sm_90a. Default: PERMJIT_KERNEL_FAMILY, else the target's preferred
+  // family (kSm90a on sm_90a, kSm80 elsewhere). A family the target cannot run is
+  // Error(kUnsupported) when the Runtime is made.
   std::optional<KernelFamily> kernel_family;
 };
 

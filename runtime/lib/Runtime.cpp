@@ -141,12 +141,13 @@ Runtime::Runtime(RuntimeOptions options) : state_(std::make_shared<State>()) {
   }
   state.arch = options.arch ? *options.arch : deviceArch(state.device.major, state.device.minor);
   runtime::parseArch(state.arch, "arch");
+  const TargetInfo target = targetFor(state.arch);
   const KernelFamily family =
       options.kernel_family
           ? *options.kernel_family
           : (env::kernelFamily() ? parseKernelFamily(*env::kernelFamily(), "PERMJIT_KERNEL_FAMILY")
-                                 : KernelFamily::kSm80);
-  state.target = targetFor(state.arch).withFamily(family);
+                                 : target.preferredFamily());
+  state.target = target.withFamily(family);
   bool disabled = options.disable_cache.value_or(env::cacheDisabled());
   runtime::KernelCache::Options cache_options;
   cache_options.enabled = !disabled;

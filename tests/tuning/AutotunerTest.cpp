@@ -182,7 +182,7 @@ TEST_F(AutotunerGpu, PlanUsesTheTunedPassSplitUnderAuto) {
   ASSERT_TRUE(key);
   TuningEntry entry;
   entry.key = *key;
-  entry.tile = TileConfig{64, 64, 4, 2};
+  entry.tile = TileConfig{128, 128, 4, 2};  // a tile both kernel families run
   entry.pass_split = PassSplit::kSingle;
   entry.date = isoDateNow();
   std::vector<std::string> warnings;

@@ -31,6 +31,8 @@ struct TargetInfo {
   static TargetInfo forComputeCapability(int major, int minor);
   // The families this target can run: kSm80 always, kSm90a on sm_90a.
   bool runs(KernelFamily family) const;
+  // The family a runtime uses unless told otherwise: kSm90a on sm_90a, kSm80 elsewhere.
+  KernelFamily preferredFamily() const;
   // This target with `family`; Error(kUnsupported) naming the target when it cannot run it.
   TargetInfo withFamily(KernelFamily family) const;
 };
