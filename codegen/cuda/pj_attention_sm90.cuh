@@ -8,12 +8,11 @@
 //     stage's mbarrier completes when its copies have landed, with the tile's index and
 //     full/partial verdict beside it;
 //   warpgroups 1 and 2 (consumers, registers raised to 232): 64 query rows each.
-//     issue_qk        S = Q K^T with wgmma.mma_async m64nBlockNk16, Q and K from shared memory,
-//                     issued for the next tile before this tile's softmax (they overlap);
+//     compute_qk      S = Q K^T with wgmma.mma_async m64nBlockNk16, Q and K from shared memory;
 //     apply_mask      the pattern's predicate on partial tiles (sm80::apply_mask: a consumer
 //                     warp's 16 rows hold S in the m16n8 fragment layout of the sm_80 family);
 //     online_softmax  sm80::online_softmax, in registers;
-//     issue_pv        O += P V with wgmma m64nHeadDimk16, P from registers, V from shared
+//     accumulate_pv   O += P V with wgmma m64nHeadDimk16, P from registers, V from shared
 //                     memory (transposed operand);
 //   then release the stage to the producer (an mbarrier per stage), and at the end the shared
 //   epilogue (sm80::epilogue: normalize, LSE, merge through the softmax statistics, stores).
@@ -111,11 +110,10 @@ struct Ring {
   __device__ __forceinline__ unsigned empty_bar(int s) const { return empty + 8 * s; }
 };
 
-// issue_qk: S[64 x BlockN] = Q[64 rows of this warpgroup] K^T, issued and committed; the
-// caller waits (wgmma_wait) before reading S.
+// compute_qk: S[64 x BlockN] = Q[64 rows of this warpgroup] K^T.
 template <class Cfg>
-__device__ __forceinline__ void issue_qk(float (&s)[Cfg::kBlockN / 2], unsigned q_rows,
-                                         unsigned k_tile) {
+__device__ __forceinline__ void compute_qk(float (&s)[Cfg::kBlockN / 2], unsigned q_rows,
+                                           unsigned k_tile) {
   using T = typename Cfg::DType;
   wgmma_fence();
 #pragma unroll
@@ -126,14 +124,14 @@ __device__ __forceinline__ void issue_qk(float (&s)[Cfg::kBlockN / 2], unsigned 
     wgmma_ss<Cfg::kBlockN, T>(s, a, b, kk > 0 ? 1 : 0);
   }
   wgmma_commit();
+  wgmma_wait<0>();
   fence_registers(s);
 }
 
-// issue_pv: O[64 x HeadDim] += P[64 x BlockN] V, P from this warp's S fragments, issued and
-// committed.
+// accumulate_pv: O[64 x HeadDim] += P[64 x BlockN] V, P from this warp's S fragments.
 template <class Cfg>
-__device__ __forceinline__ void issue_pv(float (&o)[Cfg::kHeadDim / 2],
-                                         const float (&p)[Cfg::kNT][4], unsigned v_tile) {
+__device__ __forceinline__ void accumulate_pv(float (&o)[Cfg::kHeadDim / 2],
+                                              const float (&p)[Cfg::kNT][4], unsigned v_tile) {
   using T = typename Cfg::DType;
   unsigned pf[Cfg::kBlockN / 16][4];
 #pragma unroll
@@ -153,6 +151,7 @@ __device__ __forceinline__ void issue_pv(float (&o)[Cfg::kHeadDim / 2],
     wgmma_rs<Cfg::kHeadDim, T>(o, pf[kn], b, 1);
   }
   wgmma_commit();
+  wgmma_wait<0>();
   fence_registers(o);
 }
 
@@ -245,44 +244,24 @@ struct Forward {
     const unsigned q_rows = ring.q + group * 64 * 128;
 
     mbarrier_wait(ring.q_full, 0);
-    // Software-pipelined: tile it + 1's S = Q K^T is issued before tile it's softmax, so the
-    // tensor cores work on it while this warpgroup's threads do the softmax (FlashAttention-3's
-    // intra-warpgroup overlap); the other consumer warpgroup fills the remaining gaps.
-    sm80::ScoreTile<Cfg> acc_s, acc_next;
-    float(&s_cur)[Cfg::kBlockN / 2] =
-        *reinterpret_cast<float(*)[Cfg::kBlockN / 2]>(&acc_s[0][0][0]);
-    float(&s_next)[Cfg::kBlockN / 2] =
-        *reinterpret_cast<float(*)[Cfg::kBlockN / 2]>(&acc_next[0][0][0]);
-    mbarrier_wait(ring.full_bar(0), 0);
-    int current = ring.tile[0];
-    if (current >= 0) {
-      fence_proxy_async();  // the cp.async writes this thread waited for, before wgmma reads
-      issue_qk<Cfg>(s_cur, q_rows, ring.k_stage(0));
-    }
-    for (int it = 0; current >= 0; ++it) {
+    for (int it = 0;; ++it) {
       const int s = it % kStages;
-      wgmma_wait<0>();
-      fence_registers(s_cur);
-      const int s1 = (it + 1) % kStages;
-      mbarrier_wait(ring.full_bar(s1), ((it + 1) / kStages) & 1);
-      const int next = ring.tile[s1];
-      if (next >= 0) {
-        fence_proxy_async();
-        issue_qk<Cfg>(s_next, q_rows, ring.k_stage(s1));
-      }
+      mbarrier_wait(ring.full_bar(s), (it / kStages) & 1);
+      const int current = ring.tile[s];
+      if (current < 0) break;
+      fence_proxy_async();  // the cp.async writes this thread waited for, before wgmma reads
+
+      sm80::ScoreTile<Cfg> acc_s;
+      float(&sflat)[Cfg::kBlockN / 2] =
+          *reinterpret_cast<float(*)[Cfg::kBlockN / 2]>(&acc_s[0][0][0]);
+      compute_qk<Cfg>(sflat, q_rows, ring.k_stage(s));
       if (!(current & 1)) {
         sm80::apply_mask<Cfg, Pattern>(acc_s, qc, args.cols, current >> 1, params, dyn, lane);
       }
       sm80::online_softmax<Cfg>(acc_s, st, scale_log2);
-      issue_pv<Cfg>(o, acc_s[0], ring.v_stage(s));
-      wgmma_wait<0>();  // this tile's O += P V and the next tile's S
-      fence_registers(o);
-      fence_registers(s_next);
+      accumulate_pv<Cfg>(o, acc_s[0], ring.v_stage(s));
       __syncwarp();
       if (lane == 0) mbarrier_arrive(ring.empty_bar(s));
-#pragma unroll
-      for (int i = 0; i < Cfg::kBlockN / 2; ++i) s_cur[i] = s_next[i];
-      current = next;
     }
     // Both consumer warpgroups are done reading Q before either stages its output there.
     asm volatile("bar.sync 1, %0;\n" ::"n"(Cfg::kConsumerThreads) : "memory");
