@@ -114,9 +114,14 @@ int runCase(const Case& c, int repeats) {
   }
   // Each pass kernel alone, serially: front end (PTX) and the whole compile (cubin).
   const KernelSpec spec = compilePattern(bp.pattern, compileOptionsFor(plan_options));
+  // The family the runtime renders with (RuntimeOptions default: PERMJIT_KERNEL_FAMILY, else the
+  // target's preferred family), so both halves of the row time the same kernels.
   const runtime::ArchName name = runtime::parseArch(arch, "arch");
   TargetInfo target = TargetInfo::forComputeCapability(name.major, name.minor);
   target.arch_specific = name.arch_specific;
+  target = target.withFamily(env::kernelFamily()
+                                 ? parseKernelFamily(*env::kernelFamily(), "PERMJIT_KERNEL_FAMILY")
+                                 : target.preferredFamily());
   double front_end = 0, ptxas = 0, slowest = 0;
   for (int pass = 0; pass < static_cast<int>(spec.passes.size()); ++pass) {
     const GeneratedKernel generated = generateCuda(spec, target, pass);
@@ -145,9 +150,10 @@ int runCase(const Case& c, int repeats) {
       "\"slowest_kernel_ms\": %.1f}\n",
       c.pattern.c_str(), c.head_dim, arch.c_str(), has_gpu ? runtime.deviceName().c_str() : "none",
       cores, passes, runtime_ms, first_plan_ms, median(plan_ms), front_end, ptxas, slowest);
-  std::printf("ROW | %s hd%d %s | %d | %.0f | %.0f | %.0f | %.0f | %.0f |\n", c.pattern.c_str(),
-              c.head_dim, c.dtype == DType::kBF16 ? "bf16" : "fp16", passes, first_plan_ms,
-              median(plan_ms), front_end, ptxas, slowest);
+  std::printf("ROW | %s hd%d %s | %s | %d | %.0f | %.0f | %.0f | %.0f | %.0f |\n",
+              c.pattern.c_str(), c.head_dim, c.dtype == DType::kBF16 ? "bf16" : "fp16",
+              kernelFamilyName(target.family), passes, first_plan_ms, median(plan_ms), front_end,
+              ptxas, slowest);
   return 0;
 }
 
@@ -196,9 +202,9 @@ int main(int argc, char** argv) {
       }
     }
     std::printf(
-        "\n| new structure | passes | first plan() of a process ms | plan() again ms | front end "
-        "ms (sum) | ptxas ms (sum) | slowest kernel ms |\n"
-        "| --- | --- | --- | --- | --- | --- | --- |\n");
+        "\n| new structure | family | passes | first plan() of a process ms | plan() again ms | "
+        "front end ms (sum) | ptxas ms (sum) | slowest kernel ms |\n"
+        "| --- | --- | --- | --- | --- | --- | --- | --- |\n");
     for (const std::string& row : rows) std::fputs(row.c_str(), stdout);
     std::printf(
         "(every cache off; plan() includes the estimator kernels of dynamic plans, compiled "
