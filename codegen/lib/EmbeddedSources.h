@@ -1,6 +1,8 @@
 // The device headers the generated CUDA includes, embedded at build time (EmbedSources.cmake).
 #pragma once
 
+#include "permjit/codegen/CudaSource.h"
+
 namespace permjit::codegen_detail {
 
 struct EmbeddedFile {
@@ -16,5 +18,13 @@ extern const char kEmbeddedFilesDigest[];
 // codegen/templates/attention_kernel.cu.in: the generated preamble, holes ${name}
 // (SourceTemplate.h). Not shipped to NVRTC: generateCuda renders it into the source.
 extern const char kAttentionKernelTemplate[];
+
+// Every embedded header into `kernel.headers`, with their one digest.
+inline void attachEmbeddedHeaders(GeneratedKernel& kernel) {
+  for (int i = 0; i < kEmbeddedFileCount; ++i) {
+    kernel.headers.emplace_back(kEmbeddedFiles[i].name, kEmbeddedFiles[i].text);
+  }
+  kernel.headers_digest = kEmbeddedFilesDigest;
+}
 
 }  // namespace permjit::codegen_detail
