@@ -33,7 +33,7 @@ struct AttentionConfig {
   static_assert(HeadDim == 64 || HeadDim == 128, "head_dim: allowed 64, 128");
   static_assert(BlockM % Warps == 0 && (kWarpRows == 16 || kWarpRows == 32),
                 "block_m / warps: allowed 16, 32");
-  static_assert(BlockN % 16 == 0 && BlockN <= 256, "block_n: a multiple of 16 up to 256");
+  static_assert(BlockN % 16 == 0 && BlockN <= 128, "block_n: a multiple of 16 up to 128");
   static_assert(Stages >= 2 && Stages <= 4, "stages: allowed 2..4");
   static_assert((BlockM * kChunks) % kThreads == 0 && (BlockN * kChunks) % kThreads == 0 &&
                     kThreads % kChunks == 0,

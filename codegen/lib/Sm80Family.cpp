@@ -33,9 +33,11 @@ class Sm80Family final : public AttentionFamily {
                                             " gives a warp share other than 16 or 32 rows; "
                                             "allowed: block_m / warps in {16, 32}");
     }
-    if (t.block_n < 16 || t.block_n > 256 || t.block_n % 16 != 0) {
-      fail(ErrorCategory::kUnsupported, "tile.block_n: " + std::to_string(t.block_n) +
-                                            "; allowed: a multiple of 16 from 16 to 256");
+    if (t.block_n < 16 || t.block_n > 128 || t.block_n % 16 != 0) {
+      fail(ErrorCategory::kUnsupported,
+           "tile.block_n: " + std::to_string(t.block_n) +
+               "; allowed: a multiple of 16 from 16 to 128 (the partial-tile mask keeps one 32-bit "
+               "word per row fragment)");
     }
     if (t.stages < 2 || t.stages > 4) {
       fail(ErrorCategory::kUnsupported,
