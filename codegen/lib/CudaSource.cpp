@@ -145,6 +145,7 @@ GeneratedKernel generateCuda(const KernelSpec& spec, const TargetInfo& target, i
       {"warps", std::to_string(t.warps)},
       {"stages", std::to_string(t.stages)},
       {"config", family.configType()},
+      {"smem_bytes", std::to_string(family.smemBytes(spec))},
       {"gather_cols", spec.passes[pass_index].cols.gather_vertical ? "true" : "false"},
       {"keep", renderer.keep(root)},
       {"classify", renderer.classify(root)},
