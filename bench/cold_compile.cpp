@@ -114,14 +114,11 @@ int runCase(const Case& c, int repeats) {
   }
   // Each pass kernel alone, serially: front end (PTX) and the whole compile (cubin).
   const KernelSpec spec = compilePattern(bp.pattern, compileOptionsFor(plan_options));
-  // The family the runtime renders with (RuntimeOptions default: PERMJIT_KERNEL_FAMILY, else the
-  // target's preferred family), so both halves of the row time the same kernels.
+  // The family the runtime renders with, so both halves of the row time the same kernels.
   const runtime::ArchName name = runtime::parseArch(arch, "arch");
   TargetInfo target = TargetInfo::forComputeCapability(name.major, name.minor);
   target.arch_specific = name.arch_specific;
-  target = target.withFamily(env::kernelFamily()
-                                 ? parseKernelFamily(*env::kernelFamily(), "PERMJIT_KERNEL_FAMILY")
-                                 : target.preferredFamily());
+  target = target.withFamily(runtime.kernelFamily());
   double front_end = 0, ptxas = 0, slowest = 0;
   for (int pass = 0; pass < static_cast<int>(spec.passes.size()); ++pass) {
     const GeneratedKernel generated = generateCuda(spec, target, pass);

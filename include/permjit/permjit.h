@@ -171,6 +171,8 @@ class Runtime {
   bool hasDevice() const;
   std::string deviceName() const;  // "" when host-only
   const std::string& arch() const;
+  // The attention kernel family its plans render with (RuntimeOptions::kernel_family).
+  KernelFamily kernelFamily() const;
   std::string cacheDir() const;  // "" when the disk cache is disabled
   CacheStats cacheStats() const;
   void resetCacheStats();

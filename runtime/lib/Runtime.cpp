@@ -161,6 +161,7 @@ Runtime::~Runtime() = default;
 bool Runtime::hasDevice() const { return state_->driver != nullptr; }
 std::string Runtime::deviceName() const { return state_->driver ? state_->device.name : ""; }
 const std::string& Runtime::arch() const { return state_->arch; }
+KernelFamily Runtime::kernelFamily() const { return state_->target.family; }
 std::string Runtime::cacheDir() const { return state_->cache->options().dir; }
 CacheStats Runtime::cacheStats() const { return publicStats(state_->cache->stats()); }
 void Runtime::resetCacheStats() { state_->cache->resetStats(); }

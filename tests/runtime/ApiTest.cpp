@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 
@@ -97,6 +98,29 @@ TEST(Api, DifferentStructuresCompileSeparately) {
   EXPECT_NE(a.binary("ptx").find(".entry " + a.kernelName()), std::string::npos);
   EXPECT_FALSE(a.canRun());
   EXPECT_EQ(a.arch(), "sm_90a");
+}
+
+TEST(Api, KernelFamilyFollowsTheTargetUnlessChosen) {
+  if (std::getenv("PERMJIT_KERNEL_FAMILY") != nullptr) GTEST_SKIP() << "PERMJIT_KERNEL_FAMILY set";
+  RuntimeOptions options;
+  options.host_only = true;
+  options.disable_cache = true;
+  options.arch = "sm_90a";
+  EXPECT_EQ(Runtime(options).kernelFamily(), KernelFamily::kSm90a);
+  options.kernel_family = KernelFamily::kSm80;
+  EXPECT_EQ(Runtime(options).kernelFamily(), KernelFamily::kSm80);
+  options.arch = "sm_80";
+  options.kernel_family.reset();
+  EXPECT_EQ(Runtime(options).kernelFamily(), KernelFamily::kSm80);
+  options.kernel_family = KernelFamily::kSm90a;
+  try {
+    Runtime runtime(options);
+    FAIL() << "sm90a accepted on sm_80";
+  } catch (const Error& error) {
+    EXPECT_EQ(error.category(), ErrorCategory::kUnsupported);
+    EXPECT_NE(std::string(error.what()).find("sm90a does not run on sm_80"), std::string::npos)
+        << error.what();
+  }
 }
 
 TEST(Api, HostOnlyNeedsAnArchitecture) {

@@ -24,7 +24,7 @@ void printHelp() {
       "\nexit codes: 0 ok, 2 bad usage or bad input, 1 a failure of the machinery (driver, "
       "NVRTC, memory)\n\nenvironment:\n");
   for (const auto& variable : env::variables()) {
-    std::printf("  %-22s %s\n", variable.name, variable.help);
+    std::printf("  %-25s %s\n", variable.name, variable.help);
   }
 }
 
