@@ -50,16 +50,20 @@ for family in ${PERMJIT_TEST_FAMILIES:-sm80 sm90a}; do
   done
 done
 
-# The Hopper family's kernels really use the warpgroup MMA: HGMMA in their SASS.
+# The Hopper family's kernels really use the warpgroup MMA and the tensor memory accelerator:
+# HGMMA and UTMALDG in their SASS.
 if command -v cuobjdump >/dev/null; then
   echo "== SASS of the sm90a family (grid head, both passes)"
   sass_dir=$(mktemp -d "${TMPDIR:-/tmp}/permjit-sass.XXXXXX")
   if PERMJIT_KERNEL_FAMILY=sm90a "$BIN/permjit" compile "$HERE/../docs/examples/grid_head.json" \
       --seq-len 32768 --arch sm_90a --emit cubin -o "$sass_dir/grid.cubin" 2>/dev/null; then
     for cubin in "$sass_dir"/*.cubin; do
-      hgmma=$(cuobjdump -sass "$cubin" | grep -c HGMMA || true)
-      echo "$(basename "$cubin"): $hgmma HGMMA instructions"
+      sass=$(cuobjdump -sass "$cubin")
+      hgmma=$(grep -c HGMMA <<<"$sass" || true)
+      utmaldg=$(grep -c UTMALDG <<<"$sass" || true)
+      echo "$(basename "$cubin"): $hgmma HGMMA, $utmaldg UTMALDG instructions"
       ((hgmma > 0)) || { echo "FAIL: no HGMMA in $(basename "$cubin")"; status=1; }
+      ((utmaldg > 0)) || { echo "FAIL: no UTMALDG in $(basename "$cubin")"; status=1; }
     done
   else
     echo "FAIL: permjit compile --emit cubin (sm90a)"; status=1

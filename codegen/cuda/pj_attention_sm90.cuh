@@ -1,23 +1,29 @@
 // The sm_90a family's attention mainloop (Hopper: H100, H200): warp-specialized, with warpgroup
-// MMA. One CTA owns one 128-row tile of the permuted row space of one (batch, head), like the
-// sm_80 family, and visits the same column tiles (pj_pattern.cuh's TileScanner); what differs
-// is how the work is spread:
-//   warpgroup 0 (producer, registers cut to 40 with setmaxnreg): scans the column tiles, loads
-//     Q once and K/V tiles into a `Stages`-deep shared-memory ring with cp.async, gathering
-//     rows from their original positions (permuted and gathered index spaces alike); each
-//     stage's mbarrier completes when its copies have landed, with the tile's index and
-//     full/partial verdict beside it;
-//   warpgroups 1 and 2 (consumers, registers raised to 232): 64 query rows each.
-//     compute_qk      S = Q K^T with wgmma.mma_async m64nBlockNk16, Q and K from shared memory;
-//     apply_mask      the pattern's predicate on partial tiles (sm80::apply_mask: a consumer
-//                     warp's 16 rows hold S in the m16n8 fragment layout of the sm_80 family);
-//     online_softmax  sm80::online_softmax, in registers;
-//     accumulate_pv   O += P V with wgmma m64nHeadDimk16, P from registers, V from shared
-//                     memory (transposed operand);
-//   then release the stage to the producer (an mbarrier per stage), and at the end the shared
-//   epilogue (sm80::epilogue: normalize, LSE, merge through the softmax statistics, stores).
+// MMA and TMA. One CTA owns one 128-row tile of the permuted row space of one (batch, head), like
+// the sm_80 family, and visits the same column tiles (pj_pattern.cuh's TileScanner); what
+// differs is how the work is spread:
+//   warpgroup 0 (producer, setmaxnreg down): scans the column tiles and loads Q once, then K and
+//     V of each visited tile into a `Stages`-deep shared-memory ring. A tile of kBlock rows at
+//     positions lo + i * step loads with one TMA box per 64 columns through the run's tensor
+//     map for that step (TmaArgs: a residue class of the grid permutation is a strided box,
+//     not a gather); partial tiles, gathered columns and tensors TMA cannot address load with
+//     cp.async instead. K and V have full and empty mbarriers of their own, with the tile's
+//     index, TMA and full/partial bits in a word beside each slot;
+//   warpgroups 1 and 2 (consumers, setmaxnreg up): 64 query rows each. Per step j:
+//     compute_qk      S_{j+1} = Q K_{j+1}^T, wgmma.mma_async m64nBlockNk16 from shared memory,
+//     accumulate_pv   issued together with O += P_j V_j (wgmma m64nHeadDimk16, P from
+//                     registers, V from shared memory as the transposed operand);
+//     apply_mask      on S_{j+1} once it has landed, for partial tiles (sm80::apply_mask: a
+//                     consumer warp's 16 rows hold S in the m16n8 fragment layout);
+//     online_softmax  softmax_scores while O += P_j V_j still runs, then rescale_o;
+//   K_{j+1} is released as soon as S_{j+1} has landed, V_j once O has. The two consumer
+//   warpgroups run unsynchronized: the schedulers already overlap one's softmax with the
+//   other's MMAs (an explicit ping-pong through named barriers measured 1-6% slower; see
+//   docs/design.md). At the end the shared epilogue (sm80::epilogue: normalize, LSE, merge
+//   through the softmax statistics, stores).
 // Shared-memory tiles are [HeadDim / 64 column blocks][rows][64 elements], 128-byte rows with
-// the 16-byte chunk XOR-swizzled by (row & 7): the layout wgmma's 128-byte swizzle mode reads.
+// the 16-byte chunk XOR-swizzled by (row & 7): the layout wgmma's 128-byte swizzle mode reads
+// and TMA's 128-byte swizzle writes.
 #pragma once
 
 #include "pj_attention_fwd.cuh"
@@ -47,7 +53,13 @@ struct Sm90Config {
   static constexpr int kDT = HeadDim / 8;
   // Q, the K and V rings, then the barriers and the tile ring; 1024 bytes of slack to align
   // the tiles to the swizzle atom.
-  static constexpr int kBarrierBytes = 64 + Stages * 24;
+  // Registers per thread after setmaxnreg (128 * 56 + 256 * 224 fits the 64K file): the
+  // consumers hold S, P, O and the softmax state; 56 is what the producer's scan and cp.async
+  // fallback need without spilling at block_n 128 (ptxas -v; 40 spills).
+  static constexpr int kProducerRegisters = 56;
+  static constexpr int kConsumerRegisters = 224;
+  // q_full, then full and empty barriers per slot for K and V, then the slots' tile words.
+  static constexpr int kBarrierBytes = 16 + Stages * 40;
   static constexpr int kSmemBytes = 1024 + kQBytes + 2 * Stages * kKVBytes + kBarrierBytes;
 
   static_assert(HeadDim == 64 || HeadDim == 128, "head_dim: allowed 64, 128");
@@ -81,41 +93,98 @@ __device__ __forceinline__ void load_rows(unsigned smem, const char* base, long 
   }
 }
 
-template <class Cfg, class Pattern>
-__device__ __forceinline__ void produce_kv(unsigned s_k, unsigned s_v, const HeadView& view,
-                                           int tile, const sem::Bounds& kb,
-                                           const sem::DynamicSets& dyn, int ptid) {
-  if constexpr (Pattern::kGatherCols) {
-    const int* idx = dyn.col_list + tile * Cfg::kBlockN;
-    auto pos = [idx](int r) { return __ldg(idx + r); };
-    load_rows<Cfg, Cfg::kBlockN>(s_k, view.k, view.k_row, kb.count, ptid, pos);
-    load_rows<Cfg, Cfg::kBlockN>(s_v, view.v, view.v_row, kb.count, ptid, pos);
-  } else {
-    auto pos = [kb](int r) { return kb.lo + r * kb.step; };
-    load_rows<Cfg, Cfg::kBlockN>(s_k, view.k, view.k_row, kb.count, ptid, pos);
-    load_rows<Cfg, Cfg::kBlockN>(s_v, view.v, view.v_row, kb.count, ptid, pos);
+// The map of `maps` serving row step `step` whose box covers the tile (count == Rows, every
+// coordinate inside the map's extent), or -1: then the tile loads with cp.async.
+__device__ __forceinline__ int tma_map_for(const int (&steps)[kTmaSteps],
+                                           const int (&extents)[kTmaSteps], const sem::Bounds& b,
+                                           int rows) {
+  if (b.count != rows) return -1;
+#pragma unroll
+  for (int i = 0; i < kTmaSteps; ++i) {
+    if (steps[i] == b.step && b.lo / b.step + rows <= extents[i]) return i;
+  }
+  return -1;
+}
+
+// A tile of Rows positions b.lo + i * b.step of (batch, head) through a 5-D map: one box per
+// 64-element column block, into the [kColBlocks][Rows][64] swizzled layout (the map's 128-byte
+// swizzle is the layout tile_offset writes).
+template <class Cfg, int Rows>
+__device__ __forceinline__ void tma_load_tile(unsigned smem, const TensorMap& map, unsigned bar,
+                                              const sem::Bounds& b, int head, int batch) {
+#pragma unroll
+  for (int cb = 0; cb < Cfg::kColBlocks; ++cb) {
+    tma_load_5d(smem + cb * Rows * 128, &map, bar, cb * 64, b.lo % b.step, b.lo / b.step, head,
+                batch);
   }
 }
 
+// The ring: Q once, then K and V tiles in `Stages` slots each, with a full and an empty
+// mbarrier per slot and tensor, so a consumer can release K of a tile (after S = Q K^T) while
+// its V is still being read (O += P V runs a step behind; see Forward).
 template <class Cfg>
 struct Ring {
-  unsigned q, k, v;      // tile bases (1024-byte aligned)
-  unsigned q_full;       // mbarrier: Q landed
-  unsigned full, empty;  // mbarriers of stage 0 (8 bytes apart)
-  volatile int* tile;    // per stage: tile << 1 | full, -1 when the scan is exhausted
+  unsigned q, k, v;    // tile bases (1024-byte aligned)
+  unsigned bars;       // q_full, then k_full, k_empty, v_full, v_empty [Stages] each
+  volatile int* tile;  // per slot: tile << 2 | tma << 1 | full; -1 when the scan is exhausted
 
   __device__ __forceinline__ unsigned k_stage(int s) const { return k + s * Cfg::kKVBytes; }
   __device__ __forceinline__ unsigned v_stage(int s) const { return v + s * Cfg::kKVBytes; }
-  __device__ __forceinline__ unsigned full_bar(int s) const { return full + 8 * s; }
-  __device__ __forceinline__ unsigned empty_bar(int s) const { return empty + 8 * s; }
+  __device__ __forceinline__ unsigned q_full() const { return bars; }
+  __device__ __forceinline__ unsigned k_full(int s) const { return bars + 8 + 8 * s; }
+  __device__ __forceinline__ unsigned k_empty(int s) const {
+    return bars + 8 + 8 * (Cfg::kStages + s);
+  }
+  __device__ __forceinline__ unsigned v_full(int s) const {
+    return bars + 8 + 8 * (2 * Cfg::kStages + s);
+  }
+  __device__ __forceinline__ unsigned v_empty(int s) const {
+    return bars + 8 + 8 * (3 * Cfg::kStages + s);
+  }
 };
 
-// compute_qk: S[64 x BlockN] = Q[64 rows of this warpgroup] K^T.
+// Every full barrier completes on kProducerThreads + 1 arrivals and, for a TMA tile, its bytes:
+// each producer thread arrives once (when its cp.async copies have landed, or at once for a
+// TMA tile), and thread 0 once more: before a TMA copy, announcing its bytes; after cp.async
+// copies, plainly. Thread 0 writes a slot's tile word before its own first arrival.
+__device__ __forceinline__ void producer_announce(unsigned bar, bool tma, unsigned bytes,
+                                                  int ptid) {
+  if (tma && ptid == 0) mbarrier_arrive_expect_tx(bar, bytes);
+}
+__device__ __forceinline__ void producer_arrive(unsigned bar, bool tma, int ptid) {
+  if (tma) {
+    mbarrier_arrive(bar);
+  } else {
+    cp_async_mbarrier_arrive(bar);
+    if (ptid == 0) mbarrier_arrive(bar);
+  }
+}
+
+// produce_kv: K or V rows of column tile `tile` (bounds kb) into a ring slot, by TMA (map >= 0,
+// thread 0 alone) or cp.async (every producer thread; gathered columns always).
+template <class Cfg, class Pattern>
+__device__ __forceinline__ void produce_tile(unsigned smem, const TensorMap* map, unsigned bar,
+                                             const char* base, long long row_bytes, int tile,
+                                             const sem::Bounds& kb, const sem::DynamicSets& dyn,
+                                             int kv_head, int batch, int ptid) {
+  if (map != nullptr) {
+    if (ptid == 0) tma_load_tile<Cfg, Cfg::kBlockN>(smem, *map, bar, kb, kv_head, batch);
+  } else if constexpr (Pattern::kGatherCols) {
+    const int* idx = dyn.col_list + tile * Cfg::kBlockN;
+    load_rows<Cfg, Cfg::kBlockN>(smem, base, row_bytes, kb.count, ptid,
+                                 [idx](int r) { return __ldg(idx + r); });
+  } else {
+    load_rows<Cfg, Cfg::kBlockN>(smem, base, row_bytes, kb.count, ptid,
+                                 [kb](int r) { return kb.lo + r * kb.step; });
+  }
+}
+
+// compute_qk: S[64 x BlockN] = Q[64 rows of this warpgroup] K^T, issued and committed; the
+// caller waits (wgmma_wait) before reading s.
 template <class Cfg>
-__device__ __forceinline__ void compute_qk(float (&s)[Cfg::kBlockN / 2], unsigned q_rows,
-                                           unsigned k_tile) {
+__device__ __forceinline__ void issue_qk(float (&s)[Cfg::kBlockN / 2], unsigned q_rows,
+                                         unsigned k_tile) {
   using T = typename Cfg::DType;
-  wgmma_fence();
 #pragma unroll
   for (int kk = 0; kk < Cfg::kHeadDim / 16; ++kk) {
     const unsigned block = kk >> 2, within = (kk & 3) * 32;
@@ -124,25 +193,15 @@ __device__ __forceinline__ void compute_qk(float (&s)[Cfg::kBlockN / 2], unsigne
     wgmma_ss<Cfg::kBlockN, T>(s, a, b, kk > 0 ? 1 : 0);
   }
   wgmma_commit();
-  wgmma_wait<0>();
-  fence_registers(s);
 }
 
-// accumulate_pv: O[64 x HeadDim] += P[64 x BlockN] V, P from this warp's S fragments.
+// accumulate_pv: O[64 x HeadDim] += P[64 x BlockN] V, P as packed A fragments (pack_p), issued
+// and committed.
 template <class Cfg>
-__device__ __forceinline__ void accumulate_pv(float (&o)[Cfg::kHeadDim / 2],
-                                              const float (&p)[Cfg::kNT][4], unsigned v_tile) {
+__device__ __forceinline__ void issue_pv(float (&o)[Cfg::kHeadDim / 2],
+                                         const unsigned (&pf)[Cfg::kBlockN / 16][4],
+                                         unsigned v_tile) {
   using T = typename Cfg::DType;
-  unsigned pf[Cfg::kBlockN / 16][4];
-#pragma unroll
-  for (int kn = 0; kn < Cfg::kBlockN / 16; ++kn) {
-    pf[kn][0] = pack2<T>(p[2 * kn][0], p[2 * kn][1]);
-    pf[kn][1] = pack2<T>(p[2 * kn][2], p[2 * kn][3]);
-    pf[kn][2] = pack2<T>(p[2 * kn + 1][0], p[2 * kn + 1][1]);
-    pf[kn][3] = pack2<T>(p[2 * kn + 1][2], p[2 * kn + 1][3]);
-  }
-  fence_registers(o);
-  wgmma_fence();
 #pragma unroll
   for (int kn = 0; kn < Cfg::kBlockN / 16; ++kn) {
     // Keys 16 kn .. 16 kn + 15: two 8-row groups (stride 1024 bytes); the next 64 columns of
@@ -151,22 +210,82 @@ __device__ __forceinline__ void accumulate_pv(float (&o)[Cfg::kHeadDim / 2],
     wgmma_rs<Cfg::kHeadDim, T>(o, pf[kn], b, 1);
   }
   wgmma_commit();
-  wgmma_wait<0>();
-  fence_registers(o);
+}
+
+// P (this warp's S fragments after the softmax) as wgmma A fragments of 16 keys each.
+template <class Cfg>
+__device__ __forceinline__ void pack_p(unsigned (&pf)[Cfg::kBlockN / 16][4],
+                                       const float (&p)[Cfg::kNT][4]) {
+  using T = typename Cfg::DType;
+#pragma unroll
+  for (int kn = 0; kn < Cfg::kBlockN / 16; ++kn) {
+    pf[kn][0] = pack2<T>(p[2 * kn][0], p[2 * kn][1]);
+    pf[kn][1] = pack2<T>(p[2 * kn][2], p[2 * kn][3]);
+    pf[kn][2] = pack2<T>(p[2 * kn + 1][0], p[2 * kn + 1][1]);
+    pf[kn][3] = pack2<T>(p[2 * kn + 1][2], p[2 * kn + 1][3]);
+  }
+}
+
+// online_softmax, split in two so that O += P V of the previous tile can run during the first
+// part: softmax_scores turns S into P and updates the running max and sum, returning each
+// row's correction; rescale_o applies it to O once that product has landed.
+template <class Cfg>
+__device__ __forceinline__ void softmax_scores(float (&s)[Cfg::kNT][4], sm80::RowState<Cfg>& st,
+                                               float scale_log2, float (&correction)[2]) {
+#pragma unroll
+  for (int half = 0; half < 2; ++half) {
+    float mx = st.row_max[0][half];
+#pragma unroll
+    for (int nt = 0; nt < Cfg::kNT; ++nt) {
+      mx = fmaxf(mx, fmaxf(s[nt][half * 2], s[nt][half * 2 + 1]));
+    }
+    mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
+    mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
+    // A row with nothing kept yet keeps max -inf; subtract 0 then so exp2 gives 0, not NaN.
+    const float max_scaled = mx == neg_inf() ? 0.f : mx * scale_log2;
+    correction[half] = exp2_approx(st.row_max[0][half] * scale_log2 - max_scaled);
+    st.row_max[0][half] = mx;
+    float sum = 0.f;
+#pragma unroll
+    for (int nt = 0; nt < Cfg::kNT; ++nt) {
+#pragma unroll
+      for (int c = 0; c < 2; ++c) {
+        const float p = exp2_approx(fmaf(s[nt][half * 2 + c], scale_log2, -max_scaled));
+        s[nt][half * 2 + c] = p;
+        sum += p;
+      }
+    }
+    st.row_sum[0][half] = st.row_sum[0][half] * correction[half] + sum;
+  }
+}
+
+template <class Cfg>
+__device__ __forceinline__ void rescale_o(float (&o)[Cfg::kHeadDim / 2],
+                                          const float (&correction)[2]) {
+#pragma unroll
+  for (int dt = 0; dt < Cfg::kDT; ++dt) {
+    o[dt * 4 + 0] *= correction[0];
+    o[dt * 4 + 1] *= correction[0];
+    o[dt * 4 + 2] *= correction[1];
+    o[dt * 4 + 3] *= correction[1];
+  }
 }
 
 struct Forward {
   template <class Cfg, class Pattern>
-  static __device__ __forceinline__ void run(const AttentionArgs& args, const int* params) {
+  static __device__ __forceinline__ void run(const AttentionArgs& args, const TmaArgs& tma,
+                                             const int* params) {
     constexpr int kStages = Cfg::kStages;
     extern __shared__ __align__(128) unsigned char smem_raw[];
 
     const int row_tile = gridDim.y - 1 - blockIdx.y;  // heavy-first, as in the sm_80 family
     const int b = blockIdx.x / args.heads, h = blockIdx.x % args.heads;
+    const int kv_head = h / (args.heads / args.kv_heads);
     const sem::Bounds qb = sem::tile_bounds(args.rows, row_tile);
     if (qb.count == 0) return;
 
-    const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+    const int tid = threadIdx.x, lane = tid & 31;
+    const int warp = __shfl_sync(0xffffffffu, tid / 32, 0);  // warp-uniform, visibly
     const HeadView view = head_view(args, b, h);
     const sem::DynamicSets dyn = dynamic_sets(args);
 
@@ -177,54 +296,74 @@ struct Forward {
     ring.q = base;
     ring.k = ring.q + Cfg::kQBytes;
     ring.v = ring.k + kStages * Cfg::kKVBytes;
-    const unsigned bars = ring.v + kStages * Cfg::kKVBytes;
-    ring.q_full = bars;
-    ring.full = bars + 8;
-    ring.empty = bars + 8 + 8 * kStages;
-    ring.tile = reinterpret_cast<volatile int*>(smem + (bars + 8 + 16 * kStages - base));
+    ring.bars = ring.v + kStages * Cfg::kKVBytes;
+    ring.tile = reinterpret_cast<volatile int*>(smem + (ring.bars + 8 + 32 * kStages - base));
 
     if (tid == 0) {
-      mbarrier_init(ring.q_full, Cfg::kProducerThreads);
+      mbarrier_init(ring.q_full(), Cfg::kProducerThreads + 1);
       for (int s = 0; s < kStages; ++s) {
-        // Every producer thread's cp.async arrival, plus the tile word's writer.
-        mbarrier_init(ring.full_bar(s), Cfg::kProducerThreads + 1);
-        mbarrier_init(ring.empty_bar(s), Cfg::kConsumerThreads / 32);  // a lane per warp
+        mbarrier_init(ring.k_full(s), Cfg::kProducerThreads + 1);
+        mbarrier_init(ring.v_full(s), Cfg::kProducerThreads + 1);
+        mbarrier_init(ring.k_empty(s), Cfg::kConsumerThreads / 32);  // a lane per warp
+        mbarrier_init(ring.v_empty(s), Cfg::kConsumerThreads / 32);
       }
       fence_barrier_init();
     }
     __syncthreads();
 
     if (warp < 4) {
-      // ---- Producer warpgroup.
-      setmaxnreg_dec<56>();
+      // ---- Producer warpgroup: Q, then K and V of each visited column tile.
+      setmaxnreg_dec<Cfg::kProducerRegisters>();
       const int ptid = tid;
-      load_rows<Cfg, Cfg::kBlockM>(ring.q, view.q, view.q_row, qb.count, ptid,
-                                   [qb](int r) { return qb.lo + r * qb.step; });
-      cp_async_mbarrier_arrive(ring.q_full);
+      const int q_map = tma_map_for(tma.q_step, tma.q_extent, qb, Cfg::kBlockM);
+      producer_announce(ring.q_full(), q_map >= 0, Cfg::kQBytes, ptid);
+      if (q_map >= 0) {
+        if (ptid == 0) {
+          tma_load_tile<Cfg, Cfg::kBlockM>(ring.q, tma.q[q_map], ring.q_full(), qb, h, b);
+        }
+      } else {
+        load_rows<Cfg, Cfg::kBlockM>(ring.q, view.q, view.q_row, qb.count, ptid,
+                                     [qb](int r) { return qb.lo + r * qb.step; });
+      }
+      producer_arrive(ring.q_full(), q_map >= 0, ptid);
       TileScanner<Pattern, Cfg::kBlockN> scanner;
       for (int it = 0;; ++it) {
         const int s = it % kStages;
-        if (it >= kStages) mbarrier_wait(ring.empty_bar(s), ((it / kStages) - 1) & 1);
+        const unsigned parity = ((it / kStages) - 1) & 1;
+        if (it >= kStages) mbarrier_wait(ring.k_empty(s), parity);
         int tile;
         sem::Bounds kb;
         bool full;
         const bool more = scanner.next(args.cols, dyn, qb, params, lane, tile, kb, full);
-        if (more) {
-          produce_kv<Cfg, Pattern>(ring.k_stage(s), ring.v_stage(s), view, tile, kb, dyn, ptid);
-        }
-        cp_async_mbarrier_arrive(ring.full_bar(s));
+        const int map = !more || Pattern::kGatherCols
+                            ? -1
+                            : tma_map_for(tma.kv_step, tma.kv_extent, kb, Cfg::kBlockN);
+        const bool by_tma = map >= 0;
         if (ptid == 0) {
-          ring.tile[s] = more ? (tile << 1 | static_cast<int>(full)) : -1;
-          mbarrier_arrive(ring.full_bar(s));
+          ring.tile[s] = more ? (tile << 2 | (by_tma ? 2 : 0) | static_cast<int>(full)) : -1;
         }
+        producer_announce(ring.k_full(s), by_tma, Cfg::kKVBytes, ptid);
+        if (more) {
+          produce_tile<Cfg, Pattern>(ring.k_stage(s), by_tma ? &tma.k[map] : nullptr,
+                                     ring.k_full(s), view.k, view.k_row, tile, kb, dyn, kv_head, b,
+                                     ptid);
+        }
+        producer_arrive(ring.k_full(s), by_tma, ptid);
         if (!more) break;
+        if (it >= kStages) mbarrier_wait(ring.v_empty(s), parity);
+        producer_announce(ring.v_full(s), by_tma, Cfg::kKVBytes, ptid);
+        produce_tile<Cfg, Pattern>(ring.v_stage(s), by_tma ? &tma.v[map] : nullptr, ring.v_full(s),
+                                   view.v, view.v_row, tile, kb, dyn, kv_head, b, ptid);
+        producer_arrive(ring.v_full(s), by_tma, ptid);
       }
       cp_async_wait<0>();
       return;
     }
 
-    // ---- Consumer warpgroups.
-    setmaxnreg_inc<224>();
+    // ---- Consumer warpgroups. Step j issues S_{j+1} = Q K_{j+1}^T and O += P_j V_j together,
+    // then turns S_{j+1} into P_{j+1} while O += P_j V_j still runs (FlashAttention-3's
+    // intra-warpgroup overlap), and rescales O once it has landed.
+    setmaxnreg_inc<Cfg::kConsumerRegisters>();
     const int cwarp = warp - 4;    // 0..7
     const int group = cwarp >> 2;  // consumer warpgroup: rows 64 group ..
     const int warp_row0 = cwarp * Cfg::kWarpRows;
@@ -243,28 +382,67 @@ struct Forward {
         *reinterpret_cast<float(*)[Cfg::kHeadDim / 2]>(&st.acc_o[0][0][0]);
     const unsigned q_rows = ring.q + group * 64 * 128;
 
-    mbarrier_wait(ring.q_full, 0);
-    for (int it = 0;; ++it) {
-      const int s = it % kStages;
-      mbarrier_wait(ring.full_bar(s), (it / kStages) & 1);
-      const int current = ring.tile[s];
-      if (current < 0) break;
-      fence_proxy_async();  // the cp.async writes this thread waited for, before wgmma reads
-
+    mbarrier_wait(ring.q_full(), 0);
+    mbarrier_wait(ring.k_full(0), 0);
+    int current = __shfl_sync(0xffffffffu, ring.tile[0], 0);  // warp-uniform, visibly
+    if (current >= 0) {
+      fence_proxy_async();  // cp.async writes (Q, K_0) before wgmma reads them
       sm80::ScoreTile<Cfg> acc_s;
       float(&sflat)[Cfg::kBlockN / 2] =
           *reinterpret_cast<float(*)[Cfg::kBlockN / 2]>(&acc_s[0][0][0]);
-      compute_qk<Cfg>(sflat, q_rows, ring.k_stage(s));
-      if (!(current & 1)) {
-        sm80::apply_mask<Cfg, Pattern>(acc_s, qc, args.cols, current >> 1, params, dyn, lane);
-      }
-      sm80::online_softmax<Cfg>(acc_s, st, scale_log2);
-      accumulate_pv<Cfg>(o, acc_s[0], ring.v_stage(s));
+      wgmma_fence();
+      issue_qk<Cfg>(sflat, q_rows, ring.k_stage(0));
+      wgmma_wait<0>();
+      fence_registers(sflat);
       __syncwarp();
-      if (lane == 0) mbarrier_arrive(ring.empty_bar(s));
+      if (lane == 0) mbarrier_arrive(ring.k_empty(0));
+      if (!(current & 1)) {
+        sm80::apply_mask<Cfg, Pattern>(acc_s, qc, args.cols, current >> 2, params, dyn, lane);
+      }
+      float correction[2];
+      softmax_scores<Cfg>(acc_s[0], st, scale_log2, correction);
+      unsigned pf[Cfg::kBlockN / 16][4];
+      pack_p<Cfg>(pf, acc_s[0]);
+
+      int j = 0;
+      for (;; ++j) {
+        const int s = j % kStages, s1 = (j + 1) % kStages;
+        mbarrier_wait(ring.k_full(s1), ((j + 1) / kStages) & 1);
+        const int next = __shfl_sync(0xffffffffu, ring.tile[s1], 0);
+        mbarrier_wait(ring.v_full(s), (j / kStages) & 1);
+        if (next < 0) break;
+        if (!(current & 2) || !(next & 2)) fence_proxy_async();
+        wgmma_fence();
+        issue_qk<Cfg>(sflat, q_rows, ring.k_stage(s1));
+        issue_pv<Cfg>(o, pf, ring.v_stage(s));
+        wgmma_wait<1>();  // S_{j+1} has landed; O += P_j V_j may still run
+        fence_registers(sflat);
+        __syncwarp();
+        if (lane == 0) mbarrier_arrive(ring.k_empty(s1));
+        if (!(next & 1)) {
+          sm80::apply_mask<Cfg, Pattern>(acc_s, qc, args.cols, next >> 2, params, dyn, lane);
+        }
+        softmax_scores<Cfg>(acc_s[0], st, scale_log2, correction);
+        wgmma_wait<0>();
+        fence_registers(o);
+        __syncwarp();
+        if (lane == 0) mbarrier_arrive(ring.v_empty(s));
+        rescale_o<Cfg>(o, correction);
+        pack_p<Cfg>(pf, acc_s[0]);
+        current = next;
+      }
+      // The last tile's O += P V.
+      const int s = j % kStages;
+      if (!(current & 2)) fence_proxy_async();
+      wgmma_fence();
+      issue_pv<Cfg>(o, pf, ring.v_stage(s));
+      wgmma_wait<0>();
+      fence_registers(o);
+      __syncwarp();
+      if (lane == 0) mbarrier_arrive(ring.v_empty(s));
     }
     // Both consumer warpgroups are done reading Q before either stages its output there.
-    asm volatile("bar.sync 1, %0;\n" ::"n"(Cfg::kConsumerThreads) : "memory");
+    named_barrier_sync<1, Cfg::kConsumerThreads>();
     sm80::epilogue<Cfg>(args, st, qb, smem, b, h, warp_row0, lane, scale_log2);
   }
 };
@@ -272,13 +450,15 @@ struct Forward {
 }  // namespace sm90
 
 template <class Cfg, class Pattern>
-__device__ __forceinline__ void attention_forward_sm90(const AttentionArgs& args) {
-  sm90::Forward::run<Cfg, Pattern>(args, args.params);
+__device__ __forceinline__ void attention_forward_sm90(const AttentionArgs& args,
+                                                       const TmaArgs& tma) {
+  sm90::Forward::run<Cfg, Pattern>(args, tma, args.params);
 }
 
 template <class Cfg, class Pattern, int kPhaseQSlot, int kPhaseKSlot>
-__device__ __forceinline__ void attention_forward_estimated_grid_sm90(const AttentionArgs& args) {
-  estimated_grid_forward<sm90::Forward, Cfg, Pattern, kPhaseQSlot, kPhaseKSlot>(args);
+__device__ __forceinline__ void attention_forward_estimated_grid_sm90(const AttentionArgs& args,
+                                                                      const TmaArgs& tma) {
+  estimated_grid_forward<sm90::Forward, Cfg, Pattern, kPhaseQSlot, kPhaseKSlot>(args, tma);
 }
 
 }  // namespace dev

@@ -92,40 +92,71 @@ __device__ __forceinline__ sem::Bounds column_bounds(const sem::SegmentTable& co
   }
 }
 
-// Walks the visited (non-NONE) column tiles of one row tile in order. Lane i classifies tile
-// base + i; one ballot yields the next 32 tiles' verdicts, and all set bits are consumed before
-// the next ballot. The popped tile's Bounds come from its classifying lane by shuffle.
+// Walks the visited (non-NONE) column tiles of one row tile in order, in two levels so that a
+// row tile that visits few of many column tiles (a sparse head at 1M) does not classify them
+// all: lane i first classifies group base + i, a run of kGroupTiles tiles taken as one tile
+// (sem::run_bounds; a run across a segment or class boundary counts as SOME), and one ballot
+// yields 32 groups' verdicts. A NONE group is skipped whole; the tiles of a SOME group are then
+// classified one per lane; those of an ALL group are visited without classifying (ALL holds for
+// every tile of the run). The popped tile's Bounds come from its lane by shuffle.
 template <class Pattern, int BlockN>
 struct TileScanner {
-  int base = 0;
-  unsigned pending = 0;
+  static constexpr int kGroupTiles = 32;
+  int group_base = 0;           // first group of the current 32-group window
+  unsigned groups_pending = 0;  // visited groups of the window not yet expanded
+  unsigned groups_all = 0;      // groups of the window classified ALL
+  int tile_base = 0;            // first tile of the group being expanded
+  unsigned pending = 0;         // visited tiles of that group not yet returned
   unsigned full_bits = 0;
-  sem::Bounds mine;  // bounds of tile base - 32 + lane
+  sem::Bounds mine;  // bounds of tile tile_base + lane
 
   __device__ __forceinline__ bool next(const sem::SegmentTable& cols, const sem::DynamicSets& dyn,
                                        const sem::Bounds& qb, const int* params, int lane,
                                        int& tile, sem::Bounds& kb, bool& full) {
     const int tiles =
         Pattern::kGatherCols ? (dyn.col_count + BlockN - 1) / BlockN : cols.total / BlockN;
+    const int groups = (tiles + kGroupTiles - 1) / kGroupTiles;
     while (pending == 0) {
-      if (base >= tiles) return false;
-      const int t = base + lane;
+      while (groups_pending == 0) {
+        if (group_base >= groups) return false;
+        const int g = group_base + lane;
+        sem::Tri verdict = sem::kNone;
+        if (g < groups) {
+          sem::Bounds run;
+          bool exact;
+          if constexpr (Pattern::kGatherCols) {
+            run = sem::gathered_bounds(dyn, g, kGroupTiles * BlockN);
+            exact = true;
+          } else {
+            exact = sem::run_bounds(cols, g * kGroupTiles, kGroupTiles, run);
+          }
+          verdict = !exact ? sem::kSome
+                           : (run.count > 0 ? Pattern::classify(qb, run, params, dyn) : sem::kNone);
+        }
+        groups_pending = __ballot_sync(0xffffffffu, verdict != sem::kNone);
+        groups_all = __ballot_sync(0xffffffffu, verdict == sem::kAll);
+        group_base += 32;
+      }
+      const int bit = __ffs(groups_pending) - 1;
+      groups_pending &= groups_pending - 1;
+      const bool group_all = (groups_all >> bit) & 1u;
+      tile_base = (group_base - 32 + bit) * kGroupTiles;
+      const int t = tile_base + lane;
       bool visit = false, all = false;
       if (t < tiles) {
         mine = column_bounds<Pattern, BlockN>(cols, dyn, t);
         if (mine.count > 0) {
-          const sem::Tri c = Pattern::classify(qb, mine, params, dyn);
+          const sem::Tri c = group_all ? sem::kAll : Pattern::classify(qb, mine, params, dyn);
           visit = c != sem::kNone;
           all = c == sem::kAll && mine.count == BlockN;
         }
       }
       pending = __ballot_sync(0xffffffffu, visit);
       full_bits = __ballot_sync(0xffffffffu, all);
-      base += 32;
     }
     const int bit = __ffs(pending) - 1;
     pending &= pending - 1;
-    tile = base - 32 + bit;
+    tile = tile_base + bit;
     full = (full_bits >> bit) & 1u;
     kb.lo = __shfl_sync(0xffffffffu, mine.lo, bit);
     kb.step = __shfl_sync(0xffffffffu, mine.step, bit);
@@ -142,9 +173,11 @@ struct TileScanner {
 // params and segment tables). The online estimator wrote, per (batch, head), the chosen
 // candidate and both phases (runtime/Workspace.h, GridChoiceWord); a CTA of another candidate
 // exits at once, the chosen one runs with the phases in their param slots. Forward is the
-// kernel family's mainloop: a type with a static run<Cfg, Pattern>(args, params).
-template <class Forward, class Cfg, class Pattern, int kPhaseQSlot, int kPhaseKSlot>
-__device__ __forceinline__ void estimated_grid_forward(const AttentionArgs& args) {
+// kernel family's mainloop: a type with a static run<Cfg, Pattern>(args, extra..., params)
+// (extra: the family's further kernel parameters, e.g. the sm90a family's TmaArgs).
+template <class Forward, class Cfg, class Pattern, int kPhaseQSlot, int kPhaseKSlot, class... Extra>
+__device__ __forceinline__ void estimated_grid_forward(const AttentionArgs& args,
+                                                       const Extra&... extra) {
   __shared__ int chosen_params[sem::kMaxParams];
   const int* choice = reinterpret_cast<const int*>(
       args.workspace + blockIdx.x * args.ws_head_bytes + args.ws_grid_choice);
@@ -155,7 +188,7 @@ __device__ __forceinline__ void estimated_grid_forward(const AttentionArgs& args
     chosen_params[i] = i == kPhaseQSlot ? phase_q : (i == kPhaseKSlot ? phase_k : args.params[i]);
   }
   __syncthreads();
-  Forward::template run<Cfg, Pattern>(args, chosen_params);
+  Forward::template run<Cfg, Pattern>(args, extra..., chosen_params);
 }
 
 }  // namespace dev

@@ -1,7 +1,8 @@
 // Thin wrappers over the sm_90a PTX the Hopper attention family uses: mbarriers, the async
-// proxy fence, warpgroup MMA (wgmma.mma_async, accumulators in fp32 registers; A from shared
-// memory through a matrix descriptor or from registers, B from shared memory) and setmaxnreg.
-// Freestanding for NVRTC: builtins and inline PTX only; needs an sm_90a target.
+// proxy fence, TMA tensor loads, named barriers, warpgroup MMA (wgmma.mma_async, accumulators in
+// fp32 registers; A from shared memory through a matrix descriptor or from registers, B from shared
+// memory) and setmaxnreg. Freestanding for NVRTC: builtins and inline PTX only; needs an sm_90a
+// target.
 #pragma once
 
 #include "pj_sm80.cuh"
@@ -44,6 +45,38 @@ __device__ __forceinline__ void fence_barrier_init() {
 // ordinary stores) before later async-proxy accesses (wgmma operand reads).
 __device__ __forceinline__ void fence_proxy_async() {
   asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
+}
+
+// Arrives on `bar` and raises its expected transaction count by `bytes` (the TMA copies that
+// complete on it).
+__device__ __forceinline__ void mbarrier_arrive_expect_tx(unsigned bar, unsigned bytes) {
+  asm volatile("mbarrier.arrive.expect_tx.release.cta.shared::cta.b64 _, [%0], %1;\n" ::"r"(bar),
+               "r"(bytes)
+               : "memory");
+}
+
+// ---- the Tensor Memory Accelerator -------------------------------------------------------
+// One box of a 5-D tensor map (a __grid_constant__ kernel parameter, addressed generically)
+// at coordinates c0..c4 into shared memory at `dst`; completes `bytes` of transactions on
+// `bar`.
+__device__ __forceinline__ void tma_load_5d(unsigned dst, const void* map, unsigned bar, int c0,
+                                            int c1, int c2, int c3, int c4) {
+  asm volatile(
+      "cp.async.bulk.tensor.5d.shared::cluster.global.tile.mbarrier::complete_tx::bytes"
+      " [%0], [%1, {%3, %4, %5, %6, %7}], [%2];\n" ::"r"(dst),
+      "l"(reinterpret_cast<unsigned long long>(map)), "r"(bar), "r"(c0), "r"(c1), "r"(c2), "r"(c3),
+      "r"(c4)
+      : "memory");
+}
+__device__ __forceinline__ void tma_prefetch_descriptor(const void* map) {
+  asm volatile("prefetch.tensormap [%0];\n" ::"l"(reinterpret_cast<unsigned long long>(map))
+               : "memory");
+}
+
+// ---- named barriers (ids 1..15; 0 is __syncthreads) ----------------------------------------
+template <int Id, int Threads>
+__device__ __forceinline__ void named_barrier_sync() {
+  asm volatile("bar.sync %0, %1;\n" ::"n"(Id), "n"(Threads) : "memory");
 }
 
 // ---- registers ----------------------------------------------------------------------------

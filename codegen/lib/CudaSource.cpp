@@ -112,6 +112,14 @@ TargetInfo TargetInfo::forComputeCapability(int major, int minor) {
   return t;
 }
 
+TileConfig defaultTile(KernelFamily family, int head_dim) {
+  return codegen_detail::attentionFamily(family).defaultTile(head_dim);
+}
+
+std::vector<TileConfig> tileSpace(KernelFamily family, int head_dim) {
+  return codegen_detail::attentionFamily(family).tileSpace(head_dim);
+}
+
 GeneratedKernel generateCuda(const KernelSpec& spec, const TargetInfo& target, int pass_index) {
   if (pass_index < 0 || pass_index >= static_cast<int>(spec.passes.size())) {
     fail(ErrorCategory::kInvalidArgument,
@@ -151,6 +159,10 @@ GeneratedKernel generateCuda(const KernelSpec& spec, const TargetInfo& target, i
       {"classify", renderer.classify(root)},
       {"launch_bounds", family.launchBounds(spec)},
       {"entry", family.entry(spec)},
+      {"kernel_params", family.takesTmaArgs()
+                            ? "const __grid_constant__ permjit::AttentionArgs args, "
+                              "const __grid_constant__ permjit::TmaArgs tma"
+                            : "const __grid_constant__ permjit::AttentionArgs args"},
       {"kernel_name", "${kernel_name}"},
   };
   const std::string unnamed = codegen_detail::renderTemplate(
@@ -169,6 +181,7 @@ GeneratedKernel generateCuda(const KernelSpec& spec, const TargetInfo& target, i
   out.smem_bytes = family.smemBytes(spec);
   out.block_m = t.block_m;
   out.block_n = t.block_n;
+  out.tma_args = family.takesTmaArgs();
   // No --use_fast_math: the softmax uses ex2.approx explicitly (checked against a float
   // reference by tests/gpu_kernel); everything else keeps IEEE semantics.
   out.nvrtc_options = {"--gpu-architecture=" + target.nvrtcArch(), "-std=c++17", "-default-device",

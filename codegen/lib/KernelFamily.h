@@ -5,6 +5,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "permjit/codegen/TargetInfo.h"
 #include "permjit/compiler/KernelSpec.h"
@@ -28,6 +29,13 @@ class AttentionFamily {
   virtual std::string launchBounds(const KernelSpec& spec) const = 0;
   // The entry point's body: the mainloop call for a static or a grid_estimated pass.
   virtual std::string entry(const KernelSpec& spec) const = 0;
+  // Whether the entry point takes TmaArgs (KernelArgs.h) as a second parameter, after
+  // AttentionArgs; the launcher then encodes the tensor maps for each run.
+  virtual bool takesTmaArgs() const { return false; }
+  // The tile a plan uses unless a caller or the tuning database chooses one, and the tiles the
+  // autotuner tries (the default first; every one passes checkSpec where shared memory fits).
+  virtual TileConfig defaultTile(int head_dim) const = 0;
+  virtual std::vector<TileConfig> tileSpace(int head_dim) const = 0;
 };
 
 const AttentionFamily& attentionFamily(KernelFamily family);

@@ -2,6 +2,7 @@
 #include <string>
 
 #include "KernelFamily.h"
+#include "permjit/compiler/Pipeline.h"
 #include "permjit/dsl/Error.h"
 
 namespace permjit::codegen_detail {
@@ -86,6 +87,29 @@ class Sm80Family final : public AttentionFamily {
              std::to_string(spec.grid_estimate->phase_k_slot) + ">(args);";
     }
     return "permjit::dev::attention_forward<Config, Pattern>(args);";
+  }
+
+  TileConfig defaultTile(int head_dim) const override { return defaultTileConfig(head_dim); }
+
+  // block_m {64, 128} x block_n {32, 64, 128} x warps {4, 8} x stages {2, 3}, minus what
+  // validateTileConfig rejects.
+  std::vector<TileConfig> tileSpace(int head_dim) const override {
+    const TileConfig fallback = defaultTile(head_dim);
+    std::vector<TileConfig> tiles = {fallback};
+    for (int block_m : {64, 128})
+      for (int block_n : {32, 64, 128})
+        for (int warps : {4, 8})
+          for (int stages : {2, 3}) {
+            const TileConfig tile{block_m, block_n, warps, stages};
+            if (tile == fallback) continue;
+            try {
+              validateTileConfig(tile);
+            } catch (const Error&) {
+              continue;
+            }
+            tiles.push_back(tile);
+          }
+    return tiles;
   }
 };
 

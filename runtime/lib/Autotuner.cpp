@@ -117,8 +117,8 @@ TuneResult searchCandidates(TuningBackend& backend, const Pattern& pattern,
 
   TuneResult result;
   result.pattern_name = plan_options.name;
-  const std::vector<TuneCandidate> tiles =
-      candidateConfigs(pattern, plan_options, options.tiles, options.max_candidates);
+  const std::vector<TuneCandidate> tiles = candidateConfigs(
+      pattern, plan_options, options.tiles, options.max_candidates, backend.device().family);
   result.default_tile = tiles[0].tile;
   result.default_split = tiles[0].pass_split;
   result.candidates.resize(tiles.size());

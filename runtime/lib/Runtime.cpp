@@ -20,6 +20,7 @@
 #include "permjit/runtime/Driver.h"
 #include "permjit/runtime/KernelCache.h"
 #include "permjit/runtime/SourceDump.h"
+#include "permjit/runtime/TensorMaps.h"
 #include "permjit/runtime/Workspace.h"
 
 namespace permjit {
@@ -186,8 +187,8 @@ Plan Runtime::plan(const Pattern& pattern, const PlanOptions& options) {
   }
   CompileOptions compile = compileOptionsFor(options);
   // An explicit tile wins; otherwise the tuning database's (PERMJIT_TUNE=1 tunes first), else
-  // the compiler's default. The database's pass split applies where the caller leaves the split
-  // to kAuto. Tuning compiles its candidates with buildPlan, never through plan().
+  // the kernel family's default. The database's pass split applies where the caller leaves the
+  // split to kAuto. Tuning compiles its candidates with buildPlan, never through plan().
   if (!options.tile) {
     if (std::optional<runtime::TunedConfig> tuned =
             runtime::tunedConfigFor(*this, pattern, options)) {
@@ -196,6 +197,7 @@ Plan Runtime::plan(const Pattern& pattern, const PlanOptions& options) {
         compile.pass_split = *tuned->pass_split;
       }
     }
+    if (!compile.tile) compile.tile = defaultTile(state_->target.family, options.head_dim);
   }
   // The plan's kernels compile concurrently: a cold two-pass plan takes about its slowest
   // kernel's compile instead of the sum. At most 8 at once: an NVRTC instance holds a few
@@ -535,6 +537,7 @@ CheckedRunArgs checkRunArgs(const Plan& plan, const Plan::Impl& impl, const RunA
 struct PassLaunch {
   const PassKernel* kernel = nullptr;
   AttentionArgs args;
+  TmaArgs tma;  // the kernel's second parameter when generated.tma_args (encodeTensorMaps)
   unsigned grid_x = 0, grid_y = 0;
 };
 
@@ -695,9 +698,20 @@ void launchEstimators(Driver& driver, const Plan::Impl& impl, BoundRun& bound, C
   }
 }
 
+// The sm90a family's tensor maps over this run's tensors, one set per pass (its row and
+// column tables decide the steps).
+void encodeTensorMaps(const Driver& driver, const KernelSpec& spec, BoundRun& bound) {
+  for (PassLaunch& launch : bound.passes) {
+    const GeneratedKernel& generated = launch.kernel->generated;
+    if (!generated.tma_args) continue;
+    launch.tma = encodeTmaArgs(driver, launch.args, spec.dtype, spec.head_dim, generated.block_m,
+                               generated.block_n);
+  }
+}
+
 void launchPasses(Driver& driver, BoundRun& bound, CUstream stream) {
   for (PassLaunch& launch : bound.passes) {
-    void* params[] = {&launch.args};
+    void* params[] = {&launch.args, &launch.tma};
     driver.check(
         driver.cuLaunchKernel(launch.kernel->loaded->function(), launch.grid_x, launch.grid_y, 1,
                               static_cast<unsigned>(launch.kernel->generated.threads), 1, 1,
@@ -715,6 +729,7 @@ void Plan::run(const RunArgs& args, void* stream) const {
   const runtime::CheckedRunArgs checked = runtime::checkRunArgs(*this, impl, args);
   runtime::BoundRun bound = runtime::bindRun(impl, args, checked);
   runtime::Driver& driver = *impl.state->driver;
+  runtime::encodeTensorMaps(driver, impl.spec, bound);
   runtime::ScopedContext context(driver, impl.state->context);
   if (!args.reuse_estimate)
     runtime::launchEstimators(driver, impl, bound, static_cast<CUstream>(stream));

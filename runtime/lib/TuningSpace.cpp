@@ -1,6 +1,7 @@
 // The autotuner's search space: tile shapes crossed with the pass splits a pattern allows.
 #include <algorithm>
 
+#include "permjit/codegen/CudaSource.h"
 #include "permjit/compiler/Pipeline.h"
 #include "permjit/runtime/Autotuner.h"
 
@@ -10,23 +11,8 @@ std::string candidateName(const TuneCandidate& candidate) {
   return tileName(candidate.tile) + "/" + passSplitName(candidate.pass_split);
 }
 
-std::vector<TileConfig> candidateTiles(int head_dim) {
-  const TileConfig fallback = defaultTileConfig(head_dim);
-  std::vector<TileConfig> tiles = {fallback};
-  for (int block_m : {64, 128})
-    for (int block_n : {32, 64, 128})
-      for (int warps : {4, 8})
-        for (int stages : {2, 3}) {
-          TileConfig tile{block_m, block_n, warps, stages};
-          if (tile == fallback) continue;
-          try {
-            validateTileConfig(tile);
-          } catch (const Error&) {
-            continue;  // outside the compiler's supported set: never a candidate
-          }
-          tiles.push_back(tile);
-        }
-  return tiles;
+std::vector<TileConfig> candidateTiles(int head_dim, KernelFamily family) {
+  return tileSpace(family, head_dim);
 }
 
 std::vector<PassSplit> candidateSplits(const Pattern& pattern, const PlanOptions& options) {
@@ -45,10 +31,10 @@ std::vector<PassSplit> candidateSplits(const Pattern& pattern, const PlanOptions
 
 std::vector<TuneCandidate> candidateConfigs(const Pattern& pattern, const PlanOptions& options,
                                             const std::vector<TileConfig>& tiles,
-                                            int max_candidates) {
+                                            int max_candidates, KernelFamily family) {
   const std::vector<PassSplit> splits = candidateSplits(pattern, options);
-  std::vector<TileConfig> tile_order = {defaultTileConfig(options.head_dim)};
-  for (const TileConfig& tile : tiles.empty() ? candidateTiles(options.head_dim) : tiles) {
+  std::vector<TileConfig> tile_order = {defaultTile(family, options.head_dim)};
+  for (const TileConfig& tile : tiles.empty() ? candidateTiles(options.head_dim, family) : tiles) {
     validateTileConfig(tile);
     if (std::find(tile_order.begin(), tile_order.end(), tile) == tile_order.end()) {
       tile_order.push_back(tile);

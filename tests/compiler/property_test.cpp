@@ -277,6 +277,23 @@ bool checkPlan(const KernelSpec& spec, const Layout& layout, int64_t seq_len,
             gathered ? sem::gathered_bounds(*view, j, cols.tile) : sem::tile_bounds(cols, j);
         sem::Tri tri = evalClassify(spec, pass.expr_root, params, qb, kb, view);
         (tri == sem::kNone ? counts.none : tri == sem::kAll ? counts.all : counts.some)++;
+        // The device's TileScanner first classifies runs of 32 tiles as one (sem::run_bounds,
+        // gathered_bounds of a 32-tile run); a run's NONE or ALL must hold for each pair of its
+        // tiles too. Runs of 2 tiles straddle more segment and class boundaries at these sizes.
+        sem::Tri claims[3] = {tri, sem::kSome, sem::kSome};
+        for (int level = 1; level < 3; ++level) {
+          const int group_tiles = level == 1 ? 2 : 32, g = j / group_tiles;
+          sem::Bounds run;
+          bool exact = true;
+          if (gathered) {
+            run = sem::gathered_bounds(*view, g, group_tiles * cols.tile);
+          } else {
+            exact = sem::run_bounds(cols, g * group_tiles, group_tiles, run);
+          }
+          if (exact && run.count > 0) {
+            claims[level] = evalClassify(spec, pass.expr_root, params, qb, run, view);
+          }
+        }
         for (int r = 0; r < rows.tile; ++r) {
           sem::Coord q = sem::map_index(rows, i * rows.tile + r);
           if (q.pos < 0) continue;
@@ -286,11 +303,19 @@ bool checkPlan(const KernelSpec& spec, const Layout& layout, int64_t seq_len,
             if (i == 0 && r == 0) ++seen_k[k.pos];
             ++counts.pairs;
             bool keep = evalKeep(spec, pass.expr_root, params, q, k, view);
-            bool exact = tri == sem::kNone ? !keep : tri == sem::kAll ? keep : true;
-            if (!exact) {
+            int wrong = -1;  // the first claim the pair contradicts: the tile's, or a run's
+            for (int level = 0; level < 3 && wrong < 0; ++level) {
+              const sem::Tri c = claims[level];
+              if (c == sem::kNone ? keep : c == sem::kAll ? !keep : false) wrong = level;
+            }
+            if (wrong >= 0) {
               ADD_FAILURE() << "pass " << pass_index << " pair (q=" << q.pos << ", k=" << k.pos
-                            << ") tile (" << i << ", " << j << ") class=" << tri
-                            << " but evalKeep=" << keep << "; reference keeps="
+                            << ") tile (" << i << ", " << j << ") "
+                            << (wrong == 0   ? ""
+                                : wrong == 1 ? "run of 2 "
+                                             : "run of 32 ")
+                            << "class=" << claims[wrong] << " but evalKeep=" << keep
+                            << "; reference keeps="
                             << static_cast<int>(mask[q.pos * seq_len + k.pos]) << "\n"
                             << spec.str();
               return false;

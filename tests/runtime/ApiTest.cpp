@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "permjit/codegen/CudaSource.h"
 #include "permjit/dsl/Json.h"
 #include "permjit/permjit.h"
 #include "permjit/permjit_c.h"
@@ -120,6 +121,29 @@ TEST(Api, KernelFamilyFollowsTheTargetUnlessChosen) {
     EXPECT_EQ(error.category(), ErrorCategory::kUnsupported);
     EXPECT_NE(std::string(error.what()).find("sm90a does not run on sm_80"), std::string::npos)
         << error.what();
+  }
+}
+
+// Without a tile from the caller or the tuning database, a plan takes its kernel family's
+// default: 128 keys per step on sm90a (what its mainloop needs to keep the tensor cores fed),
+// 64 on sm80. An explicit tile still wins.
+TEST(Api, DefaultTileIsTheKernelFamilys) {
+  RuntimeOptions options;
+  options.host_only = true;
+  options.disable_cache = true;
+  options.arch = "sm_90a";
+  PlanOptions plan_options;
+  plan_options.seq_len = 1024;
+  for (KernelFamily family : {KernelFamily::kSm80, KernelFamily::kSm90a}) {
+    options.kernel_family = family;
+    Runtime runtime(options);
+    const TileConfig want =
+        family == KernelFamily::kSm90a ? TileConfig{128, 128, 4, 2} : TileConfig{128, 64, 4, 2};
+    EXPECT_EQ(runtime.plan(causal(), plan_options).spec().tile, want) << kernelFamilyName(family);
+    EXPECT_EQ(defaultTile(family, 128), want);
+    PlanOptions explicit_tile = plan_options;
+    explicit_tile.tile = TileConfig{128, 64, 4, 3};
+    EXPECT_EQ(runtime.plan(causal(), explicit_tile).spec().tile, *explicit_tile.tile);
   }
 }
 

@@ -388,6 +388,25 @@ TEST(Candidates, DefaultFirstThenTheSupportedCrossProduct) {
   EXPECT_THROW(candidateTiles(96), Error);
 }
 
+// The sm90a family's space: its one warp layout (warps 4, block_m 128) with block_n {64, 128}
+// and stages {2, 3}, its default (128 keys per step) first.
+TEST(Candidates, TheSm90aFamilyHasItsOwnSpace) {
+  for (int head_dim : {64, 128}) {
+    const std::vector<TileConfig> tiles = candidateTiles(head_dim, KernelFamily::kSm90a);
+    ASSERT_EQ(tiles.size(), 4u);
+    EXPECT_EQ(tiles[0], (TileConfig{128, 128, 4, 2}));
+    for (const TileConfig& tile : tiles) {
+      EXPECT_EQ(tile.block_m, 128);
+      EXPECT_EQ(tile.warps, 4);
+    }
+  }
+  PlanOptions options;
+  const std::vector<TuneCandidate> dense =
+      candidateConfigs(causal(), options, {}, 0, KernelFamily::kSm90a);
+  ASSERT_EQ(dense.size(), 4u);
+  EXPECT_EQ(dense[0].tile, (TileConfig{128, 128, 4, 2}));
+}
+
 // The grid head splits into a line-free pass and a lines pass; dense causal does not.
 Pattern gridHead() {
   return causal() & (sink(1024) | local(1024) | rows(SpanRef::last(60)) | grid(14, 0, 0));

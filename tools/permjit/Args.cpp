@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "Cli.h"
+#include "permjit/codegen/CudaSource.h"
 #include "permjit/dsl/Json.h"
 
 namespace permjit::cli {
@@ -119,6 +120,24 @@ std::optional<Layout> readLayoutOption(const Args& args, const std::string& opti
     throw UsageError(option + ": '" + *path + "' is not JSON: " + error.what());
   }
   return json.contains("layout") ? layoutFromJson(json["layout"]) : layoutFromJson(json);
+}
+
+std::string targetArch(const Args& args) {
+  if (auto arch = args.get("--arch")) return *arch;
+  if (Runtime::deviceUnavailableReason().empty()) {
+    RuntimeOptions options;
+    options.disable_cache = true;
+    return Runtime(options).arch();
+  }
+  return "sm_90a";
+}
+
+TileConfig defaultPlanTile(const Args& args, int head_dim) {
+  RuntimeOptions options;
+  options.host_only = true;
+  options.disable_cache = true;
+  options.arch = targetArch(args);
+  return defaultTile(Runtime(options).kernelFamily(), head_dim);
 }
 
 PlanOptions readPlanOptions(const Args& args) {

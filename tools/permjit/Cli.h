@@ -72,6 +72,12 @@ extern const std::vector<std::string> kPatternOptions;
 PatternInput readPatternInput(const Args& args, bool need_seq_len);
 // --head-dim, --dtype, --tile, --passes (the part of readPatternInput without a pattern).
 PlanOptions readPlanOptions(const Args& args);
+// The NVRTC target of --arch: this GPU's, else sm_90a.
+std::string targetArch(const Args& args);
+// The tile Runtime::plan takes when neither --tile nor the tuning database names one: the
+// kernel family's default on targetArch (PERMJIT_KERNEL_FAMILY respected). For the stages that
+// lower without a Runtime (compile's IR stages, viz), so they show the tiles run uses.
+TileConfig defaultPlanTile(const Args& args, int head_dim);
 // `option` FILE (default --layout): a bare layout object or a pattern file's "layout"; nullopt
 // when not given.
 std::optional<Layout> readLayoutOption(const Args& args, const std::string& option = "--layout");

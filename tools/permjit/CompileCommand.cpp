@@ -18,7 +18,8 @@ const char* const kCompileUsage =
     "  --layout L.json      modality layout (default: the pattern file's \"layout\")\n"
     "  --head-dim 64|128    (default 128)     --dtype bf16|fp16 (default bf16)\n"
     "  --arch sm_XY[a]      NVRTC target (default: this GPU's, else sm_90a)\n"
-    "  --tile MxNxWxS       block_m x block_n x warps x stages (default: the compiler's)\n"
+    "  --tile MxNxWxS       block_m x block_n x warps x stages (default: the tuning database's,\n"
+    "                       else the kernel family's: sm80 128x64x4x2, sm90a 128x128x4x2)\n"
     "  --passes auto|single|lines  one fused pass, or line-free terms + grid lines merged\n"
     "  --pass I             only pass I for cuda/ptx/cubin (default: every pass of the plan;\n"
     "                       text gets a comment per pass naming its index and kernel)\n"
@@ -27,19 +28,6 @@ const char* const kCompileUsage =
     "                       before the extension (out.pass0.cubin, out.pass1.cubin)\n"
     "Dynamic plans (vertical_slash, grid_estimated) also launch estimator kernels; the Plan API\n"
     "does not expose them, so they are not emitted (stderr says so).\n";
-
-namespace {
-
-std::string defaultArch() {
-  if (Runtime::deviceUnavailableReason().empty()) {
-    RuntimeOptions options;
-    options.disable_cache = true;
-    return Runtime(options).arch();
-  }
-  return "sm_90a";
-}
-
-}  // namespace
 
 namespace {
 
@@ -79,7 +67,9 @@ int compileCommand(const std::vector<std::string>& argv) {
   validate(input.file.pattern, input.layout, input.seq_len);
 
   if (!kernel_code) {
-    const CompileOptions compile = compileOptionsFor(input.plan);
+    PlanOptions plan = input.plan;
+    if (!plan.tile) plan.tile = defaultPlanTile(args, plan.head_dim);
+    const CompileOptions compile = compileOptionsFor(plan);
     std::string output;
     if (*emit == "pattern-ir") {
       output = emitStage(input.file.pattern, compile, Stage::kPatternIR);
@@ -106,7 +96,7 @@ int compileCommand(const std::vector<std::string>& argv) {
   if (binary && !output_path) throw UsageError("-o: required for --emit cubin (binary output)");
   RuntimeOptions options;
   options.host_only = true;
-  options.arch = args.get("--arch") ? *args.get("--arch") : defaultArch();
+  options.arch = targetArch(args);
   Runtime runtime(options);
   Plan plan = runtime.plan(input.file.pattern, input.plan);
   const int passes = plan.numPasses();

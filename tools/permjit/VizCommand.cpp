@@ -36,7 +36,7 @@ and pass split are not consulted: give --tile / --passes to draw a tuned plan.
                     request layout for configs whose layout rule is "request"
   --passes auto|single|lines  the pass split, as for compile/run (default auto)
   --tile MxNxWxS    block_m x block_n x warps x stages, as for compile/run (default: the
-                    compiler's)
+                    kernel family's on this GPU, else on sm_90a)
   --head-dim 64|128 (default 128)
   --max-pixels P    panel size limit in pixels, [16, 8192] (default 512)
   -o, --output      the PNG to write
@@ -85,6 +85,7 @@ int vizCommand(const std::vector<std::string>& argv) {
   }
   // The plan compile/run build: the same option parsing and the same CompileOptions mapping.
   PlanOptions plan = readPlanOptions(args);
+  if (!plan.tile) plan.tile = defaultPlanTile(args, plan.head_dim);
   plan.layout = *layout;
   plan.seq_len = seq_len;
   if (!from_config && !name.empty()) plan.name = name;  // as compile/run name a pattern file's

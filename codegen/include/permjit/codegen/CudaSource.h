@@ -24,6 +24,9 @@ struct GeneratedKernel {
                        // in with CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES
   int block_m = 0;     // rows per CTA: the row segment table's tile
   int block_n = 0;     // columns per step: the column segment table's tile
+  // The entry point takes TmaArgs (KernelArgs.h) as a second parameter (the sm90a family):
+  // tensor maps over this run's Q, K and V, encoded per run by the launcher.
+  bool tma_args = false;
   std::vector<std::string> nvrtc_options;
   std::vector<std::pair<std::string, std::string>> headers;  // name, text for nvrtcCreateProgram
   // SHA-256 (64 hex digits) of every embedded header's name and text, computed at build time;
@@ -32,12 +35,18 @@ struct GeneratedKernel {
 };
 
 // Renders pass `pass_index` of `spec` for `target`. Launch geometry: grid (batch * heads,
-// args.rows.total / block_m), block (threads), dynamic shared memory smem_bytes, one parameter
-// (AttentionArgs from permjit/codegen/KernelArgs.h). Specs with the same structure (param
-// values aside) render identical source and kernel name. Throws Error(kInvalidPattern) for a
-// malformed spec and Error(kUnsupported) for a head dim, tile shape or shared-memory size the
-// templates or the target cannot run.
+// args.rows.total / block_m), block (threads), dynamic shared memory smem_bytes, parameters
+// AttentionArgs and, when tma_args, TmaArgs (permjit/codegen/KernelArgs.h). Specs with the same
+// structure (param values aside) render identical source and kernel name. Throws
+// Error(kInvalidPattern) for a malformed spec and Error(kUnsupported) for a head dim, tile shape or
+// shared-memory size the templates or the target cannot run.
 GeneratedKernel generateCuda(const KernelSpec& spec, const TargetInfo& target, int pass_index = 0);
+
+// The tile a plan of `family` uses unless the caller or the tuning database picks one
+// (sm80: 128x64x4x2; sm90a: 128x128x4x2), and the tiles the autotuner tries for it, the
+// default first. Error(kUnsupported) for head dims other than 64 and 128.
+TileConfig defaultTile(KernelFamily family, int head_dim);
+std::vector<TileConfig> tileSpace(KernelFamily family, int head_dim);
 
 // The online estimators' kernels (codegen/cuda/pj_estimate.cuh). Each takes one EstimateArgs
 // (KernelArgs.h). vertical_slash runs kStats, kLse, kScores, kSelect; grid_estimated runs

@@ -64,6 +64,32 @@ struct AttentionArgs {
   sem::SegmentTable cols;  // permuted column space; cols.tile == block_n
 };
 
+// A CUDA tensor map (the driver's CUtensorMap) as kernels see it: 128 opaque bytes, aligned as
+// CUDA 13 aligns it (128 bytes; TMA needs 64). The host encodes it with cuTensorMapEncodeTiled
+// (runtime/lib/TensorMaps.cpp).
+struct alignas(128) TensorMap {
+  unsigned long long opaque[16];
+};
+
+// TmaArgs: the second by-value parameter of the sm90a family's attention kernels: tensor maps
+// that load whole Q (block_m rows) and K/V (block_n rows) tiles with the Tensor Memory
+// Accelerator. A tile of the permuted space is the positions lo + i * step (sem::Bounds); one
+// map per (tensor, step) views a (batch, head)'s rows as 5-D {head_dim, step, rows / step,
+// heads, batch}, so position lo + i * step is coordinate (.., lo % step, lo / step + i, ..): a
+// residue class of the grid permutation is a box of consecutive coordinates, no gather. Steps
+// of 0 mark absent maps (a tensor whose strides TMA cannot express); tiles without a map, with
+// fewer valid positions than the box, or reaching past `*_extent` load with cp.async.
+constexpr int kTmaSteps = 2;
+struct TmaArgs {
+  TensorMap q[kTmaSteps];
+  TensorMap k[kTmaSteps];
+  TensorMap v[kTmaSteps];
+  int q_step[kTmaSteps];    // the row step map i serves (0: absent)
+  int kv_step[kTmaSteps];   // K and V maps share their steps (both present or both absent)
+  int q_extent[kTmaSteps];  // dimension 2 of map i: coordinates lo / step + i below this
+  int kv_extent[kTmaSteps];
+};
+
 // EstimateArgs: the single by-value parameter of the online vertical_slash estimator's kernels
 // (pj_estimate.cuh). Offsets are bytes inside one (batch, head) block of the workspace
 // (runtime/Workspace.h); q and k as in AttentionArgs.
@@ -98,6 +124,7 @@ struct EstimateArgs {
   long long ws_row_capture;  // floats per sample row: mass on the chosen vertical lines
 };
 
-static_assert(sizeof(AttentionArgs) <= 4096, "AttentionArgs must fit the 4 KB parameter limit");
+static_assert(sizeof(AttentionArgs) + sizeof(TmaArgs) <= 4096,
+              "AttentionArgs and TmaArgs must fit the 4 KB parameter limit");
 
 }  // namespace permjit

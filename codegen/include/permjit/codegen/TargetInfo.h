@@ -10,8 +10,9 @@ namespace permjit {
 // The attention mainloop families (one set of device templates each, codegen/cuda/).
 //   kSm80   FlashAttention-2 style: mma.sync m16n8k16, ldmatrix, a cp.async ring; sm_80 and
 //           newer (A100, L40, consumer cards, Hopper through its sm_90a cubin).
-//   kSm90a  Hopper: warpgroup MMA (wgmma), a producer warpgroup feeding two consumer
-//           warpgroups through an mbarrier ring, setmaxnreg; sm_90a only.
+//   kSm90a  Hopper: warpgroup MMA (wgmma), TMA tile loads (strided boxes for permuted residue
+//           classes), a producer warpgroup feeding two consumer warpgroups through an mbarrier
+//           ring, setmaxnreg; sm_90a only.
 enum class KernelFamily { kSm80, kSm90a };
 const char* kernelFamilyName(KernelFamily family);  // "sm80" | "sm90a"
 // "sm80" | "sm90a"; Error(kInvalidArgument) naming `field` and the allowed values otherwise.

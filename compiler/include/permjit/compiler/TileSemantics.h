@@ -169,6 +169,31 @@ PJ_HD Bounds tile_bounds(const SegmentTable& tab, int tile_index) {
   return b;
 }
 
+// Bounds of the run of `tiles` consecutive tiles from first_tile, when they lie in one segment
+// and one class (then their valid positions are one progression, and a classifier's NONE or ALL
+// for the run holds for every tile of it: the claims are about every valid pair). Returns false
+// when the run straddles a segment or class boundary; the caller then classifies tile by tile.
+PJ_HD bool run_bounds(const SegmentTable& tab, int first_tile, int tiles, Bounds& b) {
+  int p0 = first_tile * tab.tile;
+  int p1 = (first_tile + tiles) * tab.tile - 1;
+  if (p1 >= tab.total) p1 = tab.total - 1;
+  int si = find_segment(tab, p0);
+  if (find_segment(tab, p1) != si) return false;
+  const Segment& s = tab.seg[si];
+  ClassIndex c0 = class_index(s, tab.tile, p0 - s.perm_begin);
+  ClassIndex c1 = class_index(s, tab.tile, p1 - s.perm_begin);
+  if (c0.t != c1.t) return false;
+  int last = c1.j < c1.n - 1 ? c1.j : c1.n - 1;
+  b.modality = s.modality;
+  b.step = s.kind == kIdentity ? 1 : s.stride;
+  b.count = last < c0.j ? 0 : last - c0.j + 1;
+  b.lo = s.begin + c0.t + c0.j * s.stride;
+  b.hi = b.lo + (b.count > 0 ? b.count - 1 : 0) * b.step;
+  b.llo = s.local_begin + (b.lo - s.begin);
+  b.lhi = s.local_begin + (b.hi - s.begin);
+  return true;
+}
+
 // ---- Primitive atoms: per-element predicate and per-tile classification -------------------
 // Classifiers receive the coordinate ranges of the row tile (q) and column tile (k) already
 // chosen (original or modality-local) by the caller; ALL and NONE must be exact claims about

@@ -85,22 +85,25 @@ struct TuneResult {
   TuningEntry entry() const;  // what the database stores, dated now
 };
 
-// The tile shapes tried for a head dim: the default first, then the cross product block_m
-// {64, 128} x block_n {32, 64, 128} x warps {4, 8} x stages {2, 3} minus those
-// validateTileConfig rejects. The code generator filters the rest when candidates compile.
-std::vector<TileConfig> candidateTiles(int head_dim);
+// The tile shapes tried for a head dim on a kernel family (codegen's tileSpace), the family's
+// default first. sm80: block_m {64, 128} x block_n {32, 64, 128} x warps {4, 8} x stages
+// {2, 3} minus those validateTileConfig rejects; sm90a: 128 x {64, 128} x 4 x {2, 3}. The
+// code generator filters the rest (shared memory) when candidates compile.
+std::vector<TileConfig> candidateTiles(int head_dim, KernelFamily family = KernelFamily::kSm80);
 
 // The pass splits `pattern` can run with under `options` (pass_split kAuto: kSingle, plus
 // kSplitLines where the pattern splits; an explicit split: only that one), the compiler's
 // kAuto choice first. Throws what compilePattern throws for the pattern.
 std::vector<PassSplit> candidateSplits(const Pattern& pattern, const PlanOptions& options);
 
-// The search space in timing order: the default (default tile, first split) first, then the
-// default tile with the other split, then every other tile (`tiles`, empty: candidateTiles)
-// with each split; duplicates removed, truncated to max_candidates (0: no bound).
+// The search space in timing order: the default (the family's default tile, first split)
+// first, then the default tile with the other split, then every other tile (`tiles`, empty:
+// candidateTiles) with each split; duplicates removed, truncated to max_candidates (0: no
+// bound).
 std::vector<TuneCandidate> candidateConfigs(const Pattern& pattern, const PlanOptions& options,
                                             const std::vector<TileConfig>& tiles,
-                                            int max_candidates);
+                                            int max_candidates,
+                                            KernelFamily family = KernelFamily::kSm80);
 
 // The spec whose structure keys the database: the pattern lowered with the compiler's default
 // tile and pass split, whatever the plan later chooses, so tuning and lookup always agree.

@@ -47,7 +47,7 @@ class Driver {
   X(cuLaunchKernel) X(cuMemAlloc_v2) X(cuMemFree_v2) X(cuMemcpyHtoD_v2) \
   X(cuMemcpyDtoH_v2) X(cuMemsetD8_v2) X(cuStreamSynchronize) X(cuEventCreate) \
   X(cuEventRecord) X(cuEventSynchronize) X(cuEventElapsedTime) X(cuEventDestroy_v2) \
-  X(cuGetErrorString) X(cuGetErrorName) X(cuPointerGetAttribute)
+  X(cuGetErrorString) X(cuGetErrorName) X(cuPointerGetAttribute) X(cuTensorMapEncodeTiled)
   // clang-format on
 #define PERMJIT_DECLARE_DRIVER_FUNCTION(name) decltype(&::name) name = nullptr;
   PERMJIT_DRIVER_FUNCTIONS(PERMJIT_DECLARE_DRIVER_FUNCTION)
