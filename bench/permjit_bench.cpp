@@ -1,7 +1,7 @@
 // permjit's side of the benchmark table (bench/run_suite.sh runs it next to the baselines).
 //
 // For each case of a case file (bench/suite.py writes them; one "pattern seq_len heads
-// head_dim dtype tune" per line): plan the default (the compiler's default tile, pass split
+// head_dim dtype tune" per line): plan the default (the kernel family's default tile, pass split
 // kAuto), time it with CUDA events (one warm-up run estimates the time; then as many runs as
 // fit the per-shape cap, at least 3, median), count the kept pairs exactly
 // (bench/BenchPatterns.h) and report effective TFLOP/s. Cases marked tune=1 then run the
@@ -236,7 +236,8 @@ json tuneCase(Runtime& rt, runtime::Driver& drv, const Case& c, const bench::Ben
   runtime::TuneOptions options;
   options.progress = nullptr;
   options.warmup = 1;
-  options.tiles = bench::benchTiles();
+  // sm80: the bench's most promising tiles; sm90a: the family's whole (small) space.
+  if (rt.kernelFamily() == KernelFamily::kSm80) options.tiles = bench::benchTiles();
   // Candidates and runs per candidate so that timing stays near tune_cap_s.
   const double per_run_s = default_ms * 1e-3;
   options.max_candidates = std::clamp(int(settings.tune_cap_s / (3.0 * per_run_s)), 2,
@@ -326,8 +327,9 @@ bool runCase(Runtime& rt, const std::shared_ptr<runtime::Driver>& drv, const Cas
     options.head_dim = c.head_dim;
     options.dtype = c.dtype;
     options.name = c.pattern;
-    // An explicit default tile keeps the tuning database out of the default row.
-    options.tile = defaultTileConfig(c.head_dim);
+    // An explicit default tile (the kernel family's, as Runtime::plan takes without a
+    // database) keeps the tuning database out of the default row.
+    options.tile = defaultTile(rt.kernelFamily(), c.head_dim);
     options.pass_split = PassSplit::kAuto;
     options.layout = bp.layout;
     options.seq_len = c.seq_len;
