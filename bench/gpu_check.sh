@@ -10,7 +10,8 @@
 # Usage: bench/gpu_check.sh BIN_DIR OUT_DIR [quick|full] [BUDGET_S]
 #   The tests take a minute or two before the suite's budget starts; for the benchmark alone
 #   call bench/run_suite.sh (or set PERMJIT_SKIP_TESTS=1).
-#   PERMJIT_SKIP_TESTS=1 skips step 1; PERMJIT_SKIP_COLD=1 the cold-compile table
+#   PERMJIT_SKIP_TESTS=1 skips step 1; PERMJIT_TEST_BINARIES=REGEX runs only the test
+#   executables whose names match (e.g. 'tuning|runtime_api'); PERMJIT_SKIP_COLD=1 the cold-compile table
 #   (bench/cold_compile.cpp, after the tests); PERMJIT_SKIP_BENCH=1 skips step 2.
 # Exit status 1 when a test or the suite failed.
 set -uo pipefail
@@ -38,6 +39,7 @@ for family in ${PERMJIT_TEST_FAMILIES:-sm80 sm90a}; do
   [[ ${PERMJIT_SKIP_TESTS:-0} == 1 ]] && { echo "(skipped: PERMJIT_SKIP_TESTS=1)"; break; }
   for t in "$BIN"/tests/*; do
     name=$(basename "$t")
+    [[ $name =~ ${PERMJIT_TEST_BINARIES:-.} ]] || continue
     log="$OUT/$name.$family.log"
     if [[ $family == sm80 ]]; then family_env=(PERMJIT_KERNEL_FAMILY=sm80); else family_env=(); fi
     if env "${family_env[@]}" "$t" --gtest_brief=1 >"$log" 2>&1; then
