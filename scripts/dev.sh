@@ -11,7 +11,8 @@ BUILD=${PERMJIT_BUILD_DIR:-$ROOT/build}
 JOBS=${PERMJIT_JOBS:-$(nproc)}
 
 PACKAGES=(cmake ninja-build g++ python3 libmlir-19-dev mlir-19-tools llvm-19-dev llvm-19-tools
-  libfmt-dev nlohmann-json3-dev libgtest-dev libgmock-dev libzstd-dev zlib1g-dev libpng-dev)
+  libfmt-dev nlohmann-json3-dev libgtest-dev libgmock-dev libzstd-dev zlib1g-dev libpng-dev
+  python3-numpy python3-pytest)  # the last two: the Python package's tests (tests/python)
 
 install_packages() {
   local missing=()

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Build here, then gather what runs on the GPU machine into build/gpu (git-ignored), stripped:
-# every test executable, the benchmark and the CLI, plus the benchmark's scripts
-# (build/gpu/bench: run_suite.sh, gpu_check.sh, suite.py, baselines.py, table.py, plot.py), so
-# the folder alone runs everything; packed into build/gpu-pack/gpu.tar.gz (below). On the GPU
-# machine, from the repository root, after unpacking:
+# every test executable, the benchmark, the CLI and libpermjit.so (build/gpu/lib), plus the
+# benchmark's scripts (build/gpu/bench: run_suite.sh, gpu_check.sh, suite.py, baselines.py,
+# table.py, plot.py), so the folder alone runs everything; packed into
+# build/gpu-pack/gpu.tar.gz (below). On the GPU machine, from the repository root, after
+# unpacking:
 #   bash bench/gpu_check.sh build/gpu "$OUT" quick    (tests + cold compile + benchmark suite)
 #   bash bench/run_suite.sh build/gpu "$OUT" full     (benchmark suite only)
 set -euo pipefail
@@ -18,6 +19,10 @@ for exe in "$BUILD/bin/permjit" "$BUILD/bench/permjit_bench" "$BUILD/bench/permj
   [[ -f $exe ]] || { echo "pack_gpu.sh: $exe was not built" >&2; exit 1; }
   strip -o "build/gpu/$(basename "$exe")" "$exe"
 done
+# libpermjit.so for the Python package (python/ travels with the working tree):
+#   PYTHONPATH=python PERMJIT_LIBRARY=build/gpu/lib/libpermjit.so python3 python/tests/gpu_check.py
+mkdir -p build/gpu/lib
+strip --strip-unneeded -o build/gpu/lib/libpermjit.so "$BUILD/lib/libpermjit.so"
 cp bench/run_suite.sh bench/gpu_check.sh bench/suite.py bench/baselines.py bench/table.py \
   bench/plot.py build/gpu/bench/
 # The device tool carries at most 64 MiB with the working tree: send one compressed archive

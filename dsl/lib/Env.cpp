@@ -31,6 +31,7 @@ const std::vector<Variable>& variables() {
       {"PERMJIT_TUNING_DB", "<file>: tuning database (default <cache dir>/tuning.json)"},
       {"PERMJIT_KERNEL_FAMILY", "sm80|sm90a: attention kernel family (default: sm90a on sm_90a)"},
       {"PERMJIT_TEST_REQUIRE_GPU", "1: GPU tests fail instead of skipping without a GPU"},
+      {"PERMJIT_LIBRARY", "<file>: libpermjit.so the Python package loads (default: its own)"},
   };
   return kVariables;
 }

@@ -18,8 +18,6 @@ struct permjit_plan {
 namespace {
 
 using permjit::capi::copyPlanOptions;
-using permjit::capi::copySharedRunArgs;
-using permjit::capi::layoutOf;
 using permjit::capi::nullArgument;
 
 thread_local std::string last_error;
@@ -151,6 +149,21 @@ Runtime& runtimeOf(permjit_runtime_t handle) {
   return *handle->runtime;
 }
 
+const Plan& planOf(permjit_plan_t handle) {
+  if (handle == nullptr) throw nullArgument("plan");
+  return handle->plan;
+}
+
+RunArgs runArgsOf(const permjit_run_args_t* args) {
+  if (args == nullptr) throw nullArgument("args");
+  RunArgs cpp;
+  copySharedRunArgs(*args, cpp);
+  cpp.head_dim = args->head_dim;
+  cpp.layout = layoutOf(args->spans, args->num_spans).value_or(Layout());
+  cpp.reuse_estimate = args->reuse_estimate != 0;
+  return cpp;
+}
+
 permjit_status_t callGuarded(const std::function<void()>& body) { return guarded(body); }
 
 }  // namespace permjit::capi
@@ -225,14 +238,8 @@ void permjit_plan_destroy(permjit_plan_t plan) { delete plan; }
 permjit_status_t permjit_plan_run(permjit_plan_t plan, const permjit_run_args_t* args,
                                   void* stream) {
   return guarded([&] {
-    if (plan == nullptr) throw nullArgument("plan");
-    if (args == nullptr) throw nullArgument("args");
-    permjit::RunArgs cpp;
-    copySharedRunArgs(*args, cpp);
-    cpp.head_dim = args->head_dim;
-    cpp.layout = layoutOf(args->spans, args->num_spans).value_or(permjit::Layout());
-    cpp.reuse_estimate = args->reuse_estimate != 0;
-    plan->plan.run(cpp, stream);
+    const permjit::Plan& cpp_plan = permjit::capi::planOf(plan);
+    cpp_plan.run(permjit::capi::runArgsOf(args), stream);
   });
 }
 

@@ -39,5 +39,8 @@ std::optional<std::string> kernelFamily();
 bool testRequireGpu();
 // PERMJIT_TUNING_DB=<file>: the tuning database (default: <cacheDir>/tuning.json).
 std::string tuningDbPath();
+// PERMJIT_LIBRARY=<file>: the libpermjit.so the Python package (python/permjit) loads instead of
+// the one inside it. Read by that package before the library is open, so no accessor here; the
+// registry lists it so `permjit --help` names every variable.
 
 }  // namespace permjit::env

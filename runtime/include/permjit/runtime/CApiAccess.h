@@ -15,6 +15,8 @@ namespace permjit::capi {
 
 // Error(kInvalidArgument) "runtime: null; ..." for a null handle.
 Runtime& runtimeOf(permjit_runtime_t handle);
+// Error(kInvalidArgument) "plan: null; ..." for a null handle.
+const Plan& planOf(permjit_plan_t handle);
 // Runs body as a C entry point: PERMJIT_OK (and an empty last error) or the status of what it
 // threw, with the message as permjit_last_error(). Nothing escapes.
 permjit_status_t callGuarded(const std::function<void()>& body);
@@ -68,5 +70,9 @@ void copySharedRunArgs(const CArgs& in, CppArgs& out) {
   out.workspace = in.workspace;
   out.workspace_bytes = in.workspace_bytes;
 }
+
+// Everything of permjit_run_args_t as the RunArgs permjit_plan_run runs with (one conversion
+// for every entry point that takes run arguments). Error(kInvalidArgument) "args: null" for null.
+RunArgs runArgsOf(const permjit_run_args_t* args);
 
 }  // namespace permjit::capi
