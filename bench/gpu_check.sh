@@ -10,7 +10,7 @@
 # Usage: bench/gpu_check.sh BIN_DIR OUT_DIR [quick|full] [BUDGET_S]
 #   The tests take a minute or two before the suite's budget starts; for the benchmark alone
 #   call bench/run_suite.sh (or set PERMJIT_SKIP_TESTS=1).
-#   PERMJIT_SKIP_TESTS=1 skips step 1; PERMJIT_TEST_BINARIES=REGEX runs only the test
+#   PERMJIT_SKIP_TESTS=1 skips step 1 (PERMJIT_SKIP_PYTHON=1 the Python package's check); PERMJIT_TEST_BINARIES=REGEX runs only the test
 #   executables whose names match (e.g. 'tuning|runtime_api'); PERMJIT_SKIP_COLD=1 the cold-compile table
 #   (bench/cold_compile.cpp, after the tests); PERMJIT_SKIP_BENCH=1 skips step 2.
 # Exit status 1 when a test or the suite failed.
@@ -51,6 +51,19 @@ for family in ${PERMJIT_TEST_FAMILIES:-sm80 sm90a}; do
     tail -2 "$log"
   done
 done
+
+# The Python package on this GPU (python/tests/gpu_check.py: the torch op against the C API
+# bitwise, torch.compile without graph breaks, CUDA-graph replay, bad inputs).
+echo "== Python package (python/tests/gpu_check.py)"
+if [[ ${PERMJIT_SKIP_PYTHON:-0} == 1 ]]; then
+  echo "(skipped: PERMJIT_SKIP_PYTHON=1)"
+elif ! python3 -c "import torch, numpy" 2>/dev/null; then
+  echo "FAIL: python3 with torch and numpy is needed for the Python package's GPU check"; status=1
+elif ! PYTHONPATH="$HERE/../python" PERMJIT_LIBRARY="$BIN/lib/libpermjit.so" \
+    python3 "$HERE/../python/tests/gpu_check.py" >"$OUT/python_gpu_check.log" 2>&1; then
+  echo "FAIL python/tests/gpu_check.py"; status=1
+fi
+grep -E "^(FAIL|SKIP)|passed" "$OUT/python_gpu_check.log" 2>/dev/null | head -20
 
 # The Hopper family's kernels really use the warpgroup MMA and the tensor memory accelerator:
 # HGMMA and UTMALDG in their SASS.
