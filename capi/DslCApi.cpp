@@ -9,6 +9,7 @@
 #include "ModelConfigDetail.h"  // patterns/lib: the layout-rules reader of the config schema
 #include "TextResult.h"
 #include "permjit/dsl/Json.h"
+#include "permjit/dsl/JsonReader.h"
 #include "permjit/dsl/Reference.h"
 #include "permjit/patterns/HeadTypes.h"
 #include "permjit/patterns/ModelConfig.h"
@@ -32,12 +33,7 @@ using permjit::capi::returnText;
 // naming the argument (the guard would otherwise report them as "pattern_json: ...").
 json parseArgument(const char* text, const char* name) {
   if (text == nullptr) throw nullArgument(name);
-  try {
-    return json::parse(text);
-  } catch (const json::parse_error& error) {
-    throw Error(ErrorCategory::kInvalidPattern,
-                std::string(name) + ": invalid JSON: " + error.what());
-  }
+  return permjit::json_io::parseStrict(text, name);
 }
 
 Pattern patternArgument(const char* pattern_json) {

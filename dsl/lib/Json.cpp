@@ -8,6 +8,7 @@
 #include <set>
 #include <sstream>
 
+#include "permjit/dsl/Files.h"
 #include "permjit/dsl/JsonReader.h"
 
 namespace permjit {
@@ -379,28 +380,13 @@ Layout layoutFromJson(const nlohmann::json& value) {
 }
 
 PatternFile parsePatternFile(const std::string& text) {
-  json value;
-  try {
-    value = json::parse(text);
-  } catch (const json::parse_error& e) {
-    throw Error(ErrorCategory::kInvalidPattern, fmt::format("invalid JSON: {}", e.what()));
-  }
-  return fileFromJson(value);
+  return fileFromJson(json_io::parseStrict(text, "pattern file"));
 }
 
 PatternFile loadPatternFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    throw Error(ErrorCategory::kIo,
-                fmt::format("{}: cannot open pattern file: {}", path, std::strerror(errno)));
-  }
-  std::stringstream text;
-  text << in.rdbuf();
-  if (in.bad()) {
-    throw Error(ErrorCategory::kIo, fmt::format("{}: cannot read pattern file", path));
-  }
+  const std::string text = readRegularFile(path, "pattern file");
   try {
-    return parsePatternFile(text.str());
+    return parsePatternFile(text);
   } catch (const Error& e) {
     throw Error(e.category(), path + ": " + e.what());
   }

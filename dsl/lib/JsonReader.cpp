@@ -13,6 +13,77 @@ void fail(const std::string& path, const std::string& what) {
   throw Error(ErrorCategory::kInvalidPattern, path + ": " + what);
 }
 
+json parseStrict(const std::string& text, const std::string& what) {
+  // Where the parser is: one entry per open array or object, for the checks and the path.
+  struct Level {
+    bool object = false;
+    std::vector<std::string> keys;  // an object's keys so far
+    int64_t index = -1;             // an array's current element
+  };
+  std::vector<Level> open;
+  auto path = [&] {
+    std::string out;
+    for (const Level& level : open) {
+      if (level.object) {
+        if (level.keys.empty()) continue;
+        if (!out.empty()) out += ".";
+        out += level.keys.back();
+      } else if (level.index >= 0) {
+        out += fmt::format("[{}]", level.index);
+      }
+    }
+    return out.empty() ? what : what + ": " + out;
+  };
+  auto element = [&] {  // a value, object or array starts: the next element of an array
+    if (!open.empty() && !open.back().object) ++open.back().index;
+  };
+  auto enter = [&](bool object) {
+    element();
+    if (static_cast<int>(open.size()) >= kMaxJsonDepth) {
+      throw Error(ErrorCategory::kInvalidPattern,
+                  fmt::format("{}: nested deeper than {} arrays and objects; allowed: at most {}",
+                              path(), kMaxJsonDepth, kMaxJsonDepth));
+    }
+    open.push_back(Level{object, {}, -1});
+  };
+  json::parser_callback_t check = [&](int, json::parse_event_t event, json& parsed) {
+    switch (event) {
+      case json::parse_event_t::object_start:
+        enter(true);
+        break;
+      case json::parse_event_t::array_start:
+        enter(false);
+        break;
+      case json::parse_event_t::object_end:
+      case json::parse_event_t::array_end:
+        open.pop_back();
+        break;
+      case json::parse_event_t::key: {
+        std::vector<std::string>& keys = open.back().keys;
+        const std::string key = parsed.get<std::string>();
+        if (std::find(keys.begin(), keys.end(), key) != keys.end()) {
+          keys.push_back(key);
+          throw Error(ErrorCategory::kInvalidPattern,
+                      path() + ": duplicate key; each key at most once per object");
+        }
+        keys.push_back(key);
+        break;
+      }
+      case json::parse_event_t::value:
+        element();
+        break;
+    }
+    return true;
+  };
+  try {
+    return json::parse(text, check);
+  } catch (const json::exception& e) {
+    // Syntax errors, and numbers beyond a double (out_of_range 406: "1e400").
+    throw Error(ErrorCategory::kInvalidPattern,
+                fmt::format("{}: invalid JSON: {}", path(), e.what()));
+  }
+}
+
 std::string describe(const json& value) {
   if (value.is_number()) return fmt::format("number {}", value.dump());
   return value.type_name();

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "ModelConfigDetail.h"
+#include "permjit/dsl/Files.h"
 
 namespace permjit::patterns {
 namespace {
@@ -149,22 +150,12 @@ void validateModelConfig(const ModelConfig& c) {
 }
 
 ModelConfig parseModelConfig(const std::string& text) {
-  json value;
-  try {
-    value = json::parse(text);
-  } catch (const json::parse_error& e) {
-    throw Error(ErrorCategory::kInvalidPattern,
-                fmt::format("config: not valid JSON: {}", e.what()));
-  }
-  return modelConfigFromJson(value);
+  return modelConfigFromJson(json_io::parseStrict(text, "config"));
 }
 
 ModelConfig loadModelConfig(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(ErrorCategory::kIo, fmt::format("{}: cannot open model config", path));
-  std::stringstream text;
-  text << in.rdbuf();
-  return atPath(path, [&] { return parseModelConfig(text.str()); });
+  const std::string text = readRegularFile(path, "model config");
+  return atPath(path, [&] { return parseModelConfig(text); });
 }
 
 std::string dumpModelConfig(const ModelConfig& config) {

@@ -9,6 +9,7 @@
 #include <limits>
 
 #include "permjit/dsl/Error.h"
+#include "permjit/dsl/Files.h"
 
 namespace permjit::patterns {
 namespace {
@@ -178,6 +179,7 @@ uint16_t floatToHalf(float f) {
 }
 
 NpyArray readNpy(const std::string& path) {
+  requireRegularFile(path, ".npy file");  // a FIFO or /dev/zero is refused, not read
   std::ifstream in(path, std::ios::binary);
   if (!in) fail(path, "cannot open .npy file");
   in.seekg(0, std::ios::end);

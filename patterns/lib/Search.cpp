@@ -5,7 +5,9 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <tuple>
 
+#include "permjit/dsl/JsonReader.h"
 #include "permjit/dsl/Reference.h"
 
 namespace permjit::patterns {
@@ -162,6 +164,12 @@ void checkInputs(const std::vector<CalibrationInput>& inputs, const SearchOption
     if (in.heads < 1 || in.kv_heads < 1 || in.seq_len < 1 || in.head_dim < 1) {
       badArgument(where + ": heads, kv_heads, seq_len and head_dim must be >= 1");
     }
+    if (in.seq_len > kMaxSearchSeqLen) {
+      badArgument(
+          fmt::format("{}: seq_len {}; allowed: at most {} (the CPU search holds an S x S "
+                      "attention map per head)",
+                      where, in.seq_len, kMaxSearchSeqLen));
+    }
     if (in.heads % in.kv_heads != 0) {
       badArgument(fmt::format("{}: heads {} is not a multiple of kv_heads {}", where, in.heads,
                               in.kv_heads));
@@ -176,6 +184,18 @@ void checkInputs(const std::vector<CalibrationInput>& inputs, const SearchOption
       in.layout.validate(in.seq_len);
     } catch (const Error& e) {
       badArgument(fmt::format("{}.layout: {}", where, e.what()));
+    }
+    // A NaN or Inf makes every recall NaN, and no candidate could be chosen.
+    const int64_t q_values = in.heads * in.seq_len * in.head_dim;
+    const int64_t k_values = in.kv_heads * in.seq_len * in.head_dim;
+    for (auto [values, count, name] :
+         {std::tuple{in.q, q_values, "q"}, std::tuple{in.k, k_values, "k"}}) {
+      for (int64_t x = 0; x < count; ++x) {
+        if (!std::isfinite(values[x])) {
+          badArgument(fmt::format("{}.{}: element {} is {}; allowed: finite values only", where,
+                                  name, x, values[x]));
+        }
+      }
     }
   }
 }
@@ -237,6 +257,12 @@ size_t chooseCandidate(const std::vector<CandidateScore>& scores, double recall_
     if (scores[a].density != scores[b].density) return scores[a].density < scores[b].density;
     return scores[a].recall > scores[b].recall;
   });
+  for (size_t i = 0; i < scores.size(); ++i) {
+    if (!std::isfinite(scores[i].recall) || !std::isfinite(scores[i].density)) {
+      badArgument(fmt::format("scores[{}]: recall {} density {}; allowed: finite values", i,
+                              scores[i].recall, scores[i].density));
+    }
+  }
   auto eligible = [&](size_t i) { return scores[i].recall >= recall_budget * best; };
   size_t pos = 0;
   while (!eligible(order[pos])) ++pos;  // terminates: the best candidate is eligible
@@ -364,13 +390,7 @@ ModelConfig configFromSearch(const std::vector<HeadSearchResult>& results, const
 }
 
 std::vector<SearchCandidate> parseCandidates(const std::string& text, const std::string& where) {
-  nlohmann::json value;
-  try {
-    value = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
-    throw Error(ErrorCategory::kInvalidPattern,
-                fmt::format("{}: not valid JSON: {}", where, e.what()));
-  }
+  const nlohmann::json value = json_io::parseStrict(text, where);
   auto fail = [&](const std::string& field, const std::string& what) {
     throw Error(ErrorCategory::kInvalidPattern, fmt::format("{}: {}: {}", where, field, what));
   };

@@ -1,6 +1,7 @@
 #include "permjit/runtime/AtomicFile.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -21,10 +22,44 @@ std::string tempSuffix() {
   return out.str();
 }
 
+// Writes every byte to fd; false (errno set) on the first failed write.
+bool writeAll(int fd, const std::string& bytes) {
+  size_t written = 0;
+  while (written < bytes.size()) {
+    ssize_t n = ::write(fd, bytes.data() + written, bytes.size() - written);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      if (n == 0) errno = EIO;
+      return false;
+    }
+    written += static_cast<size_t>(n);
+  }
+  return true;
+}
+
+// A path that exists and is not a regular file or a directory (a device such as /dev/full or
+// /dev/stdout, a FIFO) is written in place: renaming a temporary file over it would replace the
+// device itself. Every write and the close are checked, so a full device is an error.
+std::optional<AtomicWriteFailure> writeInPlace(const std::string& path, const std::string& bytes) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return AtomicWriteFailure{"cannot open", path, errno};
+  if (!writeAll(fd, bytes)) {
+    AtomicWriteFailure failure{"cannot write", path, errno};
+    ::close(fd);
+    return failure;
+  }
+  if (::close(fd) != 0) return AtomicWriteFailure{"cannot flush", path, errno};
+  return std::nullopt;
+}
+
 }  // namespace
 
 std::optional<AtomicWriteFailure> writeFileAtomically(const std::string& path,
                                                       const std::string& bytes) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
+    return writeInPlace(path, bytes);
+  }
   const std::string temp_path = path + tempSuffix();
   auto failed = [&](const char* what, const std::string& where) {
     AtomicWriteFailure failure{what, where, errno};
@@ -33,16 +68,10 @@ std::optional<AtomicWriteFailure> writeFileAtomically(const std::string& path,
   };
   int fd = ::open(temp_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd < 0) return AtomicWriteFailure{"cannot create", temp_path, errno};
-  size_t written = 0;
-  while (written < bytes.size()) {
-    ssize_t n = ::write(fd, bytes.data() + written, bytes.size() - written);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      AtomicWriteFailure failure = failed("cannot write", temp_path);
-      ::close(fd);
-      return failure;
-    }
-    written += static_cast<size_t>(n);
+  if (!writeAll(fd, bytes)) {
+    AtomicWriteFailure failure = failed("cannot write", temp_path);
+    ::close(fd);
+    return failure;
   }
   if (::fsync(fd) != 0 || ::close(fd) != 0) return failed("cannot flush", temp_path);
   if (::rename(temp_path.c_str(), path.c_str()) != 0) return failed("cannot rename into", path);

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "permjit/dsl/Json.h"
+#include "permjit/dsl/JsonReader.h"
 #include "permjit/permjit.h"
 #include "permjit/permjit_c.h"
 #include "permjit/runtime/CApiAccess.h"
@@ -219,7 +220,7 @@ permjit_status_t permjit_plan_create(permjit_runtime_t runtime, const char* patt
     if (pattern_json == nullptr) throw nullArgument("pattern_json");
     permjit::PlanOptions cpp;
     if (options != nullptr) copyPlanOptions(*options, "", cpp);
-    nlohmann::json json = nlohmann::json::parse(pattern_json);
+    nlohmann::json json = permjit::json_io::parseStrict(pattern_json, "pattern_json");
     permjit::Pattern pattern = permjit::causal();
     if (json.is_object() && json.contains("permjit")) {
       permjit::PatternFile file = permjit::parsePatternFile(pattern_json);

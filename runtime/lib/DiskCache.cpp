@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "permjit/dsl/Error.h"
+#include "permjit/dsl/Files.h"
 #include "permjit/runtime/AtomicFile.h"
 
 namespace permjit::runtime {
@@ -14,6 +15,8 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr char kMagic[8] = {'P', 'J', 'K', 'C', 'A', 'C', 'H', 'E'};
+// No PTX or cubin of one attention kernel comes near this; a larger file is not an entry.
+constexpr uint64_t kMaxEntryBytes = uint64_t{64} << 20;
 
 void put64(std::string& out, uint64_t v) {
   for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
@@ -69,9 +72,16 @@ std::string DiskCache::encode(const Hash128& key, Artifact artifact, const std::
 DiskCache::Lookup DiskCache::load(const Hash128& key, Artifact artifact,
                                   std::string* payload) const {
   std::string path = pathFor(key, artifact);
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Lookup::kMissing;
-  std::string image((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) return Lookup::kMissing;
+  // A FIFO, a device or an oversized file under an entry's name is never read (it would block
+  // or exhaust memory): it counts as a corrupt entry.
+  std::string image;
+  try {
+    image = readRegularFile(path, "cache entry", kMaxEntryBytes);
+  } catch (const Error&) {
+    image.clear();
+  }
   bool valid = image.size() >= kHeaderSize && std::memcmp(image.data(), kMagic, 8) == 0 &&
                get32(image, 8) == kFormatVersion &&
                get32(image, 12) == static_cast<uint32_t>(artifact) && get64(image, 16) == key.hi &&

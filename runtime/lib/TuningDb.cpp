@@ -14,6 +14,8 @@
 
 #include "permjit/compiler/Pipeline.h"
 #include "permjit/dsl/Error.h"
+#include "permjit/dsl/Files.h"
+#include "permjit/dsl/JsonReader.h"
 #include "permjit/runtime/Hash.h"
 
 namespace permjit::runtime {
@@ -84,7 +86,12 @@ TuningEntry entryFromJson(const json& j, int64_t version) {
   auto tileField = [&](const char* field) {
     if (!tile.contains(field))
       throw std::invalid_argument(std::string("tile.") + field + ": missing");
-    return static_cast<int>(integer(tile.at(field), std::string("tile.") + field));
+    const int64_t value = integer(tile.at(field), std::string("tile.") + field);
+    if (value < 1 || value > 1024) {  // never wrapped into a plausible int
+      throw std::invalid_argument(std::string("tile.") + field + ": " + std::to_string(value) +
+                                  "; allowed: 1..1024");
+    }
+    return static_cast<int>(value);
   };
   e.tile.block_m = tileField("block_m");
   e.tile.block_n = tileField("block_n");
@@ -146,8 +153,14 @@ Parsed parseChecked(const std::string& text, const std::string& origin,
     if (warnings) warnings->push_back("tuning db " + origin + ": " + message);
   };
   Parsed out;
-  json root = json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (root.is_discarded() || !root.is_object()) {
+  json root;
+  try {
+    root = json_io::parseStrict(text, "tuning db");
+  } catch (const Error& error) {
+    warn("not a JSON object (" + std::string(error.what()) + "); ignoring the whole file");
+    return out;
+  }
+  if (!root.is_object()) {
     warn("not a JSON object; ignoring the whole file");
     return out;
   }
@@ -182,14 +195,12 @@ Parsed parseChecked(const std::string& text, const std::string& origin,
 std::optional<std::string> readFile(const std::string& path, std::vector<std::string>* warnings) {
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) return std::nullopt;
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream text;
-  text << in.rdbuf();
-  if (!in.good() && !in.eof()) {
-    if (warnings) warnings->push_back("tuning db " + path + ": unreadable; ignoring it");
+  try {
+    return readRegularFile(path, "tuning db");
+  } catch (const Error& error) {
+    if (warnings) warnings->push_back(std::string("tuning db: ") + error.what() + "; ignoring it");
     return std::nullopt;
   }
-  return text.str();
 }
 
 // An exclusive advisory lock on a side file, held for the object's lifetime.

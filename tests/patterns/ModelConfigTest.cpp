@@ -255,7 +255,7 @@ TEST(ModelConfig, BadInputErrorsNameTheFieldAndTheAllowedValues) {
                     json::parse(R"({"head": 1, "type": "pattern", "pattern": {"kind": "spiral"}})");
               }),
               kInvalid, {"config.layers[0].heads[1].pattern", "spiral"});
-  expectError([] { parseModelConfig("{not json"); }, kInvalid, {"config: not valid JSON"});
+  expectError([] { parseModelConfig("{not json"); }, kInvalid, {"config: invalid JSON"});
   expectError([] { loadModelConfig("/nonexistent/permjit.json"); }, ErrorCategory::kIo,
               {"/nonexistent/permjit.json", "cannot open"});
 }

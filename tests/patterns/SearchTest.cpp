@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
 #include <random>
 
 #include "ExpectError.h"
@@ -113,6 +114,33 @@ CandidateScore score(double recall, double density, bool dense = false) {
 
 // Random float32 Q/K [2, 512, 64]: every recall and density is a fraction in [0, 1] (the
 // dense candidate's float sums used to exceed 1 by rounding) and the config validates.
+// A NaN in a capture once made every recall NaN and the choice walk past the end of its list.
+TEST(Search, NonFiniteInputsAreRejectedNamingTheElement) {
+  const int64_t heads = 1, S = 16, D = 8;
+  std::vector<float> q(heads * S * D, 0.5f), k(heads * S * D, 0.25f);
+  CalibrationInput in;
+  in.q = q.data();
+  in.k = k.data();
+  in.heads = in.kv_heads = heads;
+  in.seq_len = S;
+  in.head_dim = D;
+  in.layout = Layout::textVisionText(S, 0, 0);
+  q[0] = std::numeric_limits<float>::quiet_NaN();
+  expectError([&] { searchHeads({in}, SearchOptions{}); }, ErrorCategory::kInvalidArgument,
+              {"inputs[0].q: element 0 is nan; allowed: finite values only"});
+  q[0] = 0.5f;
+  k[3] = std::numeric_limits<float>::infinity();
+  expectError([&] { searchHeads({in}, SearchOptions{}); }, ErrorCategory::kInvalidArgument,
+              {"inputs[0].k: element 3 is inf"});
+  in.seq_len = kMaxSearchSeqLen + 1;  // S = 100,000 once asked for 40 GB
+  expectError([&] { searchHeads({in}, SearchOptions{}); }, ErrorCategory::kInvalidArgument,
+              {"inputs[0]: seq_len 32769; allowed: at most 32768"});
+  std::vector<CandidateScore> scores(2);
+  scores[1].recall = std::numeric_limits<double>::quiet_NaN();
+  expectError([&] { chooseCandidate(scores, 0.95, 0.01); }, ErrorCategory::kInvalidArgument,
+              {"scores[1]: recall nan"});
+}
+
 TEST(Search, ScoresOfRandomInputsStayFractions) {
   const int64_t heads = 2, S = 512, D = 64;
   std::mt19937 rng(7);

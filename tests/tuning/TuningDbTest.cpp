@@ -243,6 +243,16 @@ TEST(TuningDbRejects, UnknownVersionIgnoresTheWholeFileWithAWarning) {
   EXPECT_NE(joined(warnings).find("permjit_tuning: missing"), std::string::npos);
 }
 
+TEST(TuningDbRejects, DuplicateKeysIgnoreTheWholeFileWithAWarning) {
+  std::vector<std::string> warnings;
+  EXPECT_TRUE(
+      TuningDb::parse(R"({"permjit_tuning": 2, "entries": [], "entries": []})", "t.json", &warnings)
+          .entries()
+          .empty());
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_NE(warnings[0].find("entries: duplicate key"), std::string::npos) << warnings[0];
+}
+
 TEST(TuningDbRejects, NotJsonIsAnEmptyDatabaseWithAWarning) {
   std::vector<std::string> warnings;
   EXPECT_TRUE(
@@ -270,13 +280,15 @@ TEST(TuningDbRejects, BadEntriesAreSkippedAndNamedOthersKept) {
       broken([](nlohmann::json& e) { e["tile"]["warps"] = "4"; }),
       broken([](nlohmann::json& e) { e["tuned_ms"] = -1; }),
       42,
+      // 2^32 + 128 once read as block_m 128 (wrapped into an int).
+      broken([](nlohmann::json& e) { e["tile"]["block_m"] = (int64_t{1} << 32) + 128; }),
       good,
   });
   std::vector<std::string> warnings;
   TuningDb parsed = TuningDb::parse(root.dump(), "t.json", &warnings);
   ASSERT_EQ(parsed.entries().size(), 1u);
   EXPECT_TRUE(parsed.lookup(sampleEntry().key));
-  ASSERT_EQ(warnings.size(), 8u) << joined(warnings);
+  ASSERT_EQ(warnings.size(), 9u) << joined(warnings);
   const char* fields[] = {"entries[0].tile: missing",
                           "entries[1].dtype: 'fp8'",
                           "entries[2].compute_capability: 'nine'",
@@ -284,8 +296,9 @@ TEST(TuningDbRejects, BadEntriesAreSkippedAndNamedOthersKept) {
                           "entries[4].structure_hash",
                           "entries[5].tile.warps: not an integer",
                           "entries[6].tuned_ms",
-                          "entries[7].entry: not an object"};
-  for (size_t i = 0; i < 8; ++i) {
+                          "entries[7].entry: not an object",
+                          "entries[8].tile.block_m: 4294967424; allowed: 1..1024"};
+  for (size_t i = 0; i < 9; ++i) {
     EXPECT_NE(warnings[i].find(fields[i]), std::string::npos) << warnings[i];
     EXPECT_NE(warnings[i].find("ignored"), std::string::npos) << warnings[i];
   }

@@ -7,7 +7,9 @@
 
 #include "Cli.h"
 #include "permjit/codegen/CudaSource.h"
+#include "permjit/dsl/Files.h"
 #include "permjit/dsl/Json.h"
+#include "permjit/dsl/JsonReader.h"
 
 namespace permjit::cli {
 
@@ -111,13 +113,13 @@ std::optional<Layout> readLayoutOption(const Args& args, const std::string& opti
   auto path = args.get(option);
   if (!path) return std::nullopt;
   // A layout file: a bare layout object, or a pattern file whose "layout" is used.
-  std::ifstream in(*path);
-  if (!in) throw UsageError(option + ": cannot read '" + *path + "'");
+  std::string text;
   nlohmann::json json;
   try {
-    json = nlohmann::json::parse(in);
-  } catch (const nlohmann::json::exception& error) {
-    throw UsageError(option + ": '" + *path + "' is not JSON: " + error.what());
+    text = readRegularFile(*path, "layout file");
+    json = json_io::parseStrict(text, *path);
+  } catch (const Error& error) {
+    throw UsageError(option + ": " + error.what());
   }
   return json.contains("layout") ? layoutFromJson(json["layout"]) : layoutFromJson(json);
 }

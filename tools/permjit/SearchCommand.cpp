@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "Cli.h"
+#include "permjit/dsl/Files.h"
 #include "permjit/dsl/Json.h"
 #include "permjit/patterns/HeadTypes.h"
 #include "permjit/patterns/Npy.h"
@@ -48,13 +49,7 @@ Progress goes to stderr. Exit codes: 0 ok, 2 bad arguments or input, 1 other fai
 
 namespace {
 
-std::string readText(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(ErrorCategory::kIo, fmt::format("{}: cannot open", path));
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
+std::string readText(const std::string& path) { return readRegularFile(path, "file"); }
 
 // The raw outcome of a search (every candidate's score, the chosen one per head), for when the
 // config cannot be written: the search's work survives a failure after it.

@@ -17,6 +17,16 @@ namespace permjit::json_io {
 // Throws Error(kInvalidPattern, "<path>: <what>").
 [[noreturn]] void fail(const std::string& path, const std::string& what);
 
+// The deepest nesting of arrays and objects any permjit JSON document may have. Patterns nest
+// a level per combinator (and two for an "of" list), so 256 leaves room for any pattern a
+// person or a search writes while keeping every recursive reader far from the stack's end.
+constexpr int kMaxJsonDepth = 256;
+
+// Parses `text` strictly: syntax errors, nesting deeper than kMaxJsonDepth, a key twice in one
+// object and numbers outside the range of a double ("1e400") throw Error(kInvalidPattern)
+// naming `what` (e.g. "pattern file") and, where there is one, the JSON path.
+nlohmann::json parseStrict(const std::string& text, const std::string& what);
+
 // How a value is named in "expected X, got <describe(value)>": numbers show their value.
 std::string describe(const nlohmann::json& value);
 

@@ -24,6 +24,10 @@ struct SearchCandidate {
 
 // One calibration input: q [heads, S, D], k [kv_heads, S, D] row-major float32; head h reads
 // kv head h / (heads / kv_heads).
+// The longest calibration input the CPU search takes: it holds one head's S x S float32
+// attention map and a byte mask per candidate (about 5 GiB at this bound).
+constexpr int64_t kMaxSearchSeqLen = 32768;
+
 struct CalibrationInput {
   const float* q = nullptr;
   const float* k = nullptr;

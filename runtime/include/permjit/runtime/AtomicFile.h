@@ -17,6 +17,8 @@ struct AtomicWriteFailure {
 // Writes `bytes` to a temporary file next to `path` (named `path` + ".<pid>.<thread>.<n>.tmp",
 // unique per writer), fsyncs it, renames it over `path` and fsyncs the directory. The
 // directory must exist. On failure the temporary file is removed and the failure returned.
+// A `path` that exists and is neither a regular file nor a directory (a device: /dev/stdout,
+// /dev/full; a FIFO) is written in place instead, every write checked.
 std::optional<AtomicWriteFailure> writeFileAtomically(const std::string& path,
                                                       const std::string& bytes);
 
