@@ -1,5 +1,7 @@
 #include "permjit/dsl/Env.h"
 
+#include <unistd.h>
+
 #include <cstdlib>
 #include <cstring>
 
@@ -24,7 +26,9 @@ const std::vector<Variable>& variables() {
       {"PERMJIT_DUMP_IR", "1: print the IR after every pipeline step that changed it (stderr)"},
       {"PERMJIT_PASS_TIMING", "1: report the time of every pipeline pass to stderr"},
       {"PERMJIT_DUMP_SOURCE", "<dir>: write every generated CUDA source file there"},
-      {"PERMJIT_CACHE_DIR", "<dir>: on-disk kernel cache (default ~/.cache/permjit)"},
+      {"PERMJIT_CACHE_DIR",
+       "<dir>: on-disk kernel cache (default $XDG_CACHE_HOME/permjit, ~/.cache/permjit, else "
+       "/tmp/permjit-cache-<uid>; unwritable or another user's: warned, compiled uncached)"},
       {"PERMJIT_DISABLE_CACHE", "1: no memory or disk kernel cache; every request compiles"},
       {"PERMJIT_VERBOSE", "1: log compiles, cache hits and plans to stderr"},
       {"PERMJIT_TUNE", "1: autotune an untuned shape class on first use"},
@@ -44,7 +48,9 @@ std::string cacheDir() {
   if (auto dir = get("PERMJIT_CACHE_DIR")) return *dir;
   if (auto xdg = get("XDG_CACHE_HOME")) return *xdg + "/permjit";
   if (auto home = get("HOME")) return *home + "/.cache/permjit";
-  return "/tmp/permjit-cache";
+  // Per user: a fixed /tmp name could be created first by another user (the kernel cache also
+  // refuses a directory it does not own).
+  return "/tmp/permjit-cache-" + std::to_string(::geteuid());
 }
 
 bool cacheDisabled() { return flag("PERMJIT_DISABLE_CACHE"); }

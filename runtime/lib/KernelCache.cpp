@@ -1,6 +1,10 @@
 #include "permjit/runtime/KernelCache.h"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cstdio>
+#include <filesystem>
 #include <functional>
 #include <string_view>
 
@@ -16,6 +20,11 @@ namespace {
 
 void logVerbose(const std::string& line) {
   if (env::verbose()) std::fprintf(stderr, "permjit: %s\n", line.c_str());
+}
+
+// Printed whatever PERMJIT_VERBOSE says: the disk layer is off for the rest of the process.
+void warnOnce(std::atomic<bool>& said, const std::string& line) {
+  if (!said.exchange(true)) std::fprintf(stderr, "permjit: warning: %s\n", line.c_str());
 }
 
 size_t combine(size_t seed, size_t value) {
@@ -37,7 +46,16 @@ LoadedKernel::~LoadedKernel() {
 }
 
 KernelCache::KernelCache(Options options) : options_(std::move(options)) {
-  if (options_.enabled && !options_.dir.empty()) disk_ = std::make_unique<DiskCache>(options_.dir);
+  if (!options_.enabled || options_.dir.empty()) return;
+  // A directory another user owns (say a /tmp path created first by someone else) could serve
+  // kernels they wrote: the disk layer stays off then.
+  struct stat st;
+  if (::stat(options_.dir.c_str(), &st) == 0 && st.st_uid != ::geteuid()) {
+    warnOnce(disk_warned_, "kernel cache " + options_.dir +
+                               " is owned by another user; compiling without the disk cache");
+    return;
+  }
+  disk_ = std::make_unique<DiskCache>(options_.dir);
 }
 
 Hash128 KernelCache::keyOf(const CudaProgram& program, Artifact artifact) const {
@@ -143,7 +161,11 @@ std::shared_ptr<const std::string> KernelCache::diskOrCompile(const CudaProgram&
     if (lookup == DiskCache::Lookup::kCorrupt) {
       std::lock_guard<std::mutex> lock(mutex_);
       ++stats_.corrupt_files;
-      logVerbose("removed corrupt cache file " + disk_->pathFor(key, artifact));
+      const std::string path = disk_->pathFor(key, artifact);
+      std::error_code ec;
+      logVerbose(std::filesystem::exists(path, ec)
+                     ? "corrupt cache file " + path + " could not be removed; compiling anew"
+                     : "removed corrupt cache file " + path);
     }
   }
   {
@@ -153,7 +175,15 @@ std::shared_ptr<const std::string> KernelCache::diskOrCompile(const CudaProgram&
   logVerbose("nvrtc compile " + program.kernel_name + " for " + program.arch + " (" +
              artifactName(artifact) + ", key " + key.hex() + ")");
   auto bytes = std::make_shared<const std::string>(nvrtcCompile(program, artifact));
-  if (disk_) disk_->store(key, artifact, *bytes);
+  if (disk_) {
+    // A cache that cannot be written (read-only, full) costs the next process a compile, not
+    // this one its kernel: warn once and go on uncached.
+    try {
+      disk_->store(key, artifact, *bytes);
+    } catch (const Error& error) {
+      warnOnce(disk_warned_, std::string(error.what()) + "; compiling without storing kernels");
+    }
+  }
   return bytes;
 }
 

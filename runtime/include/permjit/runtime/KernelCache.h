@@ -11,6 +11,7 @@
 
 #include <cuda.h>
 
+#include <atomic>
 #include <cstdint>
 #include <future>
 #include <list>
@@ -118,6 +119,7 @@ class KernelCache {
 
   Options options_;
   std::unique_ptr<DiskCache> disk_;
+  std::atomic<bool> disk_warned_{false};  // the one warning about an unusable disk layer
   mutable std::mutex mutex_;
   Lru lru_;
   std::unordered_multimap<size_t, Lru::iterator> index_;  // SlotRef::hash -> entry
