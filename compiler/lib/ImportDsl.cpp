@@ -1,9 +1,13 @@
 // Step 1 of the pipeline: build the pattern IR (one permjit.head) from a DSL Pattern.
 #include "mlir/IR/Builders.h"
+#include "permjit/compiler/Dialect/Dialect.h"
 #include "permjit/compiler/Passes.h"
 #include "permjit/dsl/Error.h"
+#include "permjit/dsl/Pattern.h"
 
 namespace permjit {
+static_assert(ir::kMaxPatternDepth == kMaxPatternDepth,
+              "the dialect and the DSL bound pattern depth alike");
 namespace {
 
 ir::Modality toIr(Modality m) { return static_cast<ir::Modality>(static_cast<int>(m)); }

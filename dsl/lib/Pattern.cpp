@@ -65,6 +65,15 @@ void checkStridePhase(const char* atom, int64_t stride, const char* phase_name, 
 }
 
 Pattern make(Pattern::Node node) {
+  int below = 0;
+  for (const Pattern& child : node.children) below = std::max(below, child.node().depth);
+  for (const auto& [m, child] : node.by_q) below = std::max(below, child.node().depth);
+  for (const auto& [mm, child] : node.by_q_k) below = std::max(below, child.node().depth);
+  node.depth = below + 1;
+  if (node.depth > kMaxPatternDepth) {
+    fail(fmt::format("pattern: nests {} levels deep; allowed: at most {}", node.depth,
+                     kMaxPatternDepth));
+  }
   return Pattern(std::make_shared<const Pattern::Node>(std::move(node)));
 }
 
@@ -87,6 +96,9 @@ Pattern combine(Pattern::Kind kind, const char* name, std::vector<Pattern> parts
     }
   }
   if (flat.size() == 1) return flat.front();
+  if (flat.size() > kMaxPatternChildren) {
+    fail(fmt::format("{}: {} parts; allowed: at most {}", name, flat.size(), kMaxPatternChildren));
+  }
   Pattern::Node n = node(kind);
   n.children = std::move(flat);
   return make(std::move(n));

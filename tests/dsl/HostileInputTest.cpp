@@ -9,11 +9,13 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <vector>
 
 #include "permjit/dsl/Error.h"
 #include "permjit/dsl/Files.h"
 #include "permjit/dsl/Json.h"
 #include "permjit/dsl/JsonReader.h"
+#include "permjit/dsl/Pattern.h"
 
 namespace permjit {
 namespace {
@@ -64,6 +66,26 @@ TEST(HostileJson, NumbersBeyondADoubleAreAnInvalidPatternNotAnInternalError) {
       ErrorCategory::kInvalidPattern);
   EXPECT_NE(message.find("pattern file"), std::string::npos) << message;
   EXPECT_NE(message.find("invalid JSON"), std::string::npos) << message;
+}
+
+// Patterns built in code obey the same bounds as the readers: depth and children per node.
+TEST(HostilePatterns, DepthAndChildrenAreBounded) {
+  Pattern p = sink(4);
+  for (int level = 1; level < kMaxPatternDepth; ++level) {  // alternate: nothing flattens
+    p = level % 2 ? (p | causal()) : (p & causal());
+  }
+  EXPECT_EQ(p.node().depth, kMaxPatternDepth);
+  const std::string message =
+      errorOf([&] { (void)(p & local(8)); }, ErrorCategory::kInvalidPattern);
+  EXPECT_NE(message.find("nests 513 levels deep; allowed: at most 512"), std::string::npos)
+      << message;
+  std::vector<Pattern> parts;
+  for (int i = 0; i < static_cast<int>(kMaxPatternChildren) + 1; ++i) parts.push_back(sink(i + 1));
+  EXPECT_NE(errorOf([&] { union_of(parts); }, ErrorCategory::kInvalidPattern)
+                .find("union_of: 4097 parts; allowed: at most 4096"),
+            std::string::npos);
+  parts.pop_back();
+  EXPECT_NO_THROW(union_of(parts));
 }
 
 class HostileFiles : public ::testing::Test {

@@ -1,4 +1,5 @@
 // Verifiers and custom syntax of the permjit ops. Every diagnostic names the attribute.
+#include <algorithm>
 #include <set>
 
 #include "mlir/IR/Builders.h"
@@ -159,6 +160,29 @@ mlir::Value yieldedValue(mlir::Region& region) {
 
 mlir::Value HeadOp::getRoot() { return yieldedValue(getBody()); }
 
+// The longest chain of pattern ops below the head's root, found in one walk in block order
+// (operands are defined before their uses), so a deep chain cannot overflow the stack here;
+// the planner and the lowering recurse over the pattern, so the dialect bounds it as the DSL
+// does (kMaxPatternDepth).
+static mlir::LogicalResult verifyPatternDepth(HeadOp head) {
+  llvm::DenseMap<mlir::Operation*, int> depth;
+  int deepest = 0;
+  for (mlir::Operation& op : head.getBody().front()) {
+    int below = 0;
+    for (mlir::Value operand : op.getOperands()) {
+      if (mlir::Operation* def = operand.getDefiningOp())
+        below = std::max(below, depth.lookup(def));
+    }
+    depth[&op] = below + 1;
+    deepest = std::max(deepest, below + 1);
+  }
+  if (deepest - 1 > kMaxPatternDepth) {  // the yield is one level above the root
+    return head.emitOpError() << "body: the pattern nests " << deepest - 1
+                              << " levels deep; allowed: at most " << kMaxPatternDepth;
+  }
+  return mlir::success();
+}
+
 mlir::LogicalResult HeadOp::verify() {
   std::optional<int64_t> seq_len;
   if (getSeqLenAttr()) seq_len = getSeqLenAttr().getInt();
@@ -168,7 +192,7 @@ mlir::LogicalResult HeadOp::verify() {
   if (!getRoot() || !llvm::isa<MaskType>(getRoot().getType())) {
     return emitOpError() << "body: must end with permjit.yield of a !permjit.mask";
   }
-  return mlir::success();
+  return verifyPatternDepth(*this);
 }
 
 mlir::LogicalResult YieldOp::verify() {

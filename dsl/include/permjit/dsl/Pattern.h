@@ -144,8 +144,15 @@ class Pattern {
   std::shared_ptr<const Node> node_;
 };
 
+// Bounds every pattern obeys, however it is built (the DSL, JSON, a search): readers, the
+// compiler and the planner walk patterns recursively, and their work grows with the children
+// of one node. Error(kInvalidPattern) naming the limit otherwise.
+constexpr int kMaxPatternDepth = 512;         // nodes on the longest root-to-atom path
+constexpr size_t kMaxPatternChildren = 4096;  // parts of one union or intersect, after flattening
+
 struct Pattern::Node {
   Kind kind;
+  int depth = 1;  // of the subtree rooted here (an atom: 1)
   // Integer parameters by kind: sink{n}, local{window}, grid{stride, phase_q, phase_k},
   // vlines/hlines{stride, phase}, vertical_slash{vertical, slash, last_q}.
   int64_t n = 0, window = 0, stride = 1, phase_q = 0, phase_k = 0, phase = 0;

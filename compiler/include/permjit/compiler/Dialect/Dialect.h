@@ -20,3 +20,10 @@
 
 #define GET_OP_CLASSES
 #include "permjit/compiler/Dialect/PermjitOps.h.inc"
+
+namespace permjit::ir {
+// The deepest pattern a permjit.head may hold (nodes on the longest path from its root to an
+// atom): the planner and the lowering recurse over the pattern. Equal to the DSL's
+// kMaxPatternDepth (checked in ImportDsl.cpp), so every pattern the DSL builds verifies.
+constexpr int kMaxPatternDepth = 512;
+}  // namespace permjit::ir
