@@ -11,6 +11,8 @@ import pytest
 def pytest_addoption(parser):
     parser.addoption("--abi-layout", default=None,
                      help="the permjit_c_abi_layout executable (build/tests/capi)")
+    parser.addoption("--permjit-cli", default=None,
+                     help="the permjit command-line tool (build/bin/permjit)")
     parser.addoption("--repo-root", default=str(Path(__file__).resolve().parents[2]),
                      help="the repository root (docs/ examples are read from it)")
 
@@ -18,6 +20,12 @@ def pytest_addoption(parser):
 @pytest.fixture(scope="session")
 def repo_root(request) -> Path:
     return Path(request.config.getoption("--repo-root"))
+
+
+@pytest.fixture(scope="session")
+def permjit_cli(request):
+    path = request.config.getoption("--permjit-cli")
+    return None if path is None else os.path.abspath(path)
 
 
 @pytest.fixture(scope="session")

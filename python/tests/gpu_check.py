@@ -10,7 +10,10 @@ Prints one PASS/FAIL/SKIP line per check and exits nonzero when any check fails:
 - torch.compile(fullgraph=True) of a function calling the op has no graph break and gives the
   eager result;
 - a captured CUDA graph replays with new inputs and equals eager on them;
-- bad inputs (CPU tensors, wrong dtype or shape, non-contiguous head dim) raise clear errors.
+- bad inputs (CPU tensors, wrong dtype or shape, non-contiguous head dim) raise clear errors;
+- permjit.transformers (SKIP without transformers): a small random-weight Qwen2.5-VL
+  (python/examples/qwen2_vl_video.py) on a video-plus-text input gives SDPA's logits with every
+  head dense, and its reference-mask logits with an MMInference config; decode falls back.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from __future__ import annotations
 import math
 import sys
 import traceback
+from pathlib import Path
 
 import torch
 
@@ -338,6 +342,66 @@ def _():
     expect_error(permjit.InvalidArgumentError, "the plan is for head_dim 128",
                  lambda: pjt.attention(q[..., :64], k[..., :64], v[..., :64], plan,
                                        layout=LAYOUT))
+
+
+# ---- permjit.transformers on a small Qwen2.5-VL (python/examples/qwen2_vl_video.py) -----------
+def transformers_example():
+    try:
+        import transformers
+    except ImportError as error:
+        raise Skip(f"transformers is not importable: {error}")
+    import permjit.transformers  # noqa: F401 - raises UnsupportedError before 4.53
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))
+    import qwen2_vl_video
+
+    return transformers, qwen2_vl_video
+
+
+TRANSFORMERS_SHAPE = dict(layers=2, heads=8, kv_heads=2, head_dim=128)
+
+
+@check("transformers: Qwen2.5-VL video, every head dense == SDPA logits within bf16 tolerance")
+def _():
+    transformers, example = transformers_example()
+    model = example.build_model(**TRANSFORMERS_SHAPE, dtype=torch.bfloat16, device=DEVICE)
+    inputs, _, _ = example.video_inputs(model, frames=4)
+    sdpa, _ = example.logits(model, inputs)
+    ours, stats = example.logits(model, inputs, permjit.transformers.config_for_model(model))
+    assert stats.get("permjit") == TRANSFORMERS_SHAPE["layers"], f"calls: {stats}"
+    err = example.rel_l2(ours, sdpa)
+    assert err < 2e-2, f"logits relative L2 {err:.2e} against SDPA"
+    return (f"transformers {transformers.__version__}, {inputs['input_ids'].shape[1]} tokens, "
+            f"rel L2 {err:.1e}")
+
+
+@check("transformers: MMInference config == its reference masks; decode falls back to SDPA")
+def _():
+    _, example = transformers_example()
+    import permjit.transformers as pjtf
+
+    model = example.build_model(**TRANSFORMERS_SHAPE, dtype=torch.bfloat16, device=DEVICE)
+    inputs, per_frame, _ = example.video_inputs(model, frames=4)
+    config = example.mminference_config(model, per_frame)
+    ours, stats = example.logits(model, inputs, config)
+    reference, _ = example.logits(model, inputs, config, backend="reference")
+    sdpa, _ = example.logits(model, inputs)
+    assert stats.get("permjit") == TRANSFORMERS_SHAPE["layers"], f"calls: {stats}"
+    err = example.rel_l2(ours, reference)
+    assert err < 2e-2, f"logits relative L2 {err:.2e} against the reference masks"
+    sparse_vs_dense = example.rel_l2(reference, sdpa)
+    assert sparse_vs_dense > 5 * err, (
+        f"the sparse masks barely change the logits ({sparse_vs_dense:.1e}): not a check")
+    handle = pjtf.enable(model, config)
+    try:
+        with torch.no_grad():
+            model.generate(**inputs, max_new_tokens=3, do_sample=False)
+    finally:
+        handle.remove()
+    layers = TRANSFORMERS_SHAPE["layers"]
+    assert handle.stats == {"permjit": layers, "sdpa: decode (one query row)": 2 * layers}, \
+        f"calls: {dict(handle.stats)}"
+    return f"rel L2 {err:.1e} (sparse vs dense {sparse_vs_dense:.1e})"
 
 
 failed = [r for r in results if r[0] == "FAIL"]
