@@ -6,8 +6,9 @@
 #include "permjit/dsl/Pattern.h"
 
 namespace permjit {
-static_assert(ir::kMaxPatternDepth == kMaxPatternDepth,
-              "the dialect and the DSL bound pattern depth alike");
+static_assert(ir::kMaxPatternDepth == kMaxPatternDepth &&
+                  ir::kMaxPatternParts == kMaxPatternChildren,
+              "the dialect and the DSL bound pattern depth and width alike");
 namespace {
 
 ir::Modality toIr(Modality m) { return static_cast<ir::Modality>(static_cast<int>(m)); }

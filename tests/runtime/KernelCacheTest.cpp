@@ -207,6 +207,22 @@ TEST(KernelCache, AnotherUsersDirectoryIsNotUsed) {
   EXPECT_EQ(again.stats().disk_hits, 0u);
 }
 
+// An entry's header carries its key: a valid entry copied under another key's name is not
+// served for that key (it is corrupt there, removed, and the key compiles anew).
+TEST(KernelCache, AnEntryCopiedUnderAnotherKeyIsNotServed) {
+  TempDir dir;
+  DiskCache disk(dir.path());
+  const Hash128 a = hash128("key a"), b = hash128("key b");
+  disk.store(a, Artifact::kCubin, "kernel of a");
+  fs::copy_file(disk.pathFor(a, Artifact::kCubin), disk.pathFor(b, Artifact::kCubin));
+  std::string payload;
+  EXPECT_EQ(disk.load(b, Artifact::kCubin, &payload), DiskCache::Lookup::kCorrupt);
+  EXPECT_TRUE(payload.empty());
+  EXPECT_FALSE(fs::exists(disk.pathFor(b, Artifact::kCubin)));
+  EXPECT_EQ(disk.load(a, Artifact::kCubin, &payload), DiskCache::Lookup::kHit);
+  EXPECT_EQ(payload, "kernel of a");
+}
+
 TEST(KernelCache, DisabledCacheCompilesEveryTime) {
   TempDir dir;
   KernelCache cache({dir.path(), false, 16});

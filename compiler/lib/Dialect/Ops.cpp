@@ -133,6 +133,10 @@ mlir::LogicalResult verifyLayout(mlir::Operation* op, mlir::ArrayAttr layout,
 
 mlir::LogicalResult verifyNonEmpty(mlir::Operation* op, size_t count) {
   if (count == 0) return op->emitOpError() << "parts: must not be empty";
+  // canonicalize compares parts pairwise: bounded as the DSL bounds them.
+  if (count > kMaxPatternParts) {
+    return op->emitOpError() << "parts: " << count << "; allowed: at most " << kMaxPatternParts;
+  }
   return mlir::success();
 }
 

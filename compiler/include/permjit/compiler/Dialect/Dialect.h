@@ -26,4 +26,6 @@ namespace permjit::ir {
 // atom): the planner and the lowering recurse over the pattern. Equal to the DSL's
 // kMaxPatternDepth (checked in ImportDsl.cpp), so every pattern the DSL builds verifies.
 constexpr int kMaxPatternDepth = 512;
+// The most parts one union, intersect, and or or may have (the DSL's kMaxPatternChildren).
+constexpr size_t kMaxPatternParts = 4096;
 }  // namespace permjit::ir
