@@ -1,5 +1,5 @@
 // Pattern bounds in the dialect: a head whose pattern nests 600 levels (union, intersect, ...)
-// a stack overflow in the planner; 500 levels still verify and plan.
+// is a verifier error, not a stack overflow in the planner; 500 levels still verify and plan.
 // RUN: python3 %S/deep_pattern.py 600 > %t.deep.mlir
 // RUN: not permjit-opt %t.deep.mlir --permjit-plan-permutations 2>&1 | FileCheck %s --check-prefix=DEEP
 // DEEP: error: 'permjit.head' op body: the pattern nests 600 levels deep; allowed: at most 512
