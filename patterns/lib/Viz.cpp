@@ -169,6 +169,12 @@ struct CompiledPlan {
 
 CompiledPlan compilePlan(const Pattern& pattern, const CompileOptions& plan) {
   refuseDynamic(pattern);
+  if (plan.seq_len > kMaxVizSeqLen) {  // 2^29 once died in a bare bad_alloc
+    throw Error(ErrorCategory::kInvalidArgument,
+                fmt::format("seq_len: {}; allowed: at most {} for a picture (the row and column "
+                            "maps take about 90 bytes per position)",
+                            plan.seq_len, kMaxVizSeqLen));
+  }
   CompiledPlan out;
   out.spec = compilePattern(pattern, plan);
   out.params = bindParams(out.spec, plan.layout, plan.seq_len);

@@ -45,6 +45,14 @@ CompileOptions planFor(const Layout& layout, int64_t seq_len,
   return plan;
 }
 
+// A length whose maps would not fit in memory is refused by name (2^29 died in bad_alloc).
+TEST(Viz, RefusesLengthsPastItsBound) {
+  const int64_t S = kMaxVizSeqLen + 1;
+  permjit::testing::expectError(
+      [&] { writePatternPng(causal(), planFor(Layout(), S), "/nonexistent/never.png"); },
+      ErrorCategory::kInvalidArgument, {"seq_len: 16777217; allowed: at most 16777216"});
+}
+
 TEST(Viz, PlannedOrderGathersGridLinesIntoBands) {
   std::vector<PassOrder> passes = plannedOrder(kGrid, planFor(kLayout, kS));
   ASSERT_EQ(passes.size(), 1u);

@@ -31,7 +31,7 @@ and pass split are not consulted: give --tile / --passes to draw a tuned plan.
   --config, --layer, --head
                     draw one head of a model config instead (docs/model-config.md); the
                     layout follows the config's layout rules
-  --seq-len N       sequence length (required)
+  --seq-len N       sequence length (required; at most 16777216 for a picture)
   --layout L.json   layout ({"spans": [...]}); overrides the pattern file's layout, and is the
                     request layout for configs whose layout rule is "request"
   --passes auto|single|lines  the pass split, as for compile/run (default auto)

@@ -16,6 +16,10 @@
 
 namespace permjit::patterns {
 
+// The longest sequence a picture is drawn for (16M positions: about 1.5 GB of row and column
+// maps); Error(kInvalidArgument) naming seq_len beyond it.
+constexpr int64_t kMaxVizSeqLen = int64_t{1} << 24;
+
 struct VizOptions {
   int max_panel_pixels = 512;  // each panel at most this many pixels a side (>= 16)
   int band_pixels = 6;         // modality band width
