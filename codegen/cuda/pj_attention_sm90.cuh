@@ -51,8 +51,6 @@ struct Sm90Config {
   static constexpr int kMT = 1;
   static constexpr int kNT = BlockN / 8;
   static constexpr int kDT = HeadDim / 8;
-  // Q, the K and V rings, then the barriers and the tile ring; 1024 bytes of slack to align
-  // the tiles to the swizzle atom.
   // Registers per thread after setmaxnreg (128 * 56 + 256 * 224 fits the 64K file): the
   // consumers hold S, P, O and the softmax state; 56 is what the producer's scan and cp.async
   // fallback need without spilling at block_n 128 (ptxas -v; 40 spills).
@@ -60,6 +58,8 @@ struct Sm90Config {
   static constexpr int kConsumerRegisters = 224;
   // q_full, then full and empty barriers per slot for K and V, then the slots' tile words.
   static constexpr int kBarrierBytes = 16 + Stages * 40;
+  // Q, the K and V rings, then the barriers and the tile words; 1024 bytes of slack to align
+  // the tiles to the swizzle atom.
   static constexpr int kSmemBytes = 1024 + kQBytes + 2 * Stages * kKVBytes + kBarrierBytes;
 
   static_assert(HeadDim == 64 || HeadDim == 128, "head_dim: allowed 64, 128");

@@ -72,15 +72,15 @@ std::string DiskCache::encode(const Hash128& key, Artifact artifact, const std::
 DiskCache::Lookup DiskCache::load(const Hash128& key, Artifact artifact,
                                   std::string* payload) const {
   std::string path = pathFor(key, artifact);
-  std::error_code ec;
-  if (!std::filesystem::exists(path, ec)) return Lookup::kMissing;
   // A FIFO, a device or an oversized file under an entry's name is never read (it would block
-  // or exhaust memory): it counts as a corrupt entry.
+  // or exhaust memory): it counts as a corrupt entry. Only a failed read asks whether the file
+  // is there at all, so a hit costs no extra system call.
   std::string image;
   try {
     image = readRegularFile(path, "cache entry", kMaxEntryBytes);
   } catch (const Error&) {
-    image.clear();
+    std::error_code ec;
+    if (!fs::exists(fs::symlink_status(path, ec))) return Lookup::kMissing;
   }
   bool valid = image.size() >= kHeaderSize && std::memcmp(image.data(), kMagic, 8) == 0 &&
                get32(image, 8) == kFormatVersion &&
