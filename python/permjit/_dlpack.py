@@ -61,6 +61,7 @@ class TensorView:
     shape: tuple[int, ...]
     strides: tuple[int, ...]  # in elements
     owner: object
+    bits: int = 0  # per element
 
     @property
     def device(self) -> str:
@@ -103,4 +104,4 @@ def view(tensor, name: str, stream: int | None) -> TensorView:
             step *= extent
         strides = tuple(reversed(strides))
     data = (t.data or 0) + t.byte_offset
-    return TensorView(data, device_type, device_id, dtype, shape, strides, capsule)
+    return TensorView(data, device_type, device_id, dtype, shape, strides, capsule, t.dtype.bits)

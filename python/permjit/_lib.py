@@ -300,11 +300,17 @@ def encode(text: str | None) -> bytes | None:
     return None if text is None else text.encode()
 
 
-def require_int(value, name: str) -> int:
-    """`value` as an int (numpy integers too), or InvalidArgumentError naming `name`."""
+def require_int(value, name: str, bits: int = 64) -> int:
+    """`value` as an int (numpy integers too) that fits a signed C integer of `bits` bits, or
+    InvalidArgumentError naming `name` (ctypes would wrap 2**32 + 3 to 3 without a word)."""
     if not isinstance(value, bool):
         try:
-            return operator.index(value)
+            number = operator.index(value)
         except TypeError:
             pass
+        else:
+            if -(1 << (bits - 1)) <= number < (1 << (bits - 1)):
+                return number
+            raise InvalidArgumentError(
+                f"{name}: {number} is out of range; allowed: a {bits}-bit signed integer")
     raise InvalidArgumentError(f"{name}: expected an integer, got {type(value).__name__} {value!r}")

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from . import _lib
 from .errors import InvalidArgumentError, UnsupportedError
 
 # Axis positions of (batch, seq, heads, head_dim) in the tensors, per dims string.
 DIMS = {"bshd": (0, 1, 2, 3), "bhsd": (0, 2, 1, 3)}
 DIM_NAMES = {"bshd": "[batch, seq, heads, head_dim]", "bhsd": "[batch, heads, seq, head_dim]"}
-DTYPES = {"bf16": 1, "fp16": 2}  # permjit_dtype_t
+DTYPES = {"bf16": _lib.DTYPE_BF16, "fp16": _lib.DTYPE_FP16}  # permjit_dtype_t
 
 
 class TensorInfo(NamedTuple):

@@ -90,8 +90,8 @@ class ModelConfig:
         from .dsl import Pattern
 
         return Pattern(_lib.call_text("permjit_model_config_pattern_json", self._json.encode(),
-                                      _lib.require_int(layer, "layer"),
-                                      _lib.require_int(head, "head")))
+                                      _lib.require_int(layer, "layer", 32),
+                                      _lib.require_int(head, "head", 32)))
 
     def layout(self, seq_len: int, request_layout=None):
         """layoutFor(rules, seq_len, request_layout): required for "request" rules."""

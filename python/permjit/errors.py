@@ -69,12 +69,6 @@ class IoError(PermjitError, OSError):
     status = 7
     category = "i/o error"
 
-    def __init__(self, message: str):
-        PermjitError.__init__(self, message)
-
-    def __str__(self) -> str:
-        return self.message
-
 
 class InternalError(PermjitError):
     status = 8

@@ -69,14 +69,14 @@ def _plan_options(head_dim: int, dtype: str, tile: Sequence[int] | None,
                   pass_split: str) -> _lib.PlanOptions:
     options = _lib.PlanOptions()
     _lib.lib().permjit_plan_options_init(ctypes.byref(options))
-    options.head_dim = _lib.require_int(head_dim, "head_dim")
+    options.head_dim = _lib.require_int(head_dim, "head_dim", 32)
     options.dtype = _dtype_code(dtype)
     if tile is not None:
         if len(tile) != 4:
             raise InvalidArgumentError(
                 f"tile: {tile!r}; allowed: (block_m, block_n, warps, stages)")
         options.block_m, options.block_n, options.warps, options.stages = (
-            _lib.require_int(x, "tile") for x in tile)
+            _lib.require_int(x, "tile", 32) for x in tile)
     if pass_split not in _lib.PASS_SPLITS:
         raise InvalidArgumentError(f"pass_split: {pass_split!r}; allowed: auto, single, lines")
     options.pass_split = _lib.PASS_SPLITS[pass_split]
@@ -90,7 +90,7 @@ class Runtime:
                  cache_dir: str | None = None, disable_cache: bool | None = None):
         options = _lib.RuntimeOptions()
         _lib.lib().permjit_runtime_options_init(ctypes.byref(options))
-        options.device_ordinal = _lib.require_int(device, "device")
+        options.device_ordinal = _lib.require_int(device, "device", 32)
         # The C struct borrows these strings only during create; keep them referenced here.
         self._arch_arg = _lib.encode(arch)
         self._cache_dir_arg = _lib.encode(None if cache_dir is None else str(cache_dir))
@@ -156,7 +156,7 @@ class Runtime:
         options = _plan_options(head_dim, dtype, tile, pass_split)
         handle = ctypes.c_void_p()
         _lib.check(_lib.lib().permjit_layer_plan_create_from_json(
-            self._h(), config.to_json().encode(), _lib.require_int(layer, "layer"),
+            self._h(), config.to_json().encode(), _lib.require_int(layer, "layer", 32),
             ctypes.byref(options), ctypes.byref(handle)))
         return LayerPlan(self, handle, config, layer, options.head_dim, dtype)
 
@@ -199,9 +199,7 @@ def _workspace_of(workspace, stream: int) -> tuple[int, int, object]:
     if workspace is None:
         return 0, 0, None
     w = _dlpack.view(workspace, "workspace", stream)
-    bits = {"uint8": 8, "int8": 8, "fp16": 16, "bf16": 16, "fp32": 32, "int32": 32,
-            "int64": 64, "fp64": 64}.get(w.dtype, 8)
-    return w.data, math.prod(w.shape) * bits // 8, w
+    return w.data, math.prod(w.shape) * w.bits // 8, w
 
 
 class _PlanBase:
@@ -282,10 +280,12 @@ class Plan(_PlanBase):
 
     def source(self, pass_index: int = 0) -> str:
         """The generated CUDA source of one pass."""
-        return _lib.call_text("permjit_plan_source", self._handle, pass_index)
+        return _lib.call_text("permjit_plan_source", self._handle,
+                              _lib.require_int(pass_index, "pass", 32))
 
     def kernel_name(self, pass_index: int = 0) -> str:
-        return _lib.call_text("permjit_plan_kernel_name", self._handle, pass_index)
+        return _lib.call_text("permjit_plan_kernel_name", self._handle,
+                              _lib.require_int(pass_index, "pass", 32))
 
     def workspace_bytes(self, batch: int, heads: int, seq_len: int) -> int:
         """Device scratch run needs for this shape (0 for static plans)."""

@@ -34,6 +34,14 @@ def test_unknown_heads_and_layers(documented):
         ModelConfig(documented).pattern(5, 0)
 
 
+def test_indices_past_a_c_int_are_errors_not_wrapped(documented):
+    # ctypes would pass 2**32 + 1 to the C API as 1: layer 1 of the config, silently.
+    with pytest.raises(permjit.InvalidArgumentError, match="layer: 4294967297 is out of range"):
+        ModelConfig(documented).pattern(2**32 + 1, 0)
+    with pytest.raises(permjit.InvalidArgumentError, match="head: -4294967296 is out of range"):
+        ModelConfig(documented).pattern(0, -(2**32))
+
+
 def test_request_layout_rules(documented):
     value = json.loads(json.dumps(documented))
     value["layout_rules"] = {"kind": "request"}
