@@ -112,27 +112,43 @@ __device__ __forceinline__ void compute_qk(ScoreTile<Cfg>& acc_s, const Fragment
   }
 }
 
-// apply_mask: -inf where the pattern drops a pair of column tile `col_tile`. Partial tiles are
-// rare (pattern edges), so their bounds are recomputed here rather than carried through the
-// ring in registers. The predicate is evaluated in a loop that is not unrolled, once per query
-// row fragment, into a bit per column: the pattern's code then appears kMT * 2 times in the
-// kernel instead of kMT * 2 * kNT * 2, which is most of what ptxas spends on a complex pattern
-// (measured: docs/design.md, cold compile); the bits are applied with compile-time indices.
+// The verdict of one warp's rows (`warp_rows`, sem::sub_bounds of the row tile) on a partial
+// column tile (bounds kb), for apply_mask: a tile is partial for the CTA when its row halves
+// differ (tri-shape's dense last rows beside sink-and-local ones), and then each warp's rows are
+// mostly ALL or NONE alone. ALL only for a full column count (padding columns need the mask).
+template <class Cfg, class Pattern>
+__device__ __forceinline__ sem::Tri warp_verdict(const sem::Bounds& warp_rows,
+                                                 const sem::Bounds& kb, const int* params,
+                                                 const sem::DynamicSets& dyn) {
+  if (warp_rows.count == 0 || kb.count == 0) return sem::kSome;
+  const sem::Tri verdict = Pattern::classify(warp_rows, kb, params, dyn);
+  return verdict == sem::kAll && kb.count < Cfg::kBlockN ? sem::kSome : verdict;
+}
+
+// apply_mask: -inf where the pattern drops a pair of column tile `col_tile`. A warp whose rows
+// are ALL (`verdict`, warp_verdict) keeps its scores, one that is NONE drops them all: one
+// classification instead of a predicate per element. Partial tiles are rare (pattern edges), so
+// their bounds are recomputed here rather than carried through the ring in registers. The
+// predicate is evaluated in a loop that is not unrolled, once per query row fragment, into a bit
+// per column: the pattern's code then appears kMT * 2 times in the kernel instead of
+// kMT * 2 * kNT * 2, which is most of what ptxas spends on a complex pattern (measured:
+// docs/design.md, cold compile); the bits are applied with compile-time indices.
 template <class Cfg, class Pattern>
 __device__ __forceinline__ void apply_mask(ScoreTile<Cfg>& acc_s,
-                                           const sem::Coord (&qc)[Cfg::kMT][2],
+                                           const sem::Coord (&qc)[Cfg::kMT][2], sem::Tri verdict,
                                            const sem::SegmentTable& cols, int col_tile,
                                            const int* params, const sem::DynamicSets& dyn,
                                            int lane) {
   static_assert(Cfg::kNT * 2 <= 32, "one 32-bit mask per row fragment");
+  if (verdict == sem::kAll) return;
   const sem::Bounds kb = column_bounds<Pattern, Cfg::kBlockN>(cols, dyn, col_tile);
 #pragma unroll
   for (int mt = 0; mt < Cfg::kMT; ++mt) {
 #pragma unroll
     for (int half = 0; half < 2; ++half) {
-      unsigned kept = 0;
+      unsigned kept = 0;  // a NONE warp keeps nothing: the same selects, with no predicate
 #pragma unroll 1
-      for (int j = 0; j < Cfg::kNT * 2; ++j) {
+      for (int j = 0; verdict != sem::kNone && j < Cfg::kNT * 2; ++j) {
         const int col = (j >> 1) * 8 + (lane & 3) * 2 + (j & 1);
         sem::Coord kc;
         if constexpr (Pattern::kGatherCols) {
@@ -344,7 +360,16 @@ struct Forward {
     // Prologue: Q joins the first cp.async group; the first Stages-1 visited K/V tiles follow.
     load_tile<Cfg, Cfg::kBlockM>(s_q, view.q, view.q_row, qb.lo, qb.step, qb.count, tid);
     // One scanner runs kStages - 1 tiles ahead of the compute loop; the loop learns its tiles
-    // from a small ring of (tile index << 1 | full), -1 once the scan is exhausted.
+    // from a small ring of words tile index << 3 | this warp's verdict (sem::Tri, partial tiles
+    // only: warp_verdict, computed here where S is not live) << 1 | full; -1 once the scan is
+    // exhausted.
+    const int warp_row0 = warp * Cfg::kWarpRows;
+    const sem::Bounds warp_rows = sem::sub_bounds(qb, warp_row0, Cfg::kWarpRows);
+    auto tile_word = [&](int tile, const sem::Bounds& kb, bool full) {
+      const sem::Tri verdict =
+          full ? sem::kAll : warp_verdict<Cfg, Pattern>(warp_rows, kb, params, dyn);
+      return tile << 3 | static_cast<int>(verdict) << 1 | static_cast<int>(full);
+    };
     TileScanner<Pattern, Cfg::kBlockN> scanner;
     int ahead[kStages - 1];
 #pragma unroll
@@ -354,14 +379,13 @@ struct Forward {
       bool full;
       ahead[s] = -1;
       if (scanner.next(args.cols, dyn, qb, params, lane, tile, kb, full)) {
-        ahead[s] = tile << 1 | static_cast<int>(full);
+        ahead[s] = tile_word(tile, kb, full);
         produce_kv<Cfg, Pattern>(s_k, s_v, s, view, tile, kb, dyn, tid);
       }
       cp_async_commit();
     }
 
     // This thread's query rows: mt * 16 + lane / 4 + 8 * half within the warp's rows.
-    const int warp_row0 = warp * Cfg::kWarpRows;
     sem::Coord qc[Cfg::kMT][2];
 #pragma unroll
     for (int mt = 0; mt < Cfg::kMT; ++mt) {
@@ -391,7 +415,7 @@ struct Forward {
         bool nfull;
         ahead[kStages - 2] = -1;
         if (scanner.next(args.cols, dyn, qb, params, lane, tile, nb, nfull)) {
-          ahead[kStages - 2] = tile << 1 | static_cast<int>(nfull);
+          ahead[kStages - 2] = tile_word(tile, nb, nfull);
           produce_kv<Cfg, Pattern>(s_k, s_v, (it + kStages - 1) % kStages, view, tile, nb, dyn,
                                    tid);
         }
@@ -406,7 +430,8 @@ struct Forward {
       compute_qk<Cfg>(acc_s, frags, sk);
       // Only tiles that are not ALL with a full column count pay for the predicate.
       if (!(current & 1)) {
-        apply_mask<Cfg, Pattern>(acc_s, qc, args.cols, current >> 1, params, dyn, lane);
+        const auto verdict = static_cast<sem::Tri>((current >> 1) & 3);
+        apply_mask<Cfg, Pattern>(acc_s, qc, verdict, args.cols, current >> 3, params, dyn, lane);
       }
       online_softmax<Cfg>(acc_s, st, scale_log2);
       accumulate_pv<Cfg>(st, acc_s, frags, sv);

@@ -56,8 +56,9 @@ struct Sm90Config {
   // fallback need without spilling at block_n 128 (ptxas -v; 40 spills).
   static constexpr int kProducerRegisters = 56;
   static constexpr int kConsumerRegisters = 224;
-  // q_full, then full and empty barriers per slot for K and V, then the slots' tile words.
-  static constexpr int kBarrierBytes = 16 + Stages * 40;
+  // q_full, then full and empty barriers per slot for K and V, then the slots' tile words and
+  // warp verdict words.
+  static constexpr int kBarrierBytes = 16 + Stages * 44;
   // Q, the K and V rings, then the barriers and the tile words; 1024 bytes of slack to align
   // the tiles to the swizzle atom.
   static constexpr int kSmemBytes = 1024 + kQBytes + 2 * Stages * kKVBytes + kBarrierBytes;
@@ -127,6 +128,9 @@ struct Ring {
   unsigned q, k, v;    // tile bases (1024-byte aligned)
   unsigned bars;       // q_full, then k_full, k_empty, v_full, v_empty [Stages] each
   volatile int* tile;  // per slot: tile << 2 | tma << 1 | full; -1 when the scan is exhausted
+  // Per slot, for a partial tile: bit w set when consumer warp w's rows are ALL on it (with a
+  // full column count), bit 8 + w when they are NONE (warp_verdicts).
+  volatile int* verdicts;
 
   __device__ __forceinline__ unsigned k_stage(int s) const { return k + s * Cfg::kKVBytes; }
   __device__ __forceinline__ unsigned v_stage(int s) const { return v + s * Cfg::kKVBytes; }
@@ -271,6 +275,30 @@ __device__ __forceinline__ void rescale_o(float (&o)[Cfg::kHeadDim / 2],
   }
 }
 
+// The verdicts of the 8 consumer warps' rows (16 each, sem::sub_bounds) on a partial column
+// tile, one classification per lane of the producer warp (lane w: warp w), as Ring::verdicts
+// bits. The producer has the tile's bounds at hand and spare issue slots; in a consumer the
+// classification would spill (it runs while S, O and P are all live).
+template <class Cfg, class Pattern>
+__device__ __forceinline__ int warp_verdicts(const sem::Bounds& qb, const sem::Bounds& kb,
+                                             const int* params, const sem::DynamicSets& dyn,
+                                             int lane) {
+  sem::Tri verdict = sem::kSome;
+  if (lane < Cfg::kConsumerThreads / 32) {
+    const sem::Bounds rows = sem::sub_bounds(qb, lane * Cfg::kWarpRows, Cfg::kWarpRows);
+    verdict = sm80::warp_verdict<Cfg, Pattern>(rows, kb, params, dyn);
+  }
+  const unsigned all = __ballot_sync(0xffffffffu, verdict == sem::kAll);
+  const unsigned none = __ballot_sync(0xffffffffu, verdict == sem::kNone);
+  return static_cast<int>((all & 0xffu) | (none & 0xffu) << 8);
+}
+
+__device__ __forceinline__ sem::Tri verdict_of(int verdicts, int consumer_warp) {
+  if ((verdicts >> consumer_warp) & 1) return sem::kAll;
+  if ((verdicts >> (8 + consumer_warp)) & 1) return sem::kNone;
+  return sem::kSome;
+}
+
 struct Forward {
   template <class Cfg, class Pattern>
   static __device__ __forceinline__ void run(const AttentionArgs& args, const TmaArgs& tma,
@@ -298,6 +326,7 @@ struct Forward {
     ring.v = ring.k + kStages * Cfg::kKVBytes;
     ring.bars = ring.v + kStages * Cfg::kKVBytes;
     ring.tile = reinterpret_cast<volatile int*>(smem + (ring.bars + 8 + 32 * kStages - base));
+    ring.verdicts = ring.tile + kStages;
 
     if (tid == 0) {
       mbarrier_init(ring.q_full(), Cfg::kProducerThreads + 1);
@@ -339,8 +368,11 @@ struct Forward {
                             ? -1
                             : tma_map_for(tma.kv_step, tma.kv_extent, kb, Cfg::kBlockN);
         const bool by_tma = map >= 0;
+        const int verdicts =
+            more && !full ? warp_verdicts<Cfg, Pattern>(qb, kb, params, dyn, lane) : 0;
         if (ptid == 0) {
           ring.tile[s] = more ? (tile << 2 | (by_tma ? 2 : 0) | static_cast<int>(full)) : -1;
+          ring.verdicts[s] = verdicts;
         }
         producer_announce(ring.k_full(s), by_tma, Cfg::kKVBytes, ptid);
         if (more) {
@@ -385,6 +417,7 @@ struct Forward {
     mbarrier_wait(ring.q_full(), 0);
     mbarrier_wait(ring.k_full(0), 0);
     int current = __shfl_sync(0xffffffffu, ring.tile[0], 0);  // warp-uniform, visibly
+    int current_verdicts = __shfl_sync(0xffffffffu, ring.verdicts[0], 0);
     if (current >= 0) {
       fence_proxy_async();  // cp.async writes (Q, K_0) before wgmma reads them
       sm80::ScoreTile<Cfg> acc_s;
@@ -397,7 +430,8 @@ struct Forward {
       __syncwarp();
       if (lane == 0) mbarrier_arrive(ring.k_empty(0));
       if (!(current & 1)) {
-        sm80::apply_mask<Cfg, Pattern>(acc_s, qc, args.cols, current >> 2, params, dyn, lane);
+        sm80::apply_mask<Cfg, Pattern>(acc_s, qc, verdict_of(current_verdicts, cwarp), args.cols,
+                                       current >> 2, params, dyn, lane);
       }
       float correction[2];
       softmax_scores<Cfg>(acc_s[0], st, scale_log2, correction);
@@ -409,6 +443,7 @@ struct Forward {
         const int s = j % kStages, s1 = (j + 1) % kStages;
         mbarrier_wait(ring.k_full(s1), ((j + 1) / kStages) & 1);
         const int next = __shfl_sync(0xffffffffu, ring.tile[s1], 0);
+        const int next_verdicts = __shfl_sync(0xffffffffu, ring.verdicts[s1], 0);
         mbarrier_wait(ring.v_full(s), (j / kStages) & 1);
         if (next < 0) break;
         if (!(current & 2) || !(next & 2)) fence_proxy_async();
@@ -420,7 +455,8 @@ struct Forward {
         __syncwarp();
         if (lane == 0) mbarrier_arrive(ring.k_empty(s1));
         if (!(next & 1)) {
-          sm80::apply_mask<Cfg, Pattern>(acc_s, qc, args.cols, next >> 2, params, dyn, lane);
+          sm80::apply_mask<Cfg, Pattern>(acc_s, qc, verdict_of(next_verdicts, cwarp), args.cols,
+                                         next >> 2, params, dyn, lane);
         }
         softmax_scores<Cfg>(acc_s[0], st, scale_log2, correction);
         wgmma_wait<0>();

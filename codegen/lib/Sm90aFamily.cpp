@@ -54,11 +54,12 @@ class Sm90aFamily final : public AttentionFamily {
 
   int threads(const KernelSpec&) const override { return 384; }
 
-  // Sm90Config::kSmemBytes: alignment slack, Q, the K and V rings, barriers and the tile ring.
+  // Sm90Config::kSmemBytes: alignment slack, Q, the K and V rings, barriers, tile and verdict
+  // words.
   int smemBytes(const KernelSpec& spec) const override {
     const TileConfig& t = spec.tile;
     return 1024 + 128 * spec.head_dim * 2 + 2 * t.stages * t.block_n * spec.head_dim * 2 + 16 +
-           t.stages * 40;
+           t.stages * 44;
   }
 
   std::string mainloopHeader() const override { return "pj_attention_sm90.cuh"; }

@@ -260,22 +260,27 @@ TEST(PassSplit, StructureKeySeparatesSingleAndSplit) {
   EXPECT_EQ(split_key, other);
 }
 
-TEST(PassSplit, OtherShapesStaySingle) {
+TEST(PassSplit, OtherShapesStaySingleOrSplitInGeneralForm) {
   CompileOptions o = splitOptions(0, Layout(), PassSplit::kSplitLines);
   PermuteBy gather_text;
   gather_text.kind = PermuteBy::Kind::kModality;
   gather_text.order = {Modality::kText, Modality::kVision};
   const Pattern single_pass[] = {
-      causal() & (sink(64) | local(128)),                         // no line terms
-      causal() & (grid(14, 0, 0) | vlines(7, 1)),                 // only line terms
-      vlines(4, 0) & (sink(8) | hlines(4, 1)),                    // a line atom outside the union
-      q_boundary({{Modality::kText, local(16) | vlines(4, 0)}}),  // a boundary
+      causal() & (sink(64) | local(128)),          // no line terms
+      causal() & (grid(14, 0, 0) | vlines(7, 1)),  // only line terms
+      vlines(4, 0) & (sink(8) | hlines(4, 1)),     // nothing kept without the lines
       permute(local(16) | vlines(4, 0), PermuteAxes::kRows, gather_text),  // a plan hint
   };
   for (const Pattern& p : single_pass) {
     EXPECT_EQ(compilePattern(p, o).passes.size(), 1u) << p.str();
   }
   EXPECT_EQ(compilePattern(sink(16) | vlines(5, 1), o).passes.size(), 2u);
+  // The general split: a boundary, a line under an intersection that keeps pairs without it.
+  EXPECT_EQ(
+      compilePattern(q_boundary({{Modality::kText, local(16) | vlines(4, 0)}}), o).passes.size(),
+      2u);
+  EXPECT_EQ(compilePattern((sink(8) | vlines(4, 0)) & (local(64) | hlines(4, 1)), o).passes.size(),
+            2u);
 }
 
 TEST(Pipeline, VerticalSlashSplitsIntoStaticAndGatheredPasses) {

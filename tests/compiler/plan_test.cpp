@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <random>
 
 #include "permjit/dsl/Error.h"
@@ -53,6 +54,19 @@ void checkBijection(const sem::SegmentTable& tab, const Layout& layout, int64_t 
     if (b.count > 0) {
       EXPECT_EQ(b.hi, valid.back().pos);
       EXPECT_EQ(b.lhi, valid.back().local);
+    }
+    // A warp's rows of the tile: positions first .. first + n - 1 of the valid ones.
+    for (int first : {0, 3, tab.tile / 2, tab.tile - 1}) {
+      const int n = 5;
+      sem::Bounds w = sem::sub_bounds(b, first, n);
+      const int want = std::clamp(static_cast<int>(valid.size()) - first, 0, n);
+      ASSERT_EQ(w.count, want) << "tile " << t << " first " << first;
+      if (want == 0) continue;
+      EXPECT_EQ(w.lo, valid[first].pos);
+      EXPECT_EQ(w.llo, valid[first].local);
+      EXPECT_EQ(w.hi, valid[first + want - 1].pos);
+      EXPECT_EQ(w.lhi, valid[first + want - 1].local);
+      EXPECT_EQ(w.step, b.step);
     }
   }
 }

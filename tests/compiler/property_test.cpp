@@ -145,6 +145,25 @@ class Generator {
     return intersect_of(parts);
   }
 
+  // A Q-Boundary or 2D-Boundary head whose first block is split-shaped (so it holds a line
+  // and keeps pairs without it), the others random: the general line split takes every one.
+  Pattern boundaryWithLines(int64_t len) {
+    if (coin()) {
+      std::map<Modality, Pattern> by_q;
+      by_q.emplace(Modality::kVision, splitShaped(len));
+      if (coin(60)) by_q.emplace(Modality::kText, pattern(len, 1, false));
+      return q_boundary(by_q);
+    }
+    std::map<std::pair<Modality, Modality>, Pattern> by_qk;
+    by_qk.emplace(std::pair{Modality::kVision, Modality::kVision}, splitShaped(len / 2));
+    for (auto [q, k] : {std::pair{Modality::kVision, Modality::kText},
+                        std::pair{Modality::kText, Modality::kText},
+                        std::pair{Modality::kText, Modality::kVision}}) {
+      if (coin(50)) by_qk.emplace(std::pair{q, k}, pattern(len / 2, 1, false));
+    }
+    return boundary_2d(by_qk);
+  }
+
   Pattern pattern(int64_t len, int depth, bool allow_boundary) {
     int64_t choice = depth <= 0 ? 0 : uniform(0, 5);
     switch (choice) {
@@ -294,7 +313,16 @@ bool checkPlan(const KernelSpec& spec, const Layout& layout, int64_t seq_len,
             claims[level] = evalClassify(spec, pass.expr_root, params, qb, run, view);
           }
         }
+        // A consumer warp classifies its own rows of a partial tile (sem::sub_bounds; 16 rows
+        // on the device, 8 here to cut more tiles): its NONE or ALL must hold for its rows.
+        constexpr int kWarpRows = 8;
+        sem::Tri warp_claim = sem::kSome;
         for (int r = 0; r < rows.tile; ++r) {
+          if (r % kWarpRows == 0) {
+            const sem::Bounds wb = sem::sub_bounds(qb, r, kWarpRows);
+            warp_claim = wb.count > 0 ? evalClassify(spec, pass.expr_root, params, wb, kb, view)
+                                      : sem::kSome;
+          }
           sem::Coord q = sem::map_index(rows, i * rows.tile + r);
           if (q.pos < 0) continue;
           for (int c = 0; c < cols.tile; ++c) {
@@ -303,9 +331,9 @@ bool checkPlan(const KernelSpec& spec, const Layout& layout, int64_t seq_len,
             if (i == 0 && r == 0) ++seen_k[k.pos];
             ++counts.pairs;
             bool keep = evalKeep(spec, pass.expr_root, params, q, k, view);
-            int wrong = -1;  // the first claim the pair contradicts: the tile's, or a run's
-            for (int level = 0; level < 3 && wrong < 0; ++level) {
-              const sem::Tri c = claims[level];
+            int wrong = -1;  // the first claim the pair contradicts: the tile's, a run's, a warp's
+            for (int level = 0; level < 4 && wrong < 0; ++level) {
+              const sem::Tri c = level < 3 ? claims[level] : warp_claim;
               if (c == sem::kNone ? keep : c == sem::kAll ? !keep : false) wrong = level;
             }
             if (wrong >= 0) {
@@ -313,9 +341,10 @@ bool checkPlan(const KernelSpec& spec, const Layout& layout, int64_t seq_len,
                             << ") tile (" << i << ", " << j << ") "
                             << (wrong == 0   ? ""
                                 : wrong == 1 ? "run of 2 "
-                                             : "run of 32 ")
-                            << "class=" << claims[wrong] << " but evalKeep=" << keep
-                            << "; reference keeps="
+                                : wrong == 2 ? "run of 32 "
+                                             : "warp rows ")
+                            << "class=" << (wrong < 3 ? claims[wrong] : warp_claim)
+                            << " but evalKeep=" << keep << "; reference keeps="
                             << static_cast<int>(mask[q.pos * seq_len + k.pos]) << "\n"
                             << spec.str();
               return false;
@@ -494,6 +523,44 @@ TEST(PlanMatchesReference, DynamicPatternsWithRandomSets) {
   EXPECT_GT(counts.cases, cases / 2);
   EXPECT_GT(counts.none, 0);
   EXPECT_GT(counts.all, 0);
+}
+
+// Boundary heads with a grid-like block: under kSplitLines each is two passes (the general
+// line split: P0 = P with lines false, then P & lines & !P0 over the head's plans), exact and
+// disjoint like every plan.
+TEST(PlanMatchesReference, BoundaryHeadsWithLines) {
+  auto [base_seed, cases] = settings(20261201, 150);
+  Counts counts;
+  int64_t split_cases = 0;
+  for (int n = 0; n < cases; ++n) {
+    uint64_t seed = base_seed + n;
+    Generator gen(seed);
+    int64_t seq_len = gen.uniform(2, 300);
+    Layout layout = gen.layout(seq_len);
+    Pattern pattern = gen.boundaryWithLines(seq_len);
+    try {
+      validate(pattern, layout, seq_len);
+    } catch (const Error&) {
+      ++counts.rejected;  // a boundary naming a modality the layout lacks
+      continue;
+    }
+    SCOPED_TRACE(testing::Message() << "PERMJIT_TEST_SEED=" << seed << " S=" << seq_len
+                                    << " layout=" << layout.str() << " pattern=" << pattern.str());
+    std::vector<uint8_t> mask = keptMask(pattern, layout, seq_len);
+    for (PassSplit split : {PassSplit::kSingle, PassSplit::kSplitLines}) {
+      CompileOptions options;
+      options.tile = kConfigs[n % 3];
+      options.pass_split = split;
+      const int64_t before = counts.split;
+      if (!compileAndCheck(pattern, options, layout, seq_len, mask, counts)) return;
+      if (split == PassSplit::kSplitLines) split_cases += counts.split - before;
+      if (split == PassSplit::kSingle) EXPECT_EQ(counts.split, before);
+    }
+  }
+  printCounts("boundary", counts);
+  // More than 3/4 of the validated heads split (canonicalize may fold a block away).
+  EXPECT_GT(split_cases * 4, counts.cases / 2 * 3);
+  EXPECT_GT(counts.cases, cases / 2);
 }
 
 TEST(PlanMatchesReference, SplitShapedPatterns) {

@@ -85,8 +85,8 @@ permjit.head @union_root attributes {layout = []} {
   permjit.yield %2 : !permjit.mask
 }
 
-// These stay single-pass: only line terms, no line terms, a line atom outside the union, a
-// boundary, a permute hint.
+// These stay single-pass: only line terms, no line terms, a line atom outside the union that
+// leaves nothing without the lines, a permute hint. A boundary splits in general form (below).
 // CHECK-LABEL: permjit.kernel @only_lines
 // CHECK: permjit.pass rows <residue
 // CHECK-NOT: permjit.pass
@@ -123,8 +123,24 @@ permjit.head @line_outside attributes {layout = []} {
   permjit.yield %4 : !permjit.mask
 }
 
+// The general split of a boundary head P: pass 0 = P with its lines false over identity maps,
+// pass 1 = P & (its lines) & !pass 0 over the head's plans.
 // CHECK-LABEL: permjit.kernel @boundary
-// CHECK: permjit.pass rows <gather
+// CHECK: permjit.pass rows <identity> cols <identity>
+// CHECK-NEXT: %[[T0:.*]] = permjit.pred.qmodality text
+// CHECK-NEXT: %[[L0:.*]] = permjit.pred.diag lo p[0] hi p[1]
+// CHECK-NEXT: %[[F0:.*]] = permjit.pred.false
+// CHECK-NEXT: %[[U0:.*]] = permjit.pred.or %[[L0]], %[[F0]]
+// CHECK-NEXT: %[[P0:.*]] = permjit.pred.and %[[T0]], %[[U0]]
+// CHECK-NEXT: permjit.yield %[[P0]] : !permjit.pred
+// CHECK: permjit.pass rows <gather [vision, text, other]> cols <residue p[5] over p[6], p[7]>
+// CHECK: %[[V:.*]] = permjit.pred.kmod base p[2] stride p[3] phase p[4]
+// CHECK-NEXT: %[[LINE:.*]] = permjit.pred.and %{{.*}}, %[[V]]
+// CHECK: %[[P:.*]] = permjit.pred.and %{{.*}}, %{{.*}}
+// CHECK: %[[WITHOUT:.*]] = permjit.pred.and %{{.*}}, %{{.*}}
+// CHECK-NEXT: %[[N:.*]] = permjit.pred.not %[[WITHOUT]]
+// CHECK-NEXT: %[[ALL:.*]] = permjit.pred.and %[[P]], %[[LINE]], %[[N]]
+// CHECK-NEXT: permjit.yield %[[ALL]] : !permjit.pred
 // CHECK-NOT: permjit.pass
 permjit.head @boundary attributes {layout = []} {
   %0 = permjit.local 16

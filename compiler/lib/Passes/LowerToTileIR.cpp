@@ -1,5 +1,5 @@
 // lower-to-tile-ir: each permjit.head becomes a permjit.kernel with one permjit.pass, or two
-// with pass-split=lines (see LineSplit below and Passes.td).
+// with pass-split=lines (see LineSplit and the general line split below, and Passes.td).
 // The lowering table (the head types' semantics: docs/method.md):
 //   causal -> diag(0, inf)     local(w) -> diag(0, w)     sink(n) -> krange(0, n)
 //   rows(s) -> Q-span(s)       block(qs, ks) -> and(Q-span(qs), K-span(ks))
@@ -44,6 +44,10 @@ struct Context {
 // How vertical_slash lowers in the pass being built (see the table above).
 enum class VerticalMode { kBoth, kAbsent, kPresent };
 
+// How line atoms (grid, hlines, vlines) lower: as themselves, or as false (pass 0 of the
+// general line split below).
+enum class LineMode { kKeep, kDrop };
+
 class Lowerer {
  public:
   Lowerer(mlir::OpBuilder& builder, mlir::Location loc)
@@ -51,6 +55,12 @@ class Lowerer {
 
   llvm::ArrayRef<mlir::Attribute> params() const { return params_; }
   void setVerticalMode(VerticalMode mode) { vertical_mode_ = mode; }
+  void setLineMode(LineMode mode) { line_mode_ = mode; }
+  // Every line predicate lowered from now on (kKeep) is also appended to `sink`; null: none.
+  void collectLines(llvm::SmallVectorImpl<mlir::Value>* sink) { line_sink_ = sink; }
+  mlir::Value anyOf(llvm::ArrayRef<mlir::Value> parts) { return any(parts); }
+  mlir::Value allOf(llvm::ArrayRef<mlir::Value> parts) { return all(parts); }
+  mlir::Value notOf(mlir::Value pred) { return create<ir::PredNotOp>(pred); }
   // and(pred, not(kvertical)): pass 0 of a dynamic head.
   mlir::Value andNotVertical(mlir::Value pred) {
     return all({pred, create<ir::PredNotOp>(create<ir::PredKVerticalOp>())});
@@ -282,6 +292,7 @@ class Lowerer {
   // `phase_role` marks the phase slot (see the grid case of lower()).
   mlir::Value lines(Axis axis, const std::string& name, int64_t stride, int64_t phase,
                     ir::SpanAttr span, const Context& where, ir::ParamRole phase_role) {
+    if (line_mode_ == LineMode::kDrop) return create<ir::PredFalseOp>();
     mlir::Value in_span = spanPred(axis, span, where);
     int32_t base;
     bool local = where.local();
@@ -305,7 +316,9 @@ class Lowerer {
     int32_t p = slot(name + ".phase", ir::ParamKind::kConst, phase, -1, phase_role);
     mlir::Value mod = axis == Axis::kQ ? create<ir::PredQModOp>(base, s, p, local)
                                        : create<ir::PredKModOp>(base, s, p, local);
-    return all({in_span, mod});
+    mlir::Value line = all({in_span, mod});
+    if (line_sink_) line_sink_->push_back(line);
+    return line;
   }
 
   mlir::FailureOr<mlir::Value> lowerAll(mlir::ValueRange parts, const Context& where,
@@ -335,6 +348,8 @@ class Lowerer {
   int32_t inf_ = -1;
   mlir::Operation* owner_ = nullptr;
   VerticalMode vertical_mode_ = VerticalMode::kBoth;
+  LineMode line_mode_ = LineMode::kKeep;
+  llvm::SmallVectorImpl<mlir::Value>* line_sink_ = nullptr;
   llvm::DenseMap<std::pair<mlir::Operation*, mlir::Attribute>, int32_t> owned_slots_;
 };
 
@@ -395,6 +410,30 @@ std::optional<LineSplit> findLineSplit(mlir::Value root) {
   }
   if (!found) return std::nullopt;
   return split;
+}
+
+// The general line split, for heads findLineSplit does not take (boundaries, line atoms under
+// other combinators): pass 0 = P[lines := false] over identity maps, pass 1 =
+// P & L & !P[lines := false] over the head's plans, L the union of P's line predicates. P is
+// monotone in its atoms, so a pair kept by P but not by pass 0 lies on a line: pass 1 is exact,
+// and L makes every tile off the lines NONE in it (without L, P & !P0 would classify SOME on
+// each tile where P0 is partial). Worth it only when P[lines := false] can keep something.
+bool keepsWithoutLines(mlir::Value mask) {
+  mlir::Operation* op = mask.getDefiningOp();
+  if (!op) return false;
+  if (llvm::isa<ir::GridOp, ir::VLinesOp, ir::HLinesOp>(op)) return false;
+  if (auto i = llvm::dyn_cast<ir::IntersectOp>(op)) {
+    return llvm::all_of(i.getParts(), [](mlir::Value v) { return keepsWithoutLines(v); });
+  }
+  if (llvm::isa<ir::UnionOp, ir::QBoundaryOp, ir::Boundary2DOp, ir::PermuteOp>(op)) {
+    return llvm::any_of(op->getOperands(), [](mlir::Value v) { return keepsWithoutLines(v); });
+  }
+  return true;  // causal, local, sink, rows, block: atoms that keep pairs of their own
+}
+
+bool takesGeneralLineSplit(mlir::Value root) {
+  if (anyOp(root, [](mlir::Operation* op) { return llvm::isa<ir::PermuteOp>(op); })) return false;
+  return holdsLineAtom(root) && keepsWithoutLines(root);
 }
 
 struct LowerToTileIRPass : impl::LowerToTileIRPassBase<LowerToTileIRPass> {
@@ -473,7 +512,27 @@ struct LowerToTileIRPass : impl::LowerToTileIRPassBase<LowerToTileIRPass> {
     std::optional<LineSplit> split;
     if (split_lines) split = findLineSplit(head.getRoot());
     mlir::FailureOr<ir::PassOp> planned;
-    if (!split) {
+    if (!split && split_lines && takesGeneralLineSplit(head.getRoot())) {
+      lowerer.setLineMode(LineMode::kDrop);
+      auto plain = add_pass([&] { return lowerer.lower(head.getRoot(), Context{}); });
+      lowerer.setLineMode(LineMode::kKeep);
+      if (mlir::succeeded(plain)) {
+        planned = add_pass([&]() -> mlir::FailureOr<mlir::Value> {
+          llvm::SmallVector<mlir::Value> lines;
+          lowerer.collectLines(&lines);
+          auto with_lines = lowerer.lower(head.getRoot(), Context{});
+          lowerer.collectLines(nullptr);
+          if (mlir::failed(with_lines)) return mlir::failure();
+          lowerer.setLineMode(LineMode::kDrop);
+          auto without_lines = lowerer.lower(head.getRoot(), Context{});
+          lowerer.setLineMode(LineMode::kKeep);
+          if (mlir::failed(without_lines)) return mlir::failure();
+          return lowerer.allOf({*with_lines, lowerer.anyOf(lines), lowerer.notOf(*without_lines)});
+        });
+      } else {
+        planned = mlir::failure();
+      }
+    } else if (!split) {
       planned = add_pass([&] { return lowerer.lower(head.getRoot(), Context{}); });
     } else {
       // Pass 0: the line-free terms in original order. Pass 1: the line terms over the residue

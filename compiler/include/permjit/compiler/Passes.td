@@ -37,8 +37,15 @@ def LowerToTileIRPass : Pass<"permjit-lower-to-tile-ir", "mlir::ModuleOp"> {
       pass 1: the head's row/col plans,    and(O..., or(L...), not(or(N...)))
     i.e. pass 1 keeps (O & L) & !(pass 0's set): every kept pair is in exactly one pass, and
     pass 1 merges into pass 0's output through the softmax statistics. Slots of a pattern op
-    lowered in both passes are shared. Other heads get one pass. `auto` is `lines` (measured
-    faster on the MMInference grid head; Pipeline.h).
+    lowered in both passes are shared. A head of another shape that holds a line atom, no
+    permute, and keeps pairs without its lines (a Q-Boundary or 2D-Boundary head with a grid
+    block, a line under an intersection) splits in general form, P its predicate and P0 = P
+    with every line atom false:
+      pass 0: identity maps,               P0
+      pass 1: the head's row/col plans,    and(P, or(its line predicates), not(P0))
+    (P is monotone in its atoms, so P & !P0 lies on the lines; the or makes every tile off the
+    lines NONE). Other heads get one pass. `auto` is `lines` (measured faster on the MMInference
+    grid head; Pipeline.h).
   }];
   let options = [
     Option<"headDim", "head-dim", "int64_t", "128", "head dimension (64 or 128)">,

@@ -169,6 +169,19 @@ PJ_HD Bounds tile_bounds(const SegmentTable& tab, int tile_index) {
   return b;
 }
 
+// Bounds of positions first .. first + n - 1 of a tile's progression (clamped to its count): a
+// consumer warp's rows of a row tile. count 0 when first is past the tile's valid positions.
+PJ_HD Bounds sub_bounds(const Bounds& tile, int first, int n) {
+  Bounds b = tile;
+  int left = tile.count - first;
+  b.count = left <= 0 ? 0 : (left < n ? left : n);
+  b.lo = tile.lo + first * tile.step;
+  b.llo = tile.llo + first * tile.step;
+  b.hi = b.lo + (b.count > 0 ? b.count - 1 : 0) * tile.step;
+  b.lhi = b.llo + (b.count > 0 ? b.count - 1 : 0) * tile.step;
+  return b;
+}
+
 // Bounds of the run of `tiles` consecutive tiles from first_tile, when they lie in one segment
 // and one class (then their valid positions are one progression, and a classifier's NONE or ALL
 // for the run holds for every tile of it: the claims are about every valid pair). Returns false
