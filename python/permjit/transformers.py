@@ -12,7 +12,9 @@
   and padding still gets one).
 - Per layer, per head patterns come from a permjit model config (docs/model-config.md). Heads
   with equal patterns run as one call of the permjit.torch op; GQA is the op's (kv head
-  h // num_key_value_groups).
+  h // num_key_value_groups). A layer with several such groups runs them concurrently on up
+  to `group_streams` (default 4) CUDA streams forked from the current one and joined back
+  (CUDA-graph capturable; group_streams=1 runs them one after another).
 - The modality layout of each request comes from its input_ids: runs of the model config's
   image / video token ids (image_token_id, video_token_id, image_token_index,
   video_token_index: Qwen2-VL, Qwen2.5-VL, LLaVA, LLaVA-NeXT-Video, LLaVA-OneVision) are
@@ -287,9 +289,15 @@ class PermjitAttention:
     layers (see the module docstring)."""
 
     def __init__(self, config, *, runtime=None, backend: str = "permjit",
-                 pass_split: str = "auto"):
+                 pass_split: str = "auto", group_streams: int = 4):
         if backend not in ("permjit", "reference"):
             raise InvalidArgumentError(f"backend: {backend!r}; allowed: 'permjit', 'reference'")
+        if isinstance(group_streams, bool) or not isinstance(group_streams, int) \
+                or not 1 <= group_streams <= 32:
+            raise InvalidArgumentError(
+                f"group_streams: {group_streams!r}; allowed: an int in 1..32")
+        self.group_streams = group_streams
+        self._side_streams: dict[torch.device, list] = {}
         self.config = ModelConfig.coerce(config)
         self.runtime = runtime
         self.backend = backend
@@ -443,22 +451,63 @@ class PermjitAttention:
             return out.transpose(1, 2)
         b, _, s, d = query.shape
         result = query.new_empty(b, s, heads, value.shape[-1])
-        for group in decision.groups:
-            first, last = group.heads[0], group.heads[-1] + 1
-            if (len(group.heads) == last - first and first % per_kv == 0
-                    and last % per_kv == 0):  # whole GQA groups in a row: views, no copies
-                out = self._run_group(group, query[:, first:last],
-                                      key[:, first // per_kv:last // per_kv],
-                                      value[:, first // per_kv:last // per_kv], layout, scaling)
-                result[:, :, first:last] = out.transpose(1, 2)
-            else:  # scattered heads: gather them, with one kv head each
-                index = torch.tensor(group.heads, device=query.device)
-                kv_index = torch.div(index, per_kv, rounding_mode="floor")
-                out = self._run_group(group, query.index_select(1, index),
-                                      key.index_select(1, kv_index),
-                                      value.index_select(1, kv_index), layout, scaling)
-                result[:, :, index] = out.transpose(1, 2)
+        with self._concurrent_groups(query.device, len(decision.groups)) as on_stream:
+            for index, group in enumerate(decision.groups):
+                with on_stream(index, result):
+                    self._run_into(result, group, query, key, value, layout, scaling, per_kv)
         return result
+
+    @contextlib.contextmanager
+    def _concurrent_groups(self, device: torch.device, groups: int):
+        """Runs head groups on up to group_streams side streams that fork from and join back
+        into the current stream: a group's launches are short and end in a long tail (rows
+        that attend to every key: trailing text rows, a grid's hlines), which the GPU then
+        spends mostly idle; concurrent groups fill it. The joins order every later use of the
+        result and the inputs after the groups' work, so the caching allocator's stream
+        semantics hold (the result is also recorded on each side stream it was written on)."""
+        if (self.backend != "permjit" or device.type != "cuda" or self.group_streams < 2
+                or groups < 2):
+            yield lambda index, result: contextlib.nullcontext()
+            return
+        side = self._side_streams.get(device)
+        if side is None:
+            side = [torch.cuda.Stream(device=device) for _ in range(self.group_streams)]
+            self._side_streams[device] = side
+        main = torch.cuda.current_stream(device)
+        used = side[:min(groups, len(side))]
+        for stream in used:
+            stream.wait_stream(main)
+
+        @contextlib.contextmanager
+        def on_stream(index, result):
+            stream = used[index % len(used)]
+            with torch.cuda.stream(stream):
+                yield
+            result.record_stream(stream)
+
+        try:
+            yield on_stream
+        finally:
+            for stream in used:
+                main.wait_stream(stream)
+
+    def _run_into(self, result, group: HeadGroup, query, key, value, layout, scaling,
+                  per_kv: int):
+        """One head group's output into its heads of result [b, s, h, d]."""
+        first, last = group.heads[0], group.heads[-1] + 1
+        if (len(group.heads) == last - first and first % per_kv == 0
+                and last % per_kv == 0):  # whole GQA groups in a row: views, no copies
+            out = self._run_group(group, query[:, first:last],
+                                  key[:, first // per_kv:last // per_kv],
+                                  value[:, first // per_kv:last // per_kv], layout, scaling)
+            result[:, :, first:last] = out.transpose(1, 2)
+        else:  # scattered heads: gather them, with one kv head each
+            index = torch.tensor(group.heads, device=query.device)
+            kv_index = torch.div(index, per_kv, rounding_mode="floor")
+            out = self._run_group(group, query.index_select(1, index),
+                                  key.index_select(1, kv_index),
+                                  value.index_select(1, kv_index), layout, scaling)
+            result[:, :, index] = out.transpose(1, 2)
 
     def _run_group(self, group: HeadGroup, query, key, value, layout, scaling):
         """One group's attention, [b, h_group, s, d]."""
@@ -517,13 +566,16 @@ class Handle:
 
 
 def enable(model, config, *, runtime=None, backend: str = "permjit",
-           vision_ids=None, pass_split: str = "auto") -> Handle:
+           vision_ids=None, pass_split: str = "auto", group_streams: int = 4) -> Handle:
     """Runs `model`'s decoder layers through permjit with `config` (a ModelConfig, its JSON or
     a path). vision_ids: the image / video token ids (default: those model.config names).
     runtime: the permjit.Runtime to plan with (default: each device's default runtime).
-    backend "reference": SDPA with each pattern's mask instead of the kernels (checks)."""
+    backend "reference": SDPA with each pattern's mask instead of the kernels (checks).
+    group_streams: a layer whose heads form several groups (patterns) runs them concurrently
+    on up to this many CUDA streams forked from the current one (1: one after another on the
+    current stream; results are the same bits either way)."""
     attention = PermjitAttention(config, runtime=runtime, backend=backend,
-                                 pass_split=pass_split)
+                                 pass_split=pass_split, group_streams=group_streams)
     modules = decoder_attention_modules(model)
     heads = _num_heads(next(iter(modules.values())))
     if heads != attention.config.num_heads:

@@ -375,7 +375,8 @@ def _():
             f"rel L2 {err:.1e}")
 
 
-@check("transformers: MMInference config == its reference masks; decode falls back to SDPA")
+@check("transformers: MMInference config == its reference masks, same bits on 1 or 4 "
+       "streams; decode falls back to SDPA")
 def _():
     _, example = transformers_example()
     import permjit.transformers as pjtf
@@ -392,6 +393,10 @@ def _():
     sparse_vs_dense = example.rel_l2(reference, sdpa)
     assert sparse_vs_dense > 5 * err, (
         f"the sparse masks barely change the logits ({sparse_vs_dense:.1e}): not a check")
+    # Head groups on one stream, one after another: the same bits as on concurrent streams.
+    serial, _ = example.logits(model, inputs, config, group_streams=1)
+    assert torch.equal(serial, ours), (
+        f"group_streams=1 vs 4: rel L2 {example.rel_l2(serial, ours):.1e}, not the same bits")
     handle = pjtf.enable(model, config)
     try:
         with torch.no_grad():

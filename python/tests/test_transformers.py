@@ -86,6 +86,12 @@ def test_enable_registers_and_attaches_to_the_decoder_layers_only(model):
     assert not [m for m in model.modules() if "_permjit_attention_handler" in vars(m)]
 
 
+def test_enable_refuses_a_bad_group_stream_count(model):
+    for bad in (0, 33, 2.0, True, "4"):
+        with pytest.raises(permjit.InvalidArgumentError, match="group_streams"):
+            pjtf.enable(model, pjtf.config_for_model(model), group_streams=bad)
+
+
 def test_enable_refuses_a_config_for_another_model(model):
     wrong_heads = pjtf.config_for_model(model).to_dict()
     wrong_heads["num_heads"] = 2
