@@ -15,9 +15,12 @@ class PermjitError(Exception):
     status = 8
     category = "internal error"
 
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
+    # No __init__ of its own: torch.compile / torch.export trace the construction of an
+    # exception with Exception's (torch 2.11 cannot trace a super().__init__ call), so an
+    # error raised in compiled code arrives with permjit's message.
+    @property
+    def message(self) -> str:
+        return str(self.args[0]) if self.args else ""
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.category}: {self.message!r})"
