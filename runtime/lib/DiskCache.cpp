@@ -1,6 +1,7 @@
 #include "permjit/runtime/DiskCache.h"
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -41,13 +42,30 @@ Error ioError(const std::string& what, const std::string& path) {
                                        "PERMJIT_DISABLE_CACHE=1");
 }
 
-bool isCacheFileName(const std::string& name) {
-  auto ends = [&](const std::string& suffix) {
-    return name.size() > suffix.size() &&
-           name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
-  };
-  return ends(".cubin") || ends(".ptx") || ends(".tmp");
+// An entry's name: 32 lowercase hex digits (the key), '.', the artifact. Nothing else in the
+// directory is the cache's, so clear() and usage() never touch a user's own .ptx or .cubin.
+bool isEntryName(const std::string& name) {
+  const size_t dot = name.find('.');
+  if (dot != 32) return false;
+  for (size_t i = 0; i < dot; ++i) {
+    const char c = name[i];
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  const std::string artifact = name.substr(dot + 1);
+  return artifact == "ptx" || artifact == "cubin";
 }
+
+// A writer's temporary file: an entry's name, then AtomicFile's ".<pid>.<thread>.<n>.tmp".
+bool isTemporaryName(const std::string& name) {
+  constexpr char kTmp[] = ".tmp";
+  if (name.size() <= 4 || name.compare(name.size() - 4, 4, kTmp) != 0) return false;
+  const size_t artifact_end = name.find('.', 33);
+  return artifact_end != std::string::npos && isEntryName(name.substr(0, artifact_end));
+}
+
+// A temporary file younger than this may belong to a write in flight (compile, fsync, rename
+// take well under a second); clear() leaves it, or the writer's rename would fail.
+constexpr auto kStaleTemporaryAge = std::chrono::minutes(10);
 
 }  // namespace
 
@@ -118,8 +136,18 @@ size_t DiskCache::clear() const {
   std::error_code ec;
   size_t removed = 0;
   if (!fs::is_directory(dir_, ec)) return 0;
+  const auto now = fs::file_time_type::clock::now();
   for (const auto& entry : fs::directory_iterator(dir_, ec)) {
-    if (!entry.is_regular_file(ec) || !isCacheFileName(entry.path().filename().string())) continue;
+    const std::string name = entry.path().filename().string();
+    if (!entry.is_regular_file(ec)) continue;
+    if (isTemporaryName(name)) {
+      const auto written = entry.last_write_time(ec);
+      if (ec || now - written < kStaleTemporaryAge) continue;
+    } else if (!isEntryName(name)) {
+      continue;
+    }
+    // A reader that opened the entry before keeps its bytes (unlink, not truncate); a writer
+    // publishing it now renames over the name afterwards, which is a complete entry again.
     if (fs::remove(entry.path(), ec)) ++removed;
   }
   return removed;
@@ -131,10 +159,7 @@ DiskCache::Usage DiskCache::usage() const {
   if (!fs::is_directory(dir_, ec)) return usage;
   for (const auto& entry : fs::directory_iterator(dir_, ec)) {
     std::string name = entry.path().filename().string();
-    if (!entry.is_regular_file(ec) || !isCacheFileName(name) ||
-        name.compare(name.size() - 4, 4, ".tmp") == 0) {
-      continue;
-    }
+    if (!entry.is_regular_file(ec) || !isEntryName(name)) continue;
     ++usage.files;
     usage.bytes += entry.file_size(ec);
   }

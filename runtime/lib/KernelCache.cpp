@@ -181,6 +181,10 @@ std::shared_ptr<const std::string> KernelCache::diskOrCompile(const CudaProgram&
     try {
       disk_->store(key, artifact, *bytes);
     } catch (const Error& error) {
+      {
+        std::lock_guard<std::mutex> lock(mutex_);
+        ++stats_.store_failures;
+      }
       warnOnce(disk_warned_, std::string(error.what()) + "; compiling without storing kernels");
     }
   }

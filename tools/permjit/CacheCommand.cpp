@@ -9,7 +9,8 @@ namespace permjit::cli {
 const char* const kCacheUsage =
     "usage: permjit cache stats|clear [--dir DIR]\n"
     "  stats   the cache directory, its files and their size\n"
-    "  clear   remove every cached kernel\n"
+    "  clear   remove every cached kernel (<key>.ptx / <key>.cubin; other files stay, and so do\n"
+    "          temporary files of writes younger than 10 minutes)\n"
     "  --dir   another cache directory (default: PERMJIT_CACHE_DIR or ~/.cache/permjit)\n";
 
 int cacheCommand(const std::vector<std::string>& argv) {

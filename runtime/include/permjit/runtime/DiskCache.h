@@ -30,7 +30,9 @@ class DiskCache {
   Lookup load(const Hash128& key, Artifact artifact, std::string* payload) const;
   // Atomic publish; Error(kIo) naming the directory when it cannot be written.
   void store(const Hash128& key, Artifact artifact, const std::string& payload) const;
-  // Removes every cache file (and stale temporary file) of this format; returns the count.
+  // Removes every entry (<32 hex>.ptx / .cubin) and every writer's temporary file older than
+  // 10 minutes (younger ones may be writes in flight); returns the count. Other files in the
+  // directory are left alone.
   size_t clear() const;
   // Number of cache files and their total size in bytes.
   struct Usage {

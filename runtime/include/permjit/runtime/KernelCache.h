@@ -53,6 +53,7 @@ struct CacheStats {
   uint64_t disk_hits = 0;
   uint64_t compiles = 0;
   uint64_t corrupt_files = 0;
+  uint64_t store_failures = 0;  // compiled kernels the disk layer could not keep (warned once)
   size_t memory_entries = 0;
 };
 
