@@ -23,7 +23,7 @@ done
 #   PYTHONPATH=python PERMJIT_LIBRARY=build/gpu/lib/libpermjit.so python3 python/tests/gpu_check.py
 mkdir -p build/gpu/lib
 strip --strip-unneeded -o build/gpu/lib/libpermjit.so "$BUILD/lib/libpermjit.so"
-cp bench/run_suite.sh bench/gpu_check.sh bench/suite.py bench/baselines.py bench/table.py \
+cp bench/run_suite.sh bench/gpu_check.sh bench/sanitize_gpu.sh bench/suite.py bench/baselines.py bench/table.py \
   bench/plot.py build/gpu/bench/
 # The device tool carries at most 64 MiB with the working tree: send one compressed archive
 # (carry=["build/gpu-pack"]) and unpack it there first:

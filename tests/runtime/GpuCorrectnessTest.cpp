@@ -82,6 +82,28 @@ std::vector<GpuCase> cases() {
                                 block(SpanRef::all(), SpanRef::all())},
                                {{Modality::kVision, Modality::kText}, local(16)}}),
        interleaved, 1000, 64, DType::kFP16, 1, 2, 2});
+  // Tri-shape: the last rows' tiles are partial for the CTA, but ALL or NONE for most consumer
+  // warps (per-warp verdicts); 40 and 23 dense rows split warps of 16 rows mid-way.
+  out.push_back({"trishape_last_40", causal() & (sink(16) | local(64) | rows(SpanRef::last(40))),
+                 Layout(), 1037});
+  out.push_back({"trishape_last_23_fp16_hd64_gqa",
+                 causal() & (sink(8) | local(100) | rows(SpanRef::last(23))), Layout(), 777, 64,
+                 DType::kFP16, 1, 4, 2});
+  // The same boundary heads through the general line split: pass 0 = the head with its lines
+  // false (original order), pass 1 = head & lines & !pass 0 over the permuted plans.
+  out.push_back({"q_boundary_5_spans_split",
+                 causal() & q_boundary({{Modality::kVision, sink(16) | local(96) | vlines(7, 3)},
+                                        {Modality::kText, rows(SpanRef::all())}}),
+                 interleaved, 1000, 128, DType::kBF16, 1, 4, 2, TensorLayout::kBSHD,
+                 PassSplit::kSplitLines});
+  out.push_back(
+      {"boundary_2d_5_spans_split_fp16_hd64_bhsd",
+       causal() & boundary_2d({{{Modality::kVision, Modality::kVision}, local(64) | grid(7, 1, 2)},
+                               {{Modality::kText, Modality::kText}, sink(8) | local(32)},
+                               {{Modality::kText, Modality::kVision},
+                                block(SpanRef::all(), SpanRef::all())},
+                               {{Modality::kVision, Modality::kText}, local(16)}}),
+       interleaved, 1000, 64, DType::kFP16, 2, 2, 1, TensorLayout::kBHSD, PassSplit::kSplitLines});
   return out;
 }
 
