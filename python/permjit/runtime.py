@@ -16,6 +16,7 @@ import ctypes
 import itertools
 import json
 import math
+import operator
 import weakref
 from collections import namedtuple
 from typing import Sequence
@@ -202,11 +203,50 @@ def _workspace_of(workspace, stream: int) -> tuple[int, int, object]:
     return w.data, math.prod(w.shape) * w.bits // 8, w
 
 
+def _pointer(value, name: str):
+    """A device pointer argument: an int in [0, 2**64) (0 is null), as ctypes takes it."""
+    try:
+        number = None if isinstance(value, bool) else operator.index(value)
+    except TypeError:
+        number = None
+    if number is None:
+        raise InvalidArgumentError(
+            f"{name}: expected a device pointer (an int), got {type(value).__name__} {value!r}")
+    if not 0 <= number < (1 << 64):
+        raise InvalidArgumentError(f"{name}: {number}; allowed: a device pointer in [0, 2**64)")
+    return number or None
+
+
 class _PlanBase:
+    _kind = "plan"
+
+    def _live(self):
+        """The C handle, or InvalidArgumentError once close() has freed it."""
+        handle = getattr(self, "_handle", None)
+        if handle is None:
+            raise InvalidArgumentError(
+                f"{self._kind}: closed (close() was called); make a new one to run again")
+        return handle
+
+    def _tensor_args(self, q, k, v, out, dims, lse, workspace, stream):
+        """The geometry, pointers and owners of a run on DLPack tensors (Plan.run,
+        LayerPlan.run): the owners keep the exported views alive during the call."""
+        named = _views({"q": q, "k": k, "v": v, "out": out, "lse": lse}, stream)
+        g = _tensors.attention_geometry(*(_info(named[n], n) for n in ("q", "k", "v", "out")),
+                                        dims)
+        if named["lse"] is not None:
+            _tensors.check_lse(_info(named["lse"], "lse"), g, named["q"].device)
+        ws_ptr, ws_bytes, ws_owner = _workspace_of(workspace, stream)
+        pointers = tuple(named[n].data for n in ("q", "k", "v", "out"))
+        owners = (named, ws_owner)
+        return g, pointers, (named["lse"].data if named["lse"] is not None else 0), ws_ptr, \
+            ws_bytes, owners
+
     def _fill_common(self, args, q, k, v, out, lse, batch, heads, kv_heads, seq_len, dtype,
                      tensor_layout, strides, layout, softmax_scale, workspace, workspace_bytes):
-        args.q, args.k, args.v, args.o = q or None, k or None, v or None, out or None
-        args.lse = lse or None
+        args.q, args.k = _pointer(q, "q"), _pointer(k, "k")
+        args.v, args.o = _pointer(v, "v"), _pointer(out, "out")
+        args.lse = _pointer(lse, "lse")
         args.batch = _lib.require_int(batch, "batch")
         args.heads = _lib.require_int(heads, "heads")
         args.kv_heads = _lib.require_int(kv_heads, "kv_heads")
@@ -231,7 +271,7 @@ class _PlanBase:
         spans, count = as_layout(layout).c_spans()
         args.spans, args.num_spans = spans, count
         args.softmax_scale = 0.0 if softmax_scale is None else float(softmax_scale)
-        args.workspace = workspace or None
+        args.workspace = _pointer(workspace, "workspace")
         args.workspace_bytes = _lib.require_int(workspace_bytes, "workspace_bytes")
         return spans  # the caller keeps the array alive during the call
 
@@ -280,18 +320,18 @@ class Plan(_PlanBase):
 
     def source(self, pass_index: int = 0) -> str:
         """The generated CUDA source of one pass."""
-        return _lib.call_text("permjit_plan_source", self._handle,
+        return _lib.call_text("permjit_plan_source", self._live(),
                               _lib.require_int(pass_index, "pass", 32))
 
     def kernel_name(self, pass_index: int = 0) -> str:
-        return _lib.call_text("permjit_plan_kernel_name", self._handle,
+        return _lib.call_text("permjit_plan_kernel_name", self._live(),
                               _lib.require_int(pass_index, "pass", 32))
 
     def workspace_bytes(self, batch: int, heads: int, seq_len: int) -> int:
         """Device scratch run needs for this shape (0 for static plans)."""
         out = ctypes.c_size_t()
         _lib.check(_lib.lib().permjit_plan_workspace_bytes(
-            self._handle, _lib.require_int(batch, "batch"), _lib.require_int(heads, "heads"),
+            self._live(), _lib.require_int(batch, "batch"), _lib.require_int(heads, "heads"),
             _lib.require_int(seq_len, "seq_len"), ctypes.byref(out)))
         return out.value
 
@@ -324,21 +364,9 @@ class Plan(_PlanBase):
                                 tensor_layout=tensor_layout, strides=strides, layout=layout,
                                 lse=lse, workspace=workspace, workspace_bytes=workspace_bytes,
                                 softmax_scale=softmax_scale, reuse_estimate=reuse_estimate)
-        _lib.check(_lib.lib().permjit_plan_run(self._handle, ctypes.byref(args),
+        _lib.check(_lib.lib().permjit_plan_run(self._live(), ctypes.byref(args),
                                                stream_handle(stream) or None))
         del keep
-
-    def _tensor_args(self, q, k, v, out, dims, lse, workspace, stream):
-        named = _views({"q": q, "k": k, "v": v, "out": out, "lse": lse}, stream)
-        g = _tensors.attention_geometry(*(_info(named[n], n) for n in ("q", "k", "v", "out")),
-                                        dims)
-        if named["lse"] is not None:
-            _tensors.check_lse(_info(named["lse"], "lse"), g, named["q"].device)
-        ws_ptr, ws_bytes, ws_owner = _workspace_of(workspace, stream)
-        pointers = tuple(named[n].data for n in ("q", "k", "v", "out"))
-        owners = (named, ws_owner)
-        return g, pointers, (named["lse"].data if named["lse"] is not None else 0), ws_ptr, \
-            ws_bytes, owners
 
     def run(self, q, k, v, out, *, layout=None, lse=None, workspace=None, stream=None,
             dims: str = "bshd", softmax_scale: float | None = None,
@@ -386,7 +414,7 @@ class Plan(_PlanBase):
                                 tensor_layout=tensor_layout, strides=strides, layout=layout,
                                 lse=0, workspace=workspace, workspace_bytes=workspace_bytes,
                                 softmax_scale=None, reuse_estimate=False)
-        text = _lib.call_text("permjit_plan_estimated_indices_json", self._handle,
+        text = _lib.call_text("permjit_plan_estimated_indices_json", self._live(),
                               ctypes.byref(args), stream_handle(stream) or None)
         del keep
         return json.loads(text)
@@ -410,6 +438,8 @@ class Plan(_PlanBase):
 class LayerPlan(_PlanBase):
     """Every head of one model layer (permjit_layer_c.h): heads with equal patterns share a plan."""
 
+    _kind = "layer plan"
+
     def __init__(self, runtime: Runtime, handle, config: ModelConfig, layer: int, head_dim: int,
                  dtype: str):
         self.runtime = runtime
@@ -425,7 +455,7 @@ class LayerPlan(_PlanBase):
     def workspace_bytes(self, batch: int, seq_len: int) -> int:
         out = ctypes.c_size_t()
         _lib.check(_lib.lib().permjit_layer_plan_workspace_bytes(
-            self._handle, _lib.require_int(batch, "batch"), _lib.require_int(seq_len, "seq_len"),
+            self._live(), _lib.require_int(batch, "batch"), _lib.require_int(seq_len, "seq_len"),
             ctypes.byref(out)))
         return out.value
 
@@ -442,7 +472,7 @@ class LayerPlan(_PlanBase):
                                  self.num_heads if heads is None else heads, kv_heads, seq_len,
                                  dtype, tensor_layout, strides, layout, softmax_scale, workspace,
                                  workspace_bytes)
-        _lib.check(_lib.lib().permjit_layer_plan_run(self._handle, ctypes.byref(args),
+        _lib.check(_lib.lib().permjit_layer_plan_run(self._live(), ctypes.byref(args),
                                                      stream_handle(stream) or None))
         del keep
 
@@ -450,21 +480,14 @@ class LayerPlan(_PlanBase):
             dims: str = "bshd", softmax_scale: float | None = None) -> None:
         """Runs every head on DLPack tensors (as Plan.run)."""
         handle = stream_handle(stream)
-        named = _views({"q": q, "k": k, "v": v, "out": out, "lse": lse}, handle)
-        g = _tensors.attention_geometry(*(_info(named[n], n) for n in ("q", "k", "v", "out")),
-                                        dims)
-        if named["lse"] is not None:
-            _tensors.check_lse(_info(named["lse"], "lse"), g, named["q"].device)
-        ws_ptr, ws_bytes, ws_owner = _workspace_of(workspace, handle)
-        self.run_pointers(named["q"].data, named["k"].data, named["v"].data, named["out"].data,
-                          seq_len=g.seq_len, batch=g.batch, heads=g.heads, kv_heads=g.kv_heads,
-                          dtype=g.dtype,
+        g, (qp, kp, vp, op), lse_ptr, ws_ptr, ws_bytes, owners = self._tensor_args(
+            q, k, v, out, dims, lse, workspace, handle)
+        self.run_pointers(qp, kp, vp, op, seq_len=g.seq_len, batch=g.batch, heads=g.heads,
+                          kv_heads=g.kv_heads, dtype=g.dtype,
                           strides=(g.q_strides, g.k_strides, g.v_strides, g.o_strides),
-                          layout=layout,
-                          lse=named["lse"].data if named["lse"] is not None else 0,
-                          workspace=ws_ptr, workspace_bytes=ws_bytes,
+                          layout=layout, lse=lse_ptr, workspace=ws_ptr, workspace_bytes=ws_bytes,
                           softmax_scale=softmax_scale, stream=handle)
-        del named, ws_owner
+        del owners
 
     def close(self) -> None:
         if getattr(self, "_handle", None) is not None:

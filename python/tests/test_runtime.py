@@ -141,3 +141,35 @@ def test_layer_plans(host_runtime, repo_root):
                            workspace_bytes=workspace_bytes)
     with pytest.raises(permjit.InvalidArgumentError, match="layer"):
         host_runtime.plan_layer(config, 7)
+
+
+def test_pointers_are_ints_in_range(plan):
+    for name in ("q", "k", "v", "o"):
+        for bad, why in ((1.5, "expected a device pointer"), ("0x10", "expected a device pointer"),
+                         (True, "expected a device pointer"), (-1, "allowed: a device pointer"),
+                         (1 << 64, "allowed: a device pointer")):
+            label = "out" if name == "o" else name
+            with pytest.raises(permjit.InvalidArgumentError, match=f"{label}: .*{why}"):
+                run(plan, **{name: bad})
+    with pytest.raises(permjit.InvalidArgumentError, match="lse: .*expected a device pointer"):
+        run(plan, lse=object())
+    with pytest.raises(permjit.InvalidArgumentError, match="workspace: .*allowed"):
+        run(plan, workspace=-8)
+    with pytest.raises(permjit.DriverError):  # numpy integers are pointers too
+        run(plan, q=np.uint64(Q))
+
+
+def test_a_closed_plan_says_so(host_runtime, repo_root):
+    plan = host_runtime.plan(causal(), head_dim=64)
+    plan.close()
+    plan.close()  # twice is fine
+    for call in (lambda: plan.source(0), lambda: plan.kernel_name(0),
+                 lambda: plan.workspace_bytes(1, 1, 64), lambda: run(plan, lse=0)):
+        with pytest.raises(permjit.InvalidArgumentError, match=r"plan: closed \(close\(\)"):
+            call()
+    text = (repo_root / "docs" / "model-config.md").read_text()
+    config = permjit.ModelConfig(text.split("```json", 1)[1].split("```", 1)[0])
+    layer = host_runtime.plan_layer(config, 0, head_dim=128)
+    layer.close()
+    with pytest.raises(permjit.InvalidArgumentError, match=r"layer plan: closed"):
+        layer.workspace_bytes(1, 4096)

@@ -61,7 +61,10 @@ permjit_status_t guarded(Body&& body) {
   } catch (const permjit::Error& error) {
     return fail(statusOf(error.category()), error.what());
   } catch (const nlohmann::json::exception& error) {
-    return fail(PERMJIT_ERROR_INVALID_PATTERN, std::string("pattern_json: ") + error.what());
+    // Every reader turns JSON errors into permjit::Error with the value's path; one that gets
+    // here is a value no reader checked: say so, without guessing which argument held it.
+    return fail(PERMJIT_ERROR_INVALID_PATTERN,
+                std::string("json: ") + error.what() + " (a JSON value permjit did not check)");
   } catch (const std::bad_alloc&) {
     return fail(PERMJIT_ERROR_OUT_OF_MEMORY, "host memory exhausted");
   } catch (const std::exception& error) {
