@@ -14,6 +14,7 @@
 #include "permjit/patterns/HeadTypes.h"
 #include "permjit/patterns/ModelConfig.h"
 #include "permjit/patterns/Search.h"
+#include "permjit/patterns/Viz.h"
 #include "permjit/permjit.h"
 #include "permjit/permjit_dsl_c.h"
 #include "permjit/runtime/CApiAccess.h"
@@ -280,6 +281,37 @@ permjit_status_t permjit_search_heads_json(const permjit_calibration_input_t* in
     }
     const json out = {{"config", permjit::patterns::modelConfigToJson(config)}, {"heads", heads}};
     returnText(out.dump(), out_json);
+  });
+}
+
+permjit_status_t permjit_pattern_viz_rgb(const char* pattern_json, const char* layout_json,
+                                         int64_t seq_len, const permjit_plan_options_t* options,
+                                         int max_panel_pixels, const char** out_json,
+                                         const uint8_t** out_rgb) {
+  return callGuarded([&] {
+    if (out_json == nullptr) throw nullArgument("out_json");
+    if (out_rgb == nullptr) throw nullArgument("out_rgb");
+    if (seq_len < 1 || seq_len > permjit::patterns::kMaxVizSeqLen) {
+      throw Error(ErrorCategory::kInvalidArgument,
+                  "seq_len: " + std::to_string(seq_len) + "; allowed: 1.." +
+                      std::to_string(permjit::patterns::kMaxVizSeqLen));
+    }
+    permjit::PlanOptions plan;
+    if (options != nullptr) permjit::capi::copyPlanOptions(*options, "options.", plan);
+    plan.layout = layoutArgument(layout_json);
+    plan.seq_len = seq_len;
+    permjit::patterns::VizOptions viz;
+    if (max_panel_pixels != 0) viz.max_panel_pixels = max_panel_pixels;
+    // One picture per thread, like the text results: valid until this thread's next call.
+    static thread_local permjit::patterns::VizImage image;
+    image = permjit::patterns::renderPatternImage(patternArgument(pattern_json),
+                                                  permjit::compileOptionsFor(plan), viz);
+    const json info = {{"width", image.info.width},
+                       {"height", image.info.height},
+                       {"cell", image.info.cell},
+                       {"passes", image.info.passes}};
+    returnText(info.dump(), out_json);
+    *out_rgb = image.rgb.data();
   });
 }
 

@@ -49,6 +49,17 @@ permjit_status_t permjit_pattern_mask(const char* pattern_json, const char* layo
                                       int64_t seq_len, const permjit_dynamic_indices_t* indices,
                                       uint8_t* out, size_t out_bytes);
 
+/* The picture `permjit viz` draws (the kept pairs in original order, then each pass of the plan
+ * `options` describe, NULL for the defaults, in that pass's order), as 8-bit RGB rows, top row
+ * first: *out_rgb points at width * height * 3 bytes and *out_json is {"width", "height",
+ * "cell" (positions per pixel side), "passes" (a description per right-hand panel)}, both
+ * valid until this thread's next call of this function. seq_len: 1..2^24; max_panel_pixels:
+ * 16..8192, 0 for 512. Dynamic patterns (vertical_slash, grid_estimated) are refused. */
+permjit_status_t permjit_pattern_viz_rgb(const char* pattern_json, const char* layout_json,
+                                         int64_t seq_len, const permjit_plan_options_t* options,
+                                         int max_panel_pixels, const char** out_json,
+                                         const uint8_t** out_rgb);
+
 /* A pattern file ({"permjit": 1, "name": ..., "pattern": ..., "layout": ...}), read strictly
  * and written back pretty-printed (permjit::dumpPatternFile). */
 permjit_status_t permjit_pattern_file_canonical_json(const char* file_json, const char** out_json);

@@ -67,6 +67,7 @@ from .runtime import (
     environment_variables,
     version,
 )
+from .pictures import Viz, viz, write_png
 from .search import SearchResult, search_heads
 
 __version__ = "0.1.0"

@@ -221,6 +221,11 @@ _PROTOTYPES = {
     "permjit_model_config_pattern_json": (c_int, [c_char_p, c_int, c_int, _text]),
     "permjit_model_config_layout_json": (c_int, [c_char_p, c_int64, c_char_p, _text]),
     "permjit_search_heads_json": (c_int, [POINTER(CalibrationInput), c_size_t, c_char_p, _text]),
+    "permjit_pattern_viz_rgb": (
+        c_int,
+        [c_char_p, c_char_p, c_int64, POINTER(PlanOptions), c_int, _text,
+         POINTER(POINTER(c_uint8))],
+    ),
     # permjit_query_c.h
     "permjit_version": (c_char_p, []),
     "permjit_device_unavailable_reason": (c_int, [_text]),

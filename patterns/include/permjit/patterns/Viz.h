@@ -49,6 +49,15 @@ struct VizResult {
   std::vector<std::string> passes;  // PassOrder::description of each right-hand panel
 };
 
+// The picture writePatternPng writes, as 8-bit RGB rows (info.width * info.height * 3 bytes,
+// top row first). Throws what writePatternPng throws, except Error(kIo).
+struct VizImage {
+  VizResult info;
+  std::vector<uint8_t> rgb;
+};
+VizImage renderPatternImage(const Pattern& pattern, const CompileOptions& plan,
+                            const VizOptions& options = {});
+
 // Left panel: the kept set in original order. Then one panel per pass of the plan: the pairs
 // that pass computes, in its row/col order (the passes' kept sets are disjoint, their union the
 // pattern). Throws Error(kIo) when the file cannot be written, Error(kInvalidArgument) for bad
