@@ -63,7 +63,7 @@ case "$cmd" in
     install_packages
     build
     ctest --test-dir "$BUILD" --output-on-failure -j "$JOBS"
-    # Every reader under libFuzzer + ASan/UBSan, briefly (build-fuzz/; about 4 minutes on 2 cores).
+    # Every reader under libFuzzer + ASan/UBSan, briefly (build-fuzz/; under 5 minutes on 2 cores).
     bash scripts/fuzz.sh 20
     ;;
   build)
