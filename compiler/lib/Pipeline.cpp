@@ -246,34 +246,6 @@ TileConfig defaultTileConfig(int head_dim) {
   return TileConfig{128, 64, 4, 2};
 }
 
-void validateTileConfig(const TileConfig& tile) {
-  auto check = [](const char* field, int value, std::initializer_list<int> allowed) {
-    for (int a : allowed) {
-      if (value == a) return;
-    }
-    std::string list;
-    for (int a : allowed) list += (list.empty() ? "" : ", ") + std::to_string(a);
-    throw Error(ErrorCategory::kUnsupported,
-                fmt::format("tile.{}: {} is not supported; allowed: {}", field, value, list));
-  };
-  check("block_m", tile.block_m, {64, 128});
-  check("block_n", tile.block_n, {32, 64, 128});
-  check("warps", tile.warps, {4, 8});
-  check("stages", tile.stages, {1, 2, 3});
-}
-
-const char* passSplitName(PassSplit split) {
-  switch (split) {
-    case PassSplit::kSingle:
-      return "single";
-    case PassSplit::kSplitLines:
-      return "lines";
-    case PassSplit::kAuto:
-      return "auto";
-  }
-  return "?";
-}
-
 const char* stageName(Stage stage) {
   switch (stage) {
     case Stage::kPatternIR:

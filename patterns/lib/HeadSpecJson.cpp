@@ -314,5 +314,6 @@ HeadType parseHeadType(const std::string& name, const std::string& field) {
 }
 
 bool HeadSpec::operator==(const HeadSpec&) const = default;
+bool BoundaryBlock::operator==(const BoundaryBlock&) const = default;
 
 }  // namespace permjit::patterns

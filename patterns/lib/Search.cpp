@@ -412,8 +412,10 @@ std::vector<SearchCandidate> parseCandidates(const std::string& text, const std:
     nlohmann::json head = value["candidates"][i];
     std::string path = fmt::format("{}: candidates[{}]", where, i);
     SearchCandidate cand;
-    if (head.is_object() && head.value("type", "") == "grid" && !head.contains("phase_q") &&
-        !head.contains("phase_k")) {
+    // Not head.value("type", ""): it throws nlohmann's type_error for a non-string type, which
+    // headSpecFromJson reports by path instead.
+    if (head.is_object() && head.contains("type") && head.at("type") == "grid" &&
+        !head.contains("phase_q") && !head.contains("phase_k")) {
       head["phase_q"] = 0;
       head["phase_k"] = 0;
       cand.search_phases = true;

@@ -235,5 +235,16 @@ TEST(Search, ParsesCandidateFiles) {
       ErrorCategory::kInvalidPattern, {"c.json: candidates[0].type", "allowed: dense"});
 }
 
+// Found by tests/fuzz (fuzz_search_candidates): a type that is not a string escaped as
+// nlohmann::json's type_error instead of a permjit::Error naming the field.
+TEST(Search, CandidateTypeOfTheWrongJsonType) {
+  for (const char* type : {"32", "null", "[\"grid\"]", "{\"grid\": 1}"}) {
+    const std::string text = std::string(R"({"permjit_search_candidates": 1, "candidates": [)") +
+                             R"({"type": )" + type + R"(, "stride": 14}]})";
+    expectError([&] { parseCandidates(text, "c.json"); }, ErrorCategory::kInvalidPattern,
+                {"c.json: candidates[0].type"});
+  }
+}
+
 }  // namespace
 }  // namespace permjit::patterns

@@ -66,7 +66,9 @@ struct BoundaryBlock {
   Modality q = Modality::kVision;
   Modality k = Modality::kVision;  // boundary_2d only
   HeadSpec head;
-  bool operator==(const BoundaryBlock&) const = default;
+  // Defaulted out of line, after HeadSpec's: clang 14 crashes on the recursive comparison
+  // (HeadSpec holds BoundaryBlocks) when it is defaulted here.
+  bool operator==(const BoundaryBlock&) const;
 };
 
 // Builds the head's pattern (HeadTypes.h); throws Error(kInvalidPattern) naming `field`'s
