@@ -35,10 +35,6 @@ struct ProgramDeleter {
 
 }  // namespace
 
-const char* artifactName(Artifact artifact) {
-  return artifact == Artifact::kCubin ? "cubin" : "ptx";
-}
-
 std::string NvrtcVersion::str() const {
   return std::to_string(major) + "." + std::to_string(minor);
 }

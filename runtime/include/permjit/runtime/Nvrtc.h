@@ -8,7 +8,9 @@
 namespace permjit::runtime {
 
 enum class Artifact { kCubin, kPtx };
-const char* artifactName(Artifact artifact);  // "cubin" | "ptx"
+inline const char* artifactName(Artifact artifact) {  // "cubin" | "ptx"
+  return artifact == Artifact::kCubin ? "cubin" : "ptx";
+}
 
 // Everything NVRTC reads for one program. `arch` is an NVRTC real architecture ("sm_90a",
 // "sm_80"); it is passed as --gpu-architecture unless `options` already name one.
