@@ -65,6 +65,8 @@ case "$cmd" in
     ctest --test-dir "$BUILD" --output-on-failure -j "$JOBS"
     # Every reader under libFuzzer + ASan/UBSan, briefly (build-fuzz/; under 5 minutes on 2 cores).
     bash scripts/fuzz.sh 20
+    # The CPU tests again, built with ASan + UBSan (build-asan/).
+    bash scripts/sanitize.sh
     ;;
   build)
     install_packages

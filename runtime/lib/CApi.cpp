@@ -83,7 +83,7 @@ Error nullArgument(const char* name) {
                std::string(name) + ": null; allowed: a valid pointer/handle");
 }
 
-DType dtypeOf(permjit_dtype_t dtype, const std::string& field) {
+DType dtypeOf(int dtype, const std::string& field) {
   switch (dtype) {
     case PERMJIT_DTYPE_BF16:
       return DType::kBF16;
@@ -91,12 +91,12 @@ DType dtypeOf(permjit_dtype_t dtype, const std::string& field) {
       return DType::kFP16;
     default:
       throw Error(ErrorCategory::kUnsupported,
-                  field + ": " + std::to_string(static_cast<int>(dtype)) +
+                  field + ": " + std::to_string(dtype) +
                       "; allowed: PERMJIT_DTYPE_BF16 (1), PERMJIT_DTYPE_FP16 (2)");
   }
 }
 
-PassSplit passSplitOf(permjit_pass_split_t split, const std::string& field) {
+PassSplit passSplitOf(int split, const std::string& field) {
   switch (split) {
     case PERMJIT_PASSES_AUTO:
       return PassSplit::kAuto;
@@ -110,7 +110,7 @@ PassSplit passSplitOf(permjit_pass_split_t split, const std::string& field) {
       field + ": " + std::to_string(split) + "; allowed: PERMJIT_PASSES_AUTO, _SINGLE, _LINES");
 }
 
-TensorLayout tensorLayoutOf(permjit_tensor_layout_t layout) {
+TensorLayout tensorLayoutOf(int layout) {
   switch (layout) {
     case PERMJIT_LAYOUT_BSHD:
       return TensorLayout::kBSHD;
@@ -130,13 +130,14 @@ std::optional<Layout> layoutOf(const permjit_span_t* spans, size_t num_spans) {
   std::vector<Span> cpp_spans;
   for (size_t i = 0; i < num_spans; ++i) {
     const permjit_span_t& span = spans[i];
-    if (span.modality < PERMJIT_MODALITY_VISION || span.modality > PERMJIT_MODALITY_OTHER) {
-      throw Error(ErrorCategory::kInvalidArgument,
-                  "spans[" + std::to_string(i) + "].modality: " + std::to_string(span.modality) +
-                      "; allowed: 0 vision, 1 text, 2 other");
+    const int modality = rawEnum(span.modality);
+    if (modality < PERMJIT_MODALITY_VISION || modality > PERMJIT_MODALITY_OTHER) {
+      throw Error(ErrorCategory::kInvalidArgument, "spans[" + std::to_string(i) +
+                                                       "].modality: " + std::to_string(modality) +
+                                                       "; allowed: 0 vision, 1 text, 2 other");
     }
     Span cpp_span;
-    cpp_span.kind = static_cast<Modality>(span.modality);
+    cpp_span.kind = static_cast<Modality>(modality);
     cpp_span.begin = span.begin;
     cpp_span.end = span.end;
     cpp_spans.push_back(cpp_span);

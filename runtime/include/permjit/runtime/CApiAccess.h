@@ -4,6 +4,7 @@
 // shares, so each field is converted and checked by one piece of code.
 #pragma once
 
+#include <cstring>
 #include <functional>
 #include <optional>
 #include <string>
@@ -23,11 +24,21 @@ permjit_status_t callGuarded(const std::function<void()>& body);
 
 // Error(kInvalidArgument) "<name>: null; allowed: a valid pointer/handle".
 Error nullArgument(const char* name);
+// The integer a C caller stored in an enum field. Reading the field as the C++ enum type is
+// undefined for a value outside the enumerators' range (UBSan: "not a valid value for type"),
+// and such values are exactly what the checks below must reject, so they read the bytes.
+template <class Enum>
+int rawEnum(const Enum& field) {
+  static_assert(sizeof(Enum) == sizeof(int), "C enums of this API are int-sized");
+  int value;
+  std::memcpy(&value, &field, sizeof value);
+  return value;
+}
 // Error(kUnsupported) naming `field` for a value other than BF16 and FP16.
-DType dtypeOf(permjit_dtype_t dtype, const std::string& field);
+DType dtypeOf(int dtype, const std::string& field);
 // Error(kInvalidArgument) naming `field` for an unknown value.
-PassSplit passSplitOf(permjit_pass_split_t split, const std::string& field);
-TensorLayout tensorLayoutOf(permjit_tensor_layout_t layout);  // field "tensor_layout"
+PassSplit passSplitOf(int split, const std::string& field);
+TensorLayout tensorLayoutOf(int layout);  // field "tensor_layout"
 // The modality layout of `num_spans` spans; nullopt for none. Error(kInvalidArgument) naming
 // "spans" for a null array, a bad modality or spans that do not form a layout.
 std::optional<Layout> layoutOf(const permjit_span_t* spans, size_t num_spans);
@@ -39,8 +50,8 @@ inline Strides stridesOf(const int64_t strides[3]) { return {strides[0], strides
 template <class CppOptions>
 void copyPlanOptions(const permjit_plan_options_t& in, const std::string& prefix, CppOptions& out) {
   out.head_dim = in.head_dim;
-  out.dtype = dtypeOf(in.dtype, prefix + "dtype");
-  out.pass_split = passSplitOf(in.pass_split, prefix + "pass_split");
+  out.dtype = dtypeOf(rawEnum(in.dtype), prefix + "dtype");
+  out.pass_split = passSplitOf(rawEnum(in.pass_split), prefix + "pass_split");
   if (in.block_m || in.block_n || in.warps || in.stages) {
     out.tile = TileConfig{in.block_m, in.block_n, in.warps, in.stages};
   }
@@ -60,8 +71,8 @@ void copySharedRunArgs(const CArgs& in, CppArgs& out) {
   out.heads = in.heads;
   out.kv_heads = in.kv_heads;
   out.seq_len = in.seq_len;
-  if (in.dtype != PERMJIT_DTYPE_PLAN) out.dtype = dtypeOf(in.dtype, "dtype");
-  out.tensor_layout = tensorLayoutOf(in.tensor_layout);
+  if (rawEnum(in.dtype) != PERMJIT_DTYPE_PLAN) out.dtype = dtypeOf(rawEnum(in.dtype), "dtype");
+  out.tensor_layout = tensorLayoutOf(rawEnum(in.tensor_layout));
   out.q_strides = stridesOf(in.q_strides);
   out.k_strides = stridesOf(in.k_strides);
   out.v_strides = stridesOf(in.v_strides);
