@@ -291,11 +291,7 @@ permjit_status_t permjit_pattern_viz_rgb(const char* pattern_json, const char* l
   return callGuarded([&] {
     if (out_json == nullptr) throw nullArgument("out_json");
     if (out_rgb == nullptr) throw nullArgument("out_rgb");
-    if (seq_len < 1 || seq_len > permjit::patterns::kMaxVizSeqLen) {
-      throw Error(ErrorCategory::kInvalidArgument,
-                  "seq_len: " + std::to_string(seq_len) + "; allowed: 1.." +
-                      std::to_string(permjit::patterns::kMaxVizSeqLen));
-    }
+    // seq_len, the layout and max_panel_pixels are checked where the picture is rendered.
     permjit::PlanOptions plan;
     if (options != nullptr) permjit::capi::copyPlanOptions(*options, "options.", plan);
     plan.layout = layoutArgument(layout_json);

@@ -54,6 +54,23 @@ std::optional<AtomicWriteFailure> writeInPlace(const std::string& path, const st
 
 }  // namespace
 
+std::optional<std::string> finalNameOfTemporary(const std::string& name) {
+  // Three numeric fields before ".tmp", as tempSuffix writes them.
+  constexpr char kTmp[] = ".tmp";
+  if (name.size() <= 4 || name.compare(name.size() - 4, 4, kTmp) != 0) return std::nullopt;
+  size_t end = name.size() - 4;
+  for (int field = 0; field < 3; ++field) {
+    const size_t dot = name.rfind('.', end - 1);
+    if (dot == std::string::npos || dot + 1 == end) return std::nullopt;
+    for (size_t i = dot + 1; i < end; ++i) {
+      if (name[i] < '0' || name[i] > '9') return std::nullopt;
+    }
+    end = dot;
+    if (end == 0) return std::nullopt;
+  }
+  return name.substr(0, end);
+}
+
 std::optional<AtomicWriteFailure> writeFileAtomically(const std::string& path,
                                                       const std::string& bytes) {
   struct stat st;

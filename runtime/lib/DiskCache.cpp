@@ -55,12 +55,10 @@ bool isEntryName(const std::string& name) {
   return artifact == "ptx" || artifact == "cubin";
 }
 
-// A writer's temporary file: an entry's name, then AtomicFile's ".<pid>.<thread>.<n>.tmp".
+// A writer's temporary file of an entry (AtomicFile's naming).
 bool isTemporaryName(const std::string& name) {
-  constexpr char kTmp[] = ".tmp";
-  if (name.size() <= 4 || name.compare(name.size() - 4, 4, kTmp) != 0) return false;
-  const size_t artifact_end = name.find('.', 33);
-  return artifact_end != std::string::npos && isEntryName(name.substr(0, artifact_end));
+  const std::optional<std::string> final_name = finalNameOfTemporary(name);
+  return final_name && isEntryName(*final_name);
 }
 
 // A temporary file younger than this may belong to a write in flight (compile, fsync, rename

@@ -525,23 +525,22 @@ TEST(PlanMatchesReference, DynamicPatternsWithRandomSets) {
   EXPECT_GT(counts.all, 0);
 }
 
-// Boundary heads with a grid-like block: under kSplitLines each is two passes (the general
-// line split: P0 = P with lines false, then P & lines & !P0 over the head's plans), exact and
-// disjoint like every plan.
-TEST(PlanMatchesReference, BoundaryHeadsWithLines) {
-  auto [base_seed, cases] = settings(20261201, 150);
-  Counts counts;
-  int64_t split_cases = 0;
+// `cases` random patterns make(gen, S), each compiled single-pass and with kSplitLines and
+// checked against the reference; false at the first wrong plan. split_cases counts the
+// kSplitLines compiles that split; a single-pass compile never may.
+template <class Make>
+bool checkSingleAndSplit(uint64_t base_seed, int cases, int64_t min_len, Make make, Counts& counts,
+                         int64_t& split_cases) {
   for (int n = 0; n < cases; ++n) {
     uint64_t seed = base_seed + n;
     Generator gen(seed);
-    int64_t seq_len = gen.uniform(2, 300);
+    int64_t seq_len = gen.uniform(min_len, 300);
     Layout layout = gen.layout(seq_len);
-    Pattern pattern = gen.boundaryWithLines(seq_len);
+    Pattern pattern = make(gen, seq_len);
     try {
       validate(pattern, layout, seq_len);
     } catch (const Error&) {
-      ++counts.rejected;  // a boundary naming a modality the layout lacks
+      ++counts.rejected;  // e.g. a boundary naming a modality the layout lacks
       continue;
     }
     SCOPED_TRACE(testing::Message() << "PERMJIT_TEST_SEED=" << seed << " S=" << seq_len
@@ -552,11 +551,23 @@ TEST(PlanMatchesReference, BoundaryHeadsWithLines) {
       options.tile = kConfigs[n % 3];
       options.pass_split = split;
       const int64_t before = counts.split;
-      if (!compileAndCheck(pattern, options, layout, seq_len, mask, counts)) return;
+      if (!compileAndCheck(pattern, options, layout, seq_len, mask, counts)) return false;
       if (split == PassSplit::kSplitLines) split_cases += counts.split - before;
       if (split == PassSplit::kSingle) EXPECT_EQ(counts.split, before);
     }
   }
+  return true;
+}
+
+// Boundary heads with a grid-like block: under kSplitLines each is two passes (the general
+// line split: P0 = P with lines false, then P & lines & !P0 over the head's plans), exact and
+// disjoint like every plan.
+TEST(PlanMatchesReference, BoundaryHeadsWithLines) {
+  auto [base_seed, cases] = settings(20261201, 150);
+  Counts counts;
+  int64_t split_cases = 0;
+  auto make = [](Generator& gen, int64_t len) { return gen.boundaryWithLines(len); };
+  if (!checkSingleAndSplit(base_seed, cases, 2, make, counts, split_cases)) return;
   printCounts("boundary", counts);
   // More than 3/4 of the validated heads split (canonicalize may fold a block away).
   EXPECT_GT(split_cases * 4, counts.cases / 2 * 3);
@@ -566,32 +577,14 @@ TEST(PlanMatchesReference, BoundaryHeadsWithLines) {
 TEST(PlanMatchesReference, SplitShapedPatterns) {
   auto [base_seed, cases] = settings(20270301, 200);
   Counts counts;
-  for (int n = 0; n < cases; ++n) {
-    uint64_t seed = base_seed + n;
-    Generator gen(seed);
-    int64_t seq_len = gen.uniform(1, 300);
-    Layout layout = gen.layout(seq_len);
-    Pattern pattern = gen.splitShaped(seq_len);
-    try {
-      validate(pattern, layout, seq_len);
-    } catch (const Error&) {
-      ++counts.rejected;
-      continue;
-    }
-    SCOPED_TRACE(testing::Message() << "PERMJIT_TEST_SEED=" << seed << " S=" << seq_len
-                                    << " layout=" << layout.str() << " pattern=" << pattern.str());
-    std::vector<uint8_t> mask = keptMask(pattern, layout, seq_len);
-    for (PassSplit split : {PassSplit::kSingle, PassSplit::kSplitLines}) {
-      CompileOptions options;
-      options.tile = kConfigs[n % 3];
-      options.pass_split = split;
-      if (!compileAndCheck(pattern, options, layout, seq_len, mask, counts)) return;
-    }
-  }
+  int64_t split_cases = 0;
+  auto make = [](Generator& gen, int64_t len) { return gen.splitShaped(len); };
+  if (!checkSingleAndSplit(base_seed, cases, 1, make, counts, split_cases)) return;
   printCounts("split-shaped", counts);
   // Every validated split-shaped pattern splits under kSplitLines (canonicalize may only merge
   // duplicate terms, never make a union's terms all of one kind).
   EXPECT_EQ(counts.split * 2, counts.cases);
+  EXPECT_EQ(split_cases * 2, counts.cases);
   EXPECT_GT(counts.cases, cases);
 }
 

@@ -17,16 +17,22 @@ namespace {
 using permjit::testing::expectError;
 using namespace planted;
 
-CalibrationInput inputOf(const Planted& p) {
+// Q/K [heads, S, D] over a text-vision-text layout (prefix / suffix text positions).
+CalibrationInput inputOf(const std::vector<float>& q, const std::vector<float>& k, int64_t heads,
+                         int64_t seq_len, int64_t head_dim, int64_t prefix = 0,
+                         int64_t suffix = 0) {
   CalibrationInput in;
-  in.q = p.q.data();
-  in.k = p.k.data();
-  in.heads = 2;
-  in.kv_heads = 2;
-  in.seq_len = kS;
-  in.head_dim = kD;
-  in.layout = Layout::textVisionText(kS, kPrefix, kSuffix);
+  in.q = q.data();
+  in.k = k.data();
+  in.heads = in.kv_heads = heads;
+  in.seq_len = seq_len;
+  in.head_dim = head_dim;
+  in.layout = Layout::textVisionText(seq_len, prefix, suffix);
   return in;
+}
+
+CalibrationInput inputOf(const Planted& p) {
+  return inputOf(p.q, p.k, 2, kS, kD, kPrefix, kSuffix);
 }
 
 TEST(Search, PicksThePlantedGridAndLocalHeads) {
@@ -112,19 +118,11 @@ CandidateScore score(double recall, double density, bool dense = false) {
   return s;
 }
 
-// Random float32 Q/K [2, 512, 64]: every recall and density is a fraction in [0, 1] (the
-// dense candidate's float sums used to exceed 1 by rounding) and the config validates.
 // A NaN in a capture once made every recall NaN and the choice walk past the end of its list.
 TEST(Search, NonFiniteInputsAreRejectedNamingTheElement) {
   const int64_t heads = 1, S = 16, D = 8;
   std::vector<float> q(heads * S * D, 0.5f), k(heads * S * D, 0.25f);
-  CalibrationInput in;
-  in.q = q.data();
-  in.k = k.data();
-  in.heads = in.kv_heads = heads;
-  in.seq_len = S;
-  in.head_dim = D;
-  in.layout = Layout::textVisionText(S, 0, 0);
+  CalibrationInput in = inputOf(q, k, heads, S, D);
   q[0] = std::numeric_limits<float>::quiet_NaN();
   expectError([&] { searchHeads({in}, SearchOptions{}); }, ErrorCategory::kInvalidArgument,
               {"inputs[0].q: element 0 is nan; allowed: finite values only"});
@@ -141,6 +139,8 @@ TEST(Search, NonFiniteInputsAreRejectedNamingTheElement) {
               {"scores[1]: recall nan"});
 }
 
+// Random float32 Q/K [2, 512, 64]: every recall and density is a fraction in [0, 1] (the
+// dense candidate's float sums used to exceed 1 by rounding) and the config validates.
 TEST(Search, ScoresOfRandomInputsStayFractions) {
   const int64_t heads = 2, S = 512, D = 64;
   std::mt19937 rng(7);
@@ -148,13 +148,7 @@ TEST(Search, ScoresOfRandomInputsStayFractions) {
   std::vector<float> q(heads * S * D), k(heads * S * D);
   for (float& x : q) x = normal(rng);
   for (float& x : k) x = normal(rng);
-  CalibrationInput in;
-  in.q = q.data();
-  in.k = k.data();
-  in.heads = in.kv_heads = heads;
-  in.seq_len = S;
-  in.head_dim = D;
-  in.layout = Layout::textVisionText(S, 0, 0);
+  CalibrationInput in = inputOf(q, k, heads, S, D);
   SearchOptions options;
   std::vector<HeadSearchResult> results = searchHeads({in, in}, options);
   for (const HeadSearchResult& r : results) {

@@ -70,18 +70,18 @@ std::vector<GpuCase> cases() {
                             {Modality::kText, 400, 480},
                             {Modality::kVision, 480, 900},
                             {Modality::kText, 900, 1000}});
-  out.push_back({"q_boundary_5_spans",
-                 causal() & q_boundary({{Modality::kVision, sink(16) | local(96) | vlines(7, 3)},
-                                        {Modality::kText, rows(SpanRef::all())}}),
-                 interleaved, 1000});
+  const Pattern boundary_q =
+      causal() & q_boundary({{Modality::kVision, sink(16) | local(96) | vlines(7, 3)},
+                             {Modality::kText, rows(SpanRef::all())}});
+  const Pattern boundary_qk =
+      causal() &
+      boundary_2d({{{Modality::kVision, Modality::kVision}, local(64) | grid(7, 1, 2)},
+                   {{Modality::kText, Modality::kText}, sink(8) | local(32)},
+                   {{Modality::kText, Modality::kVision}, block(SpanRef::all(), SpanRef::all())},
+                   {{Modality::kVision, Modality::kText}, local(16)}});
+  out.push_back({"q_boundary_5_spans", boundary_q, interleaved, 1000});
   out.push_back(
-      {"boundary_2d_5_spans_fp16_hd64",
-       causal() & boundary_2d({{{Modality::kVision, Modality::kVision}, local(64) | grid(7, 1, 2)},
-                               {{Modality::kText, Modality::kText}, sink(8) | local(32)},
-                               {{Modality::kText, Modality::kVision},
-                                block(SpanRef::all(), SpanRef::all())},
-                               {{Modality::kVision, Modality::kText}, local(16)}}),
-       interleaved, 1000, 64, DType::kFP16, 1, 2, 2});
+      {"boundary_2d_5_spans_fp16_hd64", boundary_qk, interleaved, 1000, 64, DType::kFP16, 1, 2, 2});
   // Tri-shape: the last rows' tiles are partial for the CTA, but ALL or NONE for most consumer
   // warps (per-warp verdicts); 40 and 23 dense rows split warps of 16 rows mid-way.
   out.push_back({"trishape_last_40", causal() & (sink(16) | local(64) | rows(SpanRef::last(40))),
@@ -91,19 +91,10 @@ std::vector<GpuCase> cases() {
                  DType::kFP16, 1, 4, 2});
   // The same boundary heads through the general line split: pass 0 = the head with its lines
   // false (original order), pass 1 = head & lines & !pass 0 over the permuted plans.
-  out.push_back({"q_boundary_5_spans_split",
-                 causal() & q_boundary({{Modality::kVision, sink(16) | local(96) | vlines(7, 3)},
-                                        {Modality::kText, rows(SpanRef::all())}}),
-                 interleaved, 1000, 128, DType::kBF16, 1, 4, 2, TensorLayout::kBSHD,
-                 PassSplit::kSplitLines});
-  out.push_back(
-      {"boundary_2d_5_spans_split_fp16_hd64_bhsd",
-       causal() & boundary_2d({{{Modality::kVision, Modality::kVision}, local(64) | grid(7, 1, 2)},
-                               {{Modality::kText, Modality::kText}, sink(8) | local(32)},
-                               {{Modality::kText, Modality::kVision},
-                                block(SpanRef::all(), SpanRef::all())},
-                               {{Modality::kVision, Modality::kText}, local(16)}}),
-       interleaved, 1000, 64, DType::kFP16, 2, 2, 1, TensorLayout::kBHSD, PassSplit::kSplitLines});
+  out.push_back({"q_boundary_5_spans_split", boundary_q, interleaved, 1000, 128, DType::kBF16, 1, 4,
+                 2, TensorLayout::kBSHD, PassSplit::kSplitLines});
+  out.push_back({"boundary_2d_5_spans_split_fp16_hd64_bhsd", boundary_qk, interleaved, 1000, 64,
+                 DType::kFP16, 2, 2, 1, TensorLayout::kBHSD, PassSplit::kSplitLines});
   return out;
 }
 

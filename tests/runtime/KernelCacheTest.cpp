@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "permjit/dsl/Error.h"
+#include "permjit/runtime/AtomicFile.h"
 #include "permjit/runtime/KernelCache.h"
 
 namespace permjit::runtime {
@@ -349,20 +350,28 @@ TEST(KernelCacheWorker, CompileIntoSharedDirectory) {
   }
 }
 
-TEST(KernelCache, SeveralProcessesShareOneDirectory) {
-  TempDir dir;
+// `count` copies of this test binary running the KernelCacheWorker tests with `env` = dir (the
+// worker that reads it runs, the others skip); their exit codes carry failure.
+std::vector<pid_t> spawnWorkers(const char* env, const std::string& dir, int count) {
   std::vector<pid_t> children;
-  for (int i = 0; i < 4; ++i) {
+  for (int i = 0; i < count; ++i) {
     pid_t pid = fork();
-    ASSERT_GE(pid, 0);
+    if (pid < 0) break;
     if (pid == 0) {
-      setenv("PERMJIT_TEST_CACHE_WORKER", dir.path().c_str(), 1);
-      freopen("/dev/null", "w", stdout);  // the parent reports; the exit code carries failure
+      setenv(env, dir.c_str(), 1);
+      freopen("/dev/null", "w", stdout);  // the parent reports
       execl("/proc/self/exe", "worker", "--gtest_filter=KernelCacheWorker.*", nullptr);
       _exit(127);
     }
     children.push_back(pid);
   }
+  return children;
+}
+
+TEST(KernelCache, SeveralProcessesShareOneDirectory) {
+  TempDir dir;
+  std::vector<pid_t> children = spawnWorkers("PERMJIT_TEST_CACHE_WORKER", dir.path(), 4);
+  ASSERT_EQ(children.size(), 4u);
   for (pid_t pid : children) {
     int status = 0;
     ASSERT_EQ(waitpid(pid, &status, 0), pid);
@@ -375,6 +384,15 @@ TEST(KernelCache, SeveralProcessesShareOneDirectory) {
   EXPECT_EQ(DiskCache(dir.path()).usage().files, 1u);
   for (const auto& entry : fs::directory_iterator(dir.path())) {
     EXPECT_NE(entry.path().extension(), ".tmp") << "temporary file left behind";
+  }
+}
+
+TEST(AtomicFile, TemporaryNamesLeadBackToTheirFile) {
+  EXPECT_EQ(finalNameOfTemporary("abc.cubin.12.3456.7.tmp"), "abc.cubin");
+  EXPECT_EQ(finalNameOfTemporary("abc.12.3456.7.tmp"), "abc");
+  for (const char* not_one : {"abc.tmp", "abc.1.2.tmp", "abc.x.2.3.tmp", "abc.1..3.tmp",
+                              ".1.2.3.tmp", "abc.1.2.3.tmpx", "draft.tmp"}) {
+    EXPECT_EQ(finalNameOfTemporary(not_one), std::nullopt) << not_one;
   }
 }
 
@@ -433,18 +451,8 @@ TEST(KernelCacheWorker, CompileWhileTheCacheIsCleared) {
 // process fails, none gets a wrong kernel, and no temporary file is left behind.
 TEST(KernelCache, ClearingWhileProcessesCompileLosesNothing) {
   TempDir dir;
-  std::vector<pid_t> children;
-  for (int i = 0; i < 3; ++i) {
-    pid_t pid = fork();
-    ASSERT_GE(pid, 0);
-    if (pid == 0) {
-      setenv("PERMJIT_TEST_CACHE_STRESS", dir.path().c_str(), 1);
-      freopen("/dev/null", "w", stdout);
-      execl("/proc/self/exe", "worker", "--gtest_filter=KernelCacheWorker.*", nullptr);
-      _exit(127);
-    }
-    children.push_back(pid);
-  }
+  std::vector<pid_t> children = spawnWorkers("PERMJIT_TEST_CACHE_STRESS", dir.path(), 3);
+  ASSERT_EQ(children.size(), 3u);
   size_t clears = 0, removed = 0;
   std::vector<int> statuses;
   while (statuses.size() < children.size()) {

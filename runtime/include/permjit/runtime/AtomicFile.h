@@ -22,4 +22,8 @@ struct AtomicWriteFailure {
 std::optional<AtomicWriteFailure> writeFileAtomically(const std::string& path,
                                                       const std::string& bytes);
 
+// The file name a writeFileAtomically temporary file name (no directory) stands in for, or
+// nullopt when `name` is not one: "<name>.<pid>.<thread>.<n>.tmp" gives "<name>".
+std::optional<std::string> finalNameOfTemporary(const std::string& name);
+
 }  // namespace permjit::runtime
