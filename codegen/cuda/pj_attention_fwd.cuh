@@ -128,11 +128,14 @@ __device__ __forceinline__ sem::Tri warp_verdict(const sem::Bounds& warp_rows,
 // apply_mask: -inf where the pattern drops a pair of column tile `col_tile`. A warp whose rows
 // are ALL (`verdict`, warp_verdict) keeps its scores, one that is NONE drops them all: one
 // classification instead of a predicate per element. Partial tiles are rare (pattern edges), so
-// their bounds are recomputed here rather than carried through the ring in registers. The
-// predicate is evaluated in a loop that is not unrolled, once per query row fragment, into a bit
-// per column: the pattern's code then appears kMT * 2 times in the kernel instead of
-// kMT * 2 * kNT * 2, which is most of what ptxas spends on a complex pattern (measured:
-// docs/design.md, cold compile); the bits are applied with compile-time indices.
+// their bounds are recomputed here rather than carried through the ring in registers. Each row
+// fragment's kept columns come as one word from Pattern::keep_bits, a few integer operations per
+// atom (sem::ColumnLanes); the per-element predicate, in the mma fragment layout 32 evaluations
+// per row, cost more than the tile's MMAs on tiles with a partial edge (measured on the H200:
+// docs/design.md, masks). Gathered columns (kGatherCols) are no progression: there the predicate
+// runs per element, in a loop that is not unrolled so that the pattern's code appears kMT * 2
+// times in the kernel, not kMT * 2 * kNT * 2 (ptxas time on a complex pattern: docs/design.md,
+// cold compile). The bits are applied with compile-time indices.
 template <class Cfg, class Pattern>
 __device__ __forceinline__ void apply_mask(ScoreTile<Cfg>& acc_s,
                                            const sem::Coord (&qc)[Cfg::kMT][2], sem::Tri verdict,
@@ -142,23 +145,25 @@ __device__ __forceinline__ void apply_mask(ScoreTile<Cfg>& acc_s,
   static_assert(Cfg::kNT * 2 <= 32, "one 32-bit mask per row fragment");
   if (verdict == sem::kAll) return;
   const sem::Bounds kb = column_bounds<Pattern, Cfg::kBlockN>(cols, dyn, col_tile);
+  const sem::ColumnLanes lanes = sem::column_lanes(lane, Cfg::kNT, kb.count);
 #pragma unroll
   for (int mt = 0; mt < Cfg::kMT; ++mt) {
 #pragma unroll
     for (int half = 0; half < 2; ++half) {
       unsigned kept = 0;  // a NONE warp keeps nothing: the same selects, with no predicate
-#pragma unroll 1
-      for (int j = 0; verdict != sem::kNone && j < Cfg::kNT * 2; ++j) {
-        const int col = (j >> 1) * 8 + (lane & 3) * 2 + (j & 1);
-        sem::Coord kc;
+      if (verdict != sem::kNone) {
         if constexpr (Pattern::kGatherCols) {
-          kc.pos = col < kb.count ? __ldg(dyn.col_list + col_tile * Cfg::kBlockN + col) : -1;
+          const sem::Coord& q = qc[mt][half];
+          kept = sem::each_bits(lanes, [&](int col) {
+            sem::Coord kc;
+            kc.pos = __ldg(dyn.col_list + col_tile * Cfg::kBlockN + col);
+            kc.local = kb.llo + col * kb.step;
+            kc.modality = kb.modality;
+            return Pattern::keep(q, kc, params, dyn);
+          });
         } else {
-          kc.pos = col < kb.count ? kb.lo + col * kb.step : -1;
+          kept = Pattern::keep_bits(qc[mt][half], kb, lanes, params, dyn) & sem::valid_bits(lanes);
         }
-        kc.local = kb.llo + col * kb.step;
-        kc.modality = kb.modality;
-        if (kc.pos >= 0 && Pattern::keep(qc[mt][half], kc, params, dyn)) kept |= 1u << j;
       }
 #pragma unroll
       for (int nt = 0; nt < Cfg::kNT; ++nt) {

@@ -157,6 +157,7 @@ GeneratedKernel generateCuda(const KernelSpec& spec, const TargetInfo& target, i
       {"gather_cols", spec.passes[pass_index].cols.gather_vertical ? "true" : "false"},
       {"keep", renderer.keep(root)},
       {"classify", renderer.classify(root)},
+      {"keep_bits", renderer.keepBits(root)},
       {"launch_bounds", family.launchBounds(spec)},
       {"entry", family.entry(spec)},
       {"kernel_params", family.takesTmaArgs()

@@ -92,11 +92,19 @@ DiskCache::Lookup DiskCache::load(const Hash128& key, Artifact artifact,
   // or exhaust memory): it counts as a corrupt entry. Only a failed read asks whether the file
   // is there at all, so a hit costs no extra system call.
   std::string image;
-  try {
-    image = readRegularFile(path, "cache entry", kMaxEntryBytes);
-  } catch (const Error&) {
-    std::error_code ec;
-    if (!fs::exists(fs::symlink_status(path, ec))) return Lookup::kMissing;
+  for (int attempt = 0;; ++attempt) {
+    try {
+      image = readRegularFile(path, "cache entry", kMaxEntryBytes);
+      break;
+    } catch (const Error&) {
+      std::error_code ec;
+      const fs::file_status status = fs::symlink_status(path, ec);
+      if (!fs::exists(status)) return Lookup::kMissing;
+      // Gone when it was opened and published again since (a clear, then another process's
+      // rename): a complete entry now, read it once more rather than call it damaged.
+      if (attempt == 0 && fs::is_regular_file(status)) continue;
+      break;
+    }
   }
   bool valid = image.size() >= kHeaderSize && std::memcmp(image.data(), kMagic, 8) == 0 &&
                get32(image, 8) == kFormatVersion &&

@@ -351,7 +351,8 @@ TEST(KernelCacheWorker, CompileIntoSharedDirectory) {
 }
 
 // `count` copies of this test binary running the KernelCacheWorker tests with `env` = dir (the
-// worker that reads it runs, the others skip); their exit codes carry failure.
+// worker that reads it runs, the others skip); their exit codes carry failure, their output
+// goes to stderr.
 std::vector<pid_t> spawnWorkers(const char* env, const std::string& dir, int count) {
   std::vector<pid_t> children;
   for (int i = 0; i < count; ++i) {
@@ -359,7 +360,7 @@ std::vector<pid_t> spawnWorkers(const char* env, const std::string& dir, int cou
     if (pid < 0) break;
     if (pid == 0) {
       setenv(env, dir.c_str(), 1);
-      freopen("/dev/null", "w", stdout);  // the parent reports
+      dup2(STDERR_FILENO, STDOUT_FILENO);  // a failing worker's messages reach the log
       execl("/proc/self/exe", "worker", "--gtest_filter=KernelCacheWorker.*", nullptr);
       _exit(127);
     }

@@ -82,7 +82,10 @@ TEST_F(AutotunerGpu, TunedNeverSlowerAndTheDatabaseRoundTrips) {
       ++timed;
       EXPECT_LT(c.rel_l2, toleranceFor(DType::kBF16)) << tileName(c.tile);
       EXPECT_GT(c.ms, 0) << tileName(c.tile);
-      EXPECT_GE(c.ms, result.best_ms) << tileName(c.tile);
+      // Not chosen: no faster than the choice, or faster than the default by less than
+      // min_gain (the default is kept through timing noise).
+      EXPECT_TRUE(c.ms >= result.best_ms || c.ms > result.default_ms * (1.0 - options.min_gain))
+          << tileName(c.tile) << " " << c.ms << " ms; chosen " << result.best_ms << " ms";
     } else {
       EXPECT_FALSE(c.note.empty()) << tileName(c.tile);
     }

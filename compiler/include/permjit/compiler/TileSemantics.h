@@ -282,6 +282,105 @@ PJ_HD Tri set_classify(const DynamicSets& d, int set, int xlo, int xhi, bool den
   return kSome;
 }
 
+// ---- Column bits: a row's kept columns of one thread's share of a column tile ------------------
+// A partial tile's mask, per row, in a handful of integer operations instead of the predicate per
+// element (which, on tiles with a few partial columns, cost more than the tile's MMAs). In the
+// m16n8 accumulator layout (both kernel families' score fragments), lane L holds the columns
+//   col(j) = (j / 2) * 8 + 2 * (L % 4) + j % 2,   j < 2 * n8 (n8 = BlockN / 8 fragments),
+// and bit j of a row's word says whether column col(j) of the tile is kept. col(j) grows with j,
+// so an interval of tile columns is a run of bits: diagonal and key-range atoms are an interval
+// of columns for a fixed row (positions lo + col * step), query-side atoms all or none, and only
+// key residues on other steps and the dynamic sets are evaluated per element.
+struct ColumnLanes {
+  int base;   // 2 * (lane % 4): the first column of the lane in each 8-column fragment
+  int n8;     // 8-column fragments in a tile row (2 * n8 <= 32)
+  int count;  // valid columns of the tile; later ones are padding, never kept
+};
+
+PJ_HD ColumnLanes column_lanes(int lane, int n8, int count) {
+  ColumnLanes c;
+  c.base = (lane & 3) * 2;
+  c.n8 = n8;
+  c.count = count;
+  return c;
+}
+
+// Floor division for b > 0; a step of 1 (every identity segment) needs no division.
+PJ_HD int floor_div(int a, int b) {
+  if (b == 1) return a;
+  int q = a / b;
+  return (a % b != 0 && a < 0) ? q - 1 : q;
+}
+// Parameters clamped to [-kPosInf, kPosInf]: a position (< 2^30) minus one of them fits an int.
+PJ_HD int clamp_bound(int x) { return x < -kPosInf ? -kPosInf : (x > kPosInf ? kPosInf : x); }
+
+// The bits j with col(j) < x.
+PJ_HD unsigned lanes_below(const ColumnLanes& c, int x) {
+  int y = x - c.base;
+  if (y <= 0) return 0u;
+  int n = 2 * c.n8;
+  if (y < 8 * c.n8) {
+    int rem = y & 7;
+    n = 2 * (y >> 3) + (rem < 2 ? rem : 2);
+  }
+  return n >= 32 ? 0xffffffffu : (1u << n) - 1u;
+}
+
+// Tile columns [a, b), valid ones only.
+PJ_HD unsigned span_bits(const ColumnLanes& c, int a, int b) {
+  if (a < 0) a = 0;
+  if (b > c.count) b = c.count;
+  if (a >= b) return 0u;
+  return lanes_below(c, b) & ~lanes_below(c, a);
+}
+
+PJ_HD unsigned valid_bits(const ColumnLanes& c) { return span_bits(c, 0, c.count); }
+PJ_HD unsigned all_bits(bool keep) { return keep ? 0xffffffffu : 0u; }
+
+// diag_keep(q, klo + col * step, lo, hi): lo <= d - col * step < hi with d = q - klo.
+PJ_HD unsigned diag_bits(const ColumnLanes& c, int q, int klo, int step, int lo, int hi) {
+  int d = q - klo;
+  return span_bits(c, floor_div(d - clamp_bound(hi), step) + 1,
+                   floor_div(d - clamp_bound(lo), step) + 1);
+}
+
+// range_keep(klo + col * step, b, e): col in [ceil((b - klo) / step), ceil((e - klo) / step)).
+PJ_HD unsigned krange_bits(const ColumnLanes& c, int klo, int step, int b, int e) {
+  return span_bits(c, -floor_div(klo - clamp_bound(b), step),
+                   -floor_div(klo - clamp_bound(e), step));
+}
+
+// Bit j of the word, for each valid column col(j) that keep(col) keeps (the per-element path).
+template <class Keep>
+PJ_HD unsigned each_bits(const ColumnLanes& c, Keep keep) {
+  unsigned bits = 0;
+#if defined(__CUDACC__) || defined(__CUDACC_RTC__)
+#pragma unroll 1
+#endif
+  for (int j = 0; j < 2 * c.n8; ++j) {
+    int col = (j >> 1) * 8 + c.base + (j & 1);
+    if (col < c.count && keep(col)) bits |= 1u << j;
+  }
+  return bits;
+}
+
+// mod_keep(klo + col * step, base, stride, phase): constant on a tile whose step is a multiple
+// of the stride (a residue class of the grid permutation); on consecutive positions every
+// stride-th column, walked directly; per element otherwise.
+PJ_HD unsigned kmod_bits(const ColumnLanes& c, int klo, int step, int base, int stride, int phase) {
+  if (step % stride == 0) return all_bits(mod_keep(klo, base, stride, phase));
+  if (step != 1) {
+    return each_bits(c, [&](int col) { return mod_keep(klo + col * step, base, stride, phase); });
+  }
+  if (phase < 0 || phase >= stride) return 0u;
+  unsigned bits = 0;
+  for (int col = floor_mod(phase - floor_mod(klo - base, stride), stride); col < c.count;
+       col += stride) {
+    if ((col & 6) == c.base) bits |= 1u << ((col >> 3) * 2 + (col & 1));
+  }
+  return bits;
+}
+
 // Tile t of the gathered column space (the chosen vertical columns, BlockN per tile). The
 // positions are ascending but not a progression: step 0 tells classifiers so.
 PJ_HD Bounds gathered_bounds(const DynamicSets& d, int t, int tile) {
