@@ -1,0 +1,5 @@
+permjit.head @h attributes {layout = []} {
+  %0 = permjit.causal
+  %1 = permjit.permute %0 axes rows by <gather [text, text]>
+  permjit.yield %1 : !permjit.mask
+}

@@ -1,0 +1,6 @@
+permjit.kernel @k head_dim 128 dtype bf16 attributes {params = []} {
+  permjit.pass rows <identity> cols <identity> {
+    %0 = permjit.pred.or
+    permjit.yield %0 : !permjit.pred
+  }
+}

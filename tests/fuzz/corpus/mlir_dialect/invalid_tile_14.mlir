@@ -1,0 +1,2 @@
+permjit.kernel @k head_dim 128 dtype bf16 attributes {params = [#permjit.param<"p" const 0 role grid_phase_z>]} {
+}

@@ -1,0 +1,3 @@
+permjit.kernel @k head_dim 128 dtype bf16 attributes {params = []} {
+  %0 = permjit.causal
+}
