@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One entry point for a fresh Debian 12 machine (run as root, or with sudo available):
 #   scripts/dev.sh demo   install what is missing, build, run the demo
-#   scripts/dev.sh test   install what is missing, build, run every test, fuzz each reader 20 s
+#   scripts/dev.sh test   install what is missing, build, run every test (and the Python
+#                         package's again from its built wheel), fuzz each reader 20 s
 #   scripts/dev.sh build  install what is missing and build only
 # Idempotent: packages already present are not reinstalled; the build is incremental.
 set -euo pipefail
@@ -12,7 +13,7 @@ JOBS=${PERMJIT_JOBS:-$(nproc)}
 
 PACKAGES=(cmake ninja-build g++ python3 libmlir-19-dev mlir-19-tools llvm-19-dev llvm-19-tools
   libfmt-dev nlohmann-json3-dev libgtest-dev libgmock-dev libzstd-dev zlib1g-dev libpng-dev
-  python3-numpy python3-pytest  # these two: the Python package's tests (tests/python)
+  python3-numpy python3-pytest python3-venv  # the Python package's tests and its wheel
   clang libclang-rt-14-dev)  # the fuzz targets (scripts/fuzz.sh); libFuzzer is only recommended
 
 install_packages() {
@@ -63,6 +64,9 @@ case "$cmd" in
     install_packages
     build
     ctest --test-dir "$BUILD" --output-on-failure -j "$JOBS"
+    # The Python package as users get it: the wheel built by scikit-build-core, installed into
+    # build/wheel-venv, its CPU tests run against the installed copy.
+    bash scripts/wheel.sh
     # Every reader under libFuzzer + ASan/UBSan, briefly (build-fuzz/; under 5 minutes on 2 cores).
     bash scripts/fuzz.sh 20
     # The CPU tests again, built with ASan + UBSan (build-asan/).
