@@ -305,17 +305,24 @@ def encode(text: str | None) -> bytes | None:
     return None if text is None else text.encode()
 
 
-def require_int(value, name: str, bits: int = 64) -> int:
-    """`value` as an int (numpy integers too) that fits a signed C integer of `bits` bits, or
-    InvalidArgumentError naming `name` (ctypes would wrap 2**32 + 3 to 3 without a word)."""
+def require_int_in(value, name: str, lo: int, hi: int, allowed: str,
+                   kind: str = "an integer") -> int:
+    """`value` as an int (numpy integers too, not bool) in [lo, hi), or InvalidArgumentError
+    naming `name`: not `kind`, or out of range (saying what is `allowed`). ctypes would wrap
+    2**32 + 3 to 3 without a word."""
     if not isinstance(value, bool):
         try:
             number = operator.index(value)
         except TypeError:
             pass
         else:
-            if -(1 << (bits - 1)) <= number < (1 << (bits - 1)):
+            if lo <= number < hi:
                 return number
-            raise InvalidArgumentError(
-                f"{name}: {number} is out of range; allowed: a {bits}-bit signed integer")
-    raise InvalidArgumentError(f"{name}: expected an integer, got {type(value).__name__} {value!r}")
+            raise InvalidArgumentError(f"{name}: {number} is out of range; allowed: {allowed}")
+    raise InvalidArgumentError(f"{name}: expected {kind}, got {type(value).__name__} {value!r}")
+
+
+def require_int(value, name: str, bits: int = 64) -> int:
+    """`value` as an int that fits a signed C integer of `bits` bits (require_int_in)."""
+    return require_int_in(value, name, -(1 << (bits - 1)), 1 << (bits - 1),
+                          f"a {bits}-bit signed integer")

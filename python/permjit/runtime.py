@@ -16,7 +16,6 @@ import ctypes
 import itertools
 import json
 import math
-import operator
 import weakref
 from collections import namedtuple
 from typing import Sequence
@@ -205,16 +204,8 @@ def _workspace_of(workspace, stream: int) -> tuple[int, int, object]:
 
 def _pointer(value, name: str):
     """A device pointer argument: an int in [0, 2**64) (0 is null), as ctypes takes it."""
-    try:
-        number = None if isinstance(value, bool) else operator.index(value)
-    except TypeError:
-        number = None
-    if number is None:
-        raise InvalidArgumentError(
-            f"{name}: expected a device pointer (an int), got {type(value).__name__} {value!r}")
-    if not 0 <= number < (1 << 64):
-        raise InvalidArgumentError(f"{name}: {number}; allowed: a device pointer in [0, 2**64)")
-    return number or None
+    return _lib.require_int_in(value, name, 0, 1 << 64, "a device pointer in [0, 2**64)",
+                               kind="a device pointer (an int)") or None
 
 
 class _PlanBase:

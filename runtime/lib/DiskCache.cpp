@@ -52,7 +52,7 @@ bool isEntryName(const std::string& name) {
     if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
   }
   const std::string artifact = name.substr(dot + 1);
-  return artifact == "ptx" || artifact == "cubin";
+  return artifact == artifactName(Artifact::kPtx) || artifact == artifactName(Artifact::kCubin);
 }
 
 // A writer's temporary file of an entry (AtomicFile's naming).
