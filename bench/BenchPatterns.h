@@ -17,6 +17,7 @@
 #include "permjit/compiler/KernelSpec.h"
 #include "permjit/dsl/Error.h"
 #include "permjit/dsl/Pattern.h"
+#include "permjit/dsl/Reference.h"
 #include "permjit/patterns/HeadTypes.h"
 
 namespace permjit::bench {
@@ -242,23 +243,8 @@ inline double keptPairs(const std::string& name, int64_t seq_len, const PatternP
                   "indices with verticalSlashKeptPairs or estimatedGridKeptPairs");
 }
 
-// Kept pairs of causal & vertical_slash for one head's estimated indices: columns v and
-// diagonals d (q - k = d) kept wherever k <= q. sum_v (S - v) + sum_d (S - d) minus the pairs
-// on both, one per (v, d) with v + d < S. O((|V| + |D|) log).
-inline double verticalSlashKeptPairs(std::vector<int64_t> vertical, std::vector<int64_t> slash,
-                                     int64_t seq_len) {
-  std::sort(vertical.begin(), vertical.end());
-  vertical.erase(std::unique(vertical.begin(), vertical.end()), vertical.end());
-  std::sort(slash.begin(), slash.end());
-  slash.erase(std::unique(slash.begin(), slash.end()), slash.end());
-  int64_t total = 0;
-  for (int64_t v : vertical) total += seq_len - v;
-  for (int64_t d : slash) total += seq_len - d;
-  for (int64_t v : vertical) {
-    total -= std::lower_bound(slash.begin(), slash.end(), seq_len - v) - slash.begin();
-  }
-  return double(total);
-}
+// Kept pairs of causal & vertical_slash for one head's estimated indices (dsl/Reference.h).
+using ::permjit::verticalSlashKeptPairs;
 
 // Kept pairs of the grid_estimated bench head for one head's estimate: the grid head with the
 // chosen stride and phases.

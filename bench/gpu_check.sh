@@ -12,7 +12,9 @@
 #   call bench/run_suite.sh (or set PERMJIT_SKIP_TESTS=1).
 #   PERMJIT_SKIP_TESTS=1 skips step 1 (PERMJIT_SKIP_PYTHON=1 the Python package's check); PERMJIT_TEST_BINARIES=REGEX runs only the test
 #   executables whose names match (e.g. 'tuning|runtime_api'); PERMJIT_SKIP_COLD=1 the cold-compile table
-#   (bench/cold_compile.cpp, after the tests); PERMJIT_SKIP_BENCH=1 skips step 2.
+#   (bench/cold_compile.cpp, after the tests); PERMJIT_SKIP_SEARCH_BENCH=1 the offline search at a
+#   model's scale (bench/search_bench.cpp; PERMJIT_SEARCH_BENCH_ARGS its arguments);
+#   PERMJIT_SKIP_BENCH=1 skips step 2.
 # Exit status 1 when a test or the suite failed.
 set -uo pipefail
 BIN=${1:?BIN_DIR (from scripts/pack_gpu.sh)}
@@ -93,6 +95,14 @@ elif ! "$BIN/permjit_cold_compile" >"$OUT/cold_compile.log" 2>&1; then
   echo "FAIL permjit_cold_compile"; status=1
 fi
 sed -n "/^| new structure/,\$p" "$OUT/cold_compile.log" 2>/dev/null
+
+echo "== offline search on the GPU (bench/search_bench.cpp: 28 layers x 28 heads at 32K, 2 inputs)"
+if [[ ${PERMJIT_SKIP_SEARCH_BENCH:-0} == 1 ]]; then
+  echo "(skipped: PERMJIT_SKIP_SEARCH_BENCH=1)"
+elif ! "$BIN/permjit_search_bench" ${PERMJIT_SEARCH_BENCH_ARGS:-} >"$OUT/search_bench.log" 2>&1; then
+  echo "FAIL permjit_search_bench"; tail -5 "$OUT/search_bench.log"; status=1
+fi
+grep -E 'search_model|^planted|pool of' "$OUT/search_bench.log" 2>/dev/null
 
 if [[ ${PERMJIT_SKIP_BENCH:-0} == 1 ]]; then
   echo "== benchmark (skipped: PERMJIT_SKIP_BENCH=1)"

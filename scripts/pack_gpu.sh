@@ -15,7 +15,8 @@ rm -rf build/gpu && mkdir -p build/gpu/tests build/gpu/bench
 for exe in $(find "$BUILD/tests" -maxdepth 2 -type f -executable -name '*_tests' ! -name 'permjit_cli_tests'); do
   strip -o "build/gpu/tests/$(basename "$exe")" "$exe"
 done
-for exe in "$BUILD/bin/permjit" "$BUILD/bench/permjit_bench" "$BUILD/bench/permjit_cold_compile"; do
+for exe in "$BUILD/bin/permjit" "$BUILD/bench/permjit_bench" "$BUILD/bench/permjit_cold_compile" \
+  "$BUILD/bench/permjit_search_bench"; do
   [[ -f $exe ]] || { echo "pack_gpu.sh: $exe was not built" >&2; exit 1; }
   strip -o "build/gpu/$(basename "$exe")" "$exe"
 done

@@ -335,4 +335,19 @@ void referenceAttention(const AttentionShape& shape, const double* q, const doub
   }
 }
 
+int64_t verticalSlashKeptPairs(std::vector<int64_t> vertical, std::vector<int64_t> slash,
+                               int64_t seq_len) {
+  std::sort(vertical.begin(), vertical.end());
+  vertical.erase(std::unique(vertical.begin(), vertical.end()), vertical.end());
+  std::sort(slash.begin(), slash.end());
+  slash.erase(std::unique(slash.begin(), slash.end()), slash.end());
+  int64_t total = 0;
+  for (int64_t v : vertical) total += seq_len - v;
+  for (int64_t d : slash) total += seq_len - d;
+  for (int64_t v : vertical) {
+    total -= std::lower_bound(slash.begin(), slash.end(), seq_len - v) - slash.begin();
+  }
+  return total;
+}
+
 }  // namespace permjit

@@ -7,6 +7,7 @@
 #include <numeric>
 #include <tuple>
 
+#include "SearchDetail.h"
 #include "permjit/dsl/JsonReader.h"
 #include "permjit/dsl/Reference.h"
 
@@ -48,47 +49,24 @@ std::vector<float> attentionMap(const CalibrationInput& in, int64_t head, double
   return probs;
 }
 
-// Offset of each position inside a span in original coordinates (Pattern.h residue(x)), or -1
-// outside the span.
-std::vector<int64_t> spanOffsets(const SpanRef& span, const Layout& layout, int64_t S) {
-  std::vector<int64_t> off(S, -1);
-  for (int64_t x = 0; x < S; ++x) {
-    switch (span.kind) {
-      case SpanRef::Kind::kAll:
-        off[x] = x;
-        break;
-      case SpanRef::Kind::kRange:
-        if (x >= span.begin && x < span.end) off[x] = x - span.begin;
-        break;
-      case SpanRef::Kind::kModality:
-        if (layout.modalityAt(x, S) == span.mod) off[x] = layout.localRank(x, S);
-        break;
-      case SpanRef::Kind::kLast:
-        if (x >= S - span.count) off[x] = x - (S - span.count);
-        break;
-    }
-  }
-  return off;
-}
-
 // Adds, for every (phase_q, phase_k) of a grid candidate's stride, the recall the grid head
 // with those phases reaches on this attention map (the mean over rows of the kept mass):
 //   rows that are trailing text or on a horizontal line keep their whole mass (1);
 //   the others keep their sink/local mass plus the mass of keys on the vertical line pk
-//   outside sink/local. Rows are grouped by their residue class c, so
-//   recall(pq, pk) = (T + count[pq] + sum_{c != pq} M[c][pk]) / S.
+//   outside sink/local (detail::PhaseSums, detail::addPhaseRecalls).
 void addPhaseScores(const std::vector<float>& probs, const Layout& layout, int64_t S,
                     const HeadSpec& grid, std::vector<double>& table) {
   const int64_t s = grid.stride;
-  const std::vector<int64_t> off = spanOffsets(grid.span, layout, S);
-  std::vector<double> M((s + 1) * s, 0.0);  // class s: rows outside the span
-  std::vector<int64_t> count(s + 1, 0);
-  double trailing = 0.0;
+  const std::vector<int64_t> off = detail::spanOffsets(grid.span, layout, S);
+  detail::PhaseSums sums;
+  sums.stride = s;
+  sums.M.assign((s + 1) * s, 0.0);
+  sums.full.assign(s + 1, 0.0);
   std::vector<double> line(s);
   const int64_t first_trailing = S - std::min(grid.trailing_text_rows, S);
   for (int64_t q = 0; q < S; ++q) {
     if (q >= first_trailing) {
-      trailing += 1.0;
+      sums.trailing += 1.0;
       continue;
     }
     const float* row = &probs[q * S];
@@ -102,24 +80,11 @@ void addPhaseScores(const std::vector<float>& probs, const Layout& layout, int64
       }
     }
     const int64_t c = off[q] >= 0 ? off[q] % s : s;
-    ++count[c];
-    for (int64_t r = 0; r < s; ++r) M[c * s + r] += base + line[r];
+    sums.full[c] += 1.0;
+    for (int64_t r = 0; r < s; ++r) sums.M[c * s + r] += base + line[r];
   }
-  for (int64_t pk = 0; pk < s; ++pk) {
-    double all_classes = 0.0;
-    for (int64_t c = 0; c <= s; ++c) all_classes += M[c * s + pk];
-    for (int64_t pq = 0; pq < s; ++pq) {
-      double kept = trailing + count[pq] + all_classes - M[pq * s + pk];
-      table[pq * s + pk] += kept / S;
-    }
-  }
+  detail::addPhaseRecalls(sums, double(S), table);
 }
-
-// Recall and density are fractions in [0, 1], but computed in floating point they can leave it
-// by rounding: a row's float32 probabilities summed in double reach 1 + 1e-10 (a dense
-// candidate on random inputs). Clamped where computed, so every config the search writes
-// validates.
-double clampFraction(double x) { return std::clamp(x, 0.0, 1.0); }
 
 struct Score {
   double recall = 0.0;
@@ -139,65 +104,9 @@ Score scoreMask(const std::vector<float>& probs, const std::vector<uint8_t>& mas
     }
     kept_mass += row_mass;
   }
-  return {clampFraction(kept_mass / S),
-          clampFraction(static_cast<double>(kept) / (static_cast<double>(S) * (S + 1) / 2))};
-}
-
-void checkInputs(const std::vector<CalibrationInput>& inputs, const SearchOptions& options) {
-  if (inputs.empty()) badArgument("inputs: need at least one calibration input; got none");
-  if (!(options.recall_budget > 0.0 && options.recall_budget <= 1.0)) {
-    badArgument(
-        fmt::format("recall_budget: {} is out of range; allowed: (0, 1]", options.recall_budget));
-  }
-  if (!(options.min_gain >= 0.0 && options.min_gain < 1.0)) {
-    badArgument(fmt::format("min_gain: {} is out of range; allowed: [0, 1)", options.min_gain));
-  }
-  if (!(options.scale >= 0.0) || !std::isfinite(options.scale)) {
-    badArgument(fmt::format("scale: {} is out of range; allowed: > 0, or 0 for 1/sqrt(head_dim)",
-                            options.scale));
-  }
-  const CalibrationInput& first = inputs.front();
-  for (size_t i = 0; i < inputs.size(); ++i) {
-    const CalibrationInput& in = inputs[i];
-    std::string where = fmt::format("inputs[{}]", i);
-    if (in.q == nullptr || in.k == nullptr) badArgument(where + ": q and k must not be null");
-    if (in.heads < 1 || in.kv_heads < 1 || in.seq_len < 1 || in.head_dim < 1) {
-      badArgument(where + ": heads, kv_heads, seq_len and head_dim must be >= 1");
-    }
-    if (in.seq_len > kMaxSearchSeqLen) {
-      badArgument(
-          fmt::format("{}: seq_len {}; allowed: at most {} (the CPU search holds an S x S "
-                      "attention map per head)",
-                      where, in.seq_len, kMaxSearchSeqLen));
-    }
-    if (in.heads % in.kv_heads != 0) {
-      badArgument(fmt::format("{}: heads {} is not a multiple of kv_heads {}", where, in.heads,
-                              in.kv_heads));
-    }
-    if (in.heads != first.heads || in.kv_heads != first.kv_heads || in.head_dim != first.head_dim) {
-      badArgument(fmt::format(
-          "{}: heads/kv_heads/head_dim {}/{}/{} differ from inputs[0]'s "
-          "{}/{}/{}",
-          where, in.heads, in.kv_heads, in.head_dim, first.heads, first.kv_heads, first.head_dim));
-    }
-    try {
-      in.layout.validate(in.seq_len);
-    } catch (const Error& e) {
-      badArgument(fmt::format("{}.layout: {}", where, e.what()));
-    }
-    // A NaN or Inf makes every recall NaN, and no candidate could be chosen.
-    const int64_t q_values = in.heads * in.seq_len * in.head_dim;
-    const int64_t k_values = in.kv_heads * in.seq_len * in.head_dim;
-    for (auto [values, count, name] :
-         {std::tuple{in.q, q_values, "q"}, std::tuple{in.k, k_values, "k"}}) {
-      for (int64_t x = 0; x < count; ++x) {
-        if (!std::isfinite(values[x])) {
-          badArgument(fmt::format("{}.{}: element {} is {}; allowed: finite values only", where,
-                                  name, x, values[x]));
-        }
-      }
-    }
-  }
+  return {
+      detail::clampFraction(kept_mass / S),
+      detail::clampFraction(static_cast<double>(kept) / (static_cast<double>(S) * (S + 1) / 2))};
 }
 
 }  // namespace
@@ -278,28 +187,10 @@ size_t chooseCandidate(const std::vector<CandidateScore>& scores, double recall_
 
 std::vector<HeadSearchResult> searchHeads(const std::vector<CalibrationInput>& inputs,
                                           const SearchOptions& options) {
-  checkInputs(inputs, options);
-  std::vector<SearchCandidate> candidates =
-      options.candidates.empty() ? defaultCandidates(inputs[0].layout, inputs[0].seq_len)
-                                 : options.candidates;
-  for (size_t c = 0; c < candidates.size(); ++c) {
-    const SearchCandidate& cand = candidates[c];
-    std::string field = fmt::format("candidates[{}]", c);
-    if (cand.search_phases && cand.head.type != HeadType::kGrid) {
-      badArgument(field + ": search_phases is only for grid heads");
-    }
-    HeadSpec probe = cand.head;
-    if (cand.search_phases) probe.phase_q = probe.phase_k = 0;
-    Pattern pattern = headPattern(probe, field);
-    if (isDynamic(pattern)) {
-      throw Error(ErrorCategory::kUnsupported,
-                  field +
-                      ": vertical_slash heads need per-input estimated indices, which the "
-                      "offline search does not estimate; allowed: dense, a_shape, "
-                      "tri_shape, grid, q_boundary/boundary_2d/pattern without "
-                      "vertical_slash");
-    }
-  }
+  detail::checkInputs(inputs, options, kMaxSearchSeqLen,
+                      "the CPU search holds an S x S attention map per head");
+  const std::vector<SearchCandidate> candidates = detail::resolveCandidates(
+      options, defaultCandidates(inputs[0].layout, inputs[0].seq_len), false);
   const int64_t heads = inputs[0].heads;
   std::vector<HeadSearchResult> results;
   for (int64_t h = 0; h < heads; ++h) {
@@ -348,20 +239,12 @@ std::vector<HeadSearchResult> searchHeads(const std::vector<CalibrationInput>& i
         }
       }
     }
-    HeadSearchResult result;
-    result.head = h;
+    std::vector<double> recall(candidates.size()), density(candidates.size());
     for (size_t c = 0; c < candidates.size(); ++c) {
-      CandidateScore score;
-      score.head = concrete[c];
-      // The mean over inputs of fractions, again clamped against rounding.
-      score.recall = clampFraction(totals[c].recall);
-      score.density = clampFraction(totals[c].density);
-      score.dense = concrete[c].type == HeadType::kDense;
-      score.head.recall = score.recall;
-      score.head.density = score.density;
-      result.scores.push_back(std::move(score));
+      recall[c] = totals[c].recall;
+      density[c] = totals[c].density;
     }
-    result.chosen = chooseCandidate(result.scores, options.recall_budget, options.min_gain);
+    HeadSearchResult result = detail::headResult(h, concrete, recall, density, options);
     const CandidateScore& chosen = result.best();
     say(options,
         fmt::format("head {}/{}: {} recall {:.4f} density {:.4f} ({} candidates)", h + 1, heads,
@@ -370,6 +253,180 @@ std::vector<HeadSearchResult> searchHeads(const std::vector<CalibrationInput>& i
   }
   return results;
 }
+
+namespace detail {
+
+void checkInputs(const std::vector<CalibrationInput>& inputs, const SearchOptions& options,
+                 int64_t max_seq_len, const std::string& why) {
+  if (inputs.empty()) badArgument("inputs: need at least one calibration input; got none");
+  if (!(options.recall_budget > 0.0 && options.recall_budget <= 1.0)) {
+    badArgument(
+        fmt::format("recall_budget: {} is out of range; allowed: (0, 1]", options.recall_budget));
+  }
+  if (!(options.min_gain >= 0.0 && options.min_gain < 1.0)) {
+    badArgument(fmt::format("min_gain: {} is out of range; allowed: [0, 1)", options.min_gain));
+  }
+  if (!(options.scale >= 0.0) || !std::isfinite(options.scale)) {
+    badArgument(fmt::format("scale: {} is out of range; allowed: > 0, or 0 for 1/sqrt(head_dim)",
+                            options.scale));
+  }
+  const CalibrationInput& first = inputs.front();
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    const CalibrationInput& in = inputs[i];
+    std::string where = fmt::format("inputs[{}]", i);
+    if (in.q == nullptr || in.k == nullptr) badArgument(where + ": q and k must not be null");
+    if (in.heads < 1 || in.kv_heads < 1 || in.seq_len < 1 || in.head_dim < 1) {
+      badArgument(where + ": heads, kv_heads, seq_len and head_dim must be >= 1");
+    }
+    if (in.seq_len > max_seq_len) {
+      badArgument(fmt::format("{}: seq_len {}; allowed: at most {} ({})", where, in.seq_len,
+                              max_seq_len, why));
+    }
+    if (in.heads % in.kv_heads != 0) {
+      badArgument(fmt::format("{}: heads {} is not a multiple of kv_heads {}", where, in.heads,
+                              in.kv_heads));
+    }
+    if (in.heads != first.heads || in.kv_heads != first.kv_heads || in.head_dim != first.head_dim) {
+      badArgument(fmt::format(
+          "{}: heads/kv_heads/head_dim {}/{}/{} differ from inputs[0]'s "
+          "{}/{}/{}",
+          where, in.heads, in.kv_heads, in.head_dim, first.heads, first.kv_heads, first.head_dim));
+    }
+    try {
+      in.layout.validate(in.seq_len);
+    } catch (const Error& e) {
+      badArgument(fmt::format("{}.layout: {}", where, e.what()));
+    }
+    // A NaN or Inf makes every recall NaN, and no candidate could be chosen.
+    const int64_t q_values = in.heads * in.seq_len * in.head_dim;
+    const int64_t k_values = in.kv_heads * in.seq_len * in.head_dim;
+    for (auto [values, count, name] :
+         {std::tuple{in.q, q_values, "q"}, std::tuple{in.k, k_values, "k"}}) {
+      for (int64_t x = 0; x < count; ++x) {
+        if (!std::isfinite(values[x])) {
+          badArgument(fmt::format("{}.{}: element {} is {}; allowed: finite values only", where,
+                                  name, x, values[x]));
+        }
+      }
+    }
+  }
+}
+
+std::vector<SearchCandidate> resolveCandidates(const SearchOptions& options,
+                                               std::vector<SearchCandidate> defaults,
+                                               bool allow_vertical_slash) {
+  std::vector<SearchCandidate> candidates =
+      options.candidates.empty() ? std::move(defaults) : options.candidates;
+  for (size_t c = 0; c < candidates.size(); ++c) {
+    const SearchCandidate& cand = candidates[c];
+    std::string field = fmt::format("candidates[{}]", c);
+    if (cand.search_phases && cand.head.type != HeadType::kGrid) {
+      badArgument(field + ": search_phases is only for grid heads");
+    }
+    HeadSpec probe = cand.head;
+    if (cand.search_phases) probe.phase_q = probe.phase_k = 0;
+    Pattern pattern = headPattern(probe, field);
+    if (!isDynamic(pattern)) continue;
+    if (allow_vertical_slash && cand.head.type == HeadType::kVerticalSlash) continue;
+    throw Error(ErrorCategory::kUnsupported,
+                field + (allow_vertical_slash
+                             ? ": only vertical_slash heads may be estimated per input; allowed: "
+                               "vertical_slash, and static heads (a grid with estimate_strides: "
+                               "give its stride without them, the search picks the phases)"
+                             : ": vertical_slash heads need per-input estimated indices, which "
+                               "the CPU search does not estimate (the GPU search does); allowed: "
+                               "dense, a_shape, tri_shape, grid, q_boundary/boundary_2d/pattern "
+                               "without vertical_slash"));
+  }
+  return candidates;
+}
+
+// Offset of each position inside a span in original coordinates (Pattern.h residue(x)), or -1
+// outside the span.
+std::vector<int64_t> spanOffsets(const SpanRef& span, const Layout& layout, int64_t S) {
+  std::vector<int64_t> off(S, -1);
+  for (int64_t x = 0; x < S; ++x) {
+    switch (span.kind) {
+      case SpanRef::Kind::kAll:
+        off[x] = x;
+        break;
+      case SpanRef::Kind::kRange:
+        if (x >= span.begin && x < span.end) off[x] = x - span.begin;
+        break;
+      case SpanRef::Kind::kModality:
+        if (layout.modalityAt(x, S) == span.mod) off[x] = layout.localRank(x, S);
+        break;
+      case SpanRef::Kind::kLast:
+        if (x >= S - span.count) off[x] = x - (S - span.count);
+        break;
+    }
+  }
+  return off;
+}
+
+void addPhaseRecalls(const PhaseSums& sums, double divisor, std::vector<double>& table) {
+  const int64_t s = sums.stride;
+  for (int64_t pk = 0; pk < s; ++pk) {
+    double all_classes = 0.0;
+    for (int64_t c = 0; c <= s; ++c) all_classes += sums.M[c * s + pk];
+    for (int64_t pq = 0; pq < s; ++pq) {
+      double kept = sums.trailing + sums.full[pq] + all_classes - sums.M[pq * s + pk];
+      table[pq * s + pk] += kept / divisor;
+    }
+  }
+}
+
+PhaseSums phasePairSums(const HeadSpec& grid, const Layout& layout, int64_t S) {
+  const int64_t s = grid.stride;
+  const std::vector<int64_t> off = spanOffsets(grid.span, layout, S);
+  PhaseSums sums;
+  sums.stride = s;
+  sums.M.assign((s + 1) * s, 0.0);
+  sums.full.assign(s + 1, 0.0);
+  const int64_t first_trailing = S - std::min(grid.trailing_text_rows, S);
+  // line[r]: span keys of residue r in [sink, q - local], the keys a vertical line adds to row
+  // q beyond its sink and local window; they enter as q grows.
+  std::vector<double> line(s, 0.0);
+  for (int64_t q = 0; q < S; ++q) {
+    const int64_t entering = q - grid.local;
+    if (entering >= grid.sink && off[entering] >= 0) line[off[entering] % s] += 1.0;
+    if (q >= first_trailing) {
+      sums.trailing += double(q + 1);
+      continue;
+    }
+    const int64_t sink = std::min(grid.sink, q + 1);
+    const int64_t local_lo = std::max<int64_t>(0, q - grid.local + 1);
+    const double base = double(sink + (q + 1 - std::max(local_lo, sink)));
+    const int64_t c = off[q] >= 0 ? off[q] % s : s;
+    sums.full[c] += double(q + 1);
+    for (int64_t r = 0; r < s; ++r) sums.M[c * s + r] += base + line[r];
+  }
+  return sums;
+}
+
+double clampFraction(double x) { return std::clamp(x, 0.0, 1.0); }
+
+HeadSearchResult headResult(int64_t head, const std::vector<HeadSpec>& concrete,
+                            const std::vector<double>& recall, const std::vector<double>& density,
+                            const SearchOptions& options) {
+  HeadSearchResult result;
+  result.head = head;
+  for (size_t c = 0; c < concrete.size(); ++c) {
+    CandidateScore score;
+    score.head = concrete[c];
+    // The mean over inputs of fractions, again clamped against rounding.
+    score.recall = clampFraction(recall[c]);
+    score.density = clampFraction(density[c]);
+    score.dense = concrete[c].type == HeadType::kDense;
+    score.head.recall = score.recall;
+    score.head.density = score.density;
+    result.scores.push_back(std::move(score));
+  }
+  result.chosen = chooseCandidate(result.scores, options.recall_budget, options.min_gain);
+  return result;
+}
+
+}  // namespace detail
 
 ModelConfig configFromSearch(const std::vector<HeadSearchResult>& results, const std::string& model,
                              int64_t layer, const LayoutRules& layout_rules,

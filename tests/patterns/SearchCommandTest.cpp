@@ -14,6 +14,7 @@
 #include "permjit/dsl/Json.h"
 #include "permjit/patterns/ModelConfig.h"
 #include "permjit/patterns/Npy.h"
+#include "permjit/permjit.h"
 
 namespace permjit::patterns {
 namespace {
@@ -104,6 +105,40 @@ TEST(SearchCommand, WritesAConfigAndRejectsBadArguments) {
   EXPECT_EQ(runSearch({"--q", bad, "--k", k, "-o", out}), 2);
   EXPECT_EQ(runSearch({"--q", q, "--k", k, "-o", out, "--prefix", "1000"}), 2);
   fs::remove_all(dir);
+}
+
+// --device gpu: the GPU search behind the same command. Without a GPU it fails naming what is
+// missing (exit 1) and writes nothing; with one, values beyond float16's range are refused
+// naming the element (exit 2) unless --dtype bf16, and the config is written.
+TEST_F(SearchCommandFiles, DeviceGpu) {
+  const Planted planted = plantedHeads();  // the local head's x^2 reaches 147456 > 65504
+  writeNpy(path("q.npy"), {2, kS, kD}, planted.q.data());
+  writeNpy(path("k.npy"), {2, kS, kD}, planted.k.data());
+  const std::vector<std::string> base = {
+      "--q", path("q.npy"), "--k", path("k.npy"), "--scale", "1",  "--prefix",
+      "8",   "--suffix",    "16",  "--device",    "gpu",     "-o", path("config.json")};
+  EXPECT_EQ(runSearch({"--q", path("q.npy"), "--k", path("k.npy"), "--device", "tpu", "-o",
+                       path("config.json")}),
+            2);
+  EXPECT_EQ(runSearch({"--q", path("q.npy"), "--k", path("k.npy"), "--dtype", "bf16", "-o",
+                       path("config.json")}),
+            2);  // --dtype is the GPU search's
+  Outcome fp16 = searchWithStderr(base);
+  if (!Runtime::deviceUnavailableReason().empty()) {
+    EXPECT_EQ(fp16.code, 1) << fp16.err;
+    EXPECT_NE(fp16.err.find("CUDA driver"), std::string::npos) << fp16.err;
+    EXPECT_FALSE(fs::exists(path("config.json")));
+    return;
+  }
+  EXPECT_EQ(fp16.code, 2) << fp16.err;
+  EXPECT_NE(fp16.err.find("outside float16's range"), std::string::npos) << fp16.err;
+  EXPECT_FALSE(fs::exists(path("config.json")));
+  std::vector<std::string> bf16 = base;
+  bf16.insert(bf16.end(), {"--dtype", "bf16"});
+  Outcome written = searchWithStderr(bf16);
+  ASSERT_EQ(written.code, 0) << written.err;
+  EXPECT_EQ(loadModelConfig(path("config.json")).num_heads, 2);
+  EXPECT_NE(written.err.find("[search] layer 0:"), std::string::npos) << written.err;
 }
 
 // Random float32 calibration tensors: a dense candidate's recall summed in floating point came

@@ -1,11 +1,14 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <random>
+#include <tuple>
 
 #include "ExpectError.h"
 #include "PlantedHeads.h"
+#include "SearchDetail.h"
 #include "permjit/dsl/Reference.h"
 #include "permjit/patterns/HeadTypes.h"
 #include "permjit/patterns/Npy.h"
@@ -237,6 +240,42 @@ TEST(Search, CandidateTypeOfTheWrongJsonType) {
                              R"({"type": )" + type + R"(, "stride": 14}]})";
     expectError([&] { parseCandidates(text, "c.json"); }, ErrorCategory::kInvalidPattern,
                 {"c.json: candidates[0].type"});
+  }
+}
+
+}  // namespace
+}  // namespace permjit::patterns
+
+namespace permjit::patterns {
+namespace {
+
+// The GPU search's densities of phase-searched grids: the pair-count sums give every
+// (phase_q, phase_k)'s kept pairs, equal to the reference mask's count.
+TEST(Search, PhasePairSumsCountTheReferenceMask) {
+  const int64_t S = 301;
+  const Layout layout = Layout::textVisionText(S, 17, 23);
+  for (auto [stride, sink, local, trailing] :
+       {std::tuple<int64_t, int64_t, int64_t, int64_t>{7, 5, 9, 23},
+        {4, 0, 1, 0},
+        {13, 40, 60, 10}}) {
+    HeadSpec grid;
+    grid.type = HeadType::kGrid;
+    grid.stride = stride;
+    grid.sink = sink;
+    grid.local = local;
+    grid.trailing_text_rows = trailing;
+    std::vector<double> table(stride * stride, 0.0);
+    detail::addPhaseRecalls(detail::phasePairSums(grid, layout, S), 1.0, table);
+    for (int64_t pq = 0; pq < stride; pq += 3) {
+      for (int64_t pk = 0; pk < stride; pk += 2) {
+        HeadSpec concrete = grid;
+        concrete.phase_q = pq;
+        concrete.phase_k = pk;
+        const std::vector<uint8_t> mask = keptMask(headPattern(concrete), layout, S);
+        const double kept = double(std::count(mask.begin(), mask.end(), uint8_t{1}));
+        EXPECT_EQ(table[pq * stride + pk], kept) << headSummary(concrete);
+      }
+    }
   }
 }
 

@@ -1,5 +1,6 @@
 // `permjit search`: the offline head-pattern search over captured Q/K .npy files.
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -9,6 +10,7 @@
 #include "Cli.h"
 #include "permjit/dsl/Files.h"
 #include "permjit/dsl/Json.h"
+#include "permjit/patterns/GpuSearch.h"
 #include "permjit/patterns/HeadTypes.h"
 #include "permjit/patterns/Npy.h"
 #include "permjit/patterns/Search.h"
@@ -20,11 +22,17 @@ namespace fs = std::filesystem;
 
 const char* const kSearchUsage =
     R"(usage: permjit search --q Q.npy --k K.npy [--q Q2.npy --k K2.npy ...]
+                      [--device cpu|gpu] [--dtype fp16|bf16]
                       [--layer N] [--recall-budget 0.95] [--min-gain 0.01] [--scale X]
                       [--prefix N --suffix M | --layout L.json] [--candidates C.json]
                       [--model NAME] [--merge] -o config.json
 
-Offline per-head pattern search on captured calibration tensors (CPU; S up to a few thousand).
+Offline per-head pattern search on captured calibration tensors.
+  --device cpu        float64 on the CPU (default; S up to a few thousand)
+  --device gpu        permjit's kernels on GPU 0 (S up to 1M; candidates may include
+                      vertical_slash, and the default list adds two): same choice rule
+  --dtype             what the GPU search rounds the tensors to (default fp16; bf16 for values
+                      beyond float16's range)
   --q, --k            query and key tensors of one calibration input, float32 or float16 .npy,
                       shape [S, D] (one head) or [H, S, D] (K may have fewer heads: GQA).
                       Repeat the pair for several inputs (same H and D).
@@ -44,7 +52,8 @@ Offline per-head pattern search on captured calibration tensors (CPU; S up to a 
                       search's (checked before the search runs)
   -o, --output PATH   where to write the model config (docs/model-config.md); should that
                       fail, the search results go to PATH.search-results.json
-Progress goes to stderr. Exit codes: 0 ok, 2 bad arguments or input, 1 other failures.
+Progress goes to stderr, then a table of every head's choice. Exit codes: 0 ok, 2 bad
+arguments or input, 1 other failures.
 )";
 
 namespace {
@@ -124,12 +133,41 @@ void checkMergeable(const ModelConfig& existing, const std::string& path,
   }
 }
 
+// Per head: the chosen type, its recall and density, and, where the head stays dense, the best
+// sparse candidate (highest recall, then lowest density) and what it would keep.
+void printSummary(const std::vector<HeadSearchResult>& results, int64_t layer) {
+  std::cerr << fmt::format("[search] layer {}: {:>4}  {:<44} {:>8} {:>8}  {}\n", layer, "head",
+                           "chosen", "recall", "density", "best sparse (when dense)");
+  for (const HeadSearchResult& r : results) {
+    const CandidateScore& chosen = r.best();
+    std::string best_sparse;
+    if (chosen.dense) {
+      const CandidateScore* best = nullptr;
+      for (const CandidateScore& s : r.scores) {
+        if (s.dense) continue;
+        if (best == nullptr || s.recall > best->recall ||
+            (s.recall == best->recall && s.density < best->density)) {
+          best = &s;
+        }
+      }
+      if (best != nullptr) {
+        best_sparse = fmt::format("{} recall {:.4f} density {:.4f}", headSummary(best->head),
+                                  best->recall, best->density);
+      }
+    }
+    std::string summary = headSummary(chosen.head);
+    if (summary.size() > 44) summary = summary.substr(0, 41) + "...";
+    std::cerr << fmt::format("[search] layer {}: {:>4}  {:<44} {:>8.4f} {:>8.4f}  {}\n", layer,
+                             r.head, summary, chosen.recall, chosen.density, best_sparse);
+  }
+}
+
 }  // namespace
 
 int searchCommand(const std::vector<std::string>& argv) {
   Args args(argv,
             {"--layer", "--recall-budget", "--min-gain", "--scale", "--prefix", "--suffix",
-             "--layout", "--candidates", "--model", "-o", "--output"},
+             "--layout", "--candidates", "--model", "-o", "--output", "--device", "--dtype"},
             {"--merge"}, {"--q", "--k"});
   if (!args.positional().empty()) {
     throw UsageError(fmt::format("unexpected argument '{}'", args.positional()[0]));
@@ -143,6 +181,15 @@ int searchCommand(const std::vector<std::string>& argv) {
   if (args.has("-o") && args.has("--output")) throw UsageError("-o and --output: give one");
   const std::string output = args.get("-o").value_or(args.getOr("--output", ""));
   if (output.empty()) throw UsageError("-o: missing; where to write the config");
+  const std::string device = args.getOr("--device", "cpu");
+  if (device != "cpu" && device != "gpu") {
+    throw UsageError(fmt::format("--device: '{}'; allowed: cpu, gpu", device));
+  }
+  GpuSearchOptions gpu;
+  if (args.has("--dtype")) {
+    if (device != "gpu") throw UsageError("--dtype: only with --device gpu");
+    gpu.dtype = parseDType(*args.get("--dtype"));
+  }
   if (args.has("--layout") && (args.has("--prefix") || args.has("--suffix"))) {
     throw UsageError("--layout: cannot be combined with --prefix/--suffix");
   }
@@ -205,6 +252,17 @@ int searchCommand(const std::vector<std::string>& argv) {
     throw Error(ErrorCategory::kIo,
                 fmt::format("-o {}: the directory {} does not exist", output, output_dir.string()));
   }
+  {
+    // A directory the config cannot be written to fails now, not after the search.
+    const fs::path probe = output_dir / fmt::format(".permjit-search-probe-{}", ::getpid());
+    std::ofstream file(probe);
+    if (!file) {
+      throw Error(ErrorCategory::kIo, fmt::format("-o {}: the directory {} is not writable", output,
+                                                  output_dir.string()));
+    }
+    file.close();
+    fs::remove(probe);
+  }
   std::optional<ModelConfig> merge_into;
   if (args.has("--merge") && fs::exists(output)) {
     merge_into = loadModelConfig(output);
@@ -212,7 +270,15 @@ int searchCommand(const std::vector<std::string>& argv) {
   }
   const std::string model = model_option.value_or(merge_into ? merge_into->model : "unnamed");
 
-  const std::vector<HeadSearchResult> results = searchHeads(inputs, options);
+  std::vector<HeadSearchResult> results;
+  if (device == "gpu") {
+    // Made only now: everything above is checked without touching the driver.
+    Runtime runtime;
+    results = searchHeadsGpu(runtime, inputs, options, gpu);
+  } else {
+    results = searchHeads(inputs, options);
+  }
+  printSummary(results, layer);
   ModelConfig config;
   try {
     config = configFromSearch(results, model, layer, rules, options, seq_len, num_inputs);

@@ -62,6 +62,12 @@ constexpr int kMaxEstimateLastQ = 1024;
 GeneratedKernel generateEstimator(EstimatorStage stage, int head_dim, DType dtype,
                                   const TargetInfo& target);
 
+// The offline search's residue-mass kernel (codegen/cuda/pj_search.cuh, ResidueMassArgs in
+// KernelArgs.h): 128 threads, grid (ceil(seq_len / 64), batch * heads), dynamic shared memory
+// residueMassSmemBytes. Error(kUnsupported) for head dims other than 64 and 128.
+GeneratedKernel generateResidueMass(int head_dim, DType dtype, const TargetInfo& target);
+int residueMassSmemBytes(int head_dim, int row_bins);
+
 // The stages of `spec`'s estimator in launch order; empty for a static spec.
 std::vector<EstimatorStage> estimatorStages(const KernelSpec& spec);
 

@@ -124,6 +124,35 @@ struct EstimateArgs {
   long long ws_row_capture;  // floats per sample row: mass on the chosen vertical lines
 };
 
+// ResidueMassArgs: the single by-value parameter of the offline search's residue-mass kernel
+// (pj_search.cuh). For each (batch, head) and every stride s of the launch it sums the causal
+// softmax probabilities P[q, k] = exp(scale q.k - lse[q]) of the rows before first_trailing,
+// split three ways: keys in the sink or the local window go to the row's base mass; keys on
+// the span (offsets[k] >= 0) go to table[class_s(q)][offsets[k] % s], where class_s(q) is
+// offsets[q] % s for rows on the span and s for the others; other keys count nowhere.
+constexpr int kMaxResidueStrides = 32;
+constexpr int kMaxResidueRowBins = 640;  // sum of a launch's strides (shared memory per row)
+
+struct ResidueMassArgs {
+  const void* q;  // q_stride / k_stride in elements, as EstimateArgs
+  const void* k;
+  long long q_stride[3];
+  long long k_stride[3];
+  const float* lse;    // [batch * heads][seq_len], natural log (the dense run's)
+  const int* offsets;  // [seq_len]: the position's offset on the span, -1 off it
+  double* tables;      // [batch * heads][table_elems], accumulated (zeroed by the caller)
+  float* base;         // [batch * heads][seq_len]: each row's sink and local mass (stored)
+  long long table_elems;
+  int heads, kv_heads, seq_len;
+  int sink, local, first_trailing;
+  float scale_log2;
+  int strides_count;
+  int row_bins;  // sum of strides, rounded up to odd (bank spread of the per-row bins)
+  int strides[kMaxResidueStrides];
+  int bin_offset[kMaxResidueStrides];    // first bin of stride i in a row's bins
+  int table_offset[kMaxResidueStrides];  // first element of stride i's (s + 1) x s table
+};
+
 static_assert(sizeof(AttentionArgs) + sizeof(TmaArgs) <= 4096,
               "AttentionArgs and TmaArgs must fit the 4 KB parameter limit");
 

@@ -44,6 +44,12 @@ std::vector<std::vector<uint8_t>> keptRows(const Pattern& pattern, const Layout&
                                            int64_t seq_len, const std::vector<int64_t>& rows,
                                            const DynamicIndices* dyn = nullptr);
 
+// Kept pairs of causal & vertical_slash for one head's estimated indices: columns v and
+// diagonals d (q - k = d) kept wherever k <= q < seq_len. sum_v (S - v) + sum_d (S - d) minus the
+// pairs on both, one per (v, d) with v + d < S; repeated indices count once. O((|V| + |D|) log).
+int64_t verticalSlashKeptPairs(std::vector<int64_t> vertical, std::vector<int64_t> slash,
+                               int64_t seq_len);
+
 struct AttentionShape {
   int64_t batch, heads, kv_heads, seq_len, head_dim;
 };
