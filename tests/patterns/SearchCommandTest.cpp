@@ -241,3 +241,103 @@ TEST_F(SearchCommandFiles, AFailureAfterTheSearchKeepsItsResults) {
 
 }  // namespace
 }  // namespace permjit::patterns
+
+namespace permjit::patterns {
+namespace {
+
+// A capture directory as python/permjit/transformers.py writes it: layers 0 and 1, two inputs
+// each with their own layout file.
+class SearchCaptureFiles : public SearchCommandFiles {
+ protected:
+  void writeCapture(bool manifest) {
+    const Planted planted = plantedHeads();
+    nlohmann::json inputs = nlohmann::json::array(), layers = nlohmann::json::object();
+    for (int n = 0; n < 2; ++n) {
+      const std::string layout = "layout_000" + std::to_string(n) + ".json";
+      std::ofstream(path(layout)) << layoutToJson(Layout::textVisionText(kS, kPrefix, kSuffix));
+      inputs.push_back({{"seq_len", kS}, {"layout", layout}});
+    }
+    for (int layer = 0; layer < 2; ++layer) {
+      fs::create_directories(dir_ / ("layer_" + std::to_string(layer)));
+      nlohmann::json q = nlohmann::json::array(), k = nlohmann::json::array();
+      for (int n = 0; n < 2; ++n) {
+        const std::string qn =
+            "layer_" + std::to_string(layer) + "/q_000" + std::to_string(n) + ".npy";
+        const std::string kn =
+            "layer_" + std::to_string(layer) + "/k_000" + std::to_string(n) + ".npy";
+        writeNpy(path(qn), {2, kS, kD}, planted.q.data());
+        writeNpy(path(kn), {2, kS, kD}, planted.k.data());
+        q.push_back(qn);
+        k.push_back(kn);
+      }
+      layers[std::to_string(layer)] = {{"q", q}, {"k", k}};
+    }
+    if (manifest) {
+      std::ofstream(path("capture.json")) << nlohmann::json{{"inputs", inputs}, {"layers", layers}};
+    }
+  }
+};
+
+TEST_F(SearchCaptureFiles, EveryLayerOfACaptureIntoOneConfig) {
+  for (bool manifest : {true, false}) {
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    writeCapture(manifest);
+    Outcome run = searchWithStderr(
+        {"--capture", dir_.string(), "--scale", "1", "--model", "m", "-o", path("config.json")});
+    ASSERT_EQ(run.code, 0) << run.err;
+    const ModelConfig config = loadModelConfig(path("config.json"));
+    ASSERT_EQ(config.layers.size(), 2u) << "manifest " << manifest;
+    EXPECT_EQ(config.layout_rules.kind, LayoutRules::Kind::kRequest);
+    for (const LayerConfig& layer : config.layers) {
+      EXPECT_EQ(layer.heads[0].type, HeadType::kGrid);
+      EXPECT_EQ(layer.heads[1].type, HeadType::kAShape);
+    }
+    EXPECT_EQ(config.search->calibration_inputs, 2);
+    EXPECT_NE(run.err.find("2/2 layers"), std::string::npos) << run.err;
+    EXPECT_NE(run.err.find("ETA"), std::string::npos) << run.err;
+  }
+  // One layer of it, with a fixed layout rule instead of the captured layouts.
+  Outcome one = searchWithStderr({"--capture", dir_.string(), "--layers", "1", "--scale", "1",
+                                  "--prefix", "8", "--suffix", "16", "-o", path("one.json")});
+  ASSERT_EQ(one.code, 0) << one.err;
+  const ModelConfig config = loadModelConfig(path("one.json"));
+  ASSERT_EQ(config.layers.size(), 1u);
+  EXPECT_EQ(config.layers[0].layer, 1);
+  EXPECT_EQ(config.layout_rules.kind, LayoutRules::Kind::kTextVisionText);
+  EXPECT_EQ(runSearch({"--capture", dir_.string(), "--layers", "7", "-o", path("x.json")}), 2);
+  EXPECT_EQ(runSearch({"--capture", dir_.string(), "--layers", "x", "-o", path("x.json")}), 2);
+  EXPECT_EQ(runSearch({"--capture", dir_.string(), "--q", "q.npy", "-o", path("x.json")}), 2);
+  EXPECT_EQ(runSearch({"--capture", path("missing"), "-o", path("x.json")}), 2);
+}
+
+TEST_F(SearchCaptureFiles, BadLayersFailNamingTheFileAndKeepTheSearchedOnes) {
+  writeCapture(true);
+  // Layer 1's second key file holds a NaN: layer 0 was searched and is kept beside the output.
+  const Planted planted = plantedHeads();
+  std::vector<float> k = planted.k;
+  k[41] = NAN;
+  writeNpy(path("layer_1/k_0001.npy"), {2, kS, kD}, k.data());
+  Outcome nan =
+      searchWithStderr({"--capture", dir_.string(), "--scale", "1", "-o", path("config.json")});
+  EXPECT_NE(nan.code, 0);
+  EXPECT_NE(nan.err.find("layer_1/k_0001.npy: element 41 is nan"), std::string::npos) << nan.err;
+  EXPECT_FALSE(fs::exists(path("config.json")));
+  ASSERT_TRUE(fs::exists(path("config.json.search-results.json")));
+  EXPECT_NE(readFile(path("config.json.search-results.json")).find("\"layer\": 0"),
+            std::string::npos);
+  // Layer 1 with three heads: the shapes must agree with the first layer's.
+  std::vector<float> three(3 * kS * kD, 0.5f);
+  writeNpy(path("layer_1/q_0000.npy"), {3, kS, kD}, three.data());
+  writeNpy(path("layer_1/k_0000.npy"), {3, kS, kD}, three.data());
+  Outcome shapes =
+      searchWithStderr({"--capture", dir_.string(), "--scale", "1", "-o", path("config.json")});
+  EXPECT_NE(shapes.code, 0);
+  EXPECT_NE(shapes.err.find("layer_1/q_0000.npy: 3 heads"), std::string::npos) << shapes.err;
+  EXPECT_NE(shapes.err.find("must agree across inputs and layers"), std::string::npos)
+      << shapes.err;
+  EXPECT_FALSE(fs::exists(path("config.json")));
+}
+
+}  // namespace
+}  // namespace permjit::patterns

@@ -2,14 +2,20 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <memory>
+#include <optional>
 #include <sstream>
 
 #include "Cli.h"
 #include "permjit/dsl/Files.h"
 #include "permjit/dsl/Json.h"
+#include "permjit/dsl/JsonReader.h"
 #include "permjit/patterns/GpuSearch.h"
 #include "permjit/patterns/HeadTypes.h"
 #include "permjit/patterns/Npy.h"
@@ -21,9 +27,10 @@ using namespace permjit::patterns;
 namespace fs = std::filesystem;
 
 const char* const kSearchUsage =
-    R"(usage: permjit search --q Q.npy --k K.npy [--q Q2.npy --k K2.npy ...]
+    R"(usage: permjit search (--q Q.npy --k K.npy [--q Q2.npy --k K2.npy ...] [--layer N]
+                       | --capture DIR [--layers 0,3,5])
                       [--device cpu|gpu] [--dtype fp16|bf16]
-                      [--layer N] [--recall-budget 0.95] [--min-gain 0.01] [--scale X]
+                      [--recall-budget 0.95] [--min-gain 0.01] [--scale X]
                       [--prefix N --suffix M | --layout L.json] [--candidates C.json]
                       [--model NAME] [--merge] -o config.json
 
@@ -37,6 +44,12 @@ Offline per-head pattern search on captured calibration tensors.
                       shape [S, D] (one head) or [H, S, D] (K may have fewer heads: GQA).
                       Repeat the pair for several inputs (same H and D).
   --layer N           the layer these heads belong to (default 0)
+  --capture DIR       every layer of a capture (python/permjit/transformers.py capture_qk:
+                      DIR/capture.json, DIR/layer_<L>/q_<N>.npy and k_<N>.npy, DIR/layout_<N>.json;
+                      without capture.json the layer_<L> folders are read), searched layer by
+                      layer into one config; each input keeps its captured layout (the config's
+                      layout rule is then "request") unless --prefix/--suffix/--layout are given
+  --layers L,...      only these layers of the capture
   --recall-budget B   keep candidates with recall >= B * best recall, in (0, 1] (default 0.95)
   --min-gain G        a costlier candidate must add more than G recall (default 0.01)
   --scale X           softmax scale (default 1/sqrt(D))
@@ -52,8 +65,10 @@ Offline per-head pattern search on captured calibration tensors.
                       search's (checked before the search runs)
   -o, --output PATH   where to write the model config (docs/model-config.md); should that
                       fail, the search results go to PATH.search-results.json
-Progress goes to stderr, then a table of every head's choice. Exit codes: 0 ok, 2 bad
-arguments or input, 1 other failures.
+Progress goes to stderr: per layer the search's stages, a table of every head's choice (with the
+best sparse candidate beside a head that stays dense), and a bar with the time left. Should a
+layer fail or the config not be written, the layers searched so far go to
+PATH.search-results.json. Exit codes: 0 ok, 2 bad arguments or input, 1 other failures.
 )";
 
 namespace {
@@ -71,15 +86,6 @@ nlohmann::json searchResultsJson(const std::vector<HeadSearchResult>& results,
     heads.push_back({{"head", r.head}, {"chosen", r.chosen}, {"candidates", candidates}});
   }
   return {{"permjit_search_results", 1}, {"model", model}, {"layer", layer}, {"heads", heads}};
-}
-
-void writeSearchResults(const std::vector<HeadSearchResult>& results, const std::string& model,
-                        int64_t layer, const std::string& path) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  if (!out) throw Error(ErrorCategory::kIo, fmt::format("{}: cannot open for writing", path));
-  out << searchResultsJson(results, model, layer).dump(2) << "\n";
-  out.close();
-  if (!out) throw Error(ErrorCategory::kIo, fmt::format("{}: write failed", path));
 }
 
 std::string layoutRulesText(const LayoutRules& rules) {
@@ -162,18 +168,241 @@ void printSummary(const std::vector<HeadSearchResult>& results, int64_t layer) {
   }
 }
 
+// One layer's calibration inputs: .npy pairs and, from a capture, each input's layout file.
+struct LayerFiles {
+  int64_t layer = 0;
+  std::vector<std::string> q, k;
+  std::vector<std::optional<std::string>> layouts;  // per input; nullopt: the layout rules
+};
+
+std::string joinPath(const fs::path& dir, const std::string& name) { return (dir / name).string(); }
+
+// The input index N of a capture file ".../q_NNNN.npy".
+int64_t captureIndex(const std::string& name, const std::string& where) {
+  const std::string stem = fs::path(name).stem().string();
+  const size_t underscore = stem.rfind('_');
+  if (underscore == std::string::npos || underscore + 1 == stem.size() ||
+      stem.find_first_not_of("0123456789", underscore + 1) != std::string::npos) {
+    throw Error(ErrorCategory::kIo,
+                fmt::format("{}: '{}' is not a capture file name; expected q_<N>.npy or "
+                            "k_<N>.npy",
+                            where, name));
+  }
+  return std::stoll(stem.substr(underscore + 1));
+}
+
+// A capture directory (python/permjit/transformers.py Capture): capture.json names every
+// layer's q/k files and each input's layout file; without it, every layer_<L>/q_<N>.npy with
+// its k_<N>.npy. `only`: the layers to search (empty: all).
+std::vector<LayerFiles> readCapture(const std::string& dir, const std::vector<int64_t>& only) {
+  const fs::path root(dir);
+  if (!fs::is_directory(root)) {
+    throw Error(ErrorCategory::kIo, fmt::format("--capture {}: not a directory", dir));
+  }
+  std::vector<LayerFiles> layers;
+  const fs::path manifest_path = root / "capture.json";
+  if (fs::exists(manifest_path)) {
+    const std::string where = manifest_path.string();
+    const nlohmann::json manifest = json_io::parseStrict(readText(where), where);
+    auto fail = [&](const std::string& what) {
+      return Error(ErrorCategory::kIo, fmt::format("{}: {}", where, what));
+    };
+    if (!manifest.is_object() || !manifest.contains("layers") || !manifest["layers"].is_object() ||
+        !manifest.contains("inputs") || !manifest["inputs"].is_array()) {
+      throw fail("expected an object with \"inputs\" (array) and \"layers\" (object)");
+    }
+    const nlohmann::json& inputs = manifest["inputs"];
+    for (const auto& [key, value] : manifest["layers"].items()) {
+      LayerFiles files;
+      try {
+        files.layer = std::stoll(key);
+      } catch (const std::exception&) {
+        throw fail(fmt::format("layers.{}: not a layer number", key));
+      }
+      if (!value.is_object() || !value.contains("q") || !value.contains("k") ||
+          !value["q"].is_array() || !value["k"].is_array() ||
+          value["q"].size() != value["k"].size() || value["q"].empty()) {
+        throw fail(
+            fmt::format("layers.{}: expected \"q\" and \"k\", lists of the same length", key));
+      }
+      for (size_t i = 0; i < value["q"].size(); ++i) {
+        if (!value["q"][i].is_string() || !value["k"][i].is_string()) {
+          throw fail(fmt::format("layers.{}.q[{}]/k[{}]: expected file names", key, i, i));
+        }
+        const std::string q = value["q"][i], k = value["k"][i];
+        const int64_t index = captureIndex(q, where);
+        if (index != captureIndex(k, where)) {
+          throw fail(fmt::format("layers.{}: {} and {} are different inputs", key, q, k));
+        }
+        if (index < 0 || index >= static_cast<int64_t>(inputs.size()) ||
+            !inputs[index].is_object()) {
+          throw fail(fmt::format("layers.{}: {} is input {}; inputs has {}", key, q, index,
+                                 inputs.size()));
+        }
+        const nlohmann::json layout = inputs[index].value("layout", nlohmann::json());
+        files.q.push_back(joinPath(root, q));
+        files.k.push_back(joinPath(root, k));
+        files.layouts.push_back(layout.is_string() ? std::optional<std::string>(
+                                                         joinPath(root, layout.get<std::string>()))
+                                                   : std::nullopt);
+      }
+      layers.push_back(std::move(files));
+    }
+  } else {
+    for (const fs::directory_entry& entry : fs::directory_iterator(root)) {
+      const std::string name = entry.path().filename().string();
+      if (!entry.is_directory() || name.rfind("layer_", 0) != 0) continue;
+      LayerFiles files;
+      try {
+        files.layer = std::stoll(name.substr(6));
+      } catch (const std::exception&) {
+        continue;
+      }
+      std::vector<std::string> q_names;
+      for (const fs::directory_entry& file : fs::directory_iterator(entry.path())) {
+        const std::string f = file.path().filename().string();
+        if (f.rfind("q_", 0) == 0 && file.path().extension() == ".npy") q_names.push_back(f);
+      }
+      std::sort(q_names.begin(), q_names.end());
+      for (const std::string& q : q_names) {
+        const std::string k = "k_" + q.substr(2);
+        if (!fs::exists(entry.path() / k)) {
+          throw Error(ErrorCategory::kIo,
+                      fmt::format("{}: {} has no {} beside it", entry.path().string(), q, k));
+        }
+        files.q.push_back((entry.path() / q).string());
+        files.k.push_back((entry.path() / k).string());
+        const fs::path layout =
+            root / fmt::format("layout_{}.json", fs::path(q).stem().string().substr(2));
+        files.layouts.push_back(fs::exists(layout) ? std::optional<std::string>(layout.string())
+                                                   : std::nullopt);
+      }
+      if (!files.q.empty()) layers.push_back(std::move(files));
+    }
+  }
+  std::sort(layers.begin(), layers.end(),
+            [](const LayerFiles& a, const LayerFiles& b) { return a.layer < b.layer; });
+  if (!only.empty()) {
+    std::vector<LayerFiles> kept;
+    for (int64_t layer : only) {
+      auto found = std::find_if(layers.begin(), layers.end(),
+                                [&](const LayerFiles& l) { return l.layer == layer; });
+      if (found == layers.end()) {
+        throw Error(ErrorCategory::kIo,
+                    fmt::format("--layers: layer {} is not in the capture {}", layer, dir));
+      }
+      kept.push_back(*found);
+    }
+    layers = std::move(kept);
+  }
+  if (layers.empty()) {
+    throw Error(ErrorCategory::kIo, fmt::format("--capture {}: no captured layers", dir));
+  }
+  return layers;
+}
+
+// A NaN or Inf makes every recall NaN: refused naming the file and the element.
+void checkFinite(const NpyArray& array, const std::string& path) {
+  for (size_t i = 0; i < array.data.size(); ++i) {
+    if (!std::isfinite(array.data[i])) {
+      throw Error(
+          ErrorCategory::kInvalidArgument,
+          fmt::format("{}: element {} is {}; allowed: finite values only", path, i, array.data[i]));
+    }
+  }
+}
+
+// One layer's tensors read and checked: shapes agree between q and k, across the layer's inputs
+// and with the first layer searched (heads, kv_heads, head_dim).
+struct LayerInputs {
+  std::vector<NpyArray> qs, ks;
+  std::vector<CalibrationInput> inputs;
+};
+
+LayerInputs readLayer(const LayerFiles& files, const LayoutRules& rules, bool rules_given,
+                      const CalibrationInput* first_layer) {
+  LayerInputs out;
+  for (size_t i = 0; i < files.q.size(); ++i) {
+    const std::string &q_file = files.q[i], &k_file = files.k[i];
+    out.qs.push_back(readHeadsNpy(q_file, "q"));
+    out.ks.push_back(readHeadsNpy(k_file, "k"));
+    const NpyArray& q = out.qs.back();
+    const NpyArray& k = out.ks.back();
+    if (k.shape[1] != q.shape[1] || k.shape[2] != q.shape[2]) {
+      throw Error(ErrorCategory::kIo,
+                  fmt::format("{}: K shape [{}, {}, {}] does not match {}'s Q shape [{}, {}, {}]; "
+                              "expected the same S and D",
+                              k_file, k.shape[0], k.shape[1], k.shape[2], q_file, q.shape[0],
+                              q.shape[1], q.shape[2]));
+    }
+    if (q.shape[0] % k.shape[0] != 0) {
+      throw Error(ErrorCategory::kIo, fmt::format("{}: {} K heads do not divide {}'s {} Q heads",
+                                                  k_file, k.shape[0], q_file, q.shape[0]));
+    }
+    const CalibrationInput* reference = first_layer != nullptr ? first_layer
+                                        : out.inputs.empty()   ? nullptr
+                                                               : &out.inputs.front();
+    if (reference != nullptr &&
+        (q.shape[0] != reference->heads || k.shape[0] != reference->kv_heads ||
+         q.shape[2] != reference->head_dim)) {
+      throw Error(ErrorCategory::kIo,
+                  fmt::format("{}: {} heads, {} kv heads, head_dim {}; the {} has {}, {}, {} "
+                              "(they must agree across inputs and layers)",
+                              q_file, q.shape[0], k.shape[0], q.shape[2],
+                              first_layer != nullptr ? "first layer searched" : "layer's input 0",
+                              reference->heads, reference->kv_heads, reference->head_dim));
+    }
+    checkFinite(q, q_file);
+    checkFinite(k, k_file);
+    CalibrationInput in;
+    in.q = q.data.data();
+    in.k = k.data.data();
+    in.heads = q.shape[0];
+    in.kv_heads = k.shape[0];
+    in.seq_len = q.shape[1];
+    in.head_dim = q.shape[2];
+    if (files.layouts[i] && !rules_given) {
+      const std::string& path = *files.layouts[i];
+      in.layout = layoutFromJson(json_io::parseStrict(readText(path), path));
+      try {
+        in.layout.validate(in.seq_len);
+      } catch (const Error& e) {
+        throw Error(ErrorCategory::kIo, fmt::format("{}: {} (input of {} tokens, {})", path,
+                                                    e.what(), in.seq_len, q_file));
+      }
+    } else {
+      in.layout = layoutFor(rules, in.seq_len);
+    }
+    out.inputs.push_back(std::move(in));
+  }
+  return out;
+}
+
+std::string duration(double seconds) {
+  const int64_t s = static_cast<int64_t>(std::lround(seconds));
+  return s >= 60 ? fmt::format("{}m{:02}s", s / 60, s % 60) : fmt::format("{}s", s);
+}
+
 }  // namespace
 
 int searchCommand(const std::vector<std::string>& argv) {
-  Args args(argv,
-            {"--layer", "--recall-budget", "--min-gain", "--scale", "--prefix", "--suffix",
-             "--layout", "--candidates", "--model", "-o", "--output", "--device", "--dtype"},
-            {"--merge"}, {"--q", "--k"});
+  Args args(
+      argv,
+      {"--layer", "--recall-budget", "--min-gain", "--scale", "--prefix", "--suffix", "--layout",
+       "--candidates", "--model", "-o", "--output", "--device", "--dtype", "--capture", "--layers"},
+      {"--merge"}, {"--q", "--k"});
   if (!args.positional().empty()) {
     throw UsageError(fmt::format("unexpected argument '{}'", args.positional()[0]));
   }
   const std::vector<std::string> q_files = args.all("--q"), k_files = args.all("--k");
-  if (q_files.empty()) throw UsageError("--q: missing; give at least one --q/--k pair");
+  const bool capture = args.has("--capture");
+  if (capture && (!q_files.empty() || !k_files.empty() || args.has("--layer"))) {
+    throw UsageError("--capture: cannot be combined with --q/--k/--layer (use --layers)");
+  }
+  if (!capture && args.has("--layers")) throw UsageError("--layers: only with --capture");
+  if (!capture && q_files.empty()) {
+    throw UsageError("--q: missing; give at least one --q/--k pair, or --capture DIR");
+  }
   if (q_files.size() != k_files.size()) {
     throw UsageError(fmt::format("--q/--k: {} --q but {} --k; give them in pairs", q_files.size(),
                                  k_files.size()));
@@ -197,7 +426,23 @@ int searchCommand(const std::vector<std::string>& argv) {
   options.recall_budget = args.getReal("--recall-budget", 0.95, 1e-9, 1.0);
   options.min_gain = args.getReal("--min-gain", 0.01, 0.0, 0.999);
   options.scale = args.getReal("--scale", 0.0, 1e-30, 1e30);
-  const int64_t layer = args.getInt("--layer", 0, 0, 1 << 20);
+  std::vector<int64_t> only_layers;
+  if (args.has("--layers")) {
+    std::stringstream list(*args.get("--layers"));
+    for (std::string item; std::getline(list, item, ',');) {
+      try {
+        size_t used = 0;
+        only_layers.push_back(std::stoll(item, &used));
+        if (used != item.size() || only_layers.back() < 0) throw std::invalid_argument(item);
+      } catch (const std::exception&) {
+        throw UsageError(
+            fmt::format("--layers: '{}' is not a layer number; allowed: a comma "
+                        "list such as 0,3,5",
+                        item));
+      }
+    }
+  }
+  const bool rules_given = args.has("--layout") || args.has("--prefix") || args.has("--suffix");
   LayoutRules rules;
   if (args.has("--layout")) {
     rules.kind = LayoutRules::Kind::kSpans;
@@ -212,41 +457,29 @@ int searchCommand(const std::vector<std::string>& argv) {
   }
   options.progress = &std::cerr;
 
-  std::vector<NpyArray> qs, ks;
-  std::vector<CalibrationInput> inputs;
-  for (size_t i = 0; i < q_files.size(); ++i) {
-    std::cerr << fmt::format("[search] reading {} and {}\n", q_files[i], k_files[i]);
-    qs.push_back(readHeadsNpy(q_files[i], "--q"));
-    ks.push_back(readHeadsNpy(k_files[i], "--k"));
-    const NpyArray& q = qs.back();
-    const NpyArray& k = ks.back();
-    if (k.shape[1] != q.shape[1] || k.shape[2] != q.shape[2]) {
-      throw Error(ErrorCategory::kIo,
-                  fmt::format("{}: K shape [{}, {}, {}] does not match {}'s Q shape [{}, {}, {}]; "
-                              "expected the same S and D",
-                              k_files[i], k.shape[0], k.shape[1], k.shape[2], q_files[i],
-                              q.shape[0], q.shape[1], q.shape[2]));
-    }
-    if (q.shape[0] % k.shape[0] != 0) {
-      throw Error(ErrorCategory::kIo, fmt::format("{}: {} K heads do not divide {}'s {} Q heads",
-                                                  k_files[i], k.shape[0], q_files[i], q.shape[0]));
-    }
-    CalibrationInput in;
-    in.q = q.data.data();
-    in.k = k.data.data();
-    in.heads = q.shape[0];
-    in.kv_heads = k.shape[0];
-    in.seq_len = q.shape[1];
-    in.head_dim = q.shape[2];
-    in.layout = layoutFor(rules, in.seq_len);
-    inputs.push_back(std::move(in));
+  std::vector<LayerFiles> layers;
+  if (capture) {
+    layers = readCapture(*args.get("--capture"), only_layers);
+  } else {
+    LayerFiles files;
+    files.layer = args.getInt("--layer", 0, 0, 1 << 20);
+    files.q = q_files;
+    files.k = k_files;
+    files.layouts.assign(q_files.size(), std::nullopt);
+    layers.push_back(std::move(files));
   }
-  const std::optional<std::string> model_option = args.get("--model");
-  const int64_t num_heads = inputs[0].heads;
-  const int64_t seq_len = inputs[0].seq_len, num_inputs = static_cast<int64_t>(inputs.size());
-  const SearchInfo info{options.recall_budget, options.min_gain, seq_len, num_inputs};
+  // A capture's inputs carry their own layouts (the config's rule is then "request") unless
+  // --prefix/--suffix/--layout give one for all.
+  const bool request_layouts =
+      capture && !rules_given && std::all_of(layers.begin(), layers.end(), [](const LayerFiles& l) {
+        return std::all_of(l.layouts.begin(), l.layouts.end(),
+                           [](const std::optional<std::string>& f) { return f.has_value(); });
+      });
+  LayoutRules config_rules = rules;
+  if (request_layouts) config_rules.kind = LayoutRules::Kind::kRequest;
+
   // Everything that can be refused without the search is refused before it: the search is
-  // the expensive part.
+  // the expensive part. The first layer is read now (its shapes fix the config's).
   const fs::path output_dir = fs::absolute(output).parent_path();
   if (!fs::is_directory(output_dir)) {
     throw Error(ErrorCategory::kIo,
@@ -263,49 +496,105 @@ int searchCommand(const std::vector<std::string>& argv) {
     file.close();
     fs::remove(probe);
   }
+  std::cerr << fmt::format("[search] reading layer {} ({} input(s))\n", layers[0].layer,
+                           layers[0].q.size());
+  std::optional<LayerInputs> current = readLayer(layers[0], rules, !request_layouts, nullptr);
+  const CalibrationInput first = current->inputs[0];
+  const std::optional<std::string> model_option = args.get("--model");
+  const int64_t num_heads = first.heads, seq_len = first.seq_len;
+  const int64_t num_inputs = static_cast<int64_t>(current->inputs.size());
+  const SearchInfo info{options.recall_budget, options.min_gain, seq_len, num_inputs};
   std::optional<ModelConfig> merge_into;
   if (args.has("--merge") && fs::exists(output)) {
     merge_into = loadModelConfig(output);
-    checkMergeable(*merge_into, output, model_option, num_heads, q_files[0], rules, info);
+    checkMergeable(*merge_into, output, model_option, num_heads, layers[0].q[0], config_rules,
+                   info);
   }
   const std::string model = model_option.value_or(merge_into ? merge_into->model : "unnamed");
 
-  std::vector<HeadSearchResult> results;
-  if (device == "gpu") {
-    // Made only now: everything above is checked without touching the driver.
-    Runtime runtime;
-    results = searchHeadsGpu(runtime, inputs, options, gpu);
-  } else {
-    results = searchHeads(inputs, options);
+  std::unique_ptr<Runtime> runtime;
+  if (device == "gpu") runtime = std::make_unique<Runtime>();  // after every check above
+  std::vector<std::pair<int64_t, std::vector<HeadSearchResult>>> searched;
+  // Whatever fails after a layer was searched, the searched layers are not lost: they go to a
+  // file beside the output.
+  auto keepResults = [&](const Error& error) -> Error {
+    if (searched.empty()) return error;
+    const std::string kept = output + ".search-results.json";
+    nlohmann::json all = nlohmann::json::array();
+    for (const auto& [layer, results] : searched) {
+      all.push_back(searchResultsJson(results, model, layer));
+    }
+    std::string where;
+    try {
+      std::ofstream out(kept, std::ios::binary | std::ios::trunc);
+      out << (all.size() == 1 ? all[0] : all).dump(2) << "\n";
+      out.close();
+      if (!out) throw Error(ErrorCategory::kIo, kept + ": write failed");
+      where = "the search results are kept in " + kept;
+    } catch (const Error& also) {
+      std::cerr << all.dump(2) << "\n";
+      where = fmt::format("the search results are printed above ({})", also.what());
+    }
+    return Error(error.category(), fmt::format("{}; {}", error.what(), where));
+  };
+  const auto start = std::chrono::steady_clock::now();
+  for (size_t l = 0; l < layers.size(); ++l) {
+    try {
+      if (!current) {
+        std::cerr << fmt::format("[search] reading layer {} ({} input(s))\n", layers[l].layer,
+                                 layers[l].q.size());
+        current = readLayer(layers[l], rules, !request_layouts, &first);
+      }
+      std::vector<HeadSearchResult> results =
+          runtime ? searchHeadsGpu(*runtime, current->inputs, options, gpu)
+                  : searchHeads(current->inputs, options);
+      current.reset();
+      printSummary(results, layers[l].layer);
+      searched.emplace_back(layers[l].layer, std::move(results));
+    } catch (const Error& error) {
+      throw keepResults(
+          Error(error.category(), fmt::format("layer {}: {}", layers[l].layer, error.what())));
+    }
+    // The progress bar: layers done, time so far, and the time left at this pace.
+    const double elapsed =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const size_t done = l + 1, width = 30;
+    const size_t filled = done * width / layers.size();
+    std::cerr << fmt::format("[search] [{}{}] layer {} done: {}/{} layers, {} elapsed, ETA {}\n",
+                             std::string(filled, '#'), std::string(width - filled, '.'),
+                             layers[l].layer, done, layers.size(), duration(elapsed),
+                             duration(elapsed / done * (layers.size() - done)));
   }
-  printSummary(results, layer);
+
   ModelConfig config;
   try {
-    config = configFromSearch(results, model, layer, rules, options, seq_len, num_inputs);
+    for (const auto& [layer, results] : searched) {
+      ModelConfig one =
+          configFromSearch(results, model, layer, config_rules, options, seq_len, num_inputs);
+      if (config.layers.empty()) {
+        config = std::move(one);
+      } else {
+        config.layers.push_back(std::move(one.layers[0]));
+      }
+    }
     if (merge_into) {
-      std::erase_if(merge_into->layers, [&](const LayerConfig& l) { return l.layer == layer; });
-      merge_into->layers.push_back(config.layers[0]);
+      for (const LayerConfig& layer : config.layers) {
+        std::erase_if(merge_into->layers,
+                      [&](const LayerConfig& l) { return l.layer == layer.layer; });
+        merge_into->layers.push_back(layer);
+      }
       std::sort(merge_into->layers.begin(), merge_into->layers.end(),
                 [](const LayerConfig& a, const LayerConfig& b) { return a.layer < b.layer; });
       merge_into->search = config.search;
       config = std::move(*merge_into);
     }
+    validateModelConfig(config);
     saveModelConfig(config, output);
   } catch (const Error& error) {
-    // Whatever failed, the searched heads are not lost: they go to a file beside the output.
-    const std::string kept = output + ".search-results.json";
-    std::string where;
-    try {
-      writeSearchResults(results, model, layer, kept);
-      where = "the search results are kept in " + kept;
-    } catch (const Error& also) {
-      std::cerr << searchResultsJson(results, model, layer).dump(2) << "\n";
-      where = fmt::format("the search results are printed above ({})", also.what());
-    }
-    throw Error(error.category(), fmt::format("{}; {}", error.what(), where));
+    throw keepResults(error);
   }
-  std::cerr << fmt::format("[search] wrote {} (layer {}, {} heads)\n", output, layer,
-                           config.num_heads);
+  std::cerr << fmt::format("[search] wrote {} ({} layer(s) searched, {} heads each)\n", output,
+                           searched.size(), config.num_heads);
   return 0;
 }
 
