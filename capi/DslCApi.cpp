@@ -11,6 +11,7 @@
 #include "permjit/dsl/Json.h"
 #include "permjit/dsl/JsonReader.h"
 #include "permjit/dsl/Reference.h"
+#include "permjit/patterns/GpuSearch.h"
 #include "permjit/patterns/HeadTypes.h"
 #include "permjit/patterns/ModelConfig.h"
 #include "permjit/patterns/Search.h"
@@ -222,6 +223,8 @@ permjit_status_t permjit_search_heads_json(const permjit_calibration_input_t* in
     int64_t layer = 0;
     permjit::patterns::LayoutRules rules;
     rules.kind = permjit::patterns::LayoutRules::Kind::kRequest;
+    bool on_gpu = false;
+    permjit::patterns::GpuSearchOptions gpu;
     if (options_json != nullptr) {
       const json value = parseArgument(options_json, "options_json");
       if (!value.is_object()) {
@@ -256,15 +259,32 @@ permjit_status_t permjit_search_heads_json(const permjit_calibration_input_t* in
           options.candidates = permjit::patterns::parseCandidates(file.dump(), "options_json");
         } else if (key == "layout_rules") {
           rules = permjit::patterns::detail::layoutRulesFromJson(item, field);
+        } else if (key == "device") {
+          if (item != "cpu" && item != "gpu") {
+            throw Error(ErrorCategory::kInvalidArgument, field + ": allowed: \"cpu\", \"gpu\"");
+          }
+          on_gpu = item == "gpu";
+        } else if (key == "dtype") {
+          if (item != "fp16" && item != "bf16") {
+            throw Error(ErrorCategory::kInvalidArgument,
+                        field + ": allowed: \"fp16\", \"bf16\" (the GPU search's rounding)");
+          }
+          gpu.dtype = item == "fp16" ? permjit::DType::kFP16 : permjit::DType::kBF16;
         } else {
           throw Error(ErrorCategory::kInvalidArgument,
                       field +
                           ": unknown key; allowed: recall_budget, min_gain, scale, "
-                          "candidates, model, layer, layout_rules");
+                          "candidates, model, layer, layout_rules, device, dtype");
         }
       }
     }
-    const auto results = permjit::patterns::searchHeads(cpp_inputs, options);
+    std::vector<permjit::patterns::HeadSearchResult> results;
+    if (on_gpu) {
+      permjit::Runtime runtime;  // device 0, the kernel cache from PERMJIT_CACHE_DIR
+      results = permjit::patterns::searchHeadsGpu(runtime, cpp_inputs, options, gpu);
+    } else {
+      results = permjit::patterns::searchHeads(cpp_inputs, options);
+    }
     const auto config = permjit::patterns::configFromSearch(
         results, model, layer, rules, options, cpp_inputs[0].seq_len,
         static_cast<int64_t>(cpp_inputs.size()));

@@ -15,7 +15,7 @@ SECONDS_PER_TARGET=${1:-30}
 BUILD=$ROOT/build-fuzz
 JOBS=${PERMJIT_JOBS:-$(nproc)}
 TARGETS=(${PERMJIT_FUZZ_TARGETS:-json_strict pattern_json pattern_file model_config
-  search_candidates tuning_db npy cache_entry mlir_dialect})
+  search_candidates tuning_db npy safetensors cache_entry mlir_dialect})
 
 if ! [[ $SECONDS_PER_TARGET =~ ^[0-9]+$ ]] || ((SECONDS_PER_TARGET < 1)); then
   echo "usage: scripts/fuzz.sh [SECONDS_PER_TARGET]" >&2

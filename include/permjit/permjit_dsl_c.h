@@ -98,7 +98,10 @@ typedef struct permjit_calibration_input {
 /* searchHeads + configFromSearch over num_inputs inputs. options_json: NULL or an object with
  * any of "recall_budget", "min_gain", "scale" (numbers), "candidates" (an array of heads in the
  * model-config head form; a grid head without phase_q/phase_k has its phases searched),
- * "model" (string), "layer" (int), "layout_rules" (model-config form; default: "request").
+ * "model" (string), "layer" (int), "layout_rules" (model-config form; default: "request"),
+ * "device" ("cpu", the default, or "gpu": searchHeadsGpu on device 0, candidates may include
+ * vertical_slash and the default list adds two), "dtype" ("fp16" or "bf16": what the GPU
+ * search rounds the inputs to; default fp16).
  * *out_json: {"config": <model config>, "heads": [{"head": h, "chosen": i, "scores":
  * [{"head": <head>, "recall": r, "density": d, "dense": b}, ...]}, ...]}. */
 permjit_status_t permjit_search_heads_json(const permjit_calibration_input_t* inputs,

@@ -41,12 +41,15 @@ def _array(value, name: str, index: int):
 def search_heads(inputs: Sequence, *, recall_budget: float | None = None,
                  min_gain: float | None = None, scale: float | None = None,
                  candidates: Sequence[dict] | None = None, model: str = "model", layer: int = 0,
-                 layout_rules: dict | None = None) -> SearchResult:
+                 layout_rules: dict | None = None, device: str = "cpu",
+                 dtype: str | None = None) -> SearchResult:
     """Searches each head's type on the calibration inputs: (q, k, layout) triples, q
     [heads, S, D], k [kv_heads, S, D] (numpy or torch, converted to float32 on the host).
     candidates: heads in the model-config head form (a grid head without phases has them
-    searched); default: the C++ defaultCandidates. layout_rules: the config's rules (default
-    {"kind": "request"})."""
+    searched); default: the C++ defaultCandidates (defaultGpuCandidates on the GPU).
+    layout_rules: the config's rules (default {"kind": "request"}). device: "cpu" (float64) or
+    "gpu" (permjit's kernels on device 0, S up to 1M); dtype: what the GPU search rounds the
+    inputs to ("fp16", the default, or "bf16")."""
     entries = []
     keep = []
     for i, item in enumerate(inputs):
@@ -70,10 +73,10 @@ def search_heads(inputs: Sequence, *, recall_budget: float | None = None,
         entries.append(entry)
     if not entries:
         raise InvalidArgumentError("inputs: none; allowed: at least one (q, k, layout)")
-    options = {"model": model, "layer": layer}
+    options = {"model": model, "layer": layer, "device": device}
     for key, value in (("recall_budget", recall_budget), ("min_gain", min_gain),
                        ("scale", scale), ("candidates", candidates),
-                       ("layout_rules", layout_rules)):
+                       ("layout_rules", layout_rules), ("dtype", dtype)):
         if value is not None:
             options[key] = list(value) if key == "candidates" else value
     array = (_lib.CalibrationInput * len(entries))(*entries)

@@ -42,3 +42,23 @@ def test_search_refuses_bad_arrays():
         permjit.search_heads([])
     with pytest.raises(permjit.InvalidArgumentError, match="options_json.recall_budget"):
         permjit.search_heads([(q, k, None)], recall_budget="high")
+
+
+def test_search_on_the_gpu_or_a_clear_error():
+    q, k = planted_inputs(seq_len=200, head_dim=16)
+    layout = Layout.text_vision_text(200, 8, 8)
+    with pytest.raises(permjit.InvalidArgumentError, match="options_json.device"):
+        permjit.search_heads([(q, k, layout)], device="tpu")
+    with pytest.raises(permjit.InvalidArgumentError, match="options_json.dtype"):
+        permjit.search_heads([(q, k, layout)], device="gpu", dtype="fp8")
+    try:
+        result = permjit.search_heads([(q, k, layout)], device="gpu", model="planted")
+    except permjit.DriverError as error:  # no GPU here: the search says so
+        assert "CUDA driver" in str(error) or "GPU" in str(error)
+        return
+    cpu = permjit.search_heads([(q, k, layout)], model="planted")
+    # The GPU default list adds vertical-slash candidates; the head the CPU finds sparse stays
+    # sparse, and the GPU's choices are among its scores.
+    chosen = result.heads[0]["scores"][result.heads[0]["chosen"]]
+    assert not chosen["dense"]
+    assert len(result.heads[0]["scores"]) == len(cpu.heads[0]["scores"]) + 2

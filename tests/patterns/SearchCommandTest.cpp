@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <random>
 #include <sstream>
 #include <string>
@@ -14,6 +15,7 @@
 #include "permjit/dsl/Json.h"
 #include "permjit/patterns/ModelConfig.h"
 #include "permjit/patterns/Npy.h"
+#include "permjit/patterns/Safetensors.h"
 #include "permjit/permjit.h"
 
 namespace permjit::patterns {
@@ -309,6 +311,37 @@ TEST_F(SearchCaptureFiles, EveryLayerOfACaptureIntoOneConfig) {
   EXPECT_EQ(runSearch({"--capture", dir_.string(), "--layers", "x", "-o", path("x.json")}), 2);
   EXPECT_EQ(runSearch({"--capture", dir_.string(), "--q", "q.npy", "-o", path("x.json")}), 2);
   EXPECT_EQ(runSearch({"--capture", path("missing"), "-o", path("x.json")}), 2);
+}
+
+// The same capture in one safetensors file: the same config as the directory gives.
+TEST_F(SearchCaptureFiles, ASafetensorsCaptureGivesTheDirectorysConfig) {
+  writeCapture(true);
+  ASSERT_EQ(runSearch({"--capture", dir_.string(), "--scale", "1", "-o", path("dir.json")}), 0);
+  const Planted planted = plantedHeads();
+  std::map<std::string, SafetensorToWrite> tensors;
+  for (int layer = 0; layer < 2; ++layer) {
+    for (int n = 0; n < 2; ++n) {
+      const std::string base = "layer_" + std::to_string(layer) + "/";
+      tensors[base + "q_000" + std::to_string(n)] = {{2, kS, kD}, planted.q.data()};
+      tensors[base + "k_000" + std::to_string(n)] = {{2, kS, kD}, planted.k.data()};
+    }
+  }
+  const std::string layout = layoutToJson(Layout::textVisionText(kS, kPrefix, kSuffix)).dump();
+  writeSafetensors(path("capture.safetensors"), tensors,
+                   {{"layout_0000", layout}, {"layout_0001", layout}});
+  Outcome run = searchWithStderr(
+      {"--capture", path("capture.safetensors"), "--scale", "1", "-o", path("file.json")});
+  ASSERT_EQ(run.code, 0) << run.err;
+  const ModelConfig from_dir = loadModelConfig(path("dir.json"));
+  const ModelConfig from_file = loadModelConfig(path("file.json"));
+  EXPECT_EQ(modelConfigToJson(from_dir), modelConfigToJson(from_file));
+  // A tensor outside the naming scheme is refused naming it.
+  tensors["embedding"] = {{1}, planted.q.data()};
+  writeSafetensors(path("odd.safetensors"), tensors);
+  Outcome odd = searchWithStderr({"--capture", path("odd.safetensors"), "-o", path("x.json")});
+  EXPECT_EQ(odd.code, 2);
+  EXPECT_NE(odd.err.find("tensor 'embedding'; allowed: layer_<L>/q_<N>"), std::string::npos)
+      << odd.err;
 }
 
 TEST_F(SearchCaptureFiles, BadLayersFailNamingTheFileAndKeepTheSearchedOnes) {

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <optional>
 #include <sstream>
@@ -19,6 +20,7 @@
 #include "permjit/patterns/GpuSearch.h"
 #include "permjit/patterns/HeadTypes.h"
 #include "permjit/patterns/Npy.h"
+#include "permjit/patterns/Safetensors.h"
 #include "permjit/patterns/Search.h"
 
 namespace permjit::cli {
@@ -46,7 +48,9 @@ Offline per-head pattern search on captured calibration tensors.
   --layer N           the layer these heads belong to (default 0)
   --capture DIR       every layer of a capture (python/permjit/transformers.py capture_qk:
                       DIR/capture.json, DIR/layer_<L>/q_<N>.npy and k_<N>.npy, DIR/layout_<N>.json;
-                      without capture.json the layer_<L> folders are read), searched layer by
+                      without capture.json the layer_<L> folders are read), or of one
+                      .safetensors file (tensors layer_<L>/q_<N> and layer_<L>/k_<N>, F32, F16 or
+                      BF16; metadata layout_<N>: input N's layout JSON), searched layer by
                       layer into one config; each input keeps its captured layout (the config's
                       layout rule is then "request") unless --prefix/--suffix/--layout are given
   --layers L,...      only these layers of the capture
@@ -171,9 +175,62 @@ void printSummary(const std::vector<HeadSearchResult>& results, int64_t layer) {
 // One layer's calibration inputs: .npy pairs and, from a capture, each input's layout file.
 struct LayerFiles {
   int64_t layer = 0;
-  std::vector<std::string> q, k;
-  std::vector<std::optional<std::string>> layouts;  // per input; nullopt: the layout rules
+  std::vector<std::string> q, k;  // .npy paths, or tensor names of `safetensors`
+  // Per input: (where, layout JSON) from the capture; nullopt: the layout rules.
+  std::vector<std::optional<std::pair<std::string, std::string>>> layouts;
+  std::shared_ptr<const SafetensorsHeader> safetensors;  // null: .npy files
 };
+
+// A capture in one safetensors file: tensors "layer_<L>/q_<N>" and "layer_<L>/k_<N>", [H, S, D]
+// or [S, D]; metadata "layout_<N>" holds input N's layout JSON.
+std::vector<LayerFiles> readSafetensorsCapture(const std::string& path) {
+  auto header = std::make_shared<const SafetensorsHeader>(readSafetensorsHeader(path));
+  std::map<int64_t, LayerFiles> layers;
+  for (const auto& [name, info] : header->tensors) {
+    const size_t slash = name.find('/');
+    if (name.rfind("layer_", 0) != 0 || slash == std::string::npos) {
+      throw Error(
+          ErrorCategory::kIo,
+          fmt::format("{}: tensor '{}'; allowed: layer_<L>/q_<N> and layer_<L>/k_<N>", path, name));
+    }
+    int64_t layer = 0;
+    try {
+      size_t used = 0;
+      layer = std::stoll(name.substr(6, slash - 6), &used);
+      if (used != slash - 6) throw std::invalid_argument(name);
+    } catch (const std::exception&) {
+      throw Error(ErrorCategory::kIo, fmt::format("{}: tensor '{}': no layer number", path, name));
+    }
+    const std::string file = name.substr(slash + 1);
+    if (file.rfind("q_", 0) != 0) {
+      if (file.rfind("k_", 0) != 0) {
+        throw Error(ErrorCategory::kIo,
+                    fmt::format("{}: tensor '{}'; allowed: layer_<L>/q_<N> and layer_<L>/k_<N>",
+                                path, name));
+      }
+      continue;  // found through its q
+    }
+    const std::string k = name.substr(0, slash + 1) + "k_" + file.substr(2);
+    if (header->tensors.count(k) == 0) {
+      throw Error(ErrorCategory::kIo, fmt::format("{}: tensor '{}' has no '{}'", path, name, k));
+    }
+    LayerFiles& files = layers[layer];
+    files.layer = layer;
+    files.safetensors = header;
+    files.q.push_back(name);
+    files.k.push_back(k);
+    const auto layout = header->metadata.find("layout_" + file.substr(2));
+    if (layout != header->metadata.end()) {
+      files.layouts.emplace_back(
+          std::pair{fmt::format("{}: __metadata__.{}", path, layout->first), layout->second});
+    } else {
+      files.layouts.emplace_back(std::nullopt);
+    }
+  }
+  std::vector<LayerFiles> out;
+  for (auto& [layer, files] : layers) out.push_back(std::move(files));
+  return out;
+}
 
 std::string joinPath(const fs::path& dir, const std::string& name) { return (dir / name).string(); }
 
@@ -196,12 +253,18 @@ int64_t captureIndex(const std::string& name, const std::string& where) {
 // its k_<N>.npy. `only`: the layers to search (empty: all).
 std::vector<LayerFiles> readCapture(const std::string& dir, const std::vector<int64_t>& only) {
   const fs::path root(dir);
-  if (!fs::is_directory(root)) {
-    throw Error(ErrorCategory::kIo, fmt::format("--capture {}: not a directory", dir));
+  if (!fs::is_directory(root) && !fs::is_regular_file(root)) {
+    throw Error(ErrorCategory::kIo,
+                fmt::format("--capture {}: neither a directory nor a safetensors file", dir));
   }
   std::vector<LayerFiles> layers;
   const fs::path manifest_path = root / "capture.json";
-  if (fs::exists(manifest_path)) {
+  auto layoutText = [](const std::string& path) {
+    return std::optional<std::pair<std::string, std::string>>(std::pair{path, readText(path)});
+  };
+  if (fs::is_regular_file(root)) {
+    layers = readSafetensorsCapture(dir);
+  } else if (fs::exists(manifest_path)) {
     const std::string where = manifest_path.string();
     const nlohmann::json manifest = json_io::parseStrict(readText(where), where);
     auto fail = [&](const std::string& what) {
@@ -242,9 +305,9 @@ std::vector<LayerFiles> readCapture(const std::string& dir, const std::vector<in
         const nlohmann::json layout = inputs[index].value("layout", nlohmann::json());
         files.q.push_back(joinPath(root, q));
         files.k.push_back(joinPath(root, k));
-        files.layouts.push_back(layout.is_string() ? std::optional<std::string>(
-                                                         joinPath(root, layout.get<std::string>()))
-                                                   : std::nullopt);
+        files.layouts.push_back(layout.is_string()
+                                    ? layoutText(joinPath(root, layout.get<std::string>()))
+                                    : std::nullopt);
       }
       layers.push_back(std::move(files));
     }
@@ -274,8 +337,7 @@ std::vector<LayerFiles> readCapture(const std::string& dir, const std::vector<in
         files.k.push_back((entry.path() / k).string());
         const fs::path layout =
             root / fmt::format("layout_{}.json", fs::path(q).stem().string().substr(2));
-        files.layouts.push_back(fs::exists(layout) ? std::optional<std::string>(layout.string())
-                                                   : std::nullopt);
+        files.layouts.push_back(fs::exists(layout) ? layoutText(layout.string()) : std::nullopt);
       }
       if (!files.q.empty()) layers.push_back(std::move(files));
     }
@@ -312,6 +374,18 @@ void checkFinite(const NpyArray& array, const std::string& path) {
   }
 }
 
+// A capture tensor as [H, S, D]: [S, D] is one head.
+NpyArray headsOf(NpyArray a, const std::string& where) {
+  if (a.shape.size() == 2) a.shape.insert(a.shape.begin(), 1);
+  if (a.shape.size() != 3 || a.shape[0] < 1 || a.shape[1] < 1 || a.shape[2] < 1) {
+    throw Error(ErrorCategory::kIo,
+                fmt::format("{}: shape of rank {}; expected [S, D] (one head) or [H, S, D], every "
+                            "dimension >= 1",
+                            where, a.shape.size()));
+  }
+  return a;
+}
+
 // One layer's tensors read and checked: shapes agree between q and k, across the layer's inputs
 // and with the first layer searched (heads, kv_heads, head_dim).
 struct LayerInputs {
@@ -323,9 +397,17 @@ LayerInputs readLayer(const LayerFiles& files, const LayoutRules& rules, bool ru
                       const CalibrationInput* first_layer) {
   LayerInputs out;
   for (size_t i = 0; i < files.q.size(); ++i) {
-    const std::string &q_file = files.q[i], &k_file = files.k[i];
-    out.qs.push_back(readHeadsNpy(q_file, "q"));
-    out.ks.push_back(readHeadsNpy(k_file, "k"));
+    const std::string q_file =
+        files.safetensors ? files.safetensors->path + ": " + files.q[i] : files.q[i];
+    const std::string k_file =
+        files.safetensors ? files.safetensors->path + ": " + files.k[i] : files.k[i];
+    if (files.safetensors) {
+      out.qs.push_back(headsOf(readSafetensor(*files.safetensors, files.q[i]), q_file));
+      out.ks.push_back(headsOf(readSafetensor(*files.safetensors, files.k[i]), k_file));
+    } else {
+      out.qs.push_back(readHeadsNpy(q_file, "q"));
+      out.ks.push_back(readHeadsNpy(k_file, "k"));
+    }
     const NpyArray& q = out.qs.back();
     const NpyArray& k = out.ks.back();
     if (k.shape[1] != q.shape[1] || k.shape[2] != q.shape[2]) {
@@ -362,8 +444,8 @@ LayerInputs readLayer(const LayerFiles& files, const LayoutRules& rules, bool ru
     in.seq_len = q.shape[1];
     in.head_dim = q.shape[2];
     if (files.layouts[i] && !rules_given) {
-      const std::string& path = *files.layouts[i];
-      in.layout = layoutFromJson(json_io::parseStrict(readText(path), path));
+      const std::string& path = files.layouts[i]->first;
+      in.layout = layoutFromJson(json_io::parseStrict(files.layouts[i]->second, path));
       try {
         in.layout.validate(in.seq_len);
       } catch (const Error& e) {
@@ -473,7 +555,7 @@ int searchCommand(const std::vector<std::string>& argv) {
   const bool request_layouts =
       capture && !rules_given && std::all_of(layers.begin(), layers.end(), [](const LayerFiles& l) {
         return std::all_of(l.layouts.begin(), l.layouts.end(),
-                           [](const std::optional<std::string>& f) { return f.has_value(); });
+                           [](const auto& f) { return f.has_value(); });
       });
   LayoutRules config_rules = rules;
   if (request_layouts) config_rules.kind = LayoutRules::Kind::kRequest;
