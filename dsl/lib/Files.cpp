@@ -83,4 +83,36 @@ std::string readRegularFile(const std::string& path, const std::string& what, ui
   return text;
 }
 
+void writeFileAtomically(const std::string& path, const std::string& text,
+                         const std::string& what) {
+  const std::string temporary = fmt::format("{}.tmp.{}", path, ::getpid());
+  auto fail = [&](const std::string& reason) {
+    ::unlink(temporary.c_str());
+    throw Error(ErrorCategory::kIo, fmt::format("{}: cannot write {}: {}", path, what, reason));
+  };
+  const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    throw Error(ErrorCategory::kIo,
+                fmt::format("{}: cannot write {}: {}", path, what, std::strerror(errno)));
+  }
+  size_t written = 0;
+  while (written < text.size()) {
+    const ssize_t n = ::write(fd, text.data() + written, text.size() - written);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      const std::string reason = std::strerror(errno);
+      ::close(fd);
+      fail(reason);
+    }
+    written += static_cast<size_t>(n);
+  }
+  if (::fsync(fd) != 0) {
+    const std::string reason = std::strerror(errno);
+    ::close(fd);
+    fail(reason);
+  }
+  if (::close(fd) != 0) fail(std::strerror(errno));
+  if (::rename(temporary.c_str(), path.c_str()) != 0) fail(std::strerror(errno));
+}
+
 }  // namespace permjit

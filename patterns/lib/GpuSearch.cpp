@@ -121,8 +121,12 @@ class GpuSearch {
   // Phase-searched grid candidates: density per (phase_q, phase_k), by candidate and layout.
   std::map<std::string, std::vector<double>> phase_density_;
   const std::vector<double>& phaseDensity(size_t candidate, const CalibrationInput& in);
-  // Scratch grown as needed.
-  std::unique_ptr<DeviceBuffer> out_, lse_, zeros_, zero_lse_, workspace_;
+  // Scratch grown as needed, owned by run() inside its context scope (freed before the context
+  // it was allocated in is popped).
+  struct Scratch {
+    std::unique_ptr<DeviceBuffer> out, lse, zeros, zero_lse, workspace;
+  };
+  Scratch* scratch_ = nullptr;
 };
 
 Plan& GpuSearch::planFor(const HeadSpec& head) {
@@ -139,12 +143,13 @@ Plan& GpuSearch::planFor(const HeadSpec& head) {
 void GpuSearch::runPlan(const Plan& plan, const CalibrationInput& in, const DeviceInput&,
                         int64_t heads, int64_t kv_heads, const void* q, const void* k, float* lse) {
   const size_t out_bytes = static_cast<size_t>(heads * in.seq_len * head_dim_ * 2);
-  if (!out_ || out_->bytes() < out_bytes) out_ = std::make_unique<DeviceBuffer>(driver_, out_bytes);
+  if (!scratch_->out || scratch_->out->bytes() < out_bytes)
+    scratch_->out = std::make_unique<DeviceBuffer>(driver_, out_bytes);
   RunArgs args;
   args.q = q;
   args.k = k;
   args.v = k;  // the LSE does not depend on V
-  args.o = out_->data();
+  args.o = scratch_->out->data();
   args.lse = lse;
   args.heads = heads;
   args.kv_heads = kv_heads;
@@ -156,11 +161,11 @@ void GpuSearch::runPlan(const Plan& plan, const CalibrationInput& in, const Devi
   args.softmax_scale = static_cast<float>(scale_);
   if (plan.isDynamic()) {
     const size_t bytes = plan.workspaceBytes(1, heads, in.seq_len);
-    if (!workspace_ || workspace_->bytes() < bytes) {
-      workspace_ = std::make_unique<DeviceBuffer>(driver_, bytes);
+    if (!scratch_->workspace || scratch_->workspace->bytes() < bytes) {
+      scratch_->workspace = std::make_unique<DeviceBuffer>(driver_, bytes);
     }
-    args.workspace = workspace_->data();
-    args.workspace_bytes = workspace_->bytes();
+    args.workspace = scratch_->workspace->data();
+    args.workspace_bytes = scratch_->workspace->bytes();
   }
   plan.run(args, nullptr);
 }
@@ -179,17 +184,17 @@ double GpuSearch::keptPairs(const HeadSpec& head, const CalibrationInput& in) {
   auto found = kept_.find(key);
   if (found != kept_.end()) return found->second;
   const size_t zero_bytes = static_cast<size_t>(S * head_dim_ * 2);
-  if (!zeros_ || zeros_->bytes() < zero_bytes) {
-    zeros_ = std::make_unique<DeviceBuffer>(driver_, zero_bytes);
-    zeros_->fill(0);
+  if (!scratch_->zeros || scratch_->zeros->bytes() < zero_bytes) {
+    scratch_->zeros = std::make_unique<DeviceBuffer>(driver_, zero_bytes);
+    scratch_->zeros->fill(0);
   }
-  if (!zero_lse_ || zero_lse_->bytes() < static_cast<size_t>(S) * 4) {
-    zero_lse_ = std::make_unique<DeviceBuffer>(driver_, static_cast<size_t>(S) * 4);
+  if (!scratch_->zero_lse || scratch_->zero_lse->bytes() < static_cast<size_t>(S) * 4) {
+    scratch_->zero_lse = std::make_unique<DeviceBuffer>(driver_, static_cast<size_t>(S) * 4);
   }
   DeviceInput none;
-  runPlan(planFor(head), in, none, 1, 1, zeros_->data(), zeros_->data(),
-          static_cast<float*>(zero_lse_->data()));
-  const std::vector<float> lse = download(*zero_lse_, static_cast<size_t>(S));
+  runPlan(planFor(head), in, none, 1, 1, scratch_->zeros->data(), scratch_->zeros->data(),
+          static_cast<float*>(scratch_->zero_lse->data()));
+  const std::vector<float> lse = download(*scratch_->zero_lse, static_cast<size_t>(S));
   double kept = 0;
   for (float l : lse) kept += std::isfinite(l) ? std::nearbyint(std::exp(double(l))) : 0.0;
   kept_.emplace(key, kept);
@@ -335,6 +340,8 @@ std::vector<HeadSearchResult> GpuSearch::run() {
   }
   driver_ = Driver::open();
   runtime::ScopedContext context(*driver_, driver_->primaryContext(gpu_.device_ordinal));
+  Scratch scratch;
+  scratch_ = &scratch;
 
   std::vector<PhaseGroup> groups;
   for (size_t c = 0; c < candidates_.size(); ++c) {
@@ -391,8 +398,8 @@ std::vector<HeadSearchResult> GpuSearch::run() {
     stage = Clock::now();
 
     const double causal = 0.5 * double(S) * double(S + 1);
-    if (!lse_ || lse_->bytes() < static_cast<size_t>(H * S) * 4) {
-      lse_ = std::make_unique<DeviceBuffer>(driver_, static_cast<size_t>(H * S) * 4);
+    if (!scratch_->lse || scratch_->lse->bytes() < static_cast<size_t>(H * S) * 4) {
+      scratch_->lse = std::make_unique<DeviceBuffer>(driver_, static_cast<size_t>(H * S) * 4);
     }
     for (size_t c = 0; c < C; ++c) {
       const SearchCandidate& cand = candidates_[c];
@@ -406,8 +413,8 @@ std::vector<HeadSearchResult> GpuSearch::run() {
       }
       const Plan& plan = planFor(cand.head);
       runPlan(plan, in, dev, H, in.kv_heads, dev.q->data(), dev.k->data(),
-              static_cast<float*>(lse_->data()));
-      const std::vector<float> lse = download(*lse_, static_cast<size_t>(H * S));
+              static_cast<float*>(scratch_->lse->data()));
+      const std::vector<float> lse = download(*scratch_->lse, static_cast<size_t>(H * S));
       std::vector<double> kept(H, 0.0);
       if (plan.isDynamic()) {
         RunArgs args;
@@ -415,8 +422,8 @@ std::vector<HeadSearchResult> GpuSearch::run() {
         args.kv_heads = in.kv_heads;
         args.seq_len = S;
         args.head_dim = head_dim_;
-        args.workspace = workspace_->data();
-        args.workspace_bytes = workspace_->bytes();
+        args.workspace = scratch_->workspace->data();
+        args.workspace_bytes = scratch_->workspace->bytes();
         const std::vector<DynamicIndices> chosen = plan.estimatedIndices(args, nullptr);
         for (int64_t h = 0; h < H; ++h) {
           kept[h] = double(verticalSlashKeptPairs(chosen[h].vertical, chosen[h].slash, S));

@@ -164,12 +164,9 @@ std::string dumpModelConfig(const ModelConfig& config) {
 }
 
 void saveModelConfig(const ModelConfig& config, const std::string& path) {
-  std::string text = dumpModelConfig(config);
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  if (!out) throw Error(ErrorCategory::kIo, fmt::format("{}: cannot open for writing", path));
-  out << text;
-  out.close();
-  if (!out) throw Error(ErrorCategory::kIo, fmt::format("{}: write failed", path));
+  // Atomically: a failed write (a full disk) must not cut short the config it replaces, which
+  // --merge read its other layers from.
+  writeFileAtomically(path, dumpModelConfig(config), "model config");
 }
 
 Pattern patternFor(const ModelConfig& config, int layer, int head) {

@@ -127,3 +127,40 @@ TEST_F(HostileFiles, ADeviceADirectoryAndAnOversizedFileAreRefused) {
 
 }  // namespace
 }  // namespace permjit
+
+namespace permjit {
+namespace {
+
+// A config rewritten in place must never be cut short: the new text replaces the old whole, and
+// a write that cannot happen leaves the old file and no temporary behind.
+TEST(AtomicWrite, ReplacesWholeOrLeavesTheOldFile) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / "permjit_atomic_write";
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const std::string path = (dir / "config.json").string();
+  writeFileAtomically(path, "old\n", "model config");
+  writeFileAtomically(path, "new text\n", "model config");
+  EXPECT_EQ(readRegularFile(path, "model config"), "new text\n");
+  // A directory in the way: the rename fails, naming the file; nothing is left beside it.
+  const std::string blocked = (dir / "blocked").string();
+  fs::create_directories(fs::path(blocked) / "inner");
+  try {
+    writeFileAtomically(blocked, "x", "model config");
+    FAIL() << "wrote over a directory";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.category(), ErrorCategory::kIo);
+    EXPECT_NE(std::string(e.what()).find(blocked + ": cannot write model config"),
+              std::string::npos)
+        << e.what();
+  }
+  EXPECT_TRUE(fs::is_directory(blocked));
+  size_t files = 0;
+  for (const auto& entry : fs::directory_iterator(dir)) files += entry.is_regular_file();
+  EXPECT_EQ(files, 1u);  // config.json only: no temporary left behind
+  EXPECT_THROW(writeFileAtomically((dir / "missing" / "c.json").string(), "x", "config"), Error);
+  fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace permjit

@@ -370,6 +370,26 @@ TEST_F(SearchCaptureFiles, BadLayersFailNamingTheFileAndKeepTheSearchedOnes) {
   EXPECT_NE(shapes.err.find("must agree across inputs and layers"), std::string::npos)
       << shapes.err;
   EXPECT_FALSE(fs::exists(path("config.json")));
+  // One input without its layout file while the other has one: no rule fits both.
+  writeCapture(true);
+  fs::remove(path("layout_0001.json"));
+  std::ofstream(path("capture.json"))
+      << R"({"inputs": [{"seq_len": 384, "layout": "layout_0000.json"}, {"seq_len": 384,)"
+      << R"( "layout": null}], "layers": {"0": {"q": ["layer_0/q_0000.npy", "layer_0/q_0001.npy"],)"
+      << R"( "k": ["layer_0/k_0000.npy", "layer_0/k_0001.npy"]}}})";
+  Outcome mixed = searchWithStderr({"--capture", dir_.string(), "-o", path("config.json")});
+  EXPECT_EQ(mixed.code, 2);
+  EXPECT_NE(mixed.err.find("q_0001.npy has no layout while other inputs have one"),
+            std::string::npos)
+      << mixed.err;
+  // Without the manifest, a key file without its query file is refused naming it.
+  fs::remove(path("capture.json"));
+  fs::remove(path("layer_0/q_0001.npy"));
+  Outcome orphan = searchWithStderr({"--capture", dir_.string(), "-o", path("config.json")});
+  EXPECT_EQ(orphan.code, 2);
+  EXPECT_NE(orphan.err.find("k_0001.npy has no q_0001.npy beside it"), std::string::npos)
+      << orphan.err;
+  EXPECT_FALSE(fs::exists(path("config.json")));
 }
 
 }  // namespace

@@ -208,6 +208,10 @@ std::vector<LayerFiles> readSafetensorsCapture(const std::string& path) {
                     fmt::format("{}: tensor '{}'; allowed: layer_<L>/q_<N> and layer_<L>/k_<N>",
                                 path, name));
       }
+      const std::string q = name.substr(0, slash + 1) + "q_" + file.substr(2);
+      if (header->tensors.count(q) == 0) {
+        throw Error(ErrorCategory::kIo, fmt::format("{}: tensor '{}' has no '{}'", path, name, q));
+      }
       continue;  // found through its q
     }
     const std::string k = name.substr(0, slash + 1) + "k_" + file.substr(2);
@@ -324,7 +328,12 @@ std::vector<LayerFiles> readCapture(const std::string& dir, const std::vector<in
       std::vector<std::string> q_names;
       for (const fs::directory_entry& file : fs::directory_iterator(entry.path())) {
         const std::string f = file.path().filename().string();
-        if (f.rfind("q_", 0) == 0 && file.path().extension() == ".npy") q_names.push_back(f);
+        if (file.path().extension() != ".npy") continue;
+        if (f.rfind("q_", 0) == 0) q_names.push_back(f);
+        if (f.rfind("k_", 0) == 0 && !fs::exists(entry.path() / ("q_" + f.substr(2)))) {
+          throw Error(ErrorCategory::kIo, fmt::format("{}: {} has no q_{} beside it",
+                                                      entry.path().string(), f, f.substr(2)));
+        }
       }
       std::sort(q_names.begin(), q_names.end());
       for (const std::string& q : q_names) {
@@ -557,6 +566,23 @@ int searchCommand(const std::vector<std::string>& argv) {
         return std::all_of(l.layouts.begin(), l.layouts.end(),
                            [](const auto& f) { return f.has_value(); });
       });
+  if (capture && !rules_given && !request_layouts) {
+    // Some inputs carry a layout and some do not: no one rule fits them all.
+    const bool any = std::any_of(layers.begin(), layers.end(), [](const LayerFiles& f) {
+      return std::any_of(f.layouts.begin(), f.layouts.end(),
+                         [](const auto& layout) { return layout.has_value(); });
+    });
+    for (const LayerFiles& l : layers) {
+      for (size_t i = 0; any && i < l.q.size(); ++i) {
+        if (l.layouts[i]) continue;
+        throw Error(ErrorCategory::kIo,
+                    fmt::format("--capture: {} has no layout while other inputs have one; give "
+                                "every input a layout, or one rule for all with "
+                                "--prefix/--suffix/--layout",
+                                l.q[i]));
+      }
+    }
+  }
   LayoutRules config_rules = rules;
   if (request_layouts) config_rules.kind = LayoutRules::Kind::kRequest;
 
@@ -608,10 +634,7 @@ int searchCommand(const std::vector<std::string>& argv) {
     }
     std::string where;
     try {
-      std::ofstream out(kept, std::ios::binary | std::ios::trunc);
-      out << (all.size() == 1 ? all[0] : all).dump(2) << "\n";
-      out.close();
-      if (!out) throw Error(ErrorCategory::kIo, kept + ": write failed");
+      writeFileAtomically(kept, (all.size() == 1 ? all[0] : all).dump(2) + "\n", "search results");
       where = "the search results are kept in " + kept;
     } catch (const Error& also) {
       std::cerr << all.dump(2) << "\n";
@@ -636,6 +659,9 @@ int searchCommand(const std::vector<std::string>& argv) {
     } catch (const Error& error) {
       throw keepResults(
           Error(error.category(), fmt::format("layer {}: {}", layers[l].layer, error.what())));
+    } catch (const std::exception& other) {  // out of host memory, threads, the file system
+      throw keepResults(Error(ErrorCategory::kInternal,
+                              fmt::format("layer {}: {}", layers[l].layer, other.what())));
     }
     // The progress bar: layers done, time so far, and the time left at this pace.
     const double elapsed =
@@ -648,6 +674,25 @@ int searchCommand(const std::vector<std::string>& argv) {
                              duration(elapsed / done * (layers.size() - done)));
   }
 
+  // The whole search at a glance: per layer, how many heads of each type, their mean density
+  // (the share of causal pairs left to compute) and the lowest recall.
+  std::cerr << "[search] summary: layer  heads by chosen type                          mean "
+               "density  min recall\n";
+  for (const auto& [layer, results] : searched) {
+    std::map<std::string, int> by_type;
+    double density = 0, min_recall = 1;
+    for (const HeadSearchResult& r : results) {
+      ++by_type[headTypeName(r.best().head.type)];
+      density += r.best().density / double(results.size());
+      min_recall = std::min(min_recall, r.best().recall);
+    }
+    std::string types;
+    for (const auto& [type, count] : by_type) {
+      types += fmt::format("{}{} {}", types.empty() ? "" : ", ", count, type);
+    }
+    std::cerr << fmt::format("[search] summary: {:>5}  {:<45} {:>12.4f} {:>11.4f}\n", layer, types,
+                             density, min_recall);
+  }
   ModelConfig config;
   try {
     for (const auto& [layer, results] : searched) {
@@ -674,7 +719,12 @@ int searchCommand(const std::vector<std::string>& argv) {
     saveModelConfig(config, output);
   } catch (const Error& error) {
     throw keepResults(error);
+  } catch (const std::exception& other) {
+    throw keepResults(Error(ErrorCategory::kInternal, other.what()));
   }
+  // A results file an earlier failed run left beside the output is now stale.
+  std::error_code ignored;
+  fs::remove(output + ".search-results.json", ignored);
   std::cerr << fmt::format("[search] wrote {} ({} layer(s) searched, {} heads each)\n", output,
                            searched.size(), config.num_heads);
   return 0;

@@ -21,4 +21,9 @@ uint64_t requireRegularFile(const std::string& path, const std::string& what);
 std::string readRegularFile(const std::string& path, const std::string& what,
                             uint64_t max_bytes = kMaxTextFileBytes);
 
+// Writes `text` to `path` so that readers see the old file or the whole new one, never a part:
+// into a temporary file beside it, flushed to disk, then renamed over `path`. Error(kIo)
+// "<path>: cannot write <what>: <reason>" leaves `path` as it was and no temporary behind.
+void writeFileAtomically(const std::string& path, const std::string& text, const std::string& what);
+
 }  // namespace permjit
