@@ -100,8 +100,8 @@ class GpuSearch {
   Plan& planFor(const HeadSpec& head);
   // Row q's kept count of `head` at S / layout (zero q and k: exp(lse) counts the kept keys).
   double keptPairs(const HeadSpec& head, const CalibrationInput& in);
-  void runPlan(const Plan& plan, const CalibrationInput& in, const DeviceInput& dev, int64_t heads,
-               int64_t kv_heads, const void* q, const void* k, float* lse);
+  void runPlan(const Plan& plan, const CalibrationInput& in, int64_t heads, int64_t kv_heads,
+               const void* q, const void* k, float* lse);
   std::vector<float> download(const DeviceBuffer& buffer, size_t count);
   // Adds each head's phase recall table of every member of `group` on input i.
   void phaseTables(const PhaseGroup& group, const CalibrationInput& in, const DeviceInput& dev,
@@ -140,8 +140,8 @@ Plan& GpuSearch::planFor(const HeadSpec& head) {
   return plans_.emplace(key, runtime_.plan(headPattern(head), plan_options)).first->second;
 }
 
-void GpuSearch::runPlan(const Plan& plan, const CalibrationInput& in, const DeviceInput&,
-                        int64_t heads, int64_t kv_heads, const void* q, const void* k, float* lse) {
+void GpuSearch::runPlan(const Plan& plan, const CalibrationInput& in, int64_t heads,
+                        int64_t kv_heads, const void* q, const void* k, float* lse) {
   const size_t out_bytes = static_cast<size_t>(heads * in.seq_len * head_dim_ * 2);
   if (!scratch_->out || scratch_->out->bytes() < out_bytes)
     scratch_->out = std::make_unique<DeviceBuffer>(driver_, out_bytes);
@@ -191,8 +191,7 @@ double GpuSearch::keptPairs(const HeadSpec& head, const CalibrationInput& in) {
   if (!scratch_->zero_lse || scratch_->zero_lse->bytes() < static_cast<size_t>(S) * 4) {
     scratch_->zero_lse = std::make_unique<DeviceBuffer>(driver_, static_cast<size_t>(S) * 4);
   }
-  DeviceInput none;
-  runPlan(planFor(head), in, none, 1, 1, scratch_->zeros->data(), scratch_->zeros->data(),
+  runPlan(planFor(head), in, 1, 1, scratch_->zeros->data(), scratch_->zeros->data(),
           static_cast<float*>(scratch_->zero_lse->data()));
   const std::vector<float> lse = download(*scratch_->zero_lse, static_cast<size_t>(S));
   double kept = 0;
@@ -386,7 +385,7 @@ std::vector<HeadSearchResult> GpuSearch::run() {
     upload_s += since(stage);
     stage = Clock::now();
     DeviceBuffer dense_lse(driver_, static_cast<size_t>(H * S) * sizeof(float));
-    runPlan(planFor(HeadSpec{}), in, dev, H, in.kv_heads, dev.q->data(), dev.k->data(),
+    runPlan(planFor(HeadSpec{}), in, H, in.kv_heads, dev.q->data(), dev.k->data(),
             static_cast<float*>(dense_lse.data()));
     const std::vector<float> lse_dense = download(dense_lse, static_cast<size_t>(H * S));
 
@@ -412,7 +411,7 @@ std::vector<HeadSearchResult> GpuSearch::run() {
         continue;
       }
       const Plan& plan = planFor(cand.head);
-      runPlan(plan, in, dev, H, in.kv_heads, dev.q->data(), dev.k->data(),
+      runPlan(plan, in, H, in.kv_heads, dev.q->data(), dev.k->data(),
               static_cast<float*>(scratch_->lse->data()));
       const std::vector<float> lse = download(*scratch_->lse, static_cast<size_t>(H * S));
       std::vector<double> kept(H, 0.0);
