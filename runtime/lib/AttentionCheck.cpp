@@ -171,7 +171,7 @@ uint16_t floatToHalfBits(float value, DType dtype) {
   if (abs < 0x38800000u) {                                               // fp16 subnormal
     if (abs < 0x33000000u) return static_cast<uint16_t>(sign);
     uint32_t mantissa = (abs & 0x7fffffu) | 0x800000u;
-    int shift = 126 - static_cast<int>(abs >> 23) + 13 + 1;
+    int shift = 126 - static_cast<int>(abs >> 23);  // 14 (2^-15) .. 24 (2^-25)
     uint32_t half = mantissa >> shift;
     uint32_t rest = mantissa & ((1u << shift) - 1);
     uint32_t midpoint = 1u << (shift - 1);

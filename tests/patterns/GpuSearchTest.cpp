@@ -4,12 +4,14 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <random>
 
 #include "RequireGpu.h"
 #include "permjit/codegen/CudaSource.h"
 #include "permjit/patterns/GpuSearch.h"
+#include "permjit/patterns/Npy.h"
 #include "permjit/runtime/AttentionCheck.h"
 #include "permjit/runtime/Nvrtc.h"
 
@@ -119,6 +121,31 @@ TEST(GpuSearch, ResidueMassKernelCompilesForBothTargets) {
   }
   // 64 rows of 639 bins, the tiles and the tables fit an H100/H200's 227 KB.
   EXPECT_LE(residueMassSmemBytes(128, 639), 227 * 1024);
+}
+
+// The GPU search rounds captures with runtime::floatToHalfBits. Every float16 value (subnormals
+// included: they were once flushed to zero, and values below 2^-24 shifted by more than 31)
+// must round-trip, and arbitrary floats must round as the .npy writer's converter does.
+TEST(GpuSearch, Float16RoundingKeepsSubnormals) {
+  for (uint32_t bits = 0; bits < 0x10000u; ++bits) {
+    const uint16_t h = static_cast<uint16_t>(bits);
+    if ((h & 0x7c00u) == 0x7c00u && (h & 0x3ffu) != 0) continue;  // NaN payloads
+    const float v = runtime::halfBitsToFloat(h, DType::kFP16);
+    ASSERT_EQ(runtime::floatToHalfBits(v, DType::kFP16), h) << std::hex << bits;
+  }
+  std::mt19937 rng(9);
+  std::uniform_int_distribution<uint32_t> any;
+  for (int i = 0; i < 200000; ++i) {
+    uint32_t bits = any(rng);
+    float v;
+    std::memcpy(&v, &bits, 4);
+    if (std::isnan(v)) continue;
+    ASSERT_EQ(runtime::floatToHalfBits(v, DType::kFP16), floatToHalf(v)) << v;
+  }
+  EXPECT_EQ(runtime::floatToHalfBits(std::ldexp(1.0f, -24), DType::kFP16), 0x0001);
+  EXPECT_EQ(runtime::floatToHalfBits(std::ldexp(1.0f, -25), DType::kFP16), 0x0000);  // tie: even
+  EXPECT_EQ(runtime::floatToHalfBits(std::ldexp(1.5f, -25), DType::kFP16), 0x0001);
+  EXPECT_EQ(runtime::floatToHalfBits(std::ldexp(1.0f, -40), DType::kFP16), 0x0000);
 }
 
 TEST(GpuSearch, DefaultCandidatesAddVerticalSlash) {
