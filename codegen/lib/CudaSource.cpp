@@ -183,11 +183,7 @@ GeneratedKernel generateCuda(const KernelSpec& spec, const TargetInfo& target, i
   out.block_m = t.block_m;
   out.block_n = t.block_n;
   out.tma_args = family.takesTmaArgs();
-  // No --use_fast_math: the softmax uses ex2.approx explicitly (checked against a float
-  // reference by tests/gpu_kernel); everything else keeps IEEE semantics.
-  out.nvrtc_options = {"--gpu-architecture=" + target.nvrtcArch(), "-std=c++17", "-default-device",
-                       "-DNDEBUG"};
-  codegen_detail::attachEmbeddedHeaders(out);
+  codegen_detail::attachCompileInputs(out, target);
   return out;
 }
 

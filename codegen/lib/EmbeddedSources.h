@@ -27,4 +27,14 @@ inline void attachEmbeddedHeaders(GeneratedKernel& kernel) {
   kernel.headers_digest = kEmbeddedFilesDigest;
 }
 
+// What NVRTC compiles every generated kernel with (attention passes, estimators, the search's
+// residue mass): the target, C++17, device code by default, no asserts, and the embedded
+// headers. No --use_fast_math: the softmax uses ex2.approx explicitly (checked against a float
+// reference by tests/gpu_kernel); everything else keeps IEEE semantics.
+inline void attachCompileInputs(GeneratedKernel& kernel, const TargetInfo& target) {
+  kernel.nvrtc_options = {"--gpu-architecture=" + target.nvrtcArch(), "-std=c++17",
+                          "-default-device", "-DNDEBUG"};
+  attachEmbeddedHeaders(kernel);
+}
+
 }  // namespace permjit::codegen_detail

@@ -92,9 +92,7 @@ GeneratedKernel generateEstimator(EstimatorStage stage, int head_dim, DType dtyp
       << "  " << call << "\n"
       << "}\n";
   out.source = src.str();
-  out.nvrtc_options = {"--gpu-architecture=" + target.nvrtcArch(), "-std=c++17", "-default-device",
-                       "-DNDEBUG"};
-  codegen_detail::attachEmbeddedHeaders(out);
+  codegen_detail::attachCompileInputs(out, target);
   return out;
 }
 

@@ -30,9 +30,7 @@ GeneratedKernel generateResidueMass(int head_dim, DType dtype, const TargetInfo&
       << head_dim << ">>(args);\n"
       << "}\n";
   out.source = src.str();
-  out.nvrtc_options = {"--gpu-architecture=" + target.nvrtcArch(), "-std=c++17", "-default-device",
-                       "-DNDEBUG"};
-  codegen_detail::attachEmbeddedHeaders(out);
+  codegen_detail::attachCompileInputs(out, target);
   return out;
 }
 

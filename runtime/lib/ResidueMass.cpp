@@ -58,16 +58,8 @@ void launchResidueMass(const Runtime& runtime, int head_dim, DType dtype,
   }
   checkArgs(args, batch_heads);
   const GeneratedKernel generated = generateResidueMass(head_dim, dtype, state->target);
-  CudaProgram program;
-  program.name = generated.kernel_name + ".cu";
-  program.source = generated.source;
-  program.headers = generated.headers;
-  program.headers_digest = generated.headers_digest;
-  program.options = generated.nvrtc_options;
-  program.arch = state->arch;
-  program.kernel_name = generated.kernel_name;
-  const std::shared_ptr<LoadedKernel> kernel =
-      state->cache->kernel(program, *state->driver, state->driver, state->context);
+  const std::shared_ptr<LoadedKernel> kernel = state->cache->kernel(
+      programFor(generated, state->arch), *state->driver, state->driver, state->context);
   const int smem = residueMassSmemBytes(head_dim, args.row_bins);
   if (smem > state->device.max_smem_optin) {
     invalid("row_bins: " + std::to_string(args.row_bins) + " needs " + std::to_string(smem) +

@@ -219,13 +219,7 @@ struct KernelRequest {
 PassKernel compileKernel(Runtime::State& state, KernelRequest request) {
   PassKernel kernel;
   kernel.generated = std::move(request.generated);
-  kernel.program.name = kernel.generated.kernel_name + ".cu";
-  kernel.program.source = kernel.generated.source;
-  kernel.program.headers = kernel.generated.headers;
-  kernel.program.headers_digest = kernel.generated.headers_digest;
-  kernel.program.options = kernel.generated.nvrtc_options;
-  kernel.program.arch = state.arch;
-  kernel.program.kernel_name = kernel.generated.kernel_name;
+  kernel.program = programFor(kernel.generated, state.arch);
   if (state.driver) {
     kernel.loaded = state.cache->kernel(kernel.program, *state.driver, state.driver, state.context);
     const int smem_bytes = kernel.generated.smem_bytes + request.extra_smem;

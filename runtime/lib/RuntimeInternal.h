@@ -60,6 +60,19 @@ struct RuntimeAccess {
 };
 
 namespace runtime {
+// The NVRTC program of a generated kernel for `arch`: what the kernel cache keys and compiles.
+inline CudaProgram programFor(const GeneratedKernel& generated, const std::string& arch) {
+  CudaProgram program;
+  program.name = generated.kernel_name + ".cu";
+  program.source = generated.source;
+  program.headers = generated.headers;
+  program.headers_digest = generated.headers_digest;
+  program.options = generated.nvrtc_options;
+  program.arch = arch;
+  program.kernel_name = generated.kernel_name;
+  return program;
+}
+
 // Compiles exactly `compile` for the runtime's target through its cache (no tuning database):
 // Runtime::plan after it resolved the tile, and the autotuner's candidates. The plan's distinct
 // kernels compile on up to `compile_threads` threads at once (1: on the calling thread).
