@@ -44,7 +44,8 @@ struct BenchPattern {
   Layout layout;
 };
 
-// The static patterns, in table order; the dynamic ones ("vertical_slash", "grid_estimated")
+// The static patterns, in table order; the dynamic ones ("vertical_slash",
+// "vertical_slash_structured", "grid_estimated")
 // are added by the bench binary when the runtime can plan them.
 inline const std::vector<std::string>& staticPatternNames() {
   static const std::vector<std::string> names = {"dense", "ashape",    "trishape",
@@ -111,7 +112,8 @@ inline BenchPattern benchPattern(const std::string& name, int64_t seq_len,
                               {{Modality::kText, Modality::kVision}, sink(p.cross_sink)}}),
             mixedLayout(seq_len, p)};
   }
-  if (name == "vertical_slash") {
+  // The same head; the bench feeds it structured inputs (permjit_bench.cpp, fillStructured).
+  if (name == "vertical_slash" || name == "vertical_slash_structured") {
     return {name, vertical_slash_head(p.vertical, p.slash, p.last_q), Layout()};
   }
   if (name == "grid_estimated") {
@@ -122,7 +124,7 @@ inline BenchPattern benchPattern(const std::string& name, int64_t seq_len,
   throw Error(ErrorCategory::kInvalidArgument,
               "pattern: '" + name +
                   "'; allowed: dense, ashape, trishape, grid, qboundary, boundary2d, "
-                  "vertical_slash, grid_estimated");
+                  "vertical_slash, vertical_slash_structured, grid_estimated");
 }
 
 // Tiles the bench's tuner tries after the default, most promising first (the tuner crosses

@@ -219,9 +219,10 @@ def main():
 
         row = base(c, "flex")
         if not c["flex"]:
-            row["skipped"] = ("per-input indices: no static mask" if c["pattern"] in
-                              ("vertical_slash", "grid_estimated") else "block mask and compile "
-                              "too slow at this length for the time budget (bench/suite.py)")
+            dynamic = ("vertical_slash", "vertical_slash_structured", "grid_estimated")
+            row["skipped"] = ("per-input indices: no static mask" if c["pattern"] in dynamic
+                              else "block mask and compile too slow at this length for the time "
+                              "budget (bench/suite.py)")
             out(row)
             continue
         if past_deadline():

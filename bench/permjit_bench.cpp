@@ -22,6 +22,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -101,7 +102,7 @@ bool dynamicSupported(const std::string& name) {
 
 std::vector<std::string> supportedPatterns() {
   std::vector<std::string> names = bench::staticPatternNames();
-  for (const char* name : {"vertical_slash", "grid_estimated"}) {
+  for (const char* name : {"vertical_slash", "vertical_slash_structured", "grid_estimated"}) {
     if (dynamicSupported(name)) names.push_back(name);
   }
   return names;
@@ -147,7 +148,57 @@ void fillRandom(std::vector<uint16_t>& host, DType dtype, uint64_t seed) {
   }
 }
 
-// The inputs of one case on the device (random, never zeros), shared by every plan timed.
+// Q and K of a head that attends as real vertical-slash heads do (MInference's observation):
+// near the diagonal and on a few hundred key columns. Per position i, in BSHD order:
+//   * dims [0, 2F): q_i and k_i carry sqrt(c a_f) (cos, sin)(w_f i) with w_f = 2 pi f / (2 S)
+//     and Fejer weights a_f = 1 - f / F, so q_i . k_j = c sum_f a_f cos(w_f (i - j)): a
+//     non-negative kernel of i - j, decreasing from its peak (logit 12) over the first S / F
+//     offsets and far below it beyond, with no second peak before S;
+//   * dim 2F: q_i = 1 and k_j = 8 sqrt(head_dim) on 300 planted columns (logit 8), 0 elsewhere;
+//   * the other dims: noise in [-0.1, 0.1].
+// The estimator's top diagonals are then the offsets nearest the diagonal, and its columns the
+// planted ones and those the last rows' band covers. V stays random.
+void fillStructured(std::vector<uint16_t>& q, std::vector<uint16_t>& k, const Case& c) {
+  const int64_t S = c.seq_len, H = c.heads, D = c.head_dim;
+  const int F = int(std::min<int64_t>(32, D / 4));
+  const double pi = 3.14159265358979323846;
+  double weight_sum = 0;
+  for (int f = 0; f < F; ++f) weight_sum += 1.0 - double(f) / F;
+  const double scale = 12.0 * std::sqrt(double(D)) / weight_sum;  // peak logit 12
+  const float sink = float(8.0 * std::sqrt(double(D)));
+  uint64_t state = 0x5EEDull;
+  auto noise = [&] {
+    state = state * 6364136223846793005ull + 1442695040888963407ull;
+    return (float((state >> 40) & 0xFFFFFF) / float(1 << 24) * 2.0f - 1.0f) * 0.1f;
+  };
+  std::vector<char> planted(size_t(S), 0);
+  for (int j = 0; j < 300; ++j) {
+    state = state * 6364136223846793005ull + 1442695040888963407ull;
+    planted[size_t((state >> 33) % uint64_t(S))] = 1;
+  }
+  std::vector<float> amp(F);
+  for (int f = 0; f < F; ++f) amp[f] = float(std::sqrt(scale * (1.0 - double(f) / F)));
+  for (int64_t i = 0; i < S; ++i) {
+    for (int64_t h = 0; h < H; ++h) {
+      const size_t row = size_t((i * H + h) * D);
+      for (int f = 0; f < F; ++f) {
+        const double angle = 2.0 * pi * double(f) * double(i) / double(2 * S);
+        const float cs = amp[f] * float(std::cos(angle)), sn = amp[f] * float(std::sin(angle));
+        q[row + 2 * f] = k[row + 2 * f] = runtime::floatToHalfBits(cs, c.dtype);
+        q[row + 2 * f + 1] = k[row + 2 * f + 1] = runtime::floatToHalfBits(sn, c.dtype);
+      }
+      q[row + 2 * F] = runtime::floatToHalfBits(1.0f, c.dtype);
+      k[row + 2 * F] = runtime::floatToHalfBits(planted[size_t(i)] ? sink : 0.0f, c.dtype);
+      for (int64_t d = 2 * F + 1; d < D; ++d) {
+        q[row + d] = runtime::floatToHalfBits(noise(), c.dtype);
+        k[row + d] = runtime::floatToHalfBits(noise(), c.dtype);
+      }
+    }
+  }
+}
+
+// The inputs of one case on the device (random, never zeros; structured Q and K for
+// vertical_slash_structured), shared by every plan timed.
 class CaseBuffers {
  public:
   CaseBuffers(std::shared_ptr<runtime::Driver> driver, const Case& c, const Layout& layout) {
@@ -160,10 +211,17 @@ class CaseBuffers {
     lse_ = std::make_unique<runtime::DeviceBuffer>(driver,
                                                    size_t(c.seq_len) * c.heads * sizeof(float));
     std::vector<uint16_t> host(elems);
-    fillRandom(host, c.dtype, 1);
-    q_->upload(host.data(), elems * 2);
-    fillRandom(host, c.dtype, 2);
-    k_->upload(host.data(), elems * 2);
+    if (c.pattern == "vertical_slash_structured") {
+      std::vector<uint16_t> keys(elems);
+      fillStructured(host, keys, c);
+      q_->upload(host.data(), elems * 2);
+      k_->upload(keys.data(), elems * 2);
+    } else {
+      fillRandom(host, c.dtype, 1);
+      q_->upload(host.data(), elems * 2);
+      fillRandom(host, c.dtype, 2);
+      k_->upload(host.data(), elems * 2);
+    }
     fillRandom(host, c.dtype, 3);
     v_->upload(host.data(), elems * 2);
     args.q = q_->data();

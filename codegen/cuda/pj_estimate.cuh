@@ -5,7 +5,7 @@
 //   3. estimate_scores: softmax probabilities again, summed per key column (vertical score)
 //                       and per diagonal offset q - k (slash score);
 //   4. estimate_select: top-k of each score (the first keep_columns columns and the
-//                       keep_diagonals nearest diagonals always win), written as flags, prefix
+//                       keep_diagonals nearest diagonals always win), written as bitmaps, prefix
 //                       counts and, for the columns, the ascending list the attention kernel
 //                       gathers.
 // The grid estimator (stages 5-7, end of file) reuses stages 1-3 with extra sample rows.
@@ -341,7 +341,8 @@ __device__ __forceinline__ void estimate_select(const EstimateArgs& a) {
   const int n = a.seq_len;
   const float* score =
       reinterpret_cast<const float*>(e.ws + (vertical ? a.ws_col_score : a.ws_diag_score));
-  unsigned char* flag = e.ws + (vertical ? a.ws_col_flag : a.ws_diag_flag);
+  unsigned* bitmap =
+      reinterpret_cast<unsigned*>(e.ws + (vertical ? a.ws_col_bitmap : a.ws_diag_bitmap));
   int* prefix = reinterpret_cast<int*>(e.ws + (vertical ? a.ws_col_prefix : a.ws_diag_prefix));
   int* list = reinterpret_cast<int*>(e.ws + a.ws_col_list);
   const int want = vertical ? a.vertical : a.slash;
@@ -379,7 +380,7 @@ __device__ __forceinline__ void estimate_select(const EstimateArgs& a) {
   }
 
   // In index order: keep keys above the threshold and the first `need` keys equal to it;
-  // write flags, exclusive prefix counts and (vertical) the ascending list.
+  // write the bitmap, exclusive prefix counts and (vertical) the ascending list.
   int kept_before = 0, ties_before = 0;
   const int step = kSelectThreads * kSelectItems;
   for (int base = 0; base < n; base += step) {
@@ -415,11 +416,20 @@ __device__ __forceinline__ void estimate_select(const EstimateArgs& a) {
     }
     int kept_total;
     int rank = kept_before + block_scan(kept, tmp, kept_total) - kept;
+    // The bitmap: a thread's kSelectItems values are one byte of a word, four threads' bytes
+    // one word (values past n are not chosen, so the last word's tail is 0).
+    static_assert(kSelectItems == 8, "one byte of the bitmap per thread");
+    unsigned byte = 0;
+#pragma unroll
+    for (int j = 0; j < kSelectItems; ++j) byte |= take[j] ? 1u << j : 0u;
+    unsigned word = byte << (8 * (threadIdx.x & 3));
+    word |= __shfl_xor_sync(0xffffffffu, word, 1);
+    word |= __shfl_xor_sync(0xffffffffu, word, 2);
+    if ((threadIdx.x & 3) == 0 && first < n) bitmap[first >> 5] = word;
 #pragma unroll
     for (int j = 0; j < kSelectItems; ++j) {
       const int i = first + j;
       if (i >= n) break;
-      flag[i] = take[j] ? 1 : 0;
       prefix[i] = rank;
       if (take[j]) {
         if (vertical) list[rank] = i;

@@ -58,8 +58,8 @@ __device__ __forceinline__ OutputView output_view(const AttentionArgs& args, int
 __device__ __forceinline__ sem::DynamicSets dynamic_sets(const AttentionArgs& args) {
   sem::DynamicSets dyn;
   const unsigned char* ws = args.workspace + blockIdx.x * args.ws_head_bytes;
-  dyn.flag[sem::kVerticalSet] = ws + args.ws_col_flag;
-  dyn.flag[sem::kSlashSet] = ws + args.ws_diag_flag;
+  dyn.bits[sem::kVerticalSet] = reinterpret_cast<const unsigned*>(ws + args.ws_col_bitmap);
+  dyn.bits[sem::kSlashSet] = reinterpret_cast<const unsigned*>(ws + args.ws_diag_bitmap);
   dyn.prefix[sem::kVerticalSet] = reinterpret_cast<const int*>(ws + args.ws_col_prefix);
   dyn.prefix[sem::kSlashSet] = reinterpret_cast<const int*>(ws + args.ws_diag_prefix);
   dyn.col_list = reinterpret_cast<const int*>(ws + args.ws_col_list);

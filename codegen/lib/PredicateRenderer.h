@@ -158,15 +158,13 @@ class PredicateRenderer {
       }
       case ExprOp::kKInSet:
         if (bits) {
-          return "each_bits(c, [&](int col) { return set_keep(d, kVerticalSet, k.lo + col * "
-                 "k.step); })";
+          return "set_column_bits(c, d, k.lo, k.step)";
         }
         return cls ? "set_classify(d, kVerticalSet, k.lo, k.hi, k.step == 1)"
                    : "set_keep(d, kVerticalSet, k.pos)";
       case ExprOp::kDiagInSet:
         if (bits) {
-          return "each_bits(c, [&](int col) { return set_keep(d, kSlashSet, q.pos - (k.lo + col "
-                 "* k.step)); })";
+          return "slash_bits(c, d, q.pos, k.lo, k.step)";
         }
         return cls ? "set_classify(d, kSlashSet, q.lo - k.hi, q.hi - k.lo, true)"
                    : "set_keep(d, kSlashSet, q.pos - k.pos)";

@@ -399,17 +399,17 @@ std::vector<DynamicIndices> Plan::estimatedIndices(const RunArgs& args, void* st
     }
     return out;
   }
-  std::vector<uint8_t> flags(static_cast<size_t>(args.seq_len));
+  std::vector<uint32_t> words(static_cast<size_t>((args.seq_len + 31) / 32));
   for (int64_t bh = 0; bh < args.batch * args.heads; ++bh) {
     const CUdeviceptr head = reinterpret_cast<CUdeviceptr>(args.workspace) + bh * w.head_bytes;
     DynamicIndices indices;
     for (int set = 0; set < 2; ++set) {
-      driver.check(driver.cuMemcpyDtoH_v2(flags.data(), head + (set ? w.diag_flag : w.col_flag),
-                                          flags.size()),
+      driver.check(driver.cuMemcpyDtoH_v2(words.data(), head + (set ? w.diag_bitmap : w.col_bitmap),
+                                          words.size() * sizeof(uint32_t)),
                    "cuMemcpyDtoH(workspace)");
       std::vector<int64_t>& chosen = set ? indices.slash : indices.vertical;
       for (int64_t i = 0; i < args.seq_len; ++i) {
-        if (flags[static_cast<size_t>(i)]) chosen.push_back(i);
+        if ((words[static_cast<size_t>(i >> 5)] >> (i & 31)) & 1u) chosen.push_back(i);
       }
     }
     out.push_back(std::move(indices));
@@ -558,8 +558,8 @@ void bindEstimate(const Plan::Impl& impl, const RunArgs& args, const CheckedRunA
   est.ws_lse = static_cast<long long>(w.lse);
   est.ws_col_score = static_cast<long long>(w.col_score);
   est.ws_diag_score = static_cast<long long>(w.diag_score);
-  est.ws_col_flag = static_cast<long long>(w.col_flag);
-  est.ws_diag_flag = static_cast<long long>(w.diag_flag);
+  est.ws_col_bitmap = static_cast<long long>(w.col_bitmap);
+  est.ws_diag_bitmap = static_cast<long long>(w.diag_bitmap);
   est.ws_col_prefix = static_cast<long long>(w.col_prefix);
   est.ws_diag_prefix = static_cast<long long>(w.diag_prefix);
   est.ws_col_list = static_cast<long long>(w.col_list);
@@ -601,8 +601,8 @@ void bindEstimate(const Plan::Impl& impl, const RunArgs& args, const CheckedRunA
 
   base.workspace = static_cast<const unsigned char*>(args.workspace);
   base.ws_head_bytes = est.ws_head_bytes;
-  base.ws_col_flag = est.ws_col_flag;
-  base.ws_diag_flag = est.ws_diag_flag;
+  base.ws_col_bitmap = est.ws_col_bitmap;
+  base.ws_diag_bitmap = est.ws_diag_bitmap;
   base.ws_col_prefix = est.ws_col_prefix;
   base.ws_diag_prefix = est.ws_diag_prefix;
   base.ws_col_list = est.ws_col_list;

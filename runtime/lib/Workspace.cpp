@@ -71,8 +71,8 @@ WorkspaceLayout workspaceLayout(const KernelSpec& spec, int64_t seq_len) {
     return w;
   }
   w.diag_score = region(n * 4);
-  w.col_flag = region(n);
-  w.diag_flag = region(n);
+  w.col_bitmap = region((n + 31) / 32 * 4);
+  w.diag_bitmap = region((n + 31) / 32 * 4);
   w.col_prefix = region((n + 1) * 4);
   w.diag_prefix = region((n + 1) * 4);
   w.col_list = region(static_cast<size_t>(std::max<int64_t>(w.vertical, 1)) * 4);

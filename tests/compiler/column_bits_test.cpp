@@ -1,11 +1,15 @@
-// The column-bit forms of the atoms (sem::diag_bits, krange_bits, kmod_bits, span_bits) against
-// their per-element predicates, on every lane of random tiles: positions lo + col * step of
-// every step the segment tables make (1, a grid stride, others), counts that are not multiples
-// of 8, both fragment counts (block_n 64 and 128), and parameters up to the unbounded kPosInf.
+// The column-bit forms of the atoms (sem::diag_bits, krange_bits, kmod_bits, span_bits, and the
+// estimated sets' set_column_bits and slash_bits) against their per-element predicates, on every
+// lane of random tiles: positions lo + col * step of every step the segment tables make (1, a grid
+// stride, others), counts that are not multiples of 8, both fragment counts (block_n 64 and 128),
+// and parameters up to the unbounded kPosInf.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <random>
+#include <vector>
 
+#include "HostDynamicSets.h"
 #include "permjit/compiler/TileSemantics.h"
 
 namespace permjit::sem {
@@ -117,6 +121,56 @@ TEST_F(ColumnBitsTest, SpansAndValidBits) {
                 << ")";
           }
         }
+      }
+    }
+  }
+}
+
+// Random sets of every density (empty, sparse, runs, nearly full) on a sequence whose length is
+// not a multiple of 32; tiles that reach past both ends (negative offsets, positions >= size).
+TEST_F(ColumnBitsTest, EstimatedSetsFromTheBitmaps) {
+  for (int trial = 0; trial < 400; ++trial) {
+    const int size = uniform(1, 3000);
+    const double density = std::vector<double>{0.0, 0.01, 0.3, 0.97, 1.0}[uniform(0, 4)];
+    std::vector<int64_t> chosen[2];
+    for (int set = 0; set < 2; ++set) {
+      int x = 0;
+      while (x < size) {
+        // Runs of one verdict, as the estimator's diagonals near the main one come.
+        const int run = uniform(1, 40);
+        const bool keep = std::bernoulli_distribution(density)(rng_);
+        for (int i = 0; i < run && x < size; ++i, ++x) {
+          if (keep) chosen[set].push_back(x);
+        }
+      }
+    }
+    testing_detail::HostDynamicSets sets(chosen[0], chosen[1], size);
+    const DynamicSets& d = sets.view;
+    for (int x = -40; x < size + 40; ++x) {
+      const bool want =
+          x >= 0 && x < size && std::binary_search(chosen[1].begin(), chosen[1].end(), int64_t(x));
+      ASSERT_EQ(set_keep(d, kSlashSet, x), want) << "x " << x;
+    }
+    for (int tiles = 0; tiles < 50; ++tiles) {
+      Tile t = tile();
+      t.lo = uniform(-200, size + 50);
+      t.n8 = std::vector<int>{4, 8, 16}[uniform(0, 2)];  // block_n 32, 64, 128
+      t.count = std::min(t.count, 8 * t.n8);
+      const int q = t.lo + uniform(-300, 2 * size);
+      for (int lane = 0; lane < 4; ++lane) {
+        const ColumnLanes c = column_lanes(lane, t.n8, t.count);
+        const unsigned want_v = elementBits(lane, t.n8, t.count, [&](int col) {
+          return set_keep(d, kVerticalSet, t.lo + col * t.step);
+        });
+        ASSERT_EQ(set_column_bits(c, d, t.lo, t.step) & valid_bits(c), want_v)
+            << "size " << size << " lo " << t.lo << " step " << t.step << " count " << t.count
+            << " n8 " << t.n8 << " lane " << lane;
+        const unsigned want_s = elementBits(lane, t.n8, t.count, [&](int col) {
+          return set_keep(d, kSlashSet, q - (t.lo + col * t.step));
+        });
+        ASSERT_EQ(slash_bits(c, d, q, t.lo, t.step) & valid_bits(c), want_s)
+            << "size " << size << " q " << q << " lo " << t.lo << " step " << t.step << " count "
+            << t.count << " n8 " << t.n8 << " lane " << lane;
       }
     }
   }

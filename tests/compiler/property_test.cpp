@@ -14,6 +14,7 @@
 #include <optional>
 #include <random>
 
+#include "HostDynamicSets.h"
 #include "permjit/compiler/Pipeline.h"
 #include "permjit/compiler/Plan.h"
 #include "permjit/dsl/Error.h"
@@ -222,39 +223,13 @@ struct Counts {
   int64_t cases = 0, rejected = 0, split = 0, pairs = 0, none = 0, some = 0, all = 0;
 };
 
-// Host copy of a run's estimated sets in the form the kernels read (flags, prefix counts and
-// the ascending vertical column list).
-struct HostSets {
-  std::vector<unsigned char> flag[2];
-  std::vector<int> prefix[2];
-  std::vector<int> col_list;
-  sem::DynamicSets view{};
-  HostSets(const DynamicIndices& dyn, int64_t seq_len) {
-    const std::vector<int64_t>* chosen[2] = {&dyn.vertical, &dyn.slash};
-    for (int set = 0; set < 2; ++set) {
-      flag[set].assign(seq_len, 0);
-      for (int64_t x : *chosen[set]) flag[set][x] = 1;
-      prefix[set].assign(seq_len + 1, 0);
-      for (int64_t x = 0; x < seq_len; ++x) prefix[set][x + 1] = prefix[set][x] + flag[set][x];
-      view.flag[set] = flag[set].data();
-      view.prefix[set] = prefix[set].data();
-    }
-    for (int64_t x = 0; x < seq_len; ++x) {
-      if (flag[0][x]) col_list.push_back(static_cast<int>(x));
-    }
-    view.col_list = col_list.data();
-    view.col_count = static_cast<int>(col_list.size());
-    view.size = static_cast<int>(seq_len);
-  }
-};
-
 // Checks one compiled plan against the reference mask; returns false on the first mismatch.
 // Dynamic plans read the sets `dyn` (the gathered pass's columns are its vertical columns).
 bool checkPlan(const KernelSpec& spec, const Layout& layout, int64_t seq_len,
                const std::vector<uint8_t>& mask, Counts& counts,
                const DynamicIndices* dyn = nullptr) {
-  std::optional<HostSets> sets;
-  if (dyn) sets.emplace(*dyn, seq_len);
+  std::optional<testing_detail::HostDynamicSets> sets;
+  if (dyn) sets.emplace(dyn->vertical, dyn->slash, seq_len);
   const sem::DynamicSets* view = sets ? &sets->view : nullptr;
   std::vector<int> params = bindParams(spec, layout, seq_len);
   if (spec.passes.empty() || spec.passes.size() > 8) {
@@ -356,7 +331,7 @@ bool checkPlan(const KernelSpec& spec, const Layout& layout, int64_t seq_len,
     }
     for (int64_t x = 0; x < seq_len; ++x) {
       // A gathered pass sees each vertical column once and no other column.
-      const int want_k = gathered ? sets->flag[0][x] : 1;
+      const int want_k = gathered ? sem::set_keep(sets->view, sem::kVerticalSet, int(x)) : 1;
       if (seen_q[x] != 1 || seen_k[x] != want_k) {
         ADD_FAILURE() << "pass " << pass_index << ": position " << x << " appears " << seen_q[x]
                       << " times among rows and " << seen_k[x] << " among columns";

@@ -8,8 +8,9 @@
 //   q_boundary -> or_m and(qmodality(m), lower(p_m))
 //   boundary_2d -> or_(mq,mk) and(qmodality(mq), kmodality(mk), lower_local(p))
 //   vertical_slash -> or(kvertical, slash); a head holding one always becomes two passes:
-//     pass 0 = lower(head)[kvertical := false] and not(kvertical) over the head's plans,
-//     pass 1 = lower(head)[kvertical := true] over the gathered vertical columns.
+//     pass 0 = lower(head)[vertical_slash := slash] over the head's plans, on every column,
+//     pass 1 = lower(head)[vertical_slash := true] and not(pass 0) over the gathered vertical
+//     columns.
 // Span predicates: all -> true; range(b, e) -> range(b, e); last(n) -> range(S - n, inf) (in a
 // 2D block: range(count(m) - n, inf)); modality(m) -> modality(m) (in a 2D block: true when m
 // is the block's modality on that axis, else false). Residue base: range -> b, all -> 0,
@@ -61,10 +62,6 @@ class Lowerer {
   mlir::Value anyOf(llvm::ArrayRef<mlir::Value> parts) { return any(parts); }
   mlir::Value allOf(llvm::ArrayRef<mlir::Value> parts) { return all(parts); }
   mlir::Value notOf(mlir::Value pred) { return create<ir::PredNotOp>(pred); }
-  // and(pred, not(kvertical)): pass 0 of a dynamic head.
-  mlir::Value andNotVertical(mlir::Value pred) {
-    return all({pred, create<ir::PredNotOp>(create<ir::PredKVerticalOp>())});
-  }
 
   mlir::FailureOr<mlir::Value> lower(mlir::Value mask, const Context& where) {
     mlir::Operation* op = mask.getDefiningOp();
@@ -558,9 +555,13 @@ struct LowerToTileIRPass : impl::LowerToTileIRPassBase<LowerToTileIRPass> {
     return mlir::success();
   }
 
-  // A head with a vertical_slash: pass 0 keeps what the head keeps with no vertical column
-  // (original or planned columns), pass 1 what it keeps on the gathered vertical columns. The
-  // sets are disjoint (pass 0 excludes every vertical column) and their union is the head.
+  // A head with a vertical_slash: pass 0 keeps what the head keeps through its diagonals and
+  // static atoms, on every column (original or planned); pass 1 what the vertical columns add,
+  // over the gathered columns. Pass 0 does not cut the vertical columns out: its tiles stay
+  // whole (ALL where a run of chosen diagonals covers them) instead of partial on every tile
+  // that holds one of the ~1000 scattered verticals. Patterns have no negation, so the head is
+  // monotone in the atom: the union of the passes is the head, and not(pass 0) keeps them
+  // disjoint.
   template <typename AddPass>
   mlir::LogicalResult lowerDynamicHead(ir::HeadOp head, ir::KernelOp kernel,
                                        llvm::ArrayRef<ir::VerticalSlashOp> dynamic_ops,
@@ -572,18 +573,23 @@ struct LowerToTileIRPass : impl::LowerToTileIRPassBase<LowerToTileIRPass> {
              << " vertical_slash atoms; allowed: one (the estimator chooses one set per head)";
     }
     ir::VerticalSlashOp vs = dynamic_ops.front();
-    lowerer.setVerticalMode(VerticalMode::kAbsent);
-    auto without = add_pass([&]() -> mlir::FailureOr<mlir::Value> {
+    auto lower_as = [&](VerticalMode mode) {
+      lowerer.setVerticalMode(mode);
       auto body = lowerer.lower(head.getRoot(), Context{});
-      if (mlir::failed(body)) return mlir::failure();
-      return lowerer.andNotVertical(*body);
+      lowerer.setVerticalMode(VerticalMode::kBoth);
+      return body;
+    };
+    auto diagonals = add_pass([&] { return lower_as(VerticalMode::kAbsent); });
+    if (mlir::failed(diagonals)) return mlir::failure();
+    diagonals->setRowsAttr(lowerer.recipe(row_plan, "rows"));
+    diagonals->setColsAttr(lowerer.recipe(col_plan, "cols"));
+    auto with = add_pass([&]() -> mlir::FailureOr<mlir::Value> {
+      auto on_vertical = lower_as(VerticalMode::kPresent);
+      if (mlir::failed(on_vertical)) return mlir::failure();
+      auto in_pass0 = lower_as(VerticalMode::kAbsent);
+      if (mlir::failed(in_pass0)) return mlir::failure();
+      return lowerer.allOf({*on_vertical, lowerer.notOf(*in_pass0)});
     });
-    if (mlir::failed(without)) return mlir::failure();
-    without->setRowsAttr(lowerer.recipe(row_plan, "rows"));
-    without->setColsAttr(lowerer.recipe(col_plan, "cols"));
-    lowerer.setVerticalMode(VerticalMode::kPresent);
-    auto with = add_pass([&] { return lowerer.lower(head.getRoot(), Context{}); });
-    lowerer.setVerticalMode(VerticalMode::kBoth);
     if (mlir::failed(with)) return mlir::failure();
     with->setRowsAttr(lowerer.recipe(row_plan, "rows"));
     with->setGatherVertical(true);

@@ -54,7 +54,7 @@ struct AttentionArgs {
   // byte offsets of the estimator's sets inside a block (runtime/Workspace.h). Null otherwise.
   const unsigned char* workspace;
   long long ws_head_bytes;
-  long long ws_col_flag, ws_diag_flag, ws_col_prefix, ws_diag_prefix, ws_col_list;
+  long long ws_col_bitmap, ws_diag_bitmap, ws_col_prefix, ws_diag_prefix, ws_col_list;
   int col_count;  // chosen vertical columns per head (min(vertical, seq_len))
   // grid_estimated plans: the byte offset of the estimator's choice (kGridChoice* ints) in a
   // (batch, head) block, and which candidate stride this launch computes.
@@ -101,7 +101,7 @@ struct EstimateArgs {
   unsigned char* workspace;
   long long ws_head_bytes;
   long long ws_partial, ws_lse, ws_col_score, ws_diag_score;
-  long long ws_col_flag, ws_diag_flag, ws_col_prefix, ws_diag_prefix, ws_col_list;
+  long long ws_col_bitmap, ws_diag_bitmap, ws_col_prefix, ws_diag_prefix, ws_col_list;
   int heads;
   int kv_heads;
   int seq_len;

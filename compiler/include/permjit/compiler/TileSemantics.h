@@ -256,21 +256,36 @@ PJ_HD Tri modality_classify(int modality, int want) { return modality == want ? 
 
 // ---- Dynamic index sets (vertical_slash) ----------------------------------------------------
 // The online estimator chooses, per input and (batch, head), a set of key columns (vertical)
-// and a set of diagonal offsets q - k (slash). Both live in the run's workspace as a flag per
-// value and a prefix count, so membership and "how many chosen values in [lo, hi]" are O(1).
+// and a set of diagonal offsets q - k (slash). Both live in the run's workspace as a bitmap
+// (bit x % 32 of word x / 32: x is chosen) and a prefix count, so membership and "how many
+// chosen values in [lo, hi]" are O(1), and a partial tile's row mask is a few word loads
+// (set_column_bits, slash_bits below) instead of a load per element.
 enum DynamicSet : int { kVerticalSet = 0, kSlashSet = 1 };
 
 struct DynamicSets {
-  const unsigned char* flag[2];  // flag[set][x] != 0: x is chosen (x in [0, size))
-  const int* prefix[2];          // prefix[set][x]: chosen values below x (size + 1 entries)
-  const int* col_list;           // the chosen vertical columns, ascending
-  int col_count;                 // entries of col_list
-  int size;                      // values lie in [0, size): the sequence length
+  const unsigned* bits[2];  // bits[set]: (size + 31) / 32 words; bits past size are 0
+  const int* prefix[2];     // prefix[set][x]: chosen values below x (size + 1 entries)
+  const int* col_list;      // the chosen vertical columns, ascending
+  int col_count;            // entries of col_list
+  int size;                 // values lie in [0, size): the sequence length
 };
 
+PJ_HD int set_words(const DynamicSets& d) { return (d.size + 31) >> 5; }
+
 PJ_HD bool set_keep(const DynamicSets& d, int set, int x) {
-  return x >= 0 && x < d.size && d.flag[set][x] != 0;
+  return x >= 0 && x < d.size && ((d.bits[set][x >> 5] >> (x & 31)) & 1u) != 0;
 }
+
+// Bits [start, start + 32) of a set as one word (bit i: value start + i); values outside
+// [0, size) read as not chosen.
+PJ_HD unsigned set_window(const DynamicSets& d, int set, int start) {
+  const int w = start >> 5, shift = start & 31, words = set_words(d);
+  const unsigned lo = (w >= 0 && w < words) ? d.bits[set][w] : 0u;
+  if (shift == 0) return lo;
+  const unsigned hi = (w + 1 >= 0 && w + 1 < words) ? d.bits[set][w + 1] : 0u;
+  return (lo >> shift) | (hi << (32 - shift));
+}
+
 // Chosen values in [xlo, xhi]: none -> NONE; every value of the range chosen and `dense` (each
 // value of the range may occur in the tile, so "all chosen" means every pair is kept) -> ALL.
 PJ_HD Tri set_classify(const DynamicSets& d, int set, int xlo, int xhi, bool dense) {
@@ -360,6 +375,57 @@ PJ_HD unsigned each_bits(const ColumnLanes& c, Keep keep) {
   for (int j = 0; j < 2 * c.n8; ++j) {
     int col = (j >> 1) * 8 + c.base + (j & 1);
     if (col < c.count && keep(col)) bits |= 1u << j;
+  }
+  return bits;
+}
+
+PJ_HD unsigned bit_reverse(unsigned x) {
+#if defined(__CUDA_ARCH__)
+  return __brev(x);
+#else
+  x = ((x >> 1) & 0x55555555u) | ((x & 0x55555555u) << 1);
+  x = ((x >> 2) & 0x33333333u) | ((x & 0x33333333u) << 2);
+  x = ((x >> 4) & 0x0f0f0f0fu) | ((x & 0x0f0f0f0fu) << 4);
+  x = ((x >> 8) & 0x00ff00ffu) | ((x & 0x00ff00ffu) << 8);
+  return (x >> 16) | (x << 16);
+#endif
+}
+
+// Bits 0 and 1 of each byte of x, packed: bits 2b and 2b + 1 of the result come from byte b.
+// A lane's columns are base + 8 m + {0, 1}, so a 32-column window of a set, shifted to the
+// lane's base, holds the lane's bits 2m, 2m + 1 (m < 4) in the low two bits of its bytes.
+PJ_HD unsigned pack_lane_pairs(unsigned x) {
+  x &= 0x03030303u;
+  x = (x | (x >> 6)) & 0x000f000fu;
+  return (x | (x >> 12)) & 0xffu;
+}
+
+// set_keep(d, kVerticalSet, klo + col * step) per column. On consecutive positions (step 1,
+// whole groups of four 8-column fragments) one 32-position window per group: 32 columns from
+// two word loads.
+PJ_HD unsigned set_column_bits(const ColumnLanes& c, const DynamicSets& d, int klo, int step) {
+  if (step != 1 || (c.n8 & 3) != 0) {
+    return each_bits(c, [&](int col) { return set_keep(d, kVerticalSet, klo + col * step); });
+  }
+  unsigned bits = 0;
+  for (int g = 0; g < (c.n8 >> 2); ++g) {
+    bits |= pack_lane_pairs(set_window(d, kVerticalSet, klo + c.base + 32 * g)) << (8 * g);
+  }
+  return bits;
+}
+
+// set_keep(d, kSlashSet, q - (klo + col * step)) per column. On consecutive positions the
+// offsets fall as the columns rise: offset D - u for column base + u (D = q - klo - base), so
+// a window ending at D, bit-reversed, holds column base + u at bit u.
+PJ_HD unsigned slash_bits(const ColumnLanes& c, const DynamicSets& d, int q, int klo, int step) {
+  if (step != 1 || (c.n8 & 3) != 0) {
+    return each_bits(c, [&](int col) { return set_keep(d, kSlashSet, q - (klo + col * step)); });
+  }
+  const int top = q - klo - c.base;
+  unsigned bits = 0;
+  for (int g = 0; g < (c.n8 >> 2); ++g) {
+    const unsigned window = set_window(d, kSlashSet, top - 32 * g - 31);
+    bits |= pack_lane_pairs(bit_reverse(window)) << (8 * g);
   }
   return bits;
 }

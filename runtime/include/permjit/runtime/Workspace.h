@@ -23,8 +23,8 @@ struct WorkspaceLayout {
   size_t lse = 0;           // float [rows]: log-sum-exp (log2 domain, scaled) of each row
   size_t col_score = 0;     // float [seq_len]: attention mass of each key column
   size_t diag_score = 0;    // float [seq_len]: attention mass of each diagonal offset q - k
-  size_t col_flag = 0;      // uint8 [seq_len]: chosen vertical columns
-  size_t diag_flag = 0;     // uint8 [seq_len]: chosen slash offsets
+  size_t col_bitmap = 0;    // uint32 [(seq_len + 31) / 32]: chosen vertical columns, a bit each
+  size_t diag_bitmap = 0;   // uint32 [(seq_len + 31) / 32]: chosen slash offsets, a bit each
   size_t col_prefix = 0;    // int [seq_len + 1]: chosen columns before each position
   size_t diag_prefix = 0;   // int [seq_len + 1]: chosen offsets below each offset
   size_t col_list = 0;      // int [vertical]: chosen columns, ascending
