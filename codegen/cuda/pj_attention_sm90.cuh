@@ -56,9 +56,13 @@ struct Sm90Config {
   // fallback need without spilling at block_n 128 (ptxas -v; 40 spills).
   static constexpr int kProducerRegisters = 56;
   static constexpr int kConsumerRegisters = 224;
-  // q_full, then full and empty barriers per slot for K and V, then the slots' tile words and
-  // warp verdict words.
-  static constexpr int kBarrierBytes = 16 + Stages * 44;
+  // Per slot, the words of the slash bitmap a partial tile's masks read (SlashWindow), after a
+  // word naming the first of them: every offset q - k of a 128 x BlockN tile, widened by what
+  // a lane's 32-column windows reach past it.
+  static constexpr int kSlashWindowWords = (kBlockM + BlockN) / 32 + 2;
+  // q_full, then full and empty barriers per slot for K and V, then the slots' tile words, warp
+  // verdict words and slash windows.
+  static constexpr int kBarrierBytes = 16 + Stages * (44 + 4 * (1 + kSlashWindowWords));
   // Q, the K and V rings, then the barriers and the tile words; 1024 bytes of slack to align
   // the tiles to the swizzle atom.
   static constexpr int kSmemBytes = 1024 + kQBytes + 2 * Stages * kKVBytes + kBarrierBytes;
@@ -131,7 +135,12 @@ struct Ring {
   // Per slot, for a partial tile: bit w set when consumer warp w's rows are ALL on it (with a
   // full column count), bit 8 + w when they are NONE (warp_verdicts).
   volatile int* verdicts;
+  // Per slot, 1 + kSlashWindowWords words: patterns with estimated diagonals only (SlashWindow).
+  volatile int* windows;
 
+  __device__ __forceinline__ volatile int* window(int s) const {
+    return windows + s * (1 + Cfg::kSlashWindowWords);
+  }
   __device__ __forceinline__ unsigned k_stage(int s) const { return k + s * Cfg::kKVBytes; }
   __device__ __forceinline__ unsigned v_stage(int s) const { return v + s * Cfg::kKVBytes; }
   __device__ __forceinline__ unsigned q_full() const { return bars; }
@@ -293,10 +302,73 @@ __device__ __forceinline__ int warp_verdicts(const sem::Bounds& qb, const sem::B
   return static_cast<int>((all & 0xffu) | (none & 0xffu) << 8);
 }
 
+// The estimated diagonals a partial tile's masks read, staged by the producer: a consumer's
+// slash_bits for one row and column tile reads up to 8 bitmap words at L2 latency, exposed after
+// S has landed (the dense-like worst case, every tile partial, ran 1.6x the dense kernel's time
+// with it). A window is word `first` of the slot (kNoWindow: the tile is not on consecutive
+// rows and columns, the masks read the workspace), then kSlashWindowWords bitmap words from word
+// `first`: the lowest offset a lane's window reaches is q_lo - k_lo - BlockN - 5 (column base 6,
+// its last 32-column group), the highest word floor((q_lo + BlockM - 32 - k_lo) / 32) + 1.
+constexpr int kNoWindow = -2147483647 - 1;
+
+template <class Cfg>
+__device__ __forceinline__ void stage_slash_window(volatile int* slot, const sem::Bounds& qb,
+                                                   const sem::Bounds& kb,
+                                                   const sem::DynamicSets& dyn, int ptid) {
+  const bool consecutive = qb.step == 1 && kb.step == 1;
+  const int first = (qb.lo - kb.lo - Cfg::kBlockN - 5) >> 5;
+  if (ptid == 0) slot[0] = consecutive ? first : kNoWindow;
+  if (consecutive && ptid < Cfg::kSlashWindowWords) {
+    slot[1 + ptid] = static_cast<int>(sem::set_word(dyn, sem::kSlashSet, first + ptid));
+  }
+}
+
+// The consumer's view of the sets for one partial tile: the slot's window, when it has one.
+template <class Cfg>
+__device__ __forceinline__ sem::DynamicSets window_view(const sem::DynamicSets& dyn,
+                                                        volatile int* slot) {
+  sem::DynamicSets view = dyn;
+  const int first = slot[0];
+  if (first != kNoWindow) {
+    view.bits[sem::kSlashSet] =
+        const_cast<const unsigned*>(reinterpret_cast<volatile unsigned*>(slot + 1));
+    view.first_word[sem::kSlashSet] = first;
+    view.word_count[sem::kSlashSet] = Cfg::kSlashWindowWords;
+  }
+  return view;
+}
+
 __device__ __forceinline__ sem::Tri verdict_of(int verdicts, int consumer_warp) {
   if ((verdicts >> consumer_warp) & 1) return sem::kAll;
   if ((verdicts >> (8 + consumer_warp)) & 1) return sem::kNone;
   return sem::kSome;
+}
+
+// apply_mask on a landed S of slot s (tile word `tile`), and K's release: at once when the mask
+// reads nothing of the slot, else after it (the slot's window is rewritten with the slot).
+template <class Cfg, class Pattern>
+__device__ __forceinline__ void mask_and_release(sm80::ScoreTile<Cfg>& acc_s,
+                                                 const sem::Coord (&qc)[1][2], int tile,
+                                                 int verdicts, int cwarp, const Ring<Cfg>& ring,
+                                                 int s, const AttentionArgs& args,
+                                                 const int* params, const sem::DynamicSets& dyn,
+                                                 int lane) {
+  const bool partial = !(tile & 1);
+  const bool reads_slot = Pattern::kSlashWindow && partial;
+  if (!reads_slot) {
+    __syncwarp();
+    if (lane == 0) mbarrier_arrive(ring.k_empty(s));
+  }
+  if (!partial) return;
+  const sem::Tri verdict = verdict_of(verdicts, cwarp);
+  if constexpr (Pattern::kSlashWindow) {
+    sm80::apply_mask<Cfg, Pattern>(acc_s, qc, verdict, args.cols, tile >> 2, params,
+                                   window_view<Cfg>(dyn, ring.window(s)), lane);
+    __syncwarp();
+    if (lane == 0) mbarrier_arrive(ring.k_empty(s));
+  } else {
+    sm80::apply_mask<Cfg, Pattern>(acc_s, qc, verdict, args.cols, tile >> 2, params, dyn, lane);
+  }
 }
 
 struct Forward {
@@ -327,6 +399,7 @@ struct Forward {
     ring.bars = ring.v + kStages * Cfg::kKVBytes;
     ring.tile = reinterpret_cast<volatile int*>(smem + (ring.bars + 8 + 32 * kStages - base));
     ring.verdicts = ring.tile + kStages;
+    ring.windows = ring.verdicts + kStages;
 
     if (tid == 0) {
       mbarrier_init(ring.q_full(), Cfg::kProducerThreads + 1);
@@ -373,6 +446,9 @@ struct Forward {
         if (ptid == 0) {
           ring.tile[s] = more ? (tile << 2 | (by_tma ? 2 : 0) | static_cast<int>(full)) : -1;
           ring.verdicts[s] = verdicts;
+        }
+        if constexpr (Pattern::kSlashWindow) {
+          if (more && !full) stage_slash_window<Cfg>(ring.window(s), qb, kb, dyn, ptid);
         }
         producer_announce(ring.k_full(s), by_tma, Cfg::kKVBytes, ptid);
         if (more) {
@@ -427,12 +503,8 @@ struct Forward {
       issue_qk<Cfg>(sflat, q_rows, ring.k_stage(0));
       wgmma_wait<0>();
       fence_registers(sflat);
-      __syncwarp();
-      if (lane == 0) mbarrier_arrive(ring.k_empty(0));
-      if (!(current & 1)) {
-        sm80::apply_mask<Cfg, Pattern>(acc_s, qc, verdict_of(current_verdicts, cwarp), args.cols,
-                                       current >> 2, params, dyn, lane);
-      }
+      mask_and_release<Cfg, Pattern>(acc_s, qc, current, current_verdicts, cwarp, ring, 0, args,
+                                     params, dyn, lane);
       float correction[2];
       softmax_scores<Cfg>(acc_s[0], st, scale_log2, correction);
       unsigned pf[Cfg::kBlockN / 16][4];
@@ -452,12 +524,8 @@ struct Forward {
         issue_pv<Cfg>(o, pf, ring.v_stage(s));
         wgmma_wait<1>();  // S_{j+1} has landed; O += P_j V_j may still run
         fence_registers(sflat);
-        __syncwarp();
-        if (lane == 0) mbarrier_arrive(ring.k_empty(s1));
-        if (!(next & 1)) {
-          sm80::apply_mask<Cfg, Pattern>(acc_s, qc, verdict_of(next_verdicts, cwarp), args.cols,
-                                         next >> 2, params, dyn, lane);
-        }
+        mask_and_release<Cfg, Pattern>(acc_s, qc, next, next_verdicts, cwarp, ring, s1, args,
+                                       params, dyn, lane);
         softmax_scores<Cfg>(acc_s[0], st, scale_log2, correction);
         wgmma_wait<0>();
         fence_registers(o);

@@ -179,36 +179,47 @@ __device__ __forceinline__ void estimate_stats(const EstimateArgs& a) {
   }
 }
 
-// 2. Grid (batch * heads). lse[r] = log2 of row r's sum of 2^(scaled logit); also clears what
-// later stages accumulate with atomics (diagonal scores, the grid's residue bins and row
-// capture).
+// 2. Grid (batch * heads, rows / 8), 256 threads. lse[r] = log2 of row r's sum of 2^(scaled
+// logit), one warp per row over its chunk partials (a lane per chunk, then a butterfly: at 1M
+// there are 2048 chunks, which one thread per row walked at L2 latency); the CTAs also clear,
+// each its slice, what later stages accumulate with atomics (diagonal scores, the grid's
+// residue bins and row capture).
+__device__ __forceinline__ void lse_combine(float& m, float& l, float om, float ol) {
+  const float nm = fmaxf(m, om);
+  l = nm == neg_inf() ? 0.f : l * exp2_approx(m - nm) + ol * exp2_approx(om - nm);
+  m = nm;
+}
+
 __device__ __forceinline__ void estimate_lse(const EstimateArgs& a) {
   const EstimateHead e = estimate_head(a, blockIdx.x);
   const float2* partial = reinterpret_cast<const float2*>(e.ws + a.ws_partial);
   float* lse = reinterpret_cast<float*>(e.ws + a.ws_lse);
   const int rows = estimate_rows(a);
-  for (int r = threadIdx.x; r < rows; r += blockDim.x) {
+  const int lane = threadIdx.x & 31, r = blockIdx.y * (blockDim.x / 32) + (threadIdx.x >> 5);
+  if (r < rows) {
     float m = neg_inf(), l = 0.f;
-    for (int c = 0; c < a.chunks; ++c) {
+    for (int c = lane; c < a.chunks; c += 32) {
       const float2 p = partial[c * rows + r];
-      if (p.x == neg_inf()) continue;
-      const float nm = fmaxf(m, p.x);
-      l = l * exp2_approx(m - nm) + p.y * exp2_approx(p.x - nm);
-      m = nm;
+      lse_combine(m, l, p.x, p.y);
     }
-    lse[r] = m + __log2f(l);
+#pragma unroll
+    for (int off = 16; off >= 1; off >>= 1) {
+      const float om = __shfl_xor_sync(0xffffffffu, m, off);
+      const float ol = __shfl_xor_sync(0xffffffffu, l, off);
+      lse_combine(m, l, om, ol);
+    }
+    if (lane == 0) lse[r] = m + __log2f(l);
   }
+  const int first = blockIdx.y * blockDim.x + threadIdx.x, step = gridDim.y * blockDim.x;
   if (a.diag_scores) {
     float* diag = reinterpret_cast<float*>(e.ws + a.ws_diag_score);
-    for (int i = threadIdx.x; i < a.seq_len; i += blockDim.x) diag[i] = 0.f;
+    for (int i = first; i < a.seq_len; i += step) diag[i] = 0.f;
   }
   if (a.grid_candidates > 0) {
     float* capture = reinterpret_cast<float*>(e.ws + a.ws_row_capture);
-    for (int i = threadIdx.x; i < a.sample_rows; i += blockDim.x) capture[i] = 0.f;
+    for (int i = first; i < a.sample_rows; i += step) capture[i] = 0.f;
     float* bins = reinterpret_cast<float*>(e.ws + a.ws_grid_bins);
-    for (int i = threadIdx.x; i < a.grid_candidates * kGridBinsPerCandidate; i += blockDim.x) {
-      bins[i] = 0.f;
-    }
+    for (int i = first; i < a.grid_candidates * kGridBinsPerCandidate; i += step) bins[i] = 0.f;
   }
 }
 
@@ -356,9 +367,17 @@ __device__ __forceinline__ void estimate_select(const EstimateArgs& a) {
     for (int shift = 24; shift >= 0; shift -= 8) {
       for (int i = threadIdx.x; i < 256; i += blockDim.x) hist[i] = 0;
       __syncthreads();
-      for (int i = threadIdx.x; i < n; i += blockDim.x) {
-        const unsigned key = select_key(score, i, forced);
-        if ((key & mask) == prefix_bits) atomicAdd(&hist[(key >> shift) & 255], 1);
+      // Warp-aggregated: scores of one head share their top bits, so most lanes of a warp hit
+      // one bin; one atomic per distinct bin and warp instead of one per lane.
+      for (int base = 0; base < n; base += blockDim.x) {
+        const int i = base + threadIdx.x;
+        const unsigned key = i < n ? select_key(score, i, forced) : 0u;
+        const bool counted = i < n && (key & mask) == prefix_bits;
+        const int bin = counted ? static_cast<int>((key >> shift) & 255) : 256;
+        const unsigned peers = __match_any_sync(0xffffffffu, bin);
+        if (counted && (threadIdx.x & 31) == __ffs(peers) - 1) {
+          atomicAdd(&hist[bin], __popc(peers));
+        }
       }
       __syncthreads();
       if (threadIdx.x == 0) {

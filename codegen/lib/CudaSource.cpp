@@ -120,6 +120,22 @@ std::vector<TileConfig> tileSpace(KernelFamily family, int head_dim) {
   return codegen_detail::attentionFamily(family).tileSpace(head_dim);
 }
 
+// Whether the tree under `node` holds an atom `op` (a DAG: visited nodes are skipped; the
+// renderer rejects bad indices and cycles, so those end the walk here).
+static bool readsSet(const KernelSpec& spec, int node, ExprOp op) {
+  std::vector<char> seen(spec.nodes.size(), 0);
+  std::vector<int> todo = {node};
+  while (!todo.empty()) {
+    const int n = todo.back();
+    todo.pop_back();
+    if (n < 0 || n >= static_cast<int>(spec.nodes.size()) || seen[n]) continue;
+    seen[n] = 1;
+    if (spec.nodes[n].op == op) return true;
+    for (int child : spec.nodes[n].children) todo.push_back(child);
+  }
+  return false;
+}
+
 GeneratedKernel generateCuda(const KernelSpec& spec, const TargetInfo& target, int pass_index) {
   if (pass_index < 0 || pass_index >= static_cast<int>(spec.passes.size())) {
     fail(ErrorCategory::kInvalidArgument,
@@ -137,6 +153,7 @@ GeneratedKernel generateCuda(const KernelSpec& spec, const TargetInfo& target, i
 
   const TileConfig& t = spec.tile;
   const int root = spec.passes[pass_index].expr_root;
+  const bool gathered = spec.passes[pass_index].cols.gather_vertical;
   codegen_detail::PredicateRenderer renderer(spec);
   const std::string tags = passTags(spec, pass_index);
   const std::string dtype = spec.dtype == DType::kBF16 ? "bf16" : "fp16";
@@ -154,7 +171,8 @@ GeneratedKernel generateCuda(const KernelSpec& spec, const TargetInfo& target, i
       {"stages", std::to_string(t.stages)},
       {"config", family.configType()},
       {"smem_bytes", std::to_string(family.smemBytes(spec))},
-      {"gather_cols", spec.passes[pass_index].cols.gather_vertical ? "true" : "false"},
+      {"gather_cols", gathered ? "true" : "false"},
+      {"slash_window", !gathered && readsSet(spec, root, ExprOp::kDiagInSet) ? "true" : "false"},
       {"keep", renderer.keep(root)},
       {"classify", renderer.classify(root)},
       {"keep_bits", renderer.keepBits(root)},

@@ -144,6 +144,8 @@ EstimatorLaunch estimatorLaunch(EstimatorStage stage, const KernelSpec& spec,
       return {bh, static_cast<unsigned>((lines + kEstimateChunk - 1) / kEstimateChunk), 1, 0};
     }
     case EstimatorStage::kLse:
+      // A warp per scored row, 8 per CTA (estimate_lse).
+      return {bh, static_cast<unsigned>((shape.sample_rows + shape.last_q + 7) / 8), 1, 0};
     case EstimatorStage::kGridColumns:
     case EstimatorStage::kGridPhase:
       return {bh, 1, 1, 0};

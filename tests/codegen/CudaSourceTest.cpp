@@ -205,7 +205,8 @@ TEST(Sm90aFamily, EveryPatternShapeCompilesToWgmma) {
                     std::string::npos);
           size_t cubin_size = 0;
           EXPECT_EQ(compileToCubin(kernel, &cubin_size), "")
-              << "hd" << head_dim << " block_n " << block_n << "\n" << kernel.source;
+              << "hd" << head_dim << " block_n " << block_n << "\n"
+              << kernel.source;
           EXPECT_GT(cubin_size, 1000u);
         }
       }
@@ -459,7 +460,7 @@ TEST(EstimatorPipeline, VerticalSlashStagesAndLaunches) {
     EXPECT_EQ(launch.extra_smem, extra) << estimatorStageName(stage);
   };
   expect(EstimatorStage::kStats, 6, 9, 2, 0);
-  expect(EstimatorStage::kLse, 6, 1, 1, 0);
+  expect(EstimatorStage::kLse, 6, 9, 1, 0);  // a warp per row, 8 per CTA: 65 rows
   expect(EstimatorStage::kScores, 6, 9, 1, (2 * 512 - 1 + 65) * 4);
   expect(EstimatorStage::kSelect, 6, 2, 1, 0);
   EXPECT_THROW(estimatorLaunch(EstimatorStage::kGridRows, spec, shape), Error);
@@ -490,6 +491,7 @@ TEST(EstimatorPipeline, GridStagesAndLaunches) {
   EXPECT_EQ(rows.grid_x, 3u);
   EXPECT_EQ(rows.grid_y, 2u);
   EXPECT_EQ(estimatorLaunch(EstimatorStage::kGridColumns, spec, shape).grid_y, 1u);
+  EXPECT_EQ(estimatorLaunch(EstimatorStage::kLse, spec, shape).grid_y, 24u);  // 192 rows
   EXPECT_THROW(estimatorLaunch(EstimatorStage::kSelect, spec, shape), Error);
   EXPECT_TRUE(estimatorStages(KernelSpec{}).empty());
 }

@@ -29,6 +29,8 @@ struct HostDynamicSets {
         if (set == sem::kVerticalSet && flag[x]) col_list.push_back(static_cast<int>(x));
       }
       view.bits[set] = bits[set].data();
+      view.first_word[set] = 0;
+      view.word_count[set] = static_cast<int>(bits[set].size());
       view.prefix[set] = prefix[set].data();
     }
     view.col_list = col_list.data();

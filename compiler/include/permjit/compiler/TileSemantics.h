@@ -263,27 +263,38 @@ PJ_HD Tri modality_classify(int modality, int want) { return modality == want ? 
 enum DynamicSet : int { kVerticalSet = 0, kSlashSet = 1 };
 
 struct DynamicSets {
-  const unsigned* bits[2];  // bits[set]: (size + 31) / 32 words; bits past size are 0
-  const int* prefix[2];     // prefix[set][x]: chosen values below x (size + 1 entries)
-  const int* col_list;      // the chosen vertical columns, ascending
-  int col_count;            // entries of col_list
-  int size;                 // values lie in [0, size): the sequence length
+  // bits[set][i] is word first_word[set] + i of the set's bitmap, for i < word_count[set]: the
+  // whole bitmap in the workspace (first word 0, (size + 31) / 32 words), or a window of it that
+  // a kernel staged in shared memory for one tile (SlashWindow, pj_pattern.cuh). Words outside
+  // read as 0; bits past size are 0.
+  const unsigned* bits[2];
+  int first_word[2];
+  int word_count[2];
+  const int* prefix[2];  // prefix[set][x]: chosen values below x (size + 1 entries)
+  const int* col_list;   // the chosen vertical columns, ascending
+  int col_count;         // entries of col_list
+  int size;              // values lie in [0, size): the sequence length
 };
 
-PJ_HD int set_words(const DynamicSets& d) { return (d.size + 31) >> 5; }
+PJ_HD int set_words(int size) { return (size + 31) >> 5; }
+
+// Word w of a set's bitmap (0 outside the bitmap or the view's window).
+PJ_HD unsigned set_word(const DynamicSets& d, int set, int w) {
+  const int i = w - d.first_word[set];
+  return (i >= 0 && i < d.word_count[set]) ? d.bits[set][i] : 0u;
+}
 
 PJ_HD bool set_keep(const DynamicSets& d, int set, int x) {
-  return x >= 0 && x < d.size && ((d.bits[set][x >> 5] >> (x & 31)) & 1u) != 0;
+  return x >= 0 && x < d.size && ((set_word(d, set, x >> 5) >> (x & 31)) & 1u) != 0;
 }
 
 // Bits [start, start + 32) of a set as one word (bit i: value start + i); values outside
 // [0, size) read as not chosen.
 PJ_HD unsigned set_window(const DynamicSets& d, int set, int start) {
-  const int w = start >> 5, shift = start & 31, words = set_words(d);
-  const unsigned lo = (w >= 0 && w < words) ? d.bits[set][w] : 0u;
+  const int w = start >> 5, shift = start & 31;
+  const unsigned lo = set_word(d, set, w);
   if (shift == 0) return lo;
-  const unsigned hi = (w + 1 >= 0 && w + 1 < words) ? d.bits[set][w + 1] : 0u;
-  return (lo >> shift) | (hi << (32 - shift));
+  return (lo >> shift) | (set_word(d, set, w + 1) << (32 - shift));
 }
 
 // Chosen values in [xlo, xhi]: none -> NONE; every value of the range chosen and `dense` (each
