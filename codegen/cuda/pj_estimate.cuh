@@ -367,16 +367,25 @@ __device__ __forceinline__ void estimate_select(const EstimateArgs& a) {
     for (int shift = 24; shift >= 0; shift -= 8) {
       for (int i = threadIdx.x; i < 256; i += blockDim.x) hist[i] = 0;
       __syncthreads();
-      // Warp-aggregated: scores of one head share their top bits, so most lanes of a warp hit
-      // one bin; one atomic per distinct bin and warp instead of one per lane.
-      for (int base = 0; base < n; base += blockDim.x) {
-        const int i = base + threadIdx.x;
-        const unsigned key = i < n ? select_key(score, i, forced) : 0u;
-        const bool counted = i < n && (key & mask) == prefix_bits;
-        const int bin = counted ? static_cast<int>((key >> shift) & 255) : 256;
-        const unsigned peers = __match_any_sync(0xffffffffu, bin);
-        if (counted && (threadIdx.x & 31) == __ffs(peers) - 1) {
-          atomicAdd(&hist[bin], __popc(peers));
+      // kSelectItems keys per thread and step, loaded before any is counted: one CTA walks the
+      // whole set (1M keys at 1M tokens), so the walk is bound by load latency unless several
+      // loads are in flight. Warp-aggregated: scores of one head share their top bits, so most
+      // lanes of a warp hit one bin; one atomic per distinct bin and warp, not one per lane.
+      for (int base = 0; base < n; base += kSelectThreads * kSelectItems) {
+        const int first = base + threadIdx.x * kSelectItems;
+        unsigned keys[kSelectItems];
+#pragma unroll
+        for (int j = 0; j < kSelectItems; ++j) {
+          keys[j] = first + j < n ? select_key(score, first + j, forced) : 0u;
+        }
+#pragma unroll
+        for (int j = 0; j < kSelectItems; ++j) {
+          const bool counted = first + j < n && (keys[j] & mask) == prefix_bits;
+          const int bin = counted ? static_cast<int>((keys[j] >> shift) & 255) : 256;
+          const unsigned peers = __match_any_sync(0xffffffffu, bin);
+          if (counted && (threadIdx.x & 31) == __ffs(peers) - 1) {
+            atomicAdd(&hist[bin], __popc(peers));
+          }
         }
       }
       __syncthreads();
