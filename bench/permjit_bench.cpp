@@ -139,13 +139,19 @@ json caseJson(const Case& c, const std::string& label, const std::string& card) 
               {"card", card}};
 }
 
+// One step of the bench's 64-bit LCG.
+uint64_t nextState(uint64_t& state) {
+  state = state * 6364136223846793005ull + 1442695040888963407ull;
+  return state;
+}
+// A uniform value in [-1, 1) from the LCG.
+float nextUniform(uint64_t& state) {
+  return float((nextState(state) >> 40) & 0xFFFFFF) / float(1 << 24) * 2.0f - 1.0f;
+}
+
 void fillRandom(std::vector<uint16_t>& host, DType dtype, uint64_t seed) {
   uint64_t state = seed * 0x9E3779B97F4A7C15ull + 1;
-  for (auto& x : host) {
-    state = state * 6364136223846793005ull + 1442695040888963407ull;
-    float u = float((state >> 40) & 0xFFFFFF) / float(1 << 24) * 2.0f - 1.0f;
-    x = runtime::floatToHalfBits(u, dtype);
-  }
+  for (auto& x : host) x = runtime::floatToHalfBits(nextUniform(state), dtype);
 }
 
 // Q and K of a head that attends as real vertical-slash heads do (MInference's observation):
@@ -167,15 +173,9 @@ void fillStructured(std::vector<uint16_t>& q, std::vector<uint16_t>& k, const Ca
   const double scale = 12.0 * std::sqrt(double(D)) / weight_sum;  // peak logit 12
   const float sink = float(8.0 * std::sqrt(double(D)));
   uint64_t state = 0x5EEDull;
-  auto noise = [&] {
-    state = state * 6364136223846793005ull + 1442695040888963407ull;
-    return (float((state >> 40) & 0xFFFFFF) / float(1 << 24) * 2.0f - 1.0f) * 0.1f;
-  };
+  auto noise = [&] { return nextUniform(state) * 0.1f; };
   std::vector<char> planted(size_t(S), 0);
-  for (int j = 0; j < 300; ++j) {
-    state = state * 6364136223846793005ull + 1442695040888963407ull;
-    planted[size_t((state >> 33) % uint64_t(S))] = 1;
-  }
+  for (int j = 0; j < 300; ++j) planted[size_t((nextState(state) >> 33) % uint64_t(S))] = 1;
   std::vector<float> amp(F);
   for (int f = 0; f < F; ++f) amp[f] = float(std::sqrt(scale * (1.0 - double(f) / F)));
   for (int64_t i = 0; i < S; ++i) {

@@ -158,7 +158,10 @@ class PredicateRenderer {
       }
       case ExprOp::kKInSet:
         if (bits) {
-          return "set_column_bits(c, d, k.lo, k.step)";
+          // No pass holds kvertical now (pass 1's gathered columns are the verticals), so the
+          // per-element form is enough.
+          return "each_bits(c, [&](int col) { return set_keep(d, kVerticalSet, k.lo + col * "
+                 "k.step); })";
         }
         return cls ? "set_classify(d, kVerticalSet, k.lo, k.hi, k.step == 1)"
                    : "set_keep(d, kVerticalSet, k.pos)";

@@ -259,7 +259,7 @@ PJ_HD Tri modality_classify(int modality, int want) { return modality == want ? 
 // and a set of diagonal offsets q - k (slash). Both live in the run's workspace as a bitmap
 // (bit x % 32 of word x / 32: x is chosen) and a prefix count, so membership and "how many
 // chosen values in [lo, hi]" are O(1), and a partial tile's row mask is a few word loads
-// (set_column_bits, slash_bits below) instead of a load per element.
+// (slash_bits below) instead of a load per element.
 enum DynamicSet : int { kVerticalSet = 0, kSlashSet = 1 };
 
 struct DynamicSets {
@@ -409,20 +409,6 @@ PJ_HD unsigned pack_lane_pairs(unsigned x) {
   x &= 0x03030303u;
   x = (x | (x >> 6)) & 0x000f000fu;
   return (x | (x >> 12)) & 0xffu;
-}
-
-// set_keep(d, kVerticalSet, klo + col * step) per column. On consecutive positions (step 1,
-// whole groups of four 8-column fragments) one 32-position window per group: 32 columns from
-// two word loads.
-PJ_HD unsigned set_column_bits(const ColumnLanes& c, const DynamicSets& d, int klo, int step) {
-  if (step != 1 || (c.n8 & 3) != 0) {
-    return each_bits(c, [&](int col) { return set_keep(d, kVerticalSet, klo + col * step); });
-  }
-  unsigned bits = 0;
-  for (int g = 0; g < (c.n8 >> 2); ++g) {
-    bits |= pack_lane_pairs(set_window(d, kVerticalSet, klo + c.base + 32 * g)) << (8 * g);
-  }
-  return bits;
 }
 
 // set_keep(d, kSlashSet, q - (klo + col * step)) per column. On consecutive positions the
