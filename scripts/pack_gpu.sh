@@ -20,6 +20,13 @@ for exe in "$BUILD/bin/permjit" "$BUILD/bench/permjit_bench" "$BUILD/bench/permj
   [[ -f $exe ]] || { echo "pack_gpu.sh: $exe was not built" >&2; exit 1; }
   strip -o "build/gpu/$(basename "$exe")" "$exe"
 done
+# The racecheck probe (bench/sanitize_gpu.sh), where nvcc is there to build it.
+NVCC=$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)
+if [[ -x $NVCC ]]; then
+  "$NVCC" -arch=sm_90a -O2 -lineinfo -cudart static -o build/gpu/racecheck_probe bench/racecheck_probe.cu
+else
+  echo "pack_gpu.sh: no nvcc; bench/sanitize_gpu.sh runs without the racecheck probe" >&2
+fi
 # libpermjit.so for the Python package (python/ travels with the working tree):
 #   PYTHONPATH=python PERMJIT_LIBRARY=build/gpu/lib/libpermjit.so python3 python/tests/gpu_check.py
 mkdir -p build/gpu/lib

@@ -246,14 +246,15 @@ __device__ __forceinline__ void accumulate_pv(RowState<Cfg>& st, const ScoreTile
 }
 
 // epilogue: normalize, then stage the warp's O rows in its own (now unused) Q rows of shared
-// memory so that global stores are 16-byte and coalesced. Lane i settles row warp_row0 + i: its
-// LSE and, in merge mode, the weights of the old and the new partial result.
+// memory (Cfg::staged_offset, the family's Q layout) so that global stores are 16-byte and
+// coalesced. Lane i settles row warp_row0 + i: its LSE and, in merge mode, the weights of the old
+// and the new partial result.
 template <class Cfg>
 __device__ __forceinline__ void epilogue(const AttentionArgs& args, const RowState<Cfg>& st,
                                          const sem::Bounds& qb, unsigned char* smem, int b, int h,
                                          int warp_row0, int lane, float scale_log2) {
   using T = typename Cfg::DType;
-  constexpr int D = Cfg::kHeadDim, kMT = Cfg::kMT;
+  constexpr int kMT = Cfg::kMT;
   constexpr float kLn2 = 0.6931471805599453f;
   float lse_row[kMT][2];
 #pragma unroll
@@ -271,7 +272,7 @@ __device__ __forceinline__ void epilogue(const AttentionArgs& args, const RowSta
       for (int dt = 0; dt < Cfg::kDT; ++dt) {
         const unsigned packed =
             pack2<T>(st.acc_o[mt][dt][half * 2] * inv, st.acc_o[mt][dt][half * 2 + 1] * inv);
-        *reinterpret_cast<unsigned*>(smem + swizzle<D>(r, dt) + (lane & 3) * 4) = packed;
+        *reinterpret_cast<unsigned*>(smem + Cfg::staged_offset(r, dt) + (lane & 3) * 4) = packed;
       }
     }
   }
@@ -318,7 +319,7 @@ __device__ __forceinline__ void epilogue(const AttentionArgs& args, const RowSta
     const float wn = __shfl_sync(0xffffffffu, w_new, r);
     const int row = warp_row0 + r;
     if (row >= qb.count) continue;
-    uint4 val = *reinterpret_cast<const uint4*>(smem + swizzle<D>(row, chunk));
+    uint4 val = *reinterpret_cast<const uint4*>(smem + Cfg::staged_offset(row, chunk));
     uint4* dst = reinterpret_cast<uint4*>(view.o + static_cast<long long>(qb.lo + row * qb.step) *
                                                        view.o_row) +
                  chunk;

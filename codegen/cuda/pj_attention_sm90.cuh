@@ -32,6 +32,16 @@
 namespace permjit {
 namespace dev {
 
+namespace sm90 {
+
+// Byte offset of 16-byte chunk `chunk` of row `row` in a [kColBlocks][Rows][64] tile.
+template <int Rows>
+__device__ __forceinline__ unsigned tile_offset(int row, int chunk) {
+  return static_cast<unsigned>((chunk >> 3) * Rows * 128 + row * 128 +
+                               (((chunk & 7) ^ (row & 7)) << 4));
+}
+}  // namespace sm90
+
 template <class DTypeT, int HeadDim, int BlockN, int Stages>
 struct Sm90Config {
   using DType = DTypeT;
@@ -56,16 +66,17 @@ struct Sm90Config {
   // fallback need without spilling at block_n 128 (ptxas -v; 40 spills).
   static constexpr int kProducerRegisters = 56;
   static constexpr int kConsumerRegisters = 224;
-  // Per slot, the words of the slash bitmap a partial tile's masks read (SlashWindow), after a
-  // word naming the first of them: every offset q - k of a 128 x BlockN tile, widened by what
-  // a lane's 32-column windows reach past it.
-  static constexpr int kSlashWindowWords = (kBlockM + BlockN) / 32 + 2;
-  // q_full, then full and empty barriers per slot for K and V, then the slots' tile words, warp
-  // verdict words and slash windows.
-  static constexpr int kBarrierBytes = 16 + Stages * (44 + 4 * (1 + kSlashWindowWords));
+  // q_full, then full and empty barriers per slot for K and V, then the slots' tile and warp
+  // verdict words.
+  static constexpr int kBarrierBytes = 16 + Stages * 44;
   // Q, the K and V rings, then the barriers and the tile words; 1024 bytes of slack to align
   // the tiles to the swizzle atom.
   static constexpr int kSmemBytes = 1024 + kQBytes + 2 * Stages * kKVBytes + kBarrierBytes;
+  // The epilogue stages output row `row` in the Q tile's own layout: a consumer warp writes
+  // only the Q rows its warpgroup's wgmma read, so the groups need not wait for each other.
+  __device__ static unsigned staged_offset(int row, int chunk) {
+    return sm90::tile_offset<kBlockM>(row, chunk);
+  }
 
   static_assert(HeadDim == 64 || HeadDim == 128, "head_dim: allowed 64, 128");
   static_assert(BlockN == 64 || BlockN == 128, "block_n: allowed 64, 128");
@@ -73,13 +84,6 @@ struct Sm90Config {
 };
 
 namespace sm90 {
-
-// Byte offset of 16-byte chunk `chunk` of row `row` in a [kColBlocks][Rows][64] tile.
-template <int Rows>
-__device__ __forceinline__ unsigned tile_offset(int row, int chunk) {
-  return static_cast<unsigned>((chunk >> 3) * Rows * 128 + row * 128 +
-                               (((chunk & 7) ^ (row & 7)) << 4));
-}
 
 // cp.async Rows rows by the producer warpgroup. Row r of the tile is position pos(r) when
 // r < count; padding rows are zero-filled without touching global memory.
@@ -135,11 +139,18 @@ struct Ring {
   // Per slot, for a partial tile: bit w set when consumer warp w's rows are ALL on it (with a
   // full column count), bit 8 + w when they are NONE (warp_verdicts).
   volatile int* verdicts;
-  // Per slot, 1 + kSlashWindowWords words: patterns with estimated diagonals only (SlashWindow).
-  volatile int* windows;
-
-  __device__ __forceinline__ volatile int* window(int s) const {
-    return windows + s * (1 + Cfg::kSlashWindowWords);
+  // The slot words' handoff, ordered by slot s's K barriers: the producer's thread 0 publishes
+  // them before its arrival on k_full(s) (release), a consumer warp reads them after its wait on
+  // k_full(s) (acquire) and before its arrival on k_empty(s), which the producer waits for before
+  // publishing into the slot again. compute-sanitizer's racecheck does not model mbarrier
+  // ordering and reports these two functions' accesses (bench/sanitize_gpu.sh names them).
+  __device__ __forceinline__ void publish_slot(int s, int tile_word, int verdict_word) const {
+    tile[s] = tile_word;
+    verdicts[s] = verdict_word;
+  }
+  __device__ __forceinline__ void read_slot(int s, int& tile_word, int& verdict_word) const {
+    tile_word = __shfl_sync(0xffffffffu, tile[s], 0);  // warp-uniform, visibly
+    verdict_word = __shfl_sync(0xffffffffu, verdicts[s], 0);
   }
   __device__ __forceinline__ unsigned k_stage(int s) const { return k + s * Cfg::kKVBytes; }
   __device__ __forceinline__ unsigned v_stage(int s) const { return v + s * Cfg::kKVBytes; }
@@ -302,52 +313,14 @@ __device__ __forceinline__ int warp_verdicts(const sem::Bounds& qb, const sem::B
   return static_cast<int>((all & 0xffu) | (none & 0xffu) << 8);
 }
 
-// The estimated diagonals a partial tile's masks read, staged by the producer, so that a
-// consumer's slash_bits reads shared memory after S has landed instead of up to 8 bitmap words
-// at L2 latency. Measured on the H200 (random inputs, every tile partial, 128K x 8): 103.5 ms
-// against 100.9 ms reading L2, the same within noise; the masks' loads are not what holds that
-// case at 1.6x the dense kernel (docs/design.md, 5b). A window is word `first` of the slot
-// (kNoWindow: the tile is not on consecutive rows and columns, the masks read the workspace), then
-// kSlashWindowWords bitmap words from word `first`: the lowest offset a lane's window reaches is
-// q_lo - k_lo - BlockN - 5 (column base 6, its last 32-column group), the highest word floor((q_lo
-// + BlockM - 32 - k_lo) / 32) + 1.
-constexpr int kNoWindow = -2147483647 - 1;
-
-template <class Cfg>
-__device__ __forceinline__ void stage_slash_window(volatile int* slot, const sem::Bounds& qb,
-                                                   const sem::Bounds& kb,
-                                                   const sem::DynamicSets& dyn, int ptid) {
-  const bool consecutive = qb.step == 1 && kb.step == 1;
-  const int first = (qb.lo - kb.lo - Cfg::kBlockN - 5) >> 5;
-  if (ptid == 0) slot[0] = consecutive ? first : kNoWindow;
-  if (consecutive && ptid < Cfg::kSlashWindowWords) {
-    slot[1 + ptid] = static_cast<int>(sem::set_word(dyn, sem::kSlashSet, first + ptid));
-  }
-}
-
-// The consumer's view of the sets for one partial tile: the slot's window, when it has one.
-template <class Cfg>
-__device__ __forceinline__ sem::DynamicSets window_view(const sem::DynamicSets& dyn,
-                                                        volatile int* slot) {
-  sem::DynamicSets view = dyn;
-  const int first = slot[0];
-  if (first != kNoWindow) {
-    view.bits[sem::kSlashSet] =
-        const_cast<const unsigned*>(reinterpret_cast<volatile unsigned*>(slot + 1));
-    view.first_word[sem::kSlashSet] = first;
-    view.word_count[sem::kSlashSet] = Cfg::kSlashWindowWords;
-  }
-  return view;
-}
-
 __device__ __forceinline__ sem::Tri verdict_of(int verdicts, int consumer_warp) {
   if ((verdicts >> consumer_warp) & 1) return sem::kAll;
   if ((verdicts >> (8 + consumer_warp)) & 1) return sem::kNone;
   return sem::kSome;
 }
 
-// apply_mask on a landed S of slot s (tile word `tile`), and K's release: at once when the mask
-// reads nothing of the slot, else after it (the slot's window is rewritten with the slot).
+// K's release once S of slot s has landed (the mask reads nothing of the slot), then apply_mask
+// for a partial tile (tile word `tile`).
 template <class Cfg, class Pattern>
 __device__ __forceinline__ void mask_and_release(sm80::ScoreTile<Cfg>& acc_s,
                                                  const sem::Coord (&qc)[1][2], int tile,
@@ -355,22 +328,11 @@ __device__ __forceinline__ void mask_and_release(sm80::ScoreTile<Cfg>& acc_s,
                                                  int s, const AttentionArgs& args,
                                                  const int* params, const sem::DynamicSets& dyn,
                                                  int lane) {
-  const bool partial = !(tile & 1);
-  const bool reads_slot = Pattern::kSlashWindow && partial;
-  if (!reads_slot) {
-    __syncwarp();
-    if (lane == 0) mbarrier_arrive(ring.k_empty(s));
-  }
-  if (!partial) return;
-  const sem::Tri verdict = verdict_of(verdicts, cwarp);
-  if constexpr (Pattern::kSlashWindow) {
-    sm80::apply_mask<Cfg, Pattern>(acc_s, qc, verdict, args.cols, tile >> 2, params,
-                                   window_view<Cfg>(dyn, ring.window(s)), lane);
-    __syncwarp();
-    if (lane == 0) mbarrier_arrive(ring.k_empty(s));
-  } else {
-    sm80::apply_mask<Cfg, Pattern>(acc_s, qc, verdict, args.cols, tile >> 2, params, dyn, lane);
-  }
+  __syncwarp();
+  if (lane == 0) mbarrier_arrive(ring.k_empty(s));
+  if (tile & 1) return;  // a full tile
+  sm80::apply_mask<Cfg, Pattern>(acc_s, qc, verdict_of(verdicts, cwarp), args.cols, tile >> 2,
+                                 params, dyn, lane);
 }
 
 struct Forward {
@@ -401,7 +363,6 @@ struct Forward {
     ring.bars = ring.v + kStages * Cfg::kKVBytes;
     ring.tile = reinterpret_cast<volatile int*>(smem + (ring.bars + 8 + 32 * kStages - base));
     ring.verdicts = ring.tile + kStages;
-    ring.windows = ring.verdicts + kStages;
 
     if (tid == 0) {
       mbarrier_init(ring.q_full(), Cfg::kProducerThreads + 1);
@@ -446,11 +407,8 @@ struct Forward {
         const int verdicts =
             more && !full ? warp_verdicts<Cfg, Pattern>(qb, kb, params, dyn, lane) : 0;
         if (ptid == 0) {
-          ring.tile[s] = more ? (tile << 2 | (by_tma ? 2 : 0) | static_cast<int>(full)) : -1;
-          ring.verdicts[s] = verdicts;
-        }
-        if constexpr (Pattern::kSlashWindow) {
-          if (more && !full) stage_slash_window<Cfg>(ring.window(s), qb, kb, dyn, ptid);
+          ring.publish_slot(s, more ? (tile << 2 | (by_tma ? 2 : 0) | static_cast<int>(full)) : -1,
+                            verdicts);
         }
         producer_announce(ring.k_full(s), by_tma, Cfg::kKVBytes, ptid);
         if (more) {
@@ -494,8 +452,8 @@ struct Forward {
 
     mbarrier_wait(ring.q_full(), 0);
     mbarrier_wait(ring.k_full(0), 0);
-    int current = __shfl_sync(0xffffffffu, ring.tile[0], 0);  // warp-uniform, visibly
-    int current_verdicts = __shfl_sync(0xffffffffu, ring.verdicts[0], 0);
+    int current, current_verdicts;
+    ring.read_slot(0, current, current_verdicts);
     if (current >= 0) {
       fence_proxy_async();  // cp.async writes (Q, K_0) before wgmma reads them
       sm80::ScoreTile<Cfg> acc_s;
@@ -516,8 +474,8 @@ struct Forward {
       for (;; ++j) {
         const int s = j % kStages, s1 = (j + 1) % kStages;
         mbarrier_wait(ring.k_full(s1), ((j + 1) / kStages) & 1);
-        const int next = __shfl_sync(0xffffffffu, ring.tile[s1], 0);
-        const int next_verdicts = __shfl_sync(0xffffffffu, ring.verdicts[s1], 0);
+        int next, next_verdicts;
+        ring.read_slot(s1, next, next_verdicts);
         mbarrier_wait(ring.v_full(s), (j / kStages) & 1);
         if (next < 0) break;
         if (!(current & 2) || !(next & 2)) fence_proxy_async();
@@ -547,8 +505,13 @@ struct Forward {
       __syncwarp();
       if (lane == 0) mbarrier_arrive(ring.v_empty(s));
     }
-    // Both consumer warpgroups are done reading Q before either stages its output there.
-    named_barrier_sync<1, Cfg::kConsumerThreads>();
+    // This warpgroup's wgmma has read its Q rows before any of its warps stages output there
+    // (staged_offset keeps each group in its own rows).
+    if (group == 0) {
+      named_barrier_sync<2, 128>();
+    } else {
+      named_barrier_sync<3, 128>();
+    }
     sm80::epilogue<Cfg>(args, st, qb, smem, b, h, warp_row0, lane, scale_log2);
   }
 };

@@ -468,6 +468,18 @@ __device__ __forceinline__ void estimate_select(const EstimateArgs& a) {
     ties_before += tie_total;
   }
   if (threadIdx.x == 0) prefix[n] = kept_before;
+  if (vertical) return;
+  // The slash set's pair arrays, from the bitmap this CTA just wrote (visible to the CTA after
+  // the barrier): what the attention kernels' slash_bits read.
+  __syncthreads();
+  sem::DynamicSets d{};
+  d.bits[sem::kSlashSet] = bitmap;
+  d.word_count[sem::kSlashSet] = sem::set_words(n);
+  const int pair_words = sem::slash_pair_words(n);
+  unsigned* pairs = reinterpret_cast<unsigned*>(e.ws + a.ws_diag_pairs);
+  for (int i = threadIdx.x; i < 8 * pair_words; i += blockDim.x) {
+    pairs[i] = sem::slash_pair_word(d, i / pair_words, i % pair_words);
+  }
 }
 
 // ---- the online grid estimator (grid_estimated) -------------------------------------------

@@ -4,8 +4,6 @@
 // gathered column space, and the grid_estimated entry that swaps in the estimated phases.
 // A pattern contributes only a `Pattern` policy type:
 //   static constexpr bool kGatherCols;  // columns: the estimated vertical columns (dynamic)
-//   static constexpr bool kSlashWindow;  // keep_bits reads the estimated diagonals (a family
-//                                        // may stage their bitmap words per tile)
 //   static bool keep(const sem::Coord& q, const sem::Coord& k, const int* params,
 //                    const sem::DynamicSets& dyn);
 //   static sem::Tri classify(const sem::Bounds& q, const sem::Bounds& k, const int* params,
@@ -62,10 +60,9 @@ __device__ __forceinline__ sem::DynamicSets dynamic_sets(const AttentionArgs& ar
   const unsigned char* ws = args.workspace + blockIdx.x * args.ws_head_bytes;
   dyn.bits[sem::kVerticalSet] = reinterpret_cast<const unsigned*>(ws + args.ws_col_bitmap);
   dyn.bits[sem::kSlashSet] = reinterpret_cast<const unsigned*>(ws + args.ws_diag_bitmap);
-  for (int set = 0; set < 2; ++set) {
-    dyn.first_word[set] = 0;
-    dyn.word_count[set] = sem::set_words(args.seq_len);
-  }
+  for (int set = 0; set < 2; ++set) dyn.word_count[set] = sem::set_words(args.seq_len);
+  dyn.slash_pairs = reinterpret_cast<const unsigned*>(ws + args.ws_diag_pairs);
+  dyn.pair_words = sem::slash_pair_words(args.seq_len);
   dyn.prefix[sem::kVerticalSet] = reinterpret_cast<const int*>(ws + args.ws_col_prefix);
   dyn.prefix[sem::kSlashSet] = reinterpret_cast<const int*>(ws + args.ws_diag_prefix);
   dyn.col_list = reinterpret_cast<const int*>(ws + args.ws_col_list);

@@ -10,6 +10,12 @@
 namespace permjit {
 namespace dev {
 
+// Byte offset of 16-byte chunk `chunk` of row `row` in a swizzled [rows][HeadDim] tile.
+template <int HeadDim>
+__device__ __forceinline__ unsigned swizzle(int row, int chunk) {
+  return static_cast<unsigned>((row * (HeadDim / 8) + (chunk ^ (row & 7))) * 16);
+}
+
 // One CTA's tile shape: BlockM query rows, BlockN keys per step, Warps warps, a Stages-deep
 // K/V ring.
 template <class DTypeT, int HeadDim, int BlockM, int BlockN, int Warps, int Stages>
@@ -29,6 +35,11 @@ struct AttentionConfig {
   static constexpr int kQBytes = BlockM * HeadDim * 2;
   static constexpr int kKVBytes = BlockN * HeadDim * 2;
   static constexpr int kSmemBytes = kQBytes + 2 * Stages * kKVBytes;
+  // Where the epilogue stages chunk `chunk` of output row `row`: the Q tile's own layout, so a
+  // warp writes only the Q rows it alone read.
+  __device__ static unsigned staged_offset(int row, int chunk) {
+    return swizzle<HeadDim>(row, chunk);
+  }
 
   static_assert(HeadDim == 64 || HeadDim == 128, "head_dim: allowed 64, 128");
   static_assert(BlockM % Warps == 0 && (kWarpRows == 16 || kWarpRows == 32),
@@ -39,12 +50,6 @@ struct AttentionConfig {
                     kThreads % kChunks == 0,
                 "tile loads must divide evenly among the threads");
 };
-
-// Byte offset of 16-byte chunk `chunk` of row `row` in a swizzled [rows][HeadDim] tile.
-template <int HeadDim>
-__device__ __forceinline__ unsigned swizzle(int row, int chunk) {
-  return static_cast<unsigned>((row * (HeadDim / 8) + (chunk ^ (row & 7))) * 16);
-}
 
 // cp.async Rows rows of a tile into shared memory. Row r of the tile is original position
 // lo + r * step when r < count; padding rows are zero-filled without touching global memory.

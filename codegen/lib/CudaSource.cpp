@@ -120,22 +120,6 @@ std::vector<TileConfig> tileSpace(KernelFamily family, int head_dim) {
   return codegen_detail::attentionFamily(family).tileSpace(head_dim);
 }
 
-// Whether the tree under `node` holds an atom `op` (a DAG: visited nodes are skipped; the
-// renderer rejects bad indices and cycles, so those end the walk here).
-static bool readsSet(const KernelSpec& spec, int node, ExprOp op) {
-  std::vector<char> seen(spec.nodes.size(), 0);
-  std::vector<int> todo = {node};
-  while (!todo.empty()) {
-    const int n = todo.back();
-    todo.pop_back();
-    if (n < 0 || n >= static_cast<int>(spec.nodes.size()) || seen[n]) continue;
-    seen[n] = 1;
-    if (spec.nodes[n].op == op) return true;
-    for (int child : spec.nodes[n].children) todo.push_back(child);
-  }
-  return false;
-}
-
 GeneratedKernel generateCuda(const KernelSpec& spec, const TargetInfo& target, int pass_index) {
   if (pass_index < 0 || pass_index >= static_cast<int>(spec.passes.size())) {
     fail(ErrorCategory::kInvalidArgument,
@@ -172,7 +156,6 @@ GeneratedKernel generateCuda(const KernelSpec& spec, const TargetInfo& target, i
       {"config", family.configType()},
       {"smem_bytes", std::to_string(family.smemBytes(spec))},
       {"gather_cols", gathered ? "true" : "false"},
-      {"slash_window", !gathered && readsSet(spec, root, ExprOp::kDiagInSet) ? "true" : "false"},
       {"keep", renderer.keep(root)},
       {"classify", renderer.classify(root)},
       {"keep_bits", renderer.keepBits(root)},

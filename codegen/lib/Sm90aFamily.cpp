@@ -55,12 +55,11 @@ class Sm90aFamily final : public AttentionFamily {
   int threads(const KernelSpec&) const override { return 384; }
 
   // Sm90Config::kSmemBytes: alignment slack, Q, the K and V rings, barriers, tile and verdict
-  // words, slash windows.
+  // words.
   int smemBytes(const KernelSpec& spec) const override {
     const TileConfig& t = spec.tile;
-    const int window_words = (128 + t.block_n) / 32 + 2;
     return 1024 + 128 * spec.head_dim * 2 + 2 * t.stages * t.block_n * spec.head_dim * 2 + 16 +
-           t.stages * (44 + 4 * (1 + window_words));
+           t.stages * 44;
   }
 
   std::string mainloopHeader() const override { return "pj_attention_sm90.cuh"; }

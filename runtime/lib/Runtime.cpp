@@ -563,6 +563,7 @@ void bindEstimate(const Plan::Impl& impl, const RunArgs& args, const CheckedRunA
   est.ws_col_prefix = static_cast<long long>(w.col_prefix);
   est.ws_diag_prefix = static_cast<long long>(w.diag_prefix);
   est.ws_col_list = static_cast<long long>(w.col_list);
+  est.ws_diag_pairs = static_cast<long long>(w.diag_pairs);
   est.heads = static_cast<int>(args.heads);
   est.kv_heads = static_cast<int>(checked.kv_heads);
   est.seq_len = static_cast<int>(args.seq_len);
@@ -606,6 +607,7 @@ void bindEstimate(const Plan::Impl& impl, const RunArgs& args, const CheckedRunA
   base.ws_col_prefix = est.ws_col_prefix;
   base.ws_diag_prefix = est.ws_diag_prefix;
   base.ws_col_list = est.ws_col_list;
+  base.ws_diag_pairs = est.ws_diag_pairs;
   base.col_count = est.vertical;
   base.ws_grid_choice = est.ws_grid_choice;
 }

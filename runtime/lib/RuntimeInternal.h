@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "permjit/codegen/CudaSource.h"
+#include "permjit/dsl/Env.h"
 #include "permjit/permjit.h"
 #include "permjit/runtime/Driver.h"
 #include "permjit/runtime/KernelCache.h"
@@ -68,6 +69,9 @@ inline CudaProgram programFor(const GeneratedKernel& generated, const std::strin
   program.headers = generated.headers;
   program.headers_digest = generated.headers_digest;
   program.options = generated.nvrtc_options;
+  // Source lines in the cubin for compute-sanitizer's and ncu's reports; an option, so the
+  // cache keys these kernels apart from the plain ones.
+  if (env::lineInfo()) program.options.push_back("-lineinfo");
   program.arch = arch;
   program.kernel_name = generated.kernel_name;
   return program;

@@ -62,6 +62,15 @@ class TimingBench final : public TuningBackend::Timer {
   }
 
   double medianMs(const Plan& plan, int warmup, int iterations) override {
+    // Dynamic plans run their estimator into a workspace, so each timing includes it; one
+    // buffer, grown to the largest candidate's need.
+    const size_t need = plan.workspaceBytes(args_.batch, args_.heads, args_.seq_len);
+    if (need > workspace_bytes_) {
+      workspace_ = std::make_unique<DeviceBuffer>(driver_, need);
+      workspace_bytes_ = need;
+    }
+    args_.workspace = need > 0 ? workspace_->data() : nullptr;
+    args_.workspace_bytes = need > 0 ? workspace_bytes_ : 0;
     for (int i = 0; i < warmup; ++i) {
       plan.run(args_, nullptr);
       ++g_timing_runs;
@@ -78,7 +87,8 @@ class TimingBench final : public TuningBackend::Timer {
   // Declared first: the inputs are freed before the previous context is restored.
   ScopedContext context_;
   std::shared_ptr<Driver> driver_;
-  std::unique_ptr<DeviceBuffer> q_, k_, v_, o_, lse_;
+  std::unique_ptr<DeviceBuffer> q_, k_, v_, o_, lse_, workspace_;
+  size_t workspace_bytes_ = 0;
   RunArgs args_;
   EventTimer timer_;
 };

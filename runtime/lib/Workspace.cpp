@@ -76,6 +76,7 @@ WorkspaceLayout workspaceLayout(const KernelSpec& spec, int64_t seq_len) {
   w.col_prefix = region((n + 1) * 4);
   w.diag_prefix = region((n + 1) * 4);
   w.col_list = region(static_cast<size_t>(std::max<int64_t>(w.vertical, 1)) * 4);
+  w.diag_pairs = region(static_cast<size_t>(8) * sem::slash_pair_words(static_cast<int>(n)) * 4);
   w.head_bytes = at;
   return w;
 }

@@ -1,5 +1,6 @@
-// A host copy of a run's estimated sets in the form the kernels read (bitmaps, prefix counts and
-// the ascending vertical column list), for tests that evaluate sem::* on the CPU.
+// A host copy of a run's estimated sets in the form the kernels read (bitmaps, prefix counts, the
+// ascending vertical column list and the slash pair arrays), for tests that evaluate sem::* on the
+// CPU.
 #pragma once
 
 #include <cstdint>
@@ -13,6 +14,7 @@ struct HostDynamicSets {
   std::vector<unsigned> bits[2];
   std::vector<int> prefix[2];
   std::vector<int> col_list;
+  std::vector<unsigned> slash_pairs;
   sem::DynamicSets view{};
 
   HostDynamicSets(const std::vector<int64_t>& vertical, const std::vector<int64_t>& slash,
@@ -29,13 +31,21 @@ struct HostDynamicSets {
         if (set == sem::kVerticalSet && flag[x]) col_list.push_back(static_cast<int>(x));
       }
       view.bits[set] = bits[set].data();
-      view.first_word[set] = 0;
       view.word_count[set] = static_cast<int>(bits[set].size());
       view.prefix[set] = prefix[set].data();
     }
     view.col_list = col_list.data();
     view.col_count = static_cast<int>(col_list.size());
     view.size = static_cast<int>(seq_len);
+    // The pair arrays as the estimator derives them from the bitmap.
+    view.pair_words = sem::slash_pair_words(view.size);
+    slash_pairs.resize(8 * static_cast<size_t>(view.pair_words));
+    for (int rho = 0; rho < 8; ++rho) {
+      for (int w = 0; w < view.pair_words; ++w) {
+        slash_pairs[rho * view.pair_words + w] = sem::slash_pair_word(view, rho, w);
+      }
+    }
+    view.slash_pairs = slash_pairs.data();
   }
   // Views point into this object's vectors.
   HostDynamicSets(const HostDynamicSets&) = delete;

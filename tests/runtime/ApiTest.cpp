@@ -347,6 +347,23 @@ TEST(Api, PlanCompilesEachDistinctKernelOnce) {
   }
 }
 
+// PERMJIT_LINEINFO=1 compiles with -lineinfo (source lines in the PTX and cubin, for
+// compute-sanitizer and ncu): a separate cache entry, never the plain kernel.
+TEST(Api, LineInfoCompilesKernelsWithSourceLines) {
+  TempDir dir;
+  PlanOptions options;
+  options.seq_len = 1024;
+  Runtime plain_runtime(hostOnly(dir.path()));
+  Plan plain = plain_runtime.plan(causal() & local(256), options);
+  EXPECT_EQ(plain.binary("ptx", 0).find(".loc"), std::string::npos);
+  ::setenv("PERMJIT_LINEINFO", "1", 1);
+  Runtime runtime(hostOnly(dir.path()));
+  Plan lines = runtime.plan(causal() & local(256), options);
+  ::unsetenv("PERMJIT_LINEINFO");
+  EXPECT_EQ(runtime.cacheStats().compiles, static_cast<uint64_t>(lines.numPasses()));
+  EXPECT_NE(lines.binary("ptx", 0).find(".loc"), std::string::npos);
+}
+
 TEST(Api, PlanRejectsUnsupportedHeadDimAndBadTile) {
   Runtime runtime(hostOnly(sharedCacheDir()));
   PlanOptions options;

@@ -199,6 +199,35 @@ TEST_F(AutotunerGpu, PlanUsesTheTunedPassSplitUnderAuto) {
   EXPECT_EQ(explicit_split.spec().tile, entry.tile);
 }
 
+// A dynamic plan (vertical_slash: the estimator runs into a workspace the timing harness owns):
+// every candidate that compiles is checked against the reference of the sets its run chose and
+// timed, estimator included.
+TEST_F(AutotunerGpu, TunesADynamicPlan) {
+  Runtime runtime;
+  PlanOptions options = planOptions();
+  options.seq_len = 4096;
+  options.name = "vertical_slash";
+  const Pattern pattern = causal() & vertical_slash(256, 512, 64);
+  TuneShape shape;
+  shape.heads = 4;
+  shape.seq_len = options.seq_len;
+  TuneOptions tune;
+  tune.iterations = 5;
+  tune.max_candidates = 4;
+  TuneResult result = autotune(runtime, pattern, options, shape, tune);
+  std::cout << summaryTable(result);
+  ASSERT_FALSE(result.candidates.empty());
+  EXPECT_EQ(result.candidates[0].status, CandidateResult::Status::kTimed)
+      << result.candidates[0].note;
+  EXPECT_GT(result.default_ms, 0);
+  EXPECT_LE(result.best_ms, result.default_ms);
+  for (const CandidateResult& c : result.candidates) {
+    if (c.status == CandidateResult::Status::kTimed) {
+      EXPECT_LT(c.rel_l2, toleranceFor(DType::kBF16)) << tileName(c.tile);
+    }
+  }
+}
+
 TEST_F(AutotunerGpu, StaleEntryThatNoLongerRendersIsIgnored) {
   Runtime runtime;
   PlanOptions options = planOptions();

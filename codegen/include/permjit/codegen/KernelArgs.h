@@ -55,7 +55,8 @@ struct AttentionArgs {
   const unsigned char* workspace;
   long long ws_head_bytes;
   long long ws_col_bitmap, ws_diag_bitmap, ws_col_prefix, ws_diag_prefix, ws_col_list;
-  int col_count;  // chosen vertical columns per head (min(vertical, seq_len))
+  long long ws_diag_pairs;  // the slash set's pair arrays (sem::slash_pair_word)
+  int col_count;            // chosen vertical columns per head (min(vertical, seq_len))
   // grid_estimated plans: the byte offset of the estimator's choice (kGridChoice* ints) in a
   // (batch, head) block, and which candidate stride this launch computes.
   long long ws_grid_choice;
@@ -102,6 +103,7 @@ struct EstimateArgs {
   long long ws_head_bytes;
   long long ws_partial, ws_lse, ws_col_score, ws_diag_score;
   long long ws_col_bitmap, ws_diag_bitmap, ws_col_prefix, ws_diag_prefix, ws_col_list;
+  long long ws_diag_pairs;  // the slash set's pair arrays (sem::slash_pair_word)
   int heads;
   int kv_heads;
   int seq_len;

@@ -258,18 +258,20 @@ PJ_HD Tri modality_classify(int modality, int want) { return modality == want ? 
 // The online estimator chooses, per input and (batch, head), a set of key columns (vertical)
 // and a set of diagonal offsets q - k (slash). Both live in the run's workspace as a bitmap
 // (bit x % 32 of word x / 32: x is chosen) and a prefix count, so membership and "how many
-// chosen values in [lo, hi]" are O(1), and a partial tile's row mask is a few word loads
-// (slash_bits below) instead of a load per element.
+// chosen values in [lo, hi]" are O(1). The slash set is also kept as its pair arrays (below), so
+// that a partial tile's row mask is one 32-bit window (slash_bits) instead of a load per
+// element.
 enum DynamicSet : int { kVerticalSet = 0, kSlashSet = 1 };
 
 struct DynamicSets {
-  // bits[set][i] is word first_word[set] + i of the set's bitmap, for i < word_count[set]: the
-  // whole bitmap in the workspace (first word 0, (size + 31) / 32 words), or a window of it that
-  // a kernel staged in shared memory for one tile (SlashWindow, pj_pattern.cuh). Words outside
-  // read as 0; bits past size are 0.
+  // bits[set][w] is word w of the set's bitmap, for w < word_count[set] ((size + 31) / 32);
+  // words outside read as 0, bits past size are 0.
   const unsigned* bits[2];
-  int first_word[2];
   int word_count[2];
+  // The slash set's pair arrays, pair_words words each (slash_pair_word): array rho at
+  // slash_pairs + rho * pair_words, for rho < 8.
+  const unsigned* slash_pairs;
+  int pair_words;
   const int* prefix[2];  // prefix[set][x]: chosen values below x (size + 1 entries)
   const int* col_list;   // the chosen vertical columns, ascending
   int col_count;         // entries of col_list
@@ -278,23 +280,13 @@ struct DynamicSets {
 
 PJ_HD int set_words(int size) { return (size + 31) >> 5; }
 
-// Word w of a set's bitmap (0 outside the bitmap or the view's window).
+// Word w of a set's bitmap (0 outside it).
 PJ_HD unsigned set_word(const DynamicSets& d, int set, int w) {
-  const int i = w - d.first_word[set];
-  return (i >= 0 && i < d.word_count[set]) ? d.bits[set][i] : 0u;
+  return (w >= 0 && w < d.word_count[set]) ? d.bits[set][w] : 0u;
 }
 
 PJ_HD bool set_keep(const DynamicSets& d, int set, int x) {
   return x >= 0 && x < d.size && ((set_word(d, set, x >> 5) >> (x & 31)) & 1u) != 0;
-}
-
-// Bits [start, start + 32) of a set as one word (bit i: value start + i); values outside
-// [0, size) read as not chosen.
-PJ_HD unsigned set_window(const DynamicSets& d, int set, int start) {
-  const int w = start >> 5, shift = start & 31;
-  const unsigned lo = set_word(d, set, w);
-  if (shift == 0) return lo;
-  return (lo >> shift) | (set_word(d, set, w + 1) << (32 - shift));
 }
 
 // Chosen values in [xlo, xhi]: none -> NONE; every value of the range chosen and `dense` (each
@@ -402,29 +394,51 @@ PJ_HD unsigned bit_reverse(unsigned x) {
 #endif
 }
 
-// Bits 0 and 1 of each byte of x, packed: bits 2b and 2b + 1 of the result come from byte b.
-// A lane's columns are base + 8 m + {0, 1}, so a 32-column window of a set, shifted to the
-// lane's base, holds the lane's bits 2m, 2m + 1 (m < 4) in the low two bits of its bytes.
-PJ_HD unsigned pack_lane_pairs(unsigned x) {
-  x &= 0x03030303u;
-  x = (x | (x >> 6)) & 0x000f000fu;
-  return (x | (x >> 12)) & 0xffu;
+// The slash set's pair arrays. A lane's columns of a tile row are base + 8 m + e (m < n8, e < 2),
+// at offsets q - k = D - 8 m - e (D = q - klo - base on consecutive positions): for each m a
+// pair of adjacent offsets, 8 apart from the next m's. Pair array rho (< 8) holds, as entry k
+// (bits 2 k and 2 k + 1), whether offsets 8 k + rho - 1 and 8 k + rho are chosen; so a lane's
+// 2 n8 bits of a row are n8 consecutive entries of array D % 8, ending at entry D / 8: one
+// window of the array, reversed (slash_bits). Entries reach offset size: slash_pair_words.
+PJ_HD int slash_pair_words(int size) { return ((size >> 3) + 16) >> 4; }
+
+// Word w of pair array rho (entries 16 w .. 16 w + 15), from the slash bitmap: entry k's bits are
+// bits 8 k + rho - 1 and 8 k + rho of the bitmap, and entries 16 w + 4 i .. + 3 read word 4 w + i
+// (and the top bit of the word below, for offset 8 k + rho - 1 when rho is 0).
+PJ_HD unsigned slash_pair_word(const DynamicSets& d, int rho, int w) {
+  unsigned out = 0;
+  for (int i = 0; i < 4; ++i) {
+    const unsigned long long v =
+        (static_cast<unsigned long long>(set_word(d, kSlashSet, 4 * w + i)) << 1) |
+        (set_word(d, kSlashSet, 4 * w + i - 1) >> 31);
+    for (int t = 0; t < 4; ++t) {
+      out |= static_cast<unsigned>((v >> (8 * t + rho)) & 3u) << (2 * (4 * i + t));
+    }
+  }
+  return out;
 }
 
-// set_keep(d, kSlashSet, q - (klo + col * step)) per column. On consecutive positions the
-// offsets fall as the columns rise: offset D - u for column base + u (D = q - klo - base), so
-// a window ending at D, bit-reversed, holds column base + u at bit u.
+// Bits [start, start + 32) of pair array rho (0 outside the array).
+PJ_HD unsigned pair_window(const DynamicSets& d, int rho, int start) {
+  const unsigned* a = d.slash_pairs + rho * d.pair_words;
+  const int w = start >> 5, shift = start & 31;
+  const unsigned lo = (w >= 0 && w < d.pair_words) ? a[w] : 0u;
+  if (shift == 0) return lo;
+  const unsigned hi = (w + 1 >= 0 && w + 1 < d.pair_words) ? a[w + 1] : 0u;
+  return (lo >> shift) | (hi << (32 - shift));
+}
+
+// set_keep(d, kSlashSet, q - (klo + col * step)) per column. On consecutive positions, entries
+// D / 8 - n8 + 1 .. D / 8 of pair array D % 8 (see above), bit-reversed: entry D / 8 - m lands on
+// bits 2 m (offset D - 8 m) and 2 m + 1 (offset D - 8 m - 1), the lane's columns base + 8 m and
+// base + 8 m + 1. Columns past the tile's count are the caller's to clear.
 PJ_HD unsigned slash_bits(const ColumnLanes& c, const DynamicSets& d, int q, int klo, int step) {
-  if (step != 1 || (c.n8 & 3) != 0) {
+  if (step != 1) {
     return each_bits(c, [&](int col) { return set_keep(d, kSlashSet, q - (klo + col * step)); });
   }
   const int top = q - klo - c.base;
-  unsigned bits = 0;
-  for (int g = 0; g < (c.n8 >> 2); ++g) {
-    const unsigned window = set_window(d, kSlashSet, top - 32 * g - 31);
-    bits |= pack_lane_pairs(bit_reverse(window)) << (8 * g);
-  }
-  return bits;
+  const unsigned window = pair_window(d, top & 7, 2 * ((top >> 3) - c.n8 + 1));
+  return bit_reverse(window) >> (32 - 2 * c.n8);
 }
 
 // mod_keep(klo + col * step, base, stride, phase): constant on a tile whose step is a multiple

@@ -34,6 +34,9 @@ bool tuneOnFirstUse();
 // PERMJIT_KERNEL_FAMILY=sm80|sm90a: the attention kernel family of runtimes that do not set
 // RuntimeOptions::kernel_family (default: sm90a on sm_90a targets, sm80 elsewhere).
 std::optional<std::string> kernelFamily();
+// PERMJIT_LINEINFO=1: compile kernels with source line information (-lineinfo), for
+// compute-sanitizer and ncu reports that name lines of the generated source and its headers.
+bool lineInfo();
 // PERMJIT_TEST_REQUIRE_GPU=1: the test binaries' GPU tests fail instead of skipping when no
 // CUDA driver or GPU opens (bench/gpu_check.sh sets it on the GPU machine).
 bool testRequireGpu();

@@ -28,6 +28,7 @@ struct WorkspaceLayout {
   size_t col_prefix = 0;    // int [seq_len + 1]: chosen columns before each position
   size_t diag_prefix = 0;   // int [seq_len + 1]: chosen offsets below each offset
   size_t col_list = 0;      // int [vertical]: chosen columns, ascending
+  size_t diag_pairs = 0;    // uint32 [8][slash_pair_words(seq_len)]: the slash set's pair arrays
   // grid_estimated only (0 otherwise):
   size_t grid_bins = 0;    // float [candidates][kGridBinsPerCandidate]: mass per key residue
   size_t grid_mass = 0;    // float [candidates]: each candidate's captured mass above chance
