@@ -33,35 +33,46 @@ trap 'rm -rf "$PERMJIT_CACHE_DIR"' EXIT
 export PERMJIT_CACHE_DIR PERMJIT_TEST_REQUIRE_GPU=1 PERMJIT_LINEINFO=1
 FILTER=${PERMJIT_SANITIZE_FILTER:-'Plans/GpuCorrectness.*:Dynamic*Gpu*:GridEstimateGpu*'}
 # PERMJIT_SANITIZE_FAMILIES: the kernel families (default both).
-# Hazard reports of a racecheck log: every (first access, second access) pair, then whether each
-# is the slot handoff (one side in publish_slot, the other in read_slot).
+# Hazard reports of a racecheck log: a report names its first access, then one "and" line per
+# access it races with. Prints the reports, the (first, second) access pairs, how many pairs are
+# the slot handoff (one side in publish_slot, the other in read_slot), and how many reports have
+# no pair line (a format this does not read: never accepted).
 classify_hazards() {
   awk '
-    /Race reported between/ { first = $0; next }
-    /^=========     and (Read|Write) access at/ {
-      pairs++
+    function close_report() { if (open && paired == 0) unpaired++; open = 0; paired = 0 }
+    /Race reported between/ { close_report(); reports++; open = 1; first = $0; next }
+    /^=========     and (Read|Write) access at/ && open {
+      pairs++; paired++
       if ((first ~ /publish_slot/ && $0 ~ /read_slot/) || (first ~ /read_slot/ && $0 ~ /publish_slot/)) {
         handoff++
       } else if (other++ < 5) {
         print "  not the slot handoff: " substr(first, 1, 160) > "/dev/stderr"
         print "    and: " substr($0, 1, 160) > "/dev/stderr"
       }
+      next
     }
-    END { printf "%d %d\n", pairs, handoff }' "$1"
+    /^========= *$/ || /RACECHECK SUMMARY/ { close_report() }
+    END { close_report(); printf "%d %d %d %d\n", reports, pairs, handoff, unpaired }' "$1"
 }
 
 if [[ -x $BIN/racecheck_probe ]] && [[ " ${TOOLS[*]} " == *" racecheck "* ]]; then
   for mode in 0 1; do
     log="$OUT/racecheck.probe$mode.log"
     compute-sanitizer --tool racecheck --print-limit 1 "$BIN/racecheck_probe" $mode >"$log" 2>&1
+    probe_rc=$?
     echo "racecheck probe, mode $mode ($( ((mode)) && echo "mbarrier handoff" || echo "no ordering")):" \
       "$(grep -m1 'racecheck_probe mode' "$log"); $(grep -m1 'RACECHECK SUMMARY' "$log" | sed 's/=* *//')"
+    # The handoff itself must read every word exactly (exit 1: a wrong sum, 2: no GPU).
+    if ((mode == 1 && probe_rc != 0)); then
+      echo "FAIL racecheck probe, mode 1 (exit $probe_rc): the mbarrier handoff lost words"
+      probe_failed=1
+    fi
   done
 else
   echo "(racecheck probe not built: scripts/pack_gpu.sh builds it when nvcc is there)"
 fi
 
-status=0
+status=${probe_failed:-0}
 for tool in "${TOOLS[@]}"; do
   for family in ${PERMJIT_SANITIZE_FAMILIES:-sm80 sm90a}; do
     log="$OUT/$tool.$family.log"
@@ -76,10 +87,12 @@ for tool in "${TOOLS[@]}"; do
     summary=$(grep -E 'ERROR SUMMARY|RACECHECK SUMMARY' "$log" | tail -1)
     handoff_only=0
     if [[ $tool == racecheck && $rc == 99 ]] && ! grep -q '^\[  FAILED' "$log" && ((tests > 0)); then
-      read -r pairs handoff < <(classify_hazards "$log")
-      shown=$(grep -c 'Race reported between' "$log")
-      errors=$(grep -oE '\(([0-9]+) errors' <<<"$summary" | grep -oE '[0-9]+')
-      ((pairs > 0 && pairs == handoff && shown == errors)) && handoff_only=1
+      read -r shown pairs handoff unpaired < <(classify_hazards "$log")
+      errors=$(grep -oE '\([0-9]+ errors' <<<"$summary" | grep -oE '[0-9]+')
+      warnings=$(grep -oE '[0-9]+ warnings' <<<"$summary" | grep -oE '[0-9]+')
+      # Every report printed and read, every pair of every report the handoff.
+      ((pairs > 0 && pairs == handoff && unpaired == 0 &&
+        shown == ${errors:-0} + ${warnings:-0})) && handoff_only=1
     fi
     if [[ $rc == 0 ]]; then
       echo "PASS $tool [$family]: $tests tests, ${summary:-no summary}, $((SECONDS - start)) s"

@@ -67,7 +67,7 @@ struct Sm90Config {
   static constexpr int kProducerRegisters = 56;
   static constexpr int kConsumerRegisters = 224;
   // q_full, then full and empty barriers per slot for K and V, then the slots' tile and warp
-  // verdict words.
+  // verdict words (8 + 40 * Stages bytes used, the rest slack).
   static constexpr int kBarrierBytes = 16 + Stages * 44;
   // Q, the K and V rings, then the barriers and the tile words; 1024 bytes of slack to align
   // the tiles to the swizzle atom.

@@ -6,8 +6,8 @@
 //                       and per diagonal offset q - k (slash score);
 //   4. estimate_select: top-k of each score (the first keep_columns columns and the
 //                       keep_diagonals nearest diagonals always win), written as bitmaps, prefix
-//                       counts and, for the columns, the ascending list the attention kernel
-//                       gathers.
+//                       counts, the slash set's pair arrays (its partial tiles' masks) and, for
+//                       the columns, the ascending list the attention kernel gathers.
 // The grid estimator (stages 5-7, end of file) reuses stages 1-3 with extra sample rows.
 // Q K^T uses the attention template's mma.sync fragments (64 query rows per CTA, 16 per warp).
 #pragma once

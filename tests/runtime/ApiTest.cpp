@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 
 #include "permjit/codegen/CudaSource.h"
 #include "permjit/dsl/Json.h"
@@ -347,6 +348,30 @@ TEST(Api, PlanCompilesEachDistinctKernelOnce) {
   }
 }
 
+// Sets (value) or unsets (nullptr) one environment variable for a scope, then restores it.
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const char* value) : name_(name) {
+    if (const char* old = std::getenv(name)) old_ = old;
+    if (value != nullptr) {
+      ::setenv(name, value, 1);
+    } else {
+      ::unsetenv(name);
+    }
+  }
+  ~ScopedEnv() {
+    if (old_) {
+      ::setenv(name_, old_->c_str(), 1);
+    } else {
+      ::unsetenv(name_);
+    }
+  }
+
+ private:
+  const char* name_;
+  std::optional<std::string> old_;
+};
+
 // PERMJIT_LINEINFO=1 compiles with -lineinfo (source lines in the PTX and cubin, for
 // compute-sanitizer and ncu): a separate cache entry, never the plain kernel.
 TEST(Api, LineInfoCompilesKernelsWithSourceLines) {
@@ -354,12 +379,15 @@ TEST(Api, LineInfoCompilesKernelsWithSourceLines) {
   PlanOptions options;
   options.seq_len = 1024;
   Runtime plain_runtime(hostOnly(dir.path()));
-  Plan plain = plain_runtime.plan(causal() & local(256), options);
-  EXPECT_EQ(plain.binary("ptx", 0).find(".loc"), std::string::npos);
-  ::setenv("PERMJIT_LINEINFO", "1", 1);
+  std::string plain_ptx;
+  {
+    ScopedEnv unset("PERMJIT_LINEINFO", nullptr);
+    plain_ptx = plain_runtime.plan(causal() & local(256), options).binary("ptx", 0);
+  }
+  EXPECT_EQ(plain_ptx.find(".loc"), std::string::npos);
+  ScopedEnv set("PERMJIT_LINEINFO", "1");
   Runtime runtime(hostOnly(dir.path()));
   Plan lines = runtime.plan(causal() & local(256), options);
-  ::unsetenv("PERMJIT_LINEINFO");
   EXPECT_EQ(runtime.cacheStats().compiles, static_cast<uint64_t>(lines.numPasses()));
   EXPECT_NE(lines.binary("ptx", 0).find(".loc"), std::string::npos);
 }

@@ -398,8 +398,9 @@ PJ_HD unsigned bit_reverse(unsigned x) {
 // at offsets q - k = D - 8 m - e (D = q - klo - base on consecutive positions): for each m a
 // pair of adjacent offsets, 8 apart from the next m's. Pair array rho (< 8) holds, as entry k
 // (bits 2 k and 2 k + 1), whether offsets 8 k + rho - 1 and 8 k + rho are chosen; so a lane's
-// 2 n8 bits of a row are n8 consecutive entries of array D % 8, ending at entry D / 8: one
-// window of the array, reversed (slash_bits). Entries reach offset size: slash_pair_words.
+// 2 n8 bits of a row are n8 consecutive entries of array D mod 8 (D & 7), ending at entry
+// floor(D / 8) (D >> 3; D may be negative): one window of the array, reversed (slash_bits). Entries
+// reach offset size: slash_pair_words.
 PJ_HD int slash_pair_words(int size) { return ((size >> 3) + 16) >> 4; }
 
 // Word w of pair array rho (entries 16 w .. 16 w + 15), from the slash bitmap: entry k's bits are
@@ -429,9 +430,9 @@ PJ_HD unsigned pair_window(const DynamicSets& d, int rho, int start) {
 }
 
 // set_keep(d, kSlashSet, q - (klo + col * step)) per column. On consecutive positions, entries
-// D / 8 - n8 + 1 .. D / 8 of pair array D % 8 (see above), bit-reversed: entry D / 8 - m lands on
-// bits 2 m (offset D - 8 m) and 2 m + 1 (offset D - 8 m - 1), the lane's columns base + 8 m and
-// base + 8 m + 1. Columns past the tile's count are the caller's to clear.
+// K - n8 + 1 .. K (K = floor(D / 8)) of pair array D mod 8 (see above), bit-reversed: entry K - m
+// lands on bits 2 m (offset D - 8 m) and 2 m + 1 (offset D - 8 m - 1), the lane's columns
+// base + 8 m and base + 8 m + 1. Columns past the tile's count are the caller's to clear.
 PJ_HD unsigned slash_bits(const ColumnLanes& c, const DynamicSets& d, int q, int klo, int step) {
   if (step != 1) {
     return each_bits(c, [&](int col) { return set_keep(d, kSlashSet, q - (klo + col * step)); });
