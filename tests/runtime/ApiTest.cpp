@@ -273,13 +273,28 @@ TEST(Api, MultiPassPlansNeedTheLse) {
   expectError(plan, args, ErrorCategory::kInvalidArgument, "lse: null");
 }
 
-// Sets PERMJIT_DUMP_SOURCE for one test.
-class DumpSourceEnv {
+// Sets (value) or unsets (nullptr) one environment variable for a scope, then restores it.
+class ScopedEnv {
  public:
-  explicit DumpSourceEnv(const std::string& dir) {
-    ::setenv("PERMJIT_DUMP_SOURCE", dir.c_str(), 1);
+  ScopedEnv(const char* name, const char* value) : name_(name) {
+    if (const char* old = std::getenv(name)) old_ = old;
+    if (value != nullptr) {
+      ::setenv(name, value, 1);
+    } else {
+      ::unsetenv(name);
+    }
   }
-  ~DumpSourceEnv() { ::unsetenv("PERMJIT_DUMP_SOURCE"); }
+  ~ScopedEnv() {
+    if (old_) {
+      ::setenv(name_, old_->c_str(), 1);
+    } else {
+      ::unsetenv(name_);
+    }
+  }
+
+ private:
+  const char* name_;
+  std::optional<std::string> old_;
 };
 
 std::string readFile(const fs::path& path) {
@@ -290,7 +305,7 @@ std::string readFile(const fs::path& path) {
 TEST(Api, DumpSourceWritesEveryPassAsKernelNameDotCu) {
   TempDir dir;
   const fs::path dump = fs::path(dir.path()) / "nested" / "sources";  // created by the dump
-  DumpSourceEnv env(dump.string());
+  ScopedEnv env("PERMJIT_DUMP_SOURCE", dump.string().c_str());
   Runtime runtime(hostOnly(sharedCacheDir()));
   PlanOptions options;
   options.pass_split = PassSplit::kSplitLines;
@@ -314,7 +329,7 @@ TEST(Api, DumpSourceToAnUnwritablePlaceIsAnIoErrorNamingIt) {
   fs::create_directories(dir.path());
   const std::string blocker = dir.path() + "/a_file";
   std::ofstream(blocker) << "not a directory";
-  DumpSourceEnv env(blocker + "/sources");
+  ScopedEnv env("PERMJIT_DUMP_SOURCE", (blocker + "/sources").c_str());
   Runtime runtime(hostOnly(sharedCacheDir()));
   try {
     runtime.plan(causal() & local(64), {});
@@ -347,30 +362,6 @@ TEST(Api, PlanCompilesEachDistinctKernelOnce) {
     EXPECT_NE(plan.binary("ptx", pass).find(".entry " + plan.kernelName(pass)), std::string::npos);
   }
 }
-
-// Sets (value) or unsets (nullptr) one environment variable for a scope, then restores it.
-class ScopedEnv {
- public:
-  ScopedEnv(const char* name, const char* value) : name_(name) {
-    if (const char* old = std::getenv(name)) old_ = old;
-    if (value != nullptr) {
-      ::setenv(name, value, 1);
-    } else {
-      ::unsetenv(name);
-    }
-  }
-  ~ScopedEnv() {
-    if (old_) {
-      ::setenv(name_, old_->c_str(), 1);
-    } else {
-      ::unsetenv(name_);
-    }
-  }
-
- private:
-  const char* name_;
-  std::optional<std::string> old_;
-};
 
 // PERMJIT_LINEINFO=1 compiles with -lineinfo (source lines in the PTX and cubin, for
 // compute-sanitizer and ncu): a separate cache entry, never the plain kernel.
