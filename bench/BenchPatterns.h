@@ -116,6 +116,15 @@ inline BenchPattern benchPattern(const std::string& name, int64_t seq_len,
   if (name == "vertical_slash" || name == "vertical_slash_structured") {
     return {name, vertical_slash_head(p.vertical, p.slash, p.last_q), Layout()};
   }
+  // The paper's Q-Boundary with an estimated head per modality: vision and text queries each
+  // choose their own vertical_slash sets from their own last queries (mixed layout).
+  if (name == "qboundary_vertical_slash") {
+    return {
+        name,
+        q_boundary_head({{Modality::kVision, vertical_slash_head(p.vertical, p.slash, p.last_q)},
+                         {Modality::kText, vertical_slash_head(p.vertical, p.slash, p.last_q)}}),
+        mixedLayout(seq_len, p)};
+  }
   if (name == "grid_estimated") {
     GridHeadParams g = gridParams(p, p.trailing);
     g.estimate_strides = p.estimate_strides;
@@ -124,7 +133,8 @@ inline BenchPattern benchPattern(const std::string& name, int64_t seq_len,
   throw Error(ErrorCategory::kInvalidArgument,
               "pattern: '" + name +
                   "'; allowed: dense, ashape, trishape, grid, qboundary, boundary2d, "
-                  "vertical_slash, vertical_slash_structured, grid_estimated");
+                  "vertical_slash, vertical_slash_structured, qboundary_vertical_slash, "
+                  "grid_estimated");
 }
 
 // Tiles the bench's tuner tries after the default, most promising first (the tuner crosses
@@ -247,6 +257,25 @@ inline double keptPairs(const std::string& name, int64_t seq_len, const PatternP
 
 // Kept pairs of causal & vertical_slash for one head's estimated indices (dsl/Reference.h).
 using ::permjit::verticalSlashKeptPairs;
+
+// Kept pairs of the qboundary_vertical_slash bench head for one head's estimate: each atom's
+// sets over the rows of its modality (atoms by modality: vision, then text).
+inline double qboundaryVerticalSlashKeptPairs(const DynamicIndices& head, int64_t seq_len,
+                                              const PatternParams& p = {}) {
+  if (head.later_atoms.size() != 1) {
+    throw Error(ErrorCategory::kInvalidArgument,
+                "qboundary_vertical_slash: needs two atoms' sets (vision, text), got " +
+                    std::to_string(head.later_atoms.size() + 1));
+  }
+  double total = 0;
+  for (const Span& span : mixedLayout(seq_len, p).normalized(seq_len)) {
+    const bool vision = span.kind == Modality::kVision;
+    total += double(verticalSlashKeptPairsInRows(
+        vision ? head.vertical : head.later_atoms[0].vertical,
+        vision ? head.slash : head.later_atoms[0].slash, span.begin, span.end));
+  }
+  return total;
+}
 
 // Kept pairs of the grid_estimated bench head for one head's estimate: the grid head with the
 // chosen stride and phases.

@@ -219,7 +219,8 @@ def main():
 
         row = base(c, "flex")
         if not c["flex"]:
-            dynamic = ("vertical_slash", "vertical_slash_structured", "grid_estimated")
+            dynamic = ("vertical_slash", "vertical_slash_structured", "qboundary_vertical_slash",
+                       "grid_estimated")
             row["skipped"] = ("per-input indices: no static mask" if c["pattern"] in dynamic
                               else "block mask and compile too slow at this length for the time "
                               "budget (bench/suite.py)")

@@ -102,7 +102,8 @@ bool dynamicSupported(const std::string& name) {
 
 std::vector<std::string> supportedPatterns() {
   std::vector<std::string> names = bench::staticPatternNames();
-  for (const char* name : {"vertical_slash", "vertical_slash_structured", "grid_estimated"}) {
+  for (const char* name : {"vertical_slash", "vertical_slash_structured",
+                           "qboundary_vertical_slash", "grid_estimated"}) {
     if (dynamicSupported(name)) names.push_back(name);
   }
   return names;
@@ -405,6 +406,8 @@ bool runCase(Runtime& rt, const std::shared_ptr<runtime::Driver>& drv, const Cas
         if (head.grid) {
           kept += bench::estimatedGridKeptPairs(*head.grid, c.seq_len);
           grid_choices.push_back({head.grid->stride, head.grid->phase_q, head.grid->phase_k});
+        } else if (!head.later_atoms.empty()) {
+          kept += bench::qboundaryVerticalSlashKeptPairs(head, c.seq_len);
         } else {
           kept += bench::verticalSlashKeptPairs(head.vertical, head.slash, c.seq_len);
         }

@@ -12,7 +12,8 @@
 #      same mask, until the whole budget is spent (later cases are reported as skipped);
 #   5. table.md (bench/table.py) printed last, and bench.png (bench/plot.py).
 # Usage: bench/run_suite.sh BIN_DIR OUT_DIR [quick|full] [BUDGET_S]
-#   PERMJIT_SUITE_PATTERNS=grid,grid_estimated restricts the run to those patterns.
+#   PERMJIT_SUITE_PATTERNS=grid,grid_estimated restricts the run to those patterns;
+#   PERMJIT_SUITE_CASES=FILE runs that case list (suite.py's format) instead of the tier's.
 #   BIN_DIR from scripts/pack_gpu.sh (build/gpu); budget default quick 200 s, full 400 s.
 #   Cases start only before the deadline and one case takes at most ~30 s (FlexAttention's
 #   block mask at 1M), so the wall time is at most the budget + ~60 s (checks, torch import,
@@ -60,7 +61,17 @@ if [[ -n ${PERMJIT_SUITE_PATTERNS:-} ]]; then
   done
   PATTERNS=$PERMJIT_SUITE_PATTERNS
 fi
-python3 "$HERE/suite.py" "$TIER" --patterns "$PATTERNS" >"$OUT/cases.txt"
+# PERMJIT_SUITE_CASES=FILE: this case list (suite.py's format) instead of the tier's.
+if [[ -n ${PERMJIT_SUITE_CASES:-} ]]; then
+  [[ -r $PERMJIT_SUITE_CASES ]] || die "PERMJIT_SUITE_CASES: cannot read '$PERMJIT_SUITE_CASES'"
+  grep -v '^#' "$PERMJIT_SUITE_CASES" | while read -r pattern _; do
+    [[ -z $pattern || ,$PATTERNS, == *,$pattern,* ]] ||
+      die "PERMJIT_SUITE_CASES: pattern '$pattern'; allowed: $PATTERNS"
+  done
+  cp "$PERMJIT_SUITE_CASES" "$OUT/cases.txt"
+else
+  python3 "$HERE/suite.py" "$TIER" --patterns "$PATTERNS" >"$OUT/cases.txt"
+fi
 echo "== $TIER: $(grep -vc '^#' "$OUT/cases.txt") cases ($PATTERNS), budget ${BUDGET}s"
 
 START=$(date +%s)

@@ -17,9 +17,8 @@ runs out - later cases are skipped first):
   quick       32K x 8 for every pattern; the grid head and dense causal also at 128K x 8 and
               1M x 1; the grid head at 32K in fp16 and in hd 64.
   tuned       full: every pattern at 32K and 1M, the grid head at 128K and in its fp16 / hd 64
-              variants; quick: the grid head and A-shape at 32K. Never the dynamic patterns
-              (vertical_slash, vertical_slash_structured, grid_estimated: the tuner's timing
-              runs provide no workspace).
+              variants; quick: the grid head and A-shape at 32K. The dynamic patterns too:
+              the tuner times them with a workspace, the estimator included, on random inputs.
   flex        S <= 128K (full: not at 16K, to keep the budget for the longer rows); in full also
               the grid head at 512K and 1M (the long-context grid rows); never for the dynamic patterns
               (their mask is chosen per input).
@@ -29,7 +28,8 @@ import sys
 
 K = 1024
 FLEX_MAX_SEQ = 128 * K
-DYNAMIC = ("vertical_slash", "vertical_slash_structured", "grid_estimated")
+DYNAMIC = ("vertical_slash", "vertical_slash_structured", "qboundary_vertical_slash",
+           "grid_estimated")
 
 
 def flex_for(pattern, seq_len, tier):
@@ -44,9 +44,6 @@ def cases(tier, patterns):
     out = []
 
     def add(pattern, seq_len, heads, head_dim=128, dtype="bf16", tune=0):
-        # Dynamic plans get no tuned column here yet: the autotuner tunes them (its timings
-        # include the estimator; tests/tuning), but the suite has not been run that way.
-        tune = 0 if pattern in DYNAMIC else tune
         if pattern in patterns:
             out.append((pattern, seq_len, heads, head_dim, dtype, tune,
                         flex_for(pattern, seq_len, tier)))

@@ -48,15 +48,35 @@ Layout layoutArgument(const char* layout_json, const char* name = "layout_json")
   return permjit::layoutFromJson(parseArgument(layout_json, name));
 }
 
+// One atom's sets; `field` names them in errors ("indices", "indices.later_atoms[0]").
+permjit::VerticalSlashSets setsOf(const int64_t* vertical, size_t num_vertical,
+                                  const int64_t* slash, size_t num_slash,
+                                  const std::string& field) {
+  permjit::VerticalSlashSets out;
+  if (num_vertical > 0) {
+    if (vertical == nullptr) throw nullArgument((field + ".vertical").c_str());
+    out.vertical.assign(vertical, vertical + num_vertical);
+  }
+  if (num_slash > 0) {
+    if (slash == nullptr) throw nullArgument((field + ".slash").c_str());
+    out.slash.assign(slash, slash + num_slash);
+  }
+  return out;
+}
+
 permjit::DynamicIndices indicesOf(const permjit_dynamic_indices_t& in) {
   permjit::DynamicIndices out;
-  if (in.num_vertical > 0) {
-    if (in.vertical == nullptr) throw nullArgument("indices.vertical");
-    out.vertical.assign(in.vertical, in.vertical + in.num_vertical);
+  permjit::VerticalSlashSets first =
+      setsOf(in.vertical, in.num_vertical, in.slash, in.num_slash, "indices");
+  out.vertical = std::move(first.vertical);
+  out.slash = std::move(first.slash);
+  if (in.num_later_atoms > 0 && in.later_atoms == nullptr) {
+    throw nullArgument("indices.later_atoms");
   }
-  if (in.num_slash > 0) {
-    if (in.slash == nullptr) throw nullArgument("indices.slash");
-    out.slash.assign(in.slash, in.slash + in.num_slash);
+  for (size_t i = 0; i < in.num_later_atoms; ++i) {
+    const permjit_vertical_slash_sets_t& atom = in.later_atoms[i];
+    out.later_atoms.push_back(setsOf(atom.vertical, atom.num_vertical, atom.slash, atom.num_slash,
+                                     "indices.later_atoms[" + std::to_string(i) + "]"));
   }
   if (in.has_grid) out.grid = permjit::GridChoice{in.grid_stride, in.grid_phase_q, in.grid_phase_k};
   return out;

@@ -135,8 +135,13 @@ permjit_status_t permjit_plan_estimated_indices_json(permjit_plan_t plan,
                 {"phase_q", one.grid->phase_q},
                 {"phase_k", one.grid->phase_k}};
       }
+      nlohmann::json later = nlohmann::json::array();
+      for (const permjit::VerticalSlashSets& atom : one.later_atoms) {
+        later.push_back({{"vertical", atom.vertical}, {"slash", atom.slash}});
+      }
       out.push_back({{"vertical", one.vertical},
                      {"slash", one.slash},
+                     {"later_atoms", later},
                      {"grid", grid},
                      {"grid_scores", one.grid_scores}});
     }

@@ -1,5 +1,6 @@
 // The online vertical_slash estimator (MInference), on the GPU inside every run, per input and
-// (batch, head). From the attention of the last `last_q` queries over all keys:
+// (batch, head) and vertical_slash atom. From the attention of the last `last_q` queries (of the
+// atom's modality, for an atom of one q_boundary branch) over all keys:
 //   1. estimate_stats:  per key chunk, each last row's running (max, sum) of its logits;
 //   2. estimate_lse:    combine the chunks into each row's log-sum-exp; clear diagonal scores;
 //   3. estimate_scores: softmax probabilities again, summed per key column (vertical score)
@@ -98,8 +99,10 @@ struct EstimateSmem {
 };
 
 // The scored query rows: sample_rows positions from sample_first (grid estimation; a multiple
-// of 64, so row groups never straddle the two ranges), then the last last_q positions. Row r of
-// group z is estimate row z * 64 + r in both ranges.
+// of 64, so row groups never straddle the two ranges), then the last_q estimate rows: the runs
+// of consecutive positions run_first[i].. (estimate rows run_row[i]..), the last last_q
+// positions for a head-wide atom, the last last_q of one modality for a q_boundary branch's.
+// Row r of group z is estimate row z * 64 + r in both ranges.
 __device__ __forceinline__ int estimate_rows(const EstimateArgs& a) {
   return a.sample_rows + a.last_q;
 }
@@ -107,16 +110,42 @@ __device__ __forceinline__ int estimate_groups(const EstimateArgs& a) {
   return a.sample_rows / kEstimateRows + (a.last_q + kEstimateRows - 1) / kEstimateRows;
 }
 
-// Loads row group z's query rows into s_q; returns the group's first position.
+// The position of scored row r; -1 past the last.
+__device__ __forceinline__ int estimate_row_position(const EstimateArgs& a, int r) {
+  if (r < a.sample_rows) return a.sample_first + r;
+  r -= a.sample_rows;
+  if (r < 0 || r >= a.last_q) return -1;
+  int run = 0;
+  while (run + 1 < a.row_runs && a.run_row[run + 1] <= r) ++run;
+  return a.run_first[run] + r - a.run_row[run];
+}
+
+// The position of this lane's row `half` (the accumulator layout's rows) in group z.
+__device__ __forceinline__ int estimate_lane_row(const EstimateArgs& a, int z, int warp, int lane,
+                                                 int half) {
+  return estimate_row_position(a, z * kEstimateRows + warp * 16 + (lane >> 2) + 8 * half);
+}
+
+// Loads row group z's query rows into s_q (zero rows past the last); returns the group's
+// largest position (-1 when it has none): keys after it are masked for the whole group.
 template <class Cfg>
 __device__ __forceinline__ int load_estimate_rows(unsigned s_q, const EstimateArgs& a,
                                                   const EstimateHead& e, int z, int tid) {
-  const int sample_groups = a.sample_rows / kEstimateRows;
-  const int first = z < sample_groups ? a.sample_first + z * kEstimateRows
-                                      : a.seq_len - a.last_q + (z - sample_groups) * kEstimateRows;
-  const int count = min(kEstimateRows, a.seq_len - first);
-  load_tile<Cfg, kEstimateRows>(s_q, e.q, e.q_row, first, 1, count, tid);
-  return first;
+  constexpr int kRowsPerPass = Cfg::kThreads / Cfg::kChunks;
+  const int chunk = tid % Cfg::kChunks;
+#pragma unroll
+  for (int i = 0; i < kEstimateRows / kRowsPerPass; ++i) {
+    const int row = tid / Cfg::kChunks + i * kRowsPerPass;
+    const int q = estimate_row_position(a, z * kEstimateRows + row);
+    const char* src = e.q + (q >= 0 ? static_cast<long long>(q) * e.q_row : 0) + chunk * 16;
+    cp_async_16(s_q + swizzle<Cfg::kHeadDim>(row, chunk), src, q >= 0 ? 16 : 0);
+  }
+  // Positions rise with the row inside a run and runs are in ascending order.
+  for (int r = kEstimateRows - 1; r >= 0; --r) {
+    const int q = estimate_row_position(a, z * kEstimateRows + r);
+    if (q >= 0) return q;
+  }
+  return -1;
 }
 
 // 1. Grid (batch * heads, chunks, row groups).
@@ -127,17 +156,19 @@ __device__ __forceinline__ void estimate_stats(const EstimateArgs& a) {
   const EstimateHead e = estimate_head(a, blockIdx.x);
   const int chunk = blockIdx.y, z = blockIdx.z;
   const unsigned s_q = smem_addr(smem), s_k = s_q + Cfg::kQBytes;
-  const int q_first = load_estimate_rows<Cfg>(s_q, a, e, z, tid);
+  const int q_last = load_estimate_rows<Cfg>(s_q, a, e, z, tid);
+  const int q_row[2] = {estimate_lane_row(a, z, warp, lane, 0),
+                        estimate_lane_row(a, z, warp, lane, 1)};
   float run_max[2] = {neg_inf(), neg_inf()}, run_sum[2] = {0.f, 0.f};
   const int k0 = chunk * kEstimateChunk;
   for (int t = 0; t < kEstimateChunk / 64; ++t) {
     const int kt = k0 + t * 64;
-    if (kt >= a.seq_len) break;
+    if (kt >= a.seq_len || kt > q_last) break;  // causal: the rest is masked for every row
     float acc[8][4];
     estimate_tile<Cfg>(s_q, s_k, e, kt, 1, min(64, a.seq_len - kt), tid, acc);
 #pragma unroll
     for (int half = 0; half < 2; ++half) {
-      const int q = q_first + warp * 16 + (lane >> 2) + 8 * half;
+      const int q = q_row[half];
       float mx = run_max[half];
 #pragma unroll
       for (int nt = 0; nt < 8; ++nt) {
@@ -233,15 +264,21 @@ __device__ __forceinline__ void estimate_scores(const EstimateArgs& a) {
   const int chunk = blockIdx.y, k0 = chunk * kEstimateChunk;
   const unsigned s_q = smem_addr(smem), s_k = s_q + Cfg::kQBytes;
   float* col_acc = reinterpret_cast<float*>(smem + EstimateSmem<Cfg>::kBytes);
-  float* diag_acc = col_acc + kEstimateChunk;  // offsets d - d_lo, d_lo = S - last_q - k0 - 511
-  const int d_lo = a.seq_len - a.last_q - k0 - (kEstimateChunk - 1);
-  const int d_count = a.diag_scores ? a.last_q + kEstimateChunk - 1 : 0;
+  // Diagonal offsets d - d_lo, d_lo = row_lo - k0 - 511: the offsets the estimate rows (between
+  // row_lo and row_lo + row_span - 1) reach in this chunk. Rows spread wider than the window
+  // the launch sized (diag_window 0) add to the global scores directly.
+  float* diag_acc = col_acc + kEstimateChunk;
+  float* diag_score = reinterpret_cast<float*>(e.ws + a.ws_diag_score);
+  const int d_lo = a.row_lo - k0 - (kEstimateChunk - 1);
+  const int d_count = a.diag_scores && a.diag_window ? a.row_span + kEstimateChunk - 1 : 0;
   for (int i = tid; i < kEstimateChunk + d_count; i += blockDim.x) col_acc[i] = 0.f;
   const float* lse = reinterpret_cast<const float*>(e.ws + a.ws_lse);
   const int rows = estimate_rows(a), groups = estimate_groups(a);
   for (int z = 0; z < groups; ++z) {
     __syncthreads();  // the previous group's reads of s_q are done
-    const int q_first = load_estimate_rows<Cfg>(s_q, a, e, z, tid);
+    const int q_last = load_estimate_rows<Cfg>(s_q, a, e, z, tid);
+    const int q_row[2] = {estimate_lane_row(a, z, warp, lane, 0),
+                          estimate_lane_row(a, z, warp, lane, 1)};
     float row_lse[2];
 #pragma unroll
     for (int half = 0; half < 2; ++half) {
@@ -250,7 +287,8 @@ __device__ __forceinline__ void estimate_scores(const EstimateArgs& a) {
     }
     for (int t = 0; t < kEstimateChunk / 64; ++t) {
       const int kt = k0 + t * 64;
-      if (kt >= a.seq_len) break;
+      // Every (CTA-uniform) group of the chunk reaches the barriers of estimate_tile alike.
+      if (kt >= a.seq_len || kt > q_last) break;
       float acc[8][4];
       estimate_tile<Cfg>(s_q, s_k, e, kt, 1, min(64, a.seq_len - kt), tid, acc);
 #pragma unroll
@@ -263,11 +301,13 @@ __device__ __forceinline__ void estimate_scores(const EstimateArgs& a) {
 #pragma unroll
           for (int half = 0; half < 2; ++half) {
             const int r = z * kEstimateRows + warp * 16 + (lane >> 2) + 8 * half;
-            const int q = q_first + warp * 16 + (lane >> 2) + 8 * half;
+            const int q = q_row[half];
             float p = 0.f;
             if (r < rows && k <= q && k < a.seq_len) {
               p = exp2_approx(acc[nt][half * 2 + c] * a.scale_log2 - row_lse[half]);
-              if (a.diag_scores) atomicAdd(diag_acc + (q - k - d_lo), p);
+              if (a.diag_scores) {
+                atomicAdd(a.diag_window ? diag_acc + (q - k - d_lo) : diag_score + (q - k), p);
+              }
             }
             col_sum += p;
           }
@@ -282,7 +322,6 @@ __device__ __forceinline__ void estimate_scores(const EstimateArgs& a) {
   }
   __syncthreads();
   float* col_score = reinterpret_cast<float*>(e.ws + a.ws_col_score);
-  float* diag_score = reinterpret_cast<float*>(e.ws + a.ws_diag_score);
   for (int i = tid; i < kEstimateChunk && k0 + i < a.seq_len; i += blockDim.x) {
     col_score[k0 + i] = col_acc[i];
   }
@@ -573,7 +612,7 @@ __device__ __forceinline__ void estimate_grid_rows(const EstimateArgs& a) {
   float* capture = reinterpret_cast<float*>(e.ws + a.ws_row_capture);
   for (int z = 0; z < a.sample_rows / kEstimateRows; ++z) {
     __syncthreads();  // the previous group's reads of s_q are done
-    const int q_first = load_estimate_rows<Cfg>(s_q, a, e, z, tid);
+    const int q_last = load_estimate_rows<Cfg>(s_q, a, e, z, tid);
     float row_lse[2], captured[2] = {0.f, 0.f};
 #pragma unroll
     for (int half = 0; half < 2; ++half) {
@@ -582,7 +621,7 @@ __device__ __forceinline__ void estimate_grid_rows(const EstimateArgs& a) {
     for (int t = 0; t < kEstimateChunk / 64; ++t) {
       const int jt = j0 + t * 64;
       const int kt = first_line + jt * stride;  // the tile's first key
-      if (jt >= lines || kt > q_first + kEstimateRows - 1) break;
+      if (jt >= lines || kt > q_last) break;
       float acc[8][4];
       estimate_tile<Cfg>(s_q, s_k, e, kt, stride, min(64, lines - jt), tid, acc);
 #pragma unroll
@@ -593,7 +632,7 @@ __device__ __forceinline__ void estimate_grid_rows(const EstimateArgs& a) {
           const int k = first_line + j * stride;
 #pragma unroll
           for (int half = 0; half < 2; ++half) {
-            const int q = q_first + warp * 16 + (lane >> 2) + 8 * half;
+            const int q = estimate_lane_row(a, z, warp, lane, half);
             if (j < lines && k <= q) {
               captured[half] += exp2_approx(acc[nt][half * 2 + c] * a.scale_log2 - row_lse[half]);
             }

@@ -97,7 +97,7 @@ GeneratedKernel generateEstimator(EstimatorStage stage, int head_dim, DType dtyp
 }
 
 std::vector<EstimatorStage> estimatorStages(const KernelSpec& spec) {
-  if (spec.dynamic) {
+  if (!spec.dynamic.empty()) {
     return {EstimatorStage::kStats, EstimatorStage::kLse, EstimatorStage::kScores,
             EstimatorStage::kSelect};
   }
@@ -110,7 +110,9 @@ std::vector<EstimatorStage> estimatorStages(const KernelSpec& spec) {
 
 int estimatorMaxExtraSmem(EstimatorStage stage) {
   // The score kernel's per-chunk score accumulators; the other stages need none.
-  return stage == EstimatorStage::kScores ? (2 * kEstimateChunk - 1 + kMaxEstimateLastQ) * 4 : 0;
+  return stage == EstimatorStage::kScores
+             ? static_cast<int>((2 * kEstimateChunk - 1 + kMaxEstimateDiagWindow) * 4)
+             : 0;
 }
 
 EstimatorLaunch estimatorLaunch(EstimatorStage stage, const KernelSpec& spec,
@@ -123,17 +125,21 @@ EstimatorLaunch estimatorLaunch(EstimatorStage stage, const KernelSpec& spec,
   }
   const auto bh = static_cast<unsigned>(shape.batch_heads);
   const auto chunks = static_cast<unsigned>(shape.chunks);
+  // A modality without queries still runs every stage on 0 rows: the sets it chooses are the
+  // always-kept ones and ties, and no row reads them.
+  const auto groups = static_cast<unsigned>(
+      std::max<int64_t>(1, shape.sample_rows / 64 + (shape.last_q + 63) / 64));
   switch (stage) {
     case EstimatorStage::kStats:
-      // 64-row query groups: the sample rows, then the last last_q rows.
-      return {bh, chunks, static_cast<unsigned>(shape.sample_rows / 64 + (shape.last_q + 63) / 64),
-              0};
-    case EstimatorStage::kScores:
-      // vertical_slash sums diagonals too: one accumulator per offset the chunk and the last
-      // rows reach; the grid estimator only sums columns.
-      return {bh, chunks, 1,
-              spec.dynamic ? static_cast<int>((2 * kEstimateChunk - 1 + shape.last_q) * 4)
-                           : kEstimateChunk * 4};
+      // 64-row query groups: the sample rows, then the estimate rows.
+      return {bh, chunks, groups, 0};
+    case EstimatorStage::kScores: {
+      // vertical_slash sums diagonals too: one accumulator per offset the chunk and the rows
+      // reach when they fit the window; the grid estimator only sums columns.
+      const int64_t window =
+          shape.diag_window_rows > 0 ? shape.diag_window_rows + kEstimateChunk - 1 : 0;
+      return {bh, chunks, 1, static_cast<int>((kEstimateChunk + window) * 4)};
+    }
     case EstimatorStage::kSelect:
       return {bh, 2, 1, 0};  // one CTA per set: vertical columns, slash offsets
     case EstimatorStage::kGridRows: {
@@ -145,7 +151,10 @@ EstimatorLaunch estimatorLaunch(EstimatorStage stage, const KernelSpec& spec,
     }
     case EstimatorStage::kLse:
       // A warp per scored row, 8 per CTA (estimate_lse).
-      return {bh, static_cast<unsigned>((shape.sample_rows + shape.last_q + 7) / 8), 1, 0};
+      return {
+          bh,
+          static_cast<unsigned>(std::max<int64_t>(1, (shape.sample_rows + shape.last_q + 7) / 8)),
+          1, 0};
     case EstimatorStage::kGridColumns:
     case EstimatorStage::kGridPhase:
       return {bh, 1, 1, 0};

@@ -135,16 +135,24 @@ KernelSpec emitKernelSpec(ir::KernelOp kernel) {
   }
   if (auto vs = kernel.getVerticalSlashAttr()) {
     llvm::ArrayRef<int64_t> v = vs.asArrayRef();
-    if (v.size() != 3) {
+    if (v.empty() || v.size() % 4 != 0) {
       throw Error(ErrorCategory::kInvalidPattern,
                   "vertical_slash: " + std::to_string(v.size()) +
-                      " values; allowed: [vertical, slash, last_q]");
+                      " values; allowed: [vertical, slash, last_q, query modality] per atom");
     }
-    DynamicSpec dynamic;
-    dynamic.vertical = v[0];
-    dynamic.slash = v[1];
-    dynamic.last_q = v[2];
-    spec.dynamic = dynamic;
+    for (size_t i = 0; i < v.size(); i += 4) {
+      if (v[i + 3] < -1 || v[i + 3] >= sem::kNumModalities) {
+        throw Error(ErrorCategory::kInvalidPattern,
+                    "vertical_slash: query modality " + std::to_string(v[i + 3]) +
+                        "; allowed: -1 (all queries), 0 (vision), 1 (text), 2 (other)");
+      }
+      DynamicSpec dynamic;
+      dynamic.vertical = v[i];
+      dynamic.slash = v[i + 1];
+      dynamic.last_q = v[i + 2];
+      dynamic.query_modality = static_cast<int>(v[i + 3]);
+      spec.dynamic.push_back(dynamic);
+    }
   }
   Emitter emitter(spec);
   for (ir::PassOp pass : kernel.getBody().getOps<ir::PassOp>()) {
@@ -152,6 +160,12 @@ KernelSpec emitKernelSpec(ir::KernelOp kernel) {
     ps.rows = toRecipe(pass.getRows());
     ps.cols = toRecipe(pass.getCols());
     ps.cols.gather_vertical = pass.getGatherVertical();
+    if (auto atom = pass.getAtomAttr()) ps.atom = static_cast<int>(atom.getInt());
+    if (ps.atom < 0 || (ps.atom > 0 && ps.atom >= static_cast<int>(spec.dynamic.size()))) {
+      throw Error(ErrorCategory::kInvalidPattern,
+                  "pass atom " + std::to_string(ps.atom) + "; allowed: 0.." +
+                      std::to_string(std::max<int>(0, static_cast<int>(spec.dynamic.size()) - 1)));
+    }
     ps.expr_root = emitter.node(pass.getRoot());
     spec.passes.push_back(std::move(ps));
   }

@@ -149,8 +149,8 @@ std::string KernelSpec::structureKey() const {
   }
   key += "passes=";
   for (const PassSpec& p : passes) {
-    key += fmt::format("[rows={};cols={};root=n{}]", recipeText(p.rows), recipeText(p.cols),
-                       p.expr_root);
+    key += fmt::format("[rows={};cols={};root=n{};atom={}]", recipeText(p.rows), recipeText(p.cols),
+                       p.expr_root, p.atom);
   }
   return key;
 }
@@ -172,12 +172,15 @@ std::string KernelSpec::str() const {
   }
   out += fmt::format("nodes ({}):\n", nodes.size());
   for (size_t i = 0; i < nodes.size(); ++i) out += fmt::format("  n{} {}\n", i, nodeText(nodes[i]));
-  if (dynamic) {
+  for (size_t a = 0; a < dynamic.size(); ++a) {
+    const DynamicSpec& d = dynamic[a];
     out += fmt::format(
-        "dynamic: vertical_slash estimated per run (vertical {}, slash {}, last_q {}, always "
-        "keeps {} columns and {} diagonals)\n",
-        dynamic->vertical, dynamic->slash, dynamic->last_q, dynamic->keep_columns,
-        dynamic->keep_diagonals);
+        "dynamic: vertical_slash atom {} estimated per run from the last {} {} (vertical {}, "
+        "slash {}, always keeps {} columns and {} diagonals)\n",
+        a, d.last_q,
+        d.query_modality < 0 ? std::string("queries")
+                             : fmt::format("{} queries", modalityCodeName(d.query_modality)),
+        d.vertical, d.slash, d.keep_columns, d.keep_diagonals);
   }
   if (grid_estimate) {
     out += fmt::format(
@@ -187,8 +190,9 @@ std::string KernelSpec::str() const {
         grid_estimate->phase_q_slot, grid_estimate->phase_k_slot);
   }
   for (size_t i = 0; i < passes.size(); ++i) {
-    out += fmt::format("pass {}: rows {}; cols {}; root n{}{}\n", i, recipeText(passes[i].rows),
+    out += fmt::format("pass {}: rows {}; cols {}; root n{}{}{}\n", i, recipeText(passes[i].rows),
                        recipeText(passes[i].cols), passes[i].expr_root,
+                       dynamic.size() > 1 ? fmt::format("; atom {}", passes[i].atom) : "",
                        i > 0 ? "; merges through the LSE" : "");
   }
   return out;

@@ -595,9 +595,48 @@ void forEachNode(const Pattern& pattern, Visit&& visit) {
   for (const auto& entry : n.by_q_k) forEachNode(entry.second, visit);
 }
 
+// Calls visit(node, branch) for every vertical_slash node, where branch is the query modality
+// of the q_boundary branch it lies in (nullopt outside one). A node reached through two
+// branches is visited once per branch: each is an atom of its own.
+template <class Visit>
+void forEachVerticalSlash(const Pattern& pattern, std::optional<Modality> branch, Visit&& visit) {
+  const Pattern::Node& n = pattern.node();
+  if (n.kind == Pattern::Kind::kVerticalSlash) visit(n, branch);
+  for (const Pattern& child : n.children) forEachVerticalSlash(child, branch, visit);
+  for (const auto& [m, p] : n.by_q) forEachVerticalSlash(p, m, visit);
+  for (const auto& entry : n.by_q_k) forEachVerticalSlash(entry.second, branch, visit);
+}
+
+// Several vertical_slash atoms only as one per q_boundary modality: each query row then reads
+// one atom, which the estimator fills from that modality's own last queries.
+void validateVerticalSlashAtoms(const Pattern& pattern) {
+  std::vector<std::optional<Modality>> atoms;
+  forEachVerticalSlash(
+      pattern, std::nullopt,
+      [&](const Pattern::Node&, std::optional<Modality> branch) { atoms.push_back(branch); });
+  if (atoms.size() <= 1) return;
+  std::map<Modality, int> per_branch;
+  for (const std::optional<Modality>& branch : atoms) {
+    if (!branch) {
+      fail(fmt::format(
+          "vertical_slash: the pattern holds {} vertical_slash atoms and one lies outside a "
+          "q_boundary branch; allowed: one per head, or one per q_boundary modality (by.vision, "
+          "by.text, by.other)",
+          atoms.size()));
+    }
+    if (++per_branch[*branch] > 1) {
+      fail(fmt::format(
+          "q_boundary.by.{}: holds {} vertical_slash atoms; allowed: one per query modality (the "
+          "estimator chooses one set per modality and head)",
+          modalityName(*branch), per_branch[*branch]));
+    }
+  }
+}
+
 // One online estimator per head, and the estimated grid's phases must be the only grid phases
 // (the runtime finds them by name in the compiled spec).
 void validateEstimators(const Pattern& pattern) {
+  validateVerticalSlashAtoms(pattern);
   int estimated = 0, grids = 0, vertical_slash = 0;
   forEachNode(pattern, [&](const Pattern::Node& n) {
     estimated += n.kind == Pattern::Kind::kGridEstimated;
@@ -631,6 +670,16 @@ void validate(const Pattern& pattern, const Layout& layout, int64_t seq_len) {
   validateEstimators(pattern);
   ValidateContext ctx{layout, seq_len, seq_len, seq_len, nullptr};
   validateNode(pattern, ctx, "");
+}
+
+std::vector<std::optional<Modality>> verticalSlashAtoms(const Pattern& pattern) {
+  std::vector<std::optional<Modality>> atoms;
+  forEachVerticalSlash(
+      pattern, std::nullopt,
+      [&](const Pattern::Node&, std::optional<Modality> branch) { atoms.push_back(branch); });
+  std::sort(atoms.begin(), atoms.end());
+  atoms.erase(std::unique(atoms.begin(), atoms.end()), atoms.end());
+  return atoms;
 }
 
 const Pattern::Node* findEstimatedGrid(const Pattern& pattern) {

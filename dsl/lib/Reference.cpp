@@ -15,6 +15,39 @@ struct Axis {
   int64_t len;
   bool local;    // modality-local: every position has modality `mod` and is its own rank
   Modality mod;  // when local
+  // Query axis: the q_boundary branch being evaluated (which vertical_slash atom applies).
+  std::optional<Modality> branch = std::nullopt;
+};
+
+// The sets of atom `atom` (verticalSlashAtoms order) in dyn.
+const std::vector<int64_t>& atomSet(const DynamicIndices& dyn, size_t atom, bool slash) {
+  if (atom == 0) return slash ? dyn.slash : dyn.vertical;
+  if (atom - 1 >= dyn.later_atoms.size()) {
+    throw Error(ErrorCategory::kInvalidArgument,
+                fmt::format("DynamicIndices.later_atoms: {} entries; the pattern has {} "
+                            "vertical_slash atoms (needs {})",
+                            dyn.later_atoms.size(), atom + 1, atom));
+  }
+  const VerticalSlashSets& sets = dyn.later_atoms[atom - 1];
+  return slash ? sets.slash : sets.vertical;
+}
+
+// Which atom a vertical_slash reached through q_boundary branch `branch` is.
+class AtomIndex {
+ public:
+  AtomIndex(const Pattern& pattern) : atoms_(verticalSlashAtoms(pattern)) {}
+  size_t count() const { return atoms_.size(); }
+  size_t of(const std::optional<Modality>& branch) const {
+    if (atoms_.size() <= 1) return 0;
+    auto it = std::find(atoms_.begin(), atoms_.end(), branch);
+    if (it == atoms_.end()) {
+      throw Error(ErrorCategory::kInternal, "keptPair: a vertical_slash atom outside the index");
+    }
+    return static_cast<size_t>(it - atoms_.begin());
+  }
+
+ private:
+  std::vector<std::optional<Modality>> atoms_;
 };
 
 // dyn's grid choice, checked once here rather than per evaluated pair; null when it has none.
@@ -34,8 +67,13 @@ const GridChoice* checkedGrid(const DynamicIndices* dyn) {
 // Precomputed per-position tables: what keptMask evaluates S*S pairs against.
 class TableLookup {
  public:
-  TableLookup(const Layout& layout, int64_t seq_len, const DynamicIndices* dyn)
-      : modality_(seq_len), rank_(seq_len), has_dyn_(dyn != nullptr), grid_(checkedGrid(dyn)) {
+  TableLookup(const Layout& layout, int64_t seq_len, const DynamicIndices* dyn,
+              const AtomIndex& atoms)
+      : modality_(seq_len),
+        rank_(seq_len),
+        has_dyn_(dyn != nullptr),
+        grid_(checkedGrid(dyn)),
+        atoms_(atoms) {
     for (const Span& s : layout.normalized(seq_len)) {
       int64_t& count = counts_[static_cast<int>(s.kind)];
       for (int64_t x = s.begin; x < s.end; ++x) {
@@ -44,21 +82,28 @@ class TableLookup {
       }
     }
     if (dyn != nullptr) {
-      vertical_ = markIndices(dyn->vertical, seq_len, "vertical");
-      slash_ = markIndices(dyn->slash, seq_len, "slash");
+      for (size_t a = 0; a < atoms.count(); ++a) {
+        const std::string prefix = a == 0 ? "" : fmt::format("later_atoms[{}].", a - 1);
+        vertical_.push_back(markIndices(atomSet(*dyn, a, false), seq_len, prefix + "vertical"));
+        slash_.push_back(markIndices(atomSet(*dyn, a, true), seq_len, prefix + "slash"));
+      }
     }
   }
   Modality modality(int64_t x) const { return modality_[x]; }
   int64_t rank(int64_t x) const { return rank_[x]; }
   int64_t count(Modality m) const { return counts_[static_cast<int>(m)]; }
   bool hasDyn() const { return has_dyn_; }
-  bool vertical(int64_t k) const { return vertical_[k] != 0; }
-  bool slash(int64_t d) const { return slash_[d] != 0; }
+  bool vertical(const std::optional<Modality>& branch, int64_t k) const {
+    return vertical_[atoms_.of(branch)][k] != 0;
+  }
+  bool slash(const std::optional<Modality>& branch, int64_t d) const {
+    return slash_[atoms_.of(branch)][d] != 0;
+  }
   const GridChoice* grid() const { return grid_; }
 
  private:
   static std::vector<uint8_t> markIndices(const std::vector<int64_t>& indices, int64_t seq_len,
-                                          const char* name) {
+                                          const std::string& name) {
     std::vector<uint8_t> marks(seq_len, 0);
     for (size_t i = 0; i < indices.size(); ++i) {
       if (indices[i] < 0 || indices[i] >= seq_len) {
@@ -76,25 +121,29 @@ class TableLookup {
   int64_t counts_[3] = {0, 0, 0};
   bool has_dyn_;
   const GridChoice* grid_;
-  std::vector<uint8_t> vertical_, slash_;
+  const AtomIndex& atoms_;
+  std::vector<std::vector<uint8_t>> vertical_, slash_;  // per atom
 };
 
 // Answers the same questions straight from the layout: what one keptPair call needs.
 class LayoutLookup {
  public:
-  LayoutLookup(const Layout& layout, int64_t seq_len, const DynamicIndices* dyn)
-      : layout_(layout), seq_len_(seq_len), dyn_(dyn), grid_(checkedGrid(dyn)) {
+  LayoutLookup(const Layout& layout, int64_t seq_len, const DynamicIndices* dyn,
+               const AtomIndex& atoms)
+      : layout_(layout), seq_len_(seq_len), dyn_(dyn), grid_(checkedGrid(dyn)), atoms_(atoms) {
     layout.validate(seq_len);
   }
   Modality modality(int64_t x) const { return layout_.modalityAt(x, seq_len_); }
   int64_t rank(int64_t x) const { return layout_.localRank(x, seq_len_); }
   int64_t count(Modality m) const { return layout_.countOf(m, seq_len_); }
   bool hasDyn() const { return dyn_ != nullptr; }
-  bool vertical(int64_t k) const {
-    return std::find(dyn_->vertical.begin(), dyn_->vertical.end(), k) != dyn_->vertical.end();
+  bool vertical(const std::optional<Modality>& branch, int64_t k) const {
+    const std::vector<int64_t>& set = atomSet(*dyn_, atoms_.of(branch), false);
+    return std::find(set.begin(), set.end(), k) != set.end();
   }
-  bool slash(int64_t d) const {
-    return std::find(dyn_->slash.begin(), dyn_->slash.end(), d) != dyn_->slash.end();
+  bool slash(const std::optional<Modality>& branch, int64_t d) const {
+    const std::vector<int64_t>& set = atomSet(*dyn_, atoms_.of(branch), true);
+    return std::find(set.begin(), set.end(), d) != set.end();
   }
   const GridChoice* grid() const { return grid_; }
 
@@ -103,6 +152,7 @@ class LayoutLookup {
   int64_t seq_len_;
   const DynamicIndices* dyn_;
   const GridChoice* grid_;
+  const AtomIndex& atoms_;
 };
 
 template <class Lookup>
@@ -136,7 +186,7 @@ class Evaluator {
                       "vertical_slash: needs DynamicIndices (estimated vertical and slash "
                       "indices); got none");
         }
-        return k <= q && (look_.vertical(k) || look_.slash(q - k));
+        return k <= q && (look_.vertical(qa.branch, k) || look_.slash(qa.branch, q - k));
       case Kind::kGridEstimated: {
         const GridChoice* g = look_.grid();
         if (g == nullptr) {
@@ -161,7 +211,10 @@ class Evaluator {
         return keep(n.children.at(0).node(), qa, ka, q, k);
       case Kind::kQBoundary: {
         auto it = n.by_q.find(modalityOf(qa, q));
-        return it != n.by_q.end() && keep(it->second.node(), qa, ka, q, k);
+        if (it == n.by_q.end()) return false;
+        Axis branch = qa;
+        branch.branch = it->first;
+        return keep(it->second.node(), branch, ka, q, k);
       }
       case Kind::kBoundary2D: {
         Modality mq = modalityOf(qa, q), mk = modalityOf(ka, k);
@@ -238,7 +291,8 @@ bool keptPair(const Pattern& pattern, const Layout& layout, int64_t seq_len, int
   checkSeqLen(seq_len);
   checkPosition("q", q, seq_len);
   checkPosition("k", k, seq_len);
-  LayoutLookup lookup(layout, seq_len, dyn);
+  const AtomIndex atoms(pattern);
+  LayoutLookup lookup(layout, seq_len, dyn, atoms);
   Axis axis{seq_len, false, Modality::kOther};
   return Evaluator<LayoutLookup>(lookup).keep(pattern.node(), axis, axis, q, k);
 }
@@ -246,7 +300,8 @@ bool keptPair(const Pattern& pattern, const Layout& layout, int64_t seq_len, int
 std::vector<uint8_t> keptMask(const Pattern& pattern, const Layout& layout, int64_t seq_len,
                               const DynamicIndices* dyn) {
   checkSeqLen(seq_len);
-  TableLookup lookup(layout, seq_len, dyn);
+  const AtomIndex atoms(pattern);
+  TableLookup lookup(layout, seq_len, dyn, atoms);
   Evaluator<TableLookup> eval(lookup);
   Axis axis{seq_len, false, Modality::kOther};
   const Pattern::Node& root = pattern.node();
@@ -263,7 +318,8 @@ std::vector<std::vector<uint8_t>> keptRows(const Pattern& pattern, const Layout&
                                            const DynamicIndices* dyn) {
   checkSeqLen(seq_len);
   for (int64_t q : rows) checkPosition("rows[]", q, seq_len);
-  TableLookup lookup(layout, seq_len, dyn);
+  const AtomIndex atoms(pattern);
+  TableLookup lookup(layout, seq_len, dyn, atoms);
   Evaluator<TableLookup> eval(lookup);
   Axis axis{seq_len, false, Modality::kOther};
   std::vector<std::vector<uint8_t>> out;
@@ -337,15 +393,23 @@ void referenceAttention(const AttentionShape& shape, const double* q, const doub
 
 int64_t verticalSlashKeptPairs(std::vector<int64_t> vertical, std::vector<int64_t> slash,
                                int64_t seq_len) {
+  return verticalSlashKeptPairsInRows(std::move(vertical), std::move(slash), 0, seq_len);
+}
+
+int64_t verticalSlashKeptPairsInRows(std::vector<int64_t> vertical, std::vector<int64_t> slash,
+                                     int64_t q_begin, int64_t q_end) {
   std::sort(vertical.begin(), vertical.end());
   vertical.erase(std::unique(vertical.begin(), vertical.end()), vertical.end());
   std::sort(slash.begin(), slash.end());
   slash.erase(std::unique(slash.begin(), slash.end()), slash.end());
+  // Column v keeps rows max(q_begin, v) .. q_end - 1; diagonal d the rows q >= d likewise; the
+  // pair (v, d) counts twice on row v + d when that row is in range.
   int64_t total = 0;
-  for (int64_t v : vertical) total += seq_len - v;
-  for (int64_t d : slash) total += seq_len - d;
+  for (int64_t v : vertical) total += std::max<int64_t>(0, q_end - std::max(q_begin, v));
+  for (int64_t d : slash) total += std::max<int64_t>(0, q_end - std::max(q_begin, d));
   for (int64_t v : vertical) {
-    total -= std::lower_bound(slash.begin(), slash.end(), seq_len - v) - slash.begin();
+    total -= std::lower_bound(slash.begin(), slash.end(), q_end - v) -
+             std::lower_bound(slash.begin(), slash.end(), q_begin - v);
   }
   return total;
 }

@@ -19,8 +19,18 @@
 extern "C" {
 #endif
 
+/* One vertical_slash atom's key columns and diagonal offsets. */
+typedef struct permjit_vertical_slash_sets {
+  const int64_t* vertical;
+  size_t num_vertical;
+  const int64_t* slash;
+  size_t num_slash;
+} permjit_vertical_slash_sets_t;
+
 /* The per-input indices a dynamic pattern's mask needs (permjit::DynamicIndices):
- * vertical_slash's key columns and diagonal offsets, and grid_estimated's choice. */
+ * vertical_slash's key columns and diagonal offsets (its first atom's, for a pattern with one
+ * per q_boundary modality: the others in later_atoms, ordered vision, text, other), and
+ * grid_estimated's choice. */
 typedef struct permjit_dynamic_indices {
   const int64_t* vertical;
   size_t num_vertical;
@@ -28,6 +38,8 @@ typedef struct permjit_dynamic_indices {
   size_t num_slash;
   int has_grid; /* 1: grid_stride, grid_phase_q, grid_phase_k hold a grid_estimated choice */
   int64_t grid_stride, grid_phase_q, grid_phase_k;
+  const permjit_vertical_slash_sets_t* later_atoms; /* num_later_atoms entries (NULL for 0) */
+  size_t num_later_atoms;
 } permjit_dynamic_indices_t;
 
 /* A bare pattern node, read strictly (errors carry the JSON path, "pattern.n: ...") and written

@@ -38,8 +38,11 @@ permjit_status_t permjit_plan_kernel_name(permjit_plan_t plan, int pass, const c
 
 /* What the estimator chose in the last run on args->workspace (Plan::estimatedIndices),
  * copied to the host after synchronizing stream: a JSON array, one entry per (batch, head) in
- * batch-major order, {"vertical": [...], "slash": [...], "grid": {"stride", "phase_q",
- * "phase_k"} or null, "grid_scores": [...]}. PERMJIT_ERROR_INVALID_ARGUMENT for a static plan.
+ * batch-major order, {"vertical": [...], "slash": [...], "later_atoms": [{"vertical",
+ * "slash"}, ...], "grid": {"stride", "phase_q", "phase_k"} or null, "grid_scores": [...]}.
+ * vertical / slash are the first vertical_slash atom's sets; a pattern with one per q_boundary
+ * modality lists the others in later_atoms, ordered by modality (vision, text, other).
+ * PERMJIT_ERROR_INVALID_ARGUMENT for a static plan.
  * For checking and inspection, not the hot path. */
 permjit_status_t permjit_plan_estimated_indices_json(permjit_plan_t plan,
                                                      const permjit_run_args_t* args, void* stream,

@@ -130,6 +130,15 @@ class LayerRunArgs(Structure):
 # ---- structs (permjit_dsl_c.h) ---------------------------------------------------------------
 
 
+class VerticalSlashSets(Structure):
+    _fields_ = [
+        ("vertical", POINTER(c_int64)),
+        ("num_vertical", c_size_t),
+        ("slash", POINTER(c_int64)),
+        ("num_slash", c_size_t),
+    ]
+
+
 class DynamicIndices(Structure):
     _fields_ = [
         ("vertical", POINTER(c_int64)),
@@ -140,6 +149,8 @@ class DynamicIndices(Structure):
         ("grid_stride", c_int64),
         ("grid_phase_q", c_int64),
         ("grid_phase_k", c_int64),
+        ("later_atoms", POINTER(VerticalSlashSets)),
+        ("num_later_atoms", c_size_t),
     ]
 
 
@@ -164,6 +175,7 @@ STRUCTS = {
     "permjit_cache_stats_t": CacheStats,
     "permjit_layer_run_args_t": LayerRunArgs,
     "permjit_dynamic_indices_t": DynamicIndices,
+    "permjit_vertical_slash_sets_t": VerticalSlashSets,
     "permjit_calibration_input_t": CalibrationInput,
 }
 

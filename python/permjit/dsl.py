@@ -150,12 +150,14 @@ class Pattern:
             _lib.require_int(seq_len, "seq_len")))
 
     def mask(self, layout=None, seq_len: int | None = None, *, vertical=None, slash=None,
-             grid=None):
+             grid=None, later_atoms=None):
         """The seq_len x seq_len reference mask (numpy bool, [q, k]) of the C++ keptMask.
 
         layout: a Layout (None: every position `other`). seq_len defaults to the layout's end.
         Dynamic patterns need their indices: vertical / slash (vertical_slash's key columns and
-        diagonal offsets) and grid=(stride, phase_q, phase_k) for grid_estimated. Costs
+        diagonal offsets; its first atom's when the pattern has one per q_boundary modality,
+        the others' in later_atoms: a list of {"vertical", "slash"}, as estimated_indices
+        returns them) and grid=(stride, phase_q, phase_k) for grid_estimated. Costs
         seq_len**2 bytes: meant for small S (checks, pictures, FlexAttention parity).
         """
         import numpy as np
@@ -168,16 +170,30 @@ class Pattern:
             raise InvalidArgumentError(f"seq_len: must be >= 1, got {seq_len}")
         indices = None
         keep = []
-        if vertical is not None or slash is not None or grid is not None:
-            indices = _lib.DynamicIndices()
-            for name in ("vertical", "slash"):
-                values = {"vertical": vertical, "slash": slash}[name]
+        def fill_sets(target, sets):
+            for name, values in sets.items():
                 if values is None:
                     continue
                 array = np.ascontiguousarray(np.asarray(values, dtype=np.int64).reshape(-1))
                 keep.append(array)
-                setattr(indices, name, array.ctypes.data_as(ctypes.POINTER(ctypes.c_int64)))
-                setattr(indices, "num_" + name, array.size)
+                setattr(target, name, array.ctypes.data_as(ctypes.POINTER(ctypes.c_int64)))
+                setattr(target, "num_" + name, array.size)
+
+        if any(x is not None for x in (vertical, slash, grid, later_atoms)):
+            indices = _lib.DynamicIndices()
+            fill_sets(indices, {"vertical": vertical, "slash": slash})
+            if later_atoms:
+                atoms = (_lib.VerticalSlashSets * len(later_atoms))()
+                for i, atom in enumerate(later_atoms):
+                    if not isinstance(atom, dict):
+                        raise InvalidArgumentError(
+                            f"later_atoms[{i}]: expected a dict with 'vertical' and 'slash', got "
+                            f"{type(atom).__name__}")
+                    fill_sets(atoms[i], {"vertical": atom.get("vertical"),
+                                         "slash": atom.get("slash")})
+                keep.append(atoms)
+                indices.later_atoms = atoms
+                indices.num_later_atoms = len(later_atoms)
             if grid is not None:
                 stride, phase_q, phase_k = (_lib.require_int(x, "grid") for x in grid)
                 indices.has_grid = 1

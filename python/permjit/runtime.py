@@ -383,8 +383,10 @@ class Plan(_PlanBase):
     def estimated_indices(self, q, k, v, out, *, layout=None, workspace=None, stream=None,
                           dims: str = "bshd") -> list[dict]:
         """What the estimator chose in the last run on `workspace` (dynamic plans), per (batch,
-        head) in batch-major order: {"vertical", "slash", "grid", "grid_scores"}. Synchronizes
-        the stream. For checking and inspection, not the hot path."""
+        head) in batch-major order: {"vertical", "slash", "later_atoms", "grid", "grid_scores"}
+        ("later_atoms": the sets of the second and later vertical_slash atoms, one per
+        q_boundary modality, ordered vision, text, other). Synchronizes the stream. For checking
+        and inspection, not the hot path."""
         handle = stream_handle(stream)
         g, (qp, kp, vp, op), _, ws_ptr, ws_bytes, owners = self._tensor_args(
             q, k, v, out, dims, None, workspace, handle)

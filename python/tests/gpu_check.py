@@ -27,7 +27,8 @@ import torch
 
 import permjit
 import permjit.torch as pjt
-from permjit import Layout, SpanRef, a_shape, causal, grid, grid_head, local, rows, sink
+from permjit import (Layout, SpanRef, a_shape, causal, grid, grid_head, local, q_boundary, rows,
+                     sink, vertical_slash)
 
 results: list[tuple[str, str, str]] = []
 
@@ -73,6 +74,10 @@ PATTERNS = {
     "grid_head": GRID_HEAD,  # several passes (merged through the lse) under the default split
     "grid_estimated": grid_head(estimate_strides=[7, 14], sink=16, local=32,
                                 trailing_text_rows=20),  # dynamic: a workspace, the estimator
+    # The paper's Q-Boundary with a vertical_slash per modality, each from its own last queries.
+    "q_boundary_vertical_slash": q_boundary({
+        "vision": causal() & vertical_slash(64, 128, 64),
+        "text": causal() & (sink(8) | vertical_slash(32, 64, 32))}),
 }
 runtime = permjit.default_runtime(DEVICE.index)
 print(f"# {runtime!r}, permjit {permjit.version()}, torch {torch.__version__}", flush=True)
@@ -121,7 +126,8 @@ def reference(pattern, q, k, v, layout, estimated=None):
             g = choice["grid"]
             masks.append(torch.from_numpy(pattern.mask(layout, s, grid=(
                 g["stride"], g["phase_q"], g["phase_k"])) if g else pattern.mask(
-                layout, s, vertical=choice["vertical"], slash=choice["slash"])))
+                layout, s, vertical=choice["vertical"], slash=choice["slash"],
+                later_atoms=choice["later_atoms"])))
         mask = torch.stack(masks).to(q.device).view(q.shape[0], q.shape[1], s, s)
     scores = (qd @ kd.transpose(-1, -2)) / math.sqrt(q.shape[-1])
     scores = scores.masked_fill(~mask, float("-inf"))

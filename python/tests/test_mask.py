@@ -67,6 +67,21 @@ def test_vertical_slash_takes_its_indices():
         vertical_slash(1, 1).mask(None, 4)
 
 
+def test_vertical_slash_per_query_modality_takes_each_atoms_indices():
+    # vision at 0..2 and 5..7, text at 3..4; vision's atom keeps column 1 and the main diagonal,
+    # text's (later_atoms[0]) column 2 and offset 1.
+    layout = Layout([("vision", 0, 3), ("text", 3, 5), ("vision", 5, 8)])
+    p = q_boundary({"vision": vertical_slash(1, 1, 4), "text": vertical_slash(1, 1, 4)})
+    got = p.mask(layout, 8, vertical=[1], slash=[0],
+                 later_atoms=[{"vertical": [2], "slash": [1]}])
+    assert (got == m("10000000 01000000 01100000 00100000 00110000 01000100 01000010 "
+                     "01000001")).all()
+    with pytest.raises(permjit.InvalidArgumentError, match="later_atoms"):
+        p.mask(layout, 8, vertical=[1], slash=[0])
+    with pytest.raises(permjit.InvalidArgumentError, match=r"later_atoms\[0\]"):
+        p.mask(layout, 8, vertical=[1], slash=[0], later_atoms=[[2]])
+
+
 def test_grid_estimated_takes_its_choice():
     layout = Layout([("vision", 0, 6)])
     got = grid_estimated([2, 3]).mask(layout, 6, grid=(3, 0, 1))

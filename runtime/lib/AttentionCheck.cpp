@@ -14,36 +14,78 @@ namespace permjit::runtime {
 namespace {
 
 // Index of element (b, h, s, d) in a contiguous tensor of the given layout.
-// q and k with planted vertical_slash structure. The first half of the head dim carries random
-// rotations (q_i . k_j peaks where i - j == slash: a sum of cosines of random frequencies);
-// the second half is all ones in q and in the planted key columns, zero elsewhere. A little
+// q and k with planted vertical_slash structure, one entry per set of query rows (every row
+// for a single entry, rows.has_value() == false). The head dim is split into two parts per
+// entry: the first carries random rotations (q_i . k_j peaks where i - j == slash: a sum of
+// cosines of random frequencies), the second is all ones in the entry's queries and in its
+// planted key columns, zero elsewhere; a query's parts of the other entries are zero. A little
 // uniform noise keeps the values generic.
+struct PlantedEntry {
+  std::optional<Modality> rows;
+  std::vector<int64_t> vertical;
+  int64_t slash = -1;
+};
+
 void plantStructure(std::mt19937_64& rng, DType dtype, TensorLayout layout, int64_t batch,
                     int64_t heads, int64_t kv_heads, int64_t seq_len, int64_t head_dim,
-                    const std::vector<int64_t>& vertical, int64_t slash, HostTensor& q,
+                    const std::vector<PlantedEntry>& entries, const Layout& spans, HostTensor& q,
                     HostTensor& k) {
-  const int64_t half = head_dim / 2, freqs = half / 2;
+  const int64_t parts = 2 * static_cast<int64_t>(entries.size());
+  if (entries.empty() || head_dim % (2 * parts) != 0) {
+    throw Error(ErrorCategory::kInvalidArgument,
+                "planted_by_modality: " + std::to_string(entries.size()) +
+                    " entries; allowed: 1 .. head_dim / 4 (two even parts of the head dim each)");
+  }
+  const int64_t part = head_dim / parts, freqs = part / 2;
   std::uniform_real_distribution<double> angle(0.0, 3.14159265358979);
   std::uniform_real_distribution<float> noise(-0.05f, 0.05f);
-  std::vector<double> w(static_cast<size_t>(freqs));
-  for (double& f : w) f = angle(rng);
+  std::vector<std::vector<double>> w(entries.size(), std::vector<double>(freqs));
+  for (auto& entry_w : w) {
+    for (double& f : entry_w) f = angle(rng);
+  }
   const double amplitude = 1.4;
-  std::vector<uint8_t> planted(static_cast<size_t>(seq_len), 0);
-  for (int64_t c : vertical) planted[static_cast<size_t>(c)] = 1;
+  std::vector<std::vector<uint8_t>> planted(entries.size(),
+                                            std::vector<uint8_t>(static_cast<size_t>(seq_len)));
+  std::vector<int> entry_of(static_cast<size_t>(seq_len), 0);  // the query's entry; -1: none
+  for (size_t e = 0; e < entries.size(); ++e) {
+    for (int64_t c : entries[e].vertical) {
+      if (c < 0 || c >= seq_len) {
+        throw Error(ErrorCategory::kInvalidArgument, "planted vertical column " +
+                                                         std::to_string(c) + "; allowed: 0.." +
+                                                         std::to_string(seq_len - 1));
+      }
+      planted[e][static_cast<size_t>(c)] = 1;
+    }
+  }
+  if (entries.front().rows) {
+    std::fill(entry_of.begin(), entry_of.end(), -1);
+    for (int64_t s = 0; s < seq_len; ++s) {
+      const Modality m = spans.modalityAt(s, seq_len);
+      for (size_t e = 0; e < entries.size(); ++e) {
+        if (entries[e].rows == m) entry_of[static_cast<size_t>(s)] = static_cast<int>(e);
+      }
+    }
+  }
   auto fill = [&](HostTensor& t, int64_t nheads, bool is_q) {
     size_t i = 0;
     for (int64_t b = 0; b < batch; ++b)
       for (int64_t h = 0; h < nheads; ++h)
         for (int64_t s = 0; s < seq_len; ++s)
           for (int64_t d = 0; d < head_dim; ++d, ++i) {
-            double value;
-            if (d < 2 * freqs) {
+            const size_t e = static_cast<size_t>(d / (2 * part));
+            const int64_t slash = entries[e].slash;
+            const bool mine = !is_q || entry_of[static_cast<size_t>(s)] == static_cast<int>(e);
+            const int64_t in_entry = d % (2 * part);
+            double value = 0.0;
+            if (!mine) {
+              value = 0.0;
+            } else if (in_entry < 2 * freqs) {
               const double pos =
                   is_q ? static_cast<double>(s) : static_cast<double>(s + (slash >= 0 ? slash : 0));
-              const double a = w[static_cast<size_t>(d / 2)] * pos;
-              value = slash >= 0 ? amplitude * (d % 2 ? std::sin(a) : std::cos(a)) : 0.0;
+              const double a = w[e][static_cast<size_t>(in_entry / 2)] * pos;
+              value = slash >= 0 ? amplitude * (in_entry % 2 ? std::sin(a) : std::cos(a)) : 0.0;
             } else {
-              value = (is_q || planted[static_cast<size_t>(s)]) ? 1.0 : 0.0;
+              value = (is_q || planted[e][static_cast<size_t>(s)]) ? 1.0 : 0.0;
             }
             uint16_t bits = floatToHalfBits(static_cast<float>(value) + noise(rng), dtype);
             t.device_bits[tensorOffset(layout, b, h, s, d, nheads, seq_len, head_dim)] = bits;
@@ -246,8 +288,15 @@ CheckResult checkPlan(Runtime& runtime, const Plan& plan, const Pattern& pattern
   HostTensor k = randomTensor(rng, dtype, config.tensor_layout, B, Hkv, S, D);
   HostTensor v = randomTensor(rng, dtype, config.tensor_layout, B, Hkv, S, D);
   if (!config.planted_vertical.empty() || config.planted_slash >= 0) {
-    plantStructure(rng, dtype, config.tensor_layout, B, H, Hkv, S, D, config.planted_vertical,
-                   config.planted_slash, q, k);
+    plantStructure(rng, dtype, config.tensor_layout, B, H, Hkv, S, D,
+                   {PlantedEntry{std::nullopt, config.planted_vertical, config.planted_slash}},
+                   config.layout, q, k);
+  } else if (!config.planted_by_modality.empty()) {
+    std::vector<PlantedEntry> entries;
+    for (const CheckConfig::PlantedRows& p : config.planted_by_modality) {
+      entries.push_back({p.rows, p.vertical, p.slash});
+    }
+    plantStructure(rng, dtype, config.tensor_layout, B, H, Hkv, S, D, entries, config.layout, q, k);
   }
   if (config.planted_grid) {
     const GridChoice& g = *config.planted_grid;

@@ -301,10 +301,12 @@ Plan buildPlan(const std::shared_ptr<Runtime::State>& state_pointer, const Patte
   auto impl = std::make_shared<Plan::Impl>(Plan::Impl{state_pointer, pattern, {}, {}, {}, {}});
   impl->spec = compilePattern(pattern, compile);
   const TargetInfo& target = state.target;
-  if (impl->spec.dynamic && impl->spec.dynamic->last_q > kMaxEstimateLastQ) {
-    throw Error(ErrorCategory::kUnsupported,
-                "vertical_slash.last_q: " + std::to_string(impl->spec.dynamic->last_q) +
-                    "; allowed: 1.." + std::to_string(kMaxEstimateLastQ));
+  for (const DynamicSpec& atom : impl->spec.dynamic) {
+    if (atom.last_q > kMaxEstimateLastQ) {
+      throw Error(ErrorCategory::kUnsupported,
+                  "vertical_slash.last_q: " + std::to_string(atom.last_q) + "; allowed: 1.." +
+                      std::to_string(kMaxEstimateLastQ));
+    }
   }
   // Every kernel first generated, in order: the estimator's stages, then every grid candidate's
   // passes (candidate 0's are the plan's; the others render the same sources).
@@ -401,15 +403,22 @@ std::vector<DynamicIndices> Plan::estimatedIndices(const RunArgs& args, void* st
   }
   std::vector<uint32_t> words(static_cast<size_t>((args.seq_len + 31) / 32));
   for (int64_t bh = 0; bh < args.batch * args.heads; ++bh) {
-    const CUdeviceptr head = reinterpret_cast<CUdeviceptr>(args.workspace) + bh * w.head_bytes;
     DynamicIndices indices;
-    for (int set = 0; set < 2; ++set) {
-      driver.check(driver.cuMemcpyDtoH_v2(words.data(), head + (set ? w.diag_bitmap : w.col_bitmap),
-                                          words.size() * sizeof(uint32_t)),
-                   "cuMemcpyDtoH(workspace)");
-      std::vector<int64_t>& chosen = set ? indices.slash : indices.vertical;
-      for (int64_t i = 0; i < args.seq_len; ++i) {
-        if ((words[static_cast<size_t>(i >> 5)] >> (i & 31)) & 1u) chosen.push_back(i);
+    indices.later_atoms.resize(impl.spec.dynamic.size() - 1);
+    for (size_t atom = 0; atom < impl.spec.dynamic.size(); ++atom) {
+      const CUdeviceptr sets =
+          reinterpret_cast<CUdeviceptr>(args.workspace) + bh * w.head_bytes + atom * w.atom_bytes;
+      for (int set = 0; set < 2; ++set) {
+        driver.check(
+            driver.cuMemcpyDtoH_v2(words.data(), sets + (set ? w.diag_bitmap : w.col_bitmap),
+                                   words.size() * sizeof(uint32_t)),
+            "cuMemcpyDtoH(workspace)");
+        std::vector<int64_t>& chosen = atom == 0 ? (set ? indices.slash : indices.vertical)
+                                                 : (set ? indices.later_atoms[atom - 1].slash
+                                                        : indices.later_atoms[atom - 1].vertical);
+        for (int64_t i = 0; i < args.seq_len; ++i) {
+          if ((words[static_cast<size_t>(i >> 5)] >> (i & 31)) & 1u) chosen.push_back(i);
+        }
       }
     }
     out.push_back(std::move(indices));
@@ -536,80 +545,117 @@ struct PassLaunch {
 };
 
 // The kernel parameters of one run, bound by host arithmetic only.
-struct BoundRun {
-  EstimateArgs estimate;           // dynamic plans; zero otherwise
-  EstimatorShape estimator_shape;  // dynamic plans
-  std::vector<PassLaunch> passes;  // in launch order
+// One estimator run: the stages' parameter and launch shape (one per vertical_slash atom, or
+// the grid estimator's).
+struct BoundEstimate {
+  EstimateArgs args;
+  EstimatorShape shape;
 };
 
-// The estimator's parameter, and the workspace fields of the attention kernels' `base`.
+struct BoundRun {
+  std::vector<BoundEstimate> estimates;  // dynamic plans; empty otherwise
+  std::vector<PassLaunch> passes;        // in launch order
+};
+
+// The estimate rows of a vertical_slash atom (estimateRowRuns) into its estimator's parameter.
+void bindEstimateRows(const DynamicSpec& atom, const Layout& layout, int64_t seq_len,
+                      EstimateArgs& est, EstimatorShape& shape) {
+  const std::vector<std::pair<int64_t, int64_t>> runs = estimateRowRuns(atom, layout, seq_len);
+  est.row_runs = static_cast<int>(runs.size());
+  int64_t rows = 0;
+  for (size_t i = 0; i < runs.size(); ++i) {
+    est.run_first[i] = static_cast<int>(runs[i].first);
+    est.run_row[i] = static_cast<int>(rows);
+    rows += runs[i].second - runs[i].first;
+  }
+  est.last_q = static_cast<int>(rows);
+  est.row_lo = runs.empty() ? 0 : static_cast<int>(runs.front().first);
+  est.row_span = runs.empty() ? 0 : static_cast<int>(runs.back().second - runs.front().first);
+  est.diag_window = est.row_span <= kMaxEstimateDiagWindow ? 1 : 0;
+  shape.last_q = rows;
+  shape.diag_window_rows = est.diag_window ? std::max(est.row_span, 1) : 0;
+}
+
+// The estimators' parameters (one per vertical_slash atom, or the grid estimator's), and the
+// workspace fields of the attention kernels' `base` (atom 0's; bindPasses moves a pass to its
+// atom's).
 void bindEstimate(const Plan::Impl& impl, const RunArgs& args, const CheckedRunArgs& checked,
                   AttentionArgs& base, BoundRun& bound) {
   const KernelSpec& spec = impl.spec;
   const WorkspaceLayout w = workspaceLayout(spec, args.seq_len);
-  EstimateArgs& est = bound.estimate;
-  est.q = args.q;
-  est.k = args.k;
-  fillStrides(est.q_stride, checked.q_strides);
-  fillStrides(est.k_stride, checked.k_strides);
-  est.workspace = static_cast<unsigned char*>(args.workspace);
-  est.ws_head_bytes = static_cast<long long>(w.head_bytes);
-  est.ws_partial = static_cast<long long>(w.partial);
-  est.ws_lse = static_cast<long long>(w.lse);
-  est.ws_col_score = static_cast<long long>(w.col_score);
-  est.ws_diag_score = static_cast<long long>(w.diag_score);
-  est.ws_col_bitmap = static_cast<long long>(w.col_bitmap);
-  est.ws_diag_bitmap = static_cast<long long>(w.diag_bitmap);
-  est.ws_col_prefix = static_cast<long long>(w.col_prefix);
-  est.ws_diag_prefix = static_cast<long long>(w.diag_prefix);
-  est.ws_col_list = static_cast<long long>(w.col_list);
-  est.ws_diag_pairs = static_cast<long long>(w.diag_pairs);
-  est.heads = static_cast<int>(args.heads);
-  est.kv_heads = static_cast<int>(checked.kv_heads);
-  est.seq_len = static_cast<int>(args.seq_len);
-  est.last_q = static_cast<int>(w.last_q);
-  est.chunks = static_cast<int>(w.chunks);
-  est.scale_log2 = base.scale_log2;
-  if (spec.dynamic) {
-    est.vertical = static_cast<int>(w.vertical);
-    est.slash = static_cast<int>(w.slash);
-    est.keep_columns = static_cast<int>(spec.dynamic->keep_columns);
-    est.keep_diagonals = static_cast<int>(spec.dynamic->keep_diagonals);
-    est.diag_scores = 1;
-  } else {
-    const GridEstimateSpec& g = *spec.grid_estimate;
-    const auto [begin, end] =
-        estimatedGridRange(*findEstimatedGrid(impl.pattern), args.layout, args.seq_len);
-    const auto [sample_first, sample_rows] = gridSampleRange(g.strides, end);
-    est.grid_begin = static_cast<int>(begin);
-    est.grid_end = static_cast<int>(end);
-    est.sample_first = static_cast<int>(sample_first);
-    est.sample_rows = static_cast<int>(sample_rows);
-    est.grid_candidates = static_cast<int>(g.strides.size());
-    std::copy(g.strides.begin(), g.strides.end(), est.grid_strides);
-    est.ws_grid_bins = static_cast<long long>(w.grid_bins);
-    est.ws_grid_mass = static_cast<long long>(w.grid_mass);
-    est.ws_grid_choice = static_cast<long long>(w.grid_choice);
-    est.ws_row_capture = static_cast<long long>(w.row_capture);
+  const size_t atoms = spec.dynamic.empty() ? 1 : spec.dynamic.size();
+  for (size_t atom = 0; atom < atoms; ++atom) {
+    BoundEstimate bound_estimate;
+    EstimateArgs& est = bound_estimate.args;
+    std::memset(&est, 0, sizeof est);
+    est.q = args.q;
+    est.k = args.k;
+    fillStrides(est.q_stride, checked.q_strides);
+    fillStrides(est.k_stride, checked.k_strides);
+    est.workspace = static_cast<unsigned char*>(args.workspace) + atom * w.atom_bytes;
+    est.ws_head_bytes = static_cast<long long>(w.head_bytes);
+    est.ws_partial = static_cast<long long>(w.partial);
+    est.ws_lse = static_cast<long long>(w.lse);
+    est.ws_col_score = static_cast<long long>(w.col_score);
+    est.ws_diag_score = static_cast<long long>(w.diag_score);
+    est.ws_col_bitmap = static_cast<long long>(w.col_bitmap);
+    est.ws_diag_bitmap = static_cast<long long>(w.diag_bitmap);
+    est.ws_col_prefix = static_cast<long long>(w.col_prefix);
+    est.ws_diag_prefix = static_cast<long long>(w.diag_prefix);
+    est.ws_col_list = static_cast<long long>(w.col_list);
+    est.ws_diag_pairs = static_cast<long long>(w.diag_pairs);
+    est.heads = static_cast<int>(args.heads);
+    est.kv_heads = static_cast<int>(checked.kv_heads);
+    est.seq_len = static_cast<int>(args.seq_len);
+    est.chunks = static_cast<int>(w.chunks);
+    est.scale_log2 = base.scale_log2;
+    EstimatorShape& shape = bound_estimate.shape;
+    shape.batch_heads = args.batch * args.heads;
+    shape.chunks = w.chunks;
+    if (!spec.dynamic.empty()) {
+      const DynamicSpec& d = spec.dynamic[atom];
+      est.vertical = static_cast<int>(std::min(d.vertical, args.seq_len));
+      est.slash = static_cast<int>(std::min(d.slash, args.seq_len));
+      est.keep_columns = static_cast<int>(d.keep_columns);
+      est.keep_diagonals = static_cast<int>(d.keep_diagonals);
+      est.diag_scores = 1;
+      bindEstimateRows(d, args.layout, args.seq_len, est, shape);
+    } else {
+      const GridEstimateSpec& g = *spec.grid_estimate;
+      const auto [begin, end] =
+          estimatedGridRange(*findEstimatedGrid(impl.pattern), args.layout, args.seq_len);
+      const auto [sample_first, sample_rows] = gridSampleRange(g.strides, end);
+      est.last_q = static_cast<int>(w.last_q);
+      est.row_runs = 1;
+      est.run_first[0] = static_cast<int>(args.seq_len - w.last_q);
+      est.grid_begin = static_cast<int>(begin);
+      est.grid_end = static_cast<int>(end);
+      est.sample_first = static_cast<int>(sample_first);
+      est.sample_rows = static_cast<int>(sample_rows);
+      est.grid_candidates = static_cast<int>(g.strides.size());
+      std::copy(g.strides.begin(), g.strides.end(), est.grid_strides);
+      est.ws_grid_bins = static_cast<long long>(w.grid_bins);
+      est.ws_grid_mass = static_cast<long long>(w.grid_mass);
+      est.ws_grid_choice = static_cast<long long>(w.grid_choice);
+      est.ws_row_capture = static_cast<long long>(w.row_capture);
+      shape.last_q = w.last_q;
+      shape.sample_rows = est.sample_rows;
+      shape.grid_begin = est.grid_begin;
+      shape.grid_end = est.grid_end;
+    }
+    bound.estimates.push_back(bound_estimate);
   }
-  EstimatorShape& shape = bound.estimator_shape;
-  shape.batch_heads = args.batch * args.heads;
-  shape.chunks = w.chunks;
-  shape.last_q = w.last_q;
-  shape.sample_rows = est.sample_rows;
-  shape.grid_begin = est.grid_begin;
-  shape.grid_end = est.grid_end;
-
+  const EstimateArgs& first = bound.estimates.front().args;
   base.workspace = static_cast<const unsigned char*>(args.workspace);
-  base.ws_head_bytes = est.ws_head_bytes;
-  base.ws_col_bitmap = est.ws_col_bitmap;
-  base.ws_diag_bitmap = est.ws_diag_bitmap;
-  base.ws_col_prefix = est.ws_col_prefix;
-  base.ws_diag_prefix = est.ws_diag_prefix;
-  base.ws_col_list = est.ws_col_list;
-  base.ws_diag_pairs = est.ws_diag_pairs;
-  base.col_count = est.vertical;
-  base.ws_grid_choice = est.ws_grid_choice;
+  base.ws_head_bytes = first.ws_head_bytes;
+  base.ws_col_bitmap = first.ws_col_bitmap;
+  base.ws_diag_bitmap = first.ws_diag_bitmap;
+  base.ws_col_prefix = first.ws_col_prefix;
+  base.ws_diag_prefix = first.ws_diag_prefix;
+  base.ws_col_list = first.ws_col_list;
+  base.ws_diag_pairs = first.ws_diag_pairs;
+  base.col_count = first.vertical;
+  base.ws_grid_choice = first.ws_grid_choice;
 }
 
 // Every pass of one spec, in order, with its params bound once; a grid_estimated plan has
@@ -630,6 +676,12 @@ void bindPasses(const KernelSpec& spec, const std::vector<PassKernel>& passes, i
     std::copy(params.begin(), params.end(), launch.args.params);
     launch.args.grid_candidate = candidate;
     launch.args.merge = pass > 0 ? 1 : 0;
+    if (!bound.estimates.empty() && !spec.dynamic.empty()) {
+      // The pass reads its atom's sets: the same regions one atom block further per atom.
+      const BoundEstimate& atom = bound.estimates.at(static_cast<size_t>(spec.passes[pass].atom));
+      launch.args.workspace = atom.args.workspace;
+      launch.args.col_count = atom.args.vertical;
+    }
     const int block_m = launch.kernel->generated.block_m;
     const int block_n = launch.kernel->generated.block_n;
     launch.args.rows =
@@ -650,7 +702,6 @@ void bindPasses(const KernelSpec& spec, const std::vector<PassKernel>& passes, i
 
 BoundRun bindRun(const Plan::Impl& impl, const RunArgs& args, const CheckedRunArgs& checked) {
   BoundRun bound;
-  std::memset(&bound.estimate, 0, sizeof(bound.estimate));
   AttentionArgs base;
   std::memset(&base, 0, sizeof(base));
   base.q = args.q;
@@ -680,17 +731,18 @@ BoundRun bindRun(const Plan::Impl& impl, const RunArgs& args, const CheckedRunAr
 }
 
 void launchEstimators(Driver& driver, const Plan::Impl& impl, BoundRun& bound, CUstream stream) {
-  void* params[] = {&bound.estimate};
-  for (const EstimatorKernel& estimator : impl.estimators) {
-    const EstimatorLaunch launch =
-        estimatorLaunch(estimator.stage, impl.spec, bound.estimator_shape);
-    const PassKernel& kernel = estimator.kernel;
-    driver.check(driver.cuLaunchKernel(
-                     kernel.loaded->function(), launch.grid_x, launch.grid_y, launch.grid_z,
-                     static_cast<unsigned>(kernel.generated.threads), 1, 1,
-                     static_cast<unsigned>(kernel.generated.smem_bytes + launch.extra_smem), stream,
-                     params, nullptr),
-                 "cuLaunchKernel(estimator)");
+  for (BoundEstimate& estimate : bound.estimates) {
+    void* params[] = {&estimate.args};
+    for (const EstimatorKernel& estimator : impl.estimators) {
+      const EstimatorLaunch launch = estimatorLaunch(estimator.stage, impl.spec, estimate.shape);
+      const PassKernel& kernel = estimator.kernel;
+      driver.check(driver.cuLaunchKernel(
+                       kernel.loaded->function(), launch.grid_x, launch.grid_y, launch.grid_z,
+                       static_cast<unsigned>(kernel.generated.threads), 1, 1,
+                       static_cast<unsigned>(kernel.generated.smem_bytes + launch.extra_smem),
+                       stream, params, nullptr),
+                   "cuLaunchKernel(estimator)");
+    }
   }
 }
 

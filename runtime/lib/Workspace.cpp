@@ -41,12 +41,17 @@ WorkspaceLayout workspaceLayout(const KernelSpec& spec, int64_t seq_len) {
   }
   WorkspaceLayout w;
   w.seq_len = seq_len;
-  const int64_t last_q = spec.dynamic ? spec.dynamic->last_q : spec.grid_estimate->last_q;
+  int64_t last_q = 0;
+  for (const DynamicSpec& atom : spec.dynamic) {
+    last_q = std::max(last_q, atom.last_q);
+    w.vertical = std::max(w.vertical, std::min(atom.vertical, seq_len));
+    w.slash = std::max(w.slash, std::min(atom.slash, seq_len));
+  }
+  if (spec.grid_estimate) last_q = spec.grid_estimate->last_q;
   w.last_q = std::min(last_q, seq_len);
   w.chunks = (seq_len + kEstimateChunk - 1) / kEstimateChunk;
-  if (spec.dynamic) {
-    w.vertical = std::min(spec.dynamic->vertical, seq_len);
-    w.slash = std::min(spec.dynamic->slash, seq_len);
+  if (!spec.dynamic.empty()) {
+    w.atoms = static_cast<int64_t>(spec.dynamic.size());
   } else {
     w.sample_rows = gridSampleRows(spec.grid_estimate->strides);
   }
@@ -67,7 +72,7 @@ WorkspaceLayout workspaceLayout(const KernelSpec& spec, int64_t seq_len) {
     w.grid_mass = region(candidates * 4);
     w.grid_choice = region(kGridChoiceWords * 4);
     w.row_capture = region(static_cast<size_t>(w.sample_rows) * 4);
-    w.head_bytes = at;
+    w.atom_bytes = w.head_bytes = at;
     return w;
   }
   w.diag_score = region(n * 4);
@@ -77,8 +82,35 @@ WorkspaceLayout workspaceLayout(const KernelSpec& spec, int64_t seq_len) {
   w.diag_prefix = region((n + 1) * 4);
   w.col_list = region(static_cast<size_t>(std::max<int64_t>(w.vertical, 1)) * 4);
   w.diag_pairs = region(static_cast<size_t>(8) * sem::slash_pair_words(static_cast<int>(n)) * 4);
-  w.head_bytes = at;
+  w.atom_bytes = at;
+  w.head_bytes = static_cast<size_t>(w.atoms) * at;
   return w;
+}
+
+std::vector<std::pair<int64_t, int64_t>> estimateRowRuns(const DynamicSpec& atom,
+                                                         const Layout& layout, int64_t seq_len) {
+  std::vector<std::pair<int64_t, int64_t>> runs;  // from the end backwards, then reversed
+  int64_t wanted = std::min(atom.last_q, seq_len);
+  if (atom.query_modality < 0) {
+    runs.push_back({seq_len - wanted, seq_len});
+  } else {
+    const std::vector<Span> spans = layout.normalized(seq_len);
+    for (auto span = spans.rbegin(); span != spans.rend() && wanted > 0; ++span) {
+      if (static_cast<int>(span->kind) != atom.query_modality) continue;
+      const int64_t take = std::min(wanted, span->end - span->begin);
+      runs.push_back({span->end - take, span->end});
+      wanted -= take;
+    }
+  }
+  std::reverse(runs.begin(), runs.end());
+  if (runs.size() > static_cast<size_t>(kMaxEstimateRuns)) {
+    throw Error(ErrorCategory::kUnsupported,
+                "vertical_slash.last_q: the last " + std::to_string(atom.last_q) + " " +
+                    modalityName(static_cast<Modality>(atom.query_modality)) + " queries lie in " +
+                    std::to_string(runs.size()) + " spans; allowed: up to " +
+                    std::to_string(kMaxEstimateRuns) + " (a smaller last_q reaches fewer)");
+  }
+  return runs;
 }
 
 size_t dynamicWorkspaceBytes(const KernelSpec& spec, int64_t batch, int64_t heads,

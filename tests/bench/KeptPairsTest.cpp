@@ -123,5 +123,34 @@ TEST(KeptPairs, VerticalSlashFormulaMatchesTheReference) {
   EXPECT_THROW(benchPattern("nope", seq_len), Error);
 }
 
+// The per-modality head: vision rows count the first atom's sets, text rows the second's.
+TEST(KeptPairs, QBoundaryVerticalSlashFormulaMatchesTheReference) {
+  const int64_t seq_len = 1500;
+  PatternParams p;
+  p.prefix = 100;
+  p.mid_text = 120;
+  p.trailing = 40;
+  BenchPattern bench = benchPattern("qboundary_vertical_slash", seq_len, p);
+  std::mt19937 rng(11);
+  std::uniform_int_distribution<int64_t> position(0, seq_len - 1);
+  DynamicIndices indices;
+  indices.later_atoms.resize(1);
+  for (int i = 0; i < 40; ++i) {
+    indices.vertical.push_back(position(rng));
+    indices.later_atoms[0].vertical.push_back(position(rng));
+  }
+  for (int i = 0; i < 25; ++i) {
+    indices.slash.push_back(position(rng) / 3);
+    indices.later_atoms[0].slash.push_back(position(rng) / 5);
+  }
+  for (auto* set : {&indices.vertical, &indices.slash, &indices.later_atoms[0].vertical,
+                    &indices.later_atoms[0].slash}) {
+    std::sort(set->begin(), set->end());
+    set->erase(std::unique(set->begin(), set->end()), set->end());
+  }
+  EXPECT_EQ(qboundaryVerticalSlashKeptPairs(indices, seq_len, p),
+            double(referenceCount(bench, seq_len, &indices)));
+}
+
 }  // namespace
 }  // namespace permjit::bench

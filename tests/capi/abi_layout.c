@@ -109,6 +109,14 @@ int main(void) {
   FIELD(permjit_dynamic_indices_t, grid_stride);
   FIELD(permjit_dynamic_indices_t, grid_phase_q);
   FIELD(permjit_dynamic_indices_t, grid_phase_k);
+  FIELD(permjit_dynamic_indices_t, later_atoms);
+  FIELD(permjit_dynamic_indices_t, num_later_atoms);
+  close_struct();
+  STRUCT(permjit_vertical_slash_sets_t);
+  FIELD(permjit_vertical_slash_sets_t, vertical);
+  FIELD(permjit_vertical_slash_sets_t, num_vertical);
+  FIELD(permjit_vertical_slash_sets_t, slash);
+  FIELD(permjit_vertical_slash_sets_t, num_slash);
   close_struct();
   STRUCT(permjit_calibration_input_t);
   FIELD(permjit_calibration_input_t, q);

@@ -444,14 +444,15 @@ TEST(NvrtcCompile, ModalityBoundaryWithLocalAtoms) {
 TEST(EstimatorPipeline, VerticalSlashStagesAndLaunches) {
   KernelSpec spec;
   spec.name = "vs";
-  spec.dynamic = DynamicSpec{};
+  spec.dynamic = {DynamicSpec{}};
   const std::vector<EstimatorStage> stages = {EstimatorStage::kStats, EstimatorStage::kLse,
                                               EstimatorStage::kScores, EstimatorStage::kSelect};
   EXPECT_EQ(estimatorStages(spec), stages);
   EstimatorShape shape;
   shape.batch_heads = 6;
-  shape.chunks = 9;   // 4100 keys
-  shape.last_q = 65;  // two 64-row groups
+  shape.chunks = 9;             // 4100 keys
+  shape.last_q = 65;            // two 64-row groups
+  shape.diag_window_rows = 65;  // consecutive rows: their diagonals in shared memory
   auto expect = [&](EstimatorStage stage, unsigned x, unsigned y, unsigned z, int extra) {
     const EstimatorLaunch launch = estimatorLaunch(stage, spec, shape);
     EXPECT_EQ(launch.grid_x, x) << estimatorStageName(stage);
@@ -464,8 +465,15 @@ TEST(EstimatorPipeline, VerticalSlashStagesAndLaunches) {
   expect(EstimatorStage::kScores, 6, 9, 1, (2 * 512 - 1 + 65) * 4);
   expect(EstimatorStage::kSelect, 6, 2, 1, 0);
   EXPECT_THROW(estimatorLaunch(EstimatorStage::kGridRows, spec, shape), Error);
-  // The plan opts the score kernel in to the largest last_q.
-  EXPECT_EQ(estimatorMaxExtraSmem(EstimatorStage::kScores), (2 * 512 - 1 + 1024) * 4);
+  // Rows spread wider than the shared window add their diagonals to global memory.
+  shape.diag_window_rows = 0;
+  expect(EstimatorStage::kScores, 6, 9, 1, 512 * 4);
+  // A modality without queries runs every stage on one (empty) group.
+  shape.last_q = 0;
+  expect(EstimatorStage::kStats, 6, 9, 1, 0);
+  expect(EstimatorStage::kLse, 6, 1, 1, 0);
+  // The plan opts the score kernel in to the widest window.
+  EXPECT_EQ(estimatorMaxExtraSmem(EstimatorStage::kScores), (2 * 512 - 1 + 8192) * 4);
   EXPECT_EQ(estimatorMaxExtraSmem(EstimatorStage::kStats), 0);
 }
 

@@ -287,9 +287,11 @@ TEST(Pipeline, VerticalSlashSplitsIntoStaticAndGatheredPasses) {
   CompileOptions o = options(4096, Layout{});
   KernelSpec spec = compilePattern(causal() & (sink(64) | vertical_slash(100, 200, 64)), o);
   ASSERT_TRUE(spec.isDynamic());
-  EXPECT_EQ(spec.dynamic->vertical, 100);
-  EXPECT_EQ(spec.dynamic->slash, 200);
-  EXPECT_EQ(spec.dynamic->last_q, 64);
+  ASSERT_EQ(spec.dynamic.size(), 1u);
+  EXPECT_EQ(spec.dynamic[0].vertical, 100);
+  EXPECT_EQ(spec.dynamic[0].slash, 200);
+  EXPECT_EQ(spec.dynamic[0].last_q, 64);
+  EXPECT_EQ(spec.dynamic[0].query_modality, -1);
   ASSERT_EQ(spec.passes.size(), 2u);
   EXPECT_FALSE(spec.passes[0].cols.gather_vertical);
   EXPECT_TRUE(spec.passes[1].cols.gather_vertical);

@@ -141,6 +141,38 @@ TEST(ReferenceTest, VerticalSlash) {
               ErrorCategory::kInvalidArgument, {"DynamicIndices.vertical[0]", "seq_len=8"});
 }
 
+// One vertical_slash per q_boundary modality: each row reads its modality's atom (vision's is
+// atom 0, text's the first of later_atoms), however the spans interleave.
+TEST(ReferenceTest, VerticalSlashPerQueryModality) {
+  Pattern p = q_boundary(
+      {{Modality::kText, vertical_slash(1, 1, 4)}, {Modality::kVision, vertical_slash(1, 1, 4)}});
+  EXPECT_EQ(verticalSlashAtoms(p),
+            (std::vector<std::optional<Modality>>{Modality::kVision, Modality::kText}));
+  DynamicIndices dyn{{1}, {0}, {VerticalSlashSets{{2}, {1}}}};
+  EXPECT_EQ(maskRows(p, interleaved(), 8, &dyn),
+            (Rows{"10000000", "01000000", "01100000", "00100000", "00110000", "01000100",
+                  "01000010", "01000001"}));
+  DynamicIndices one_atom{{1}, {0}};
+  expectError([&] { keptMask(p, interleaved(), 8, &one_atom); }, ErrorCategory::kInvalidArgument,
+              {"DynamicIndices.later_atoms", "2 vertical_slash atoms"});
+  DynamicIndices bad{{1}, {0}, {VerticalSlashSets{{9}, {1}}}};
+  expectError([&] { keptMask(p, interleaved(), 8, &bad); }, ErrorCategory::kInvalidArgument,
+              {"DynamicIndices.later_atoms[0].vertical[0]", "seq_len=8"});
+  // Validation: one atom per modality, none outside the branches when there are several.
+  expectError(
+      [] {
+        validate(q_boundary({{Modality::kVision, vertical_slash(1, 1) | vertical_slash(2, 2)}}),
+                 interleaved(), 8);
+      },
+      ErrorCategory::kInvalidPattern, {"q_boundary.by.vision", "one per query modality"});
+  expectError(
+      [] {
+        validate(vertical_slash(1, 1) | q_boundary({{Modality::kText, vertical_slash(2, 2)}}),
+                 interleaved(), 8);
+      },
+      ErrorCategory::kInvalidPattern, {"outside a q_boundary branch"});
+}
+
 TEST(ReferenceTest, PermuteKeepsTheSameSet) {
   Layout layout({span(Modality::kText, 0, 3), span(Modality::kVision, 3, 13)});
   Pattern p = causal() & (sink(2) | grid(3, 1, 2));

@@ -3,10 +3,21 @@
 
 permjit.head @two attributes {layout = []} {
   %0 = permjit.vertical_slash vertical 10 slash 10 last_q 64
-  // expected-error @+1 {{a head holds 2 vertical_slash atoms; allowed: one}}
+  // expected-error @+1 {{several vertical_slash atoms and one lies outside a q_boundary branch; allowed: one per head, or one per q_boundary modality}}
   %1 = permjit.vertical_slash vertical 4 slash 4 last_q 64
   %2 = permjit.union %0, %1
   permjit.yield %2 : !permjit.mask
+}
+
+// -----
+
+permjit.head @two_in_one_branch attributes {layout = [#permjit.layout_span<vision 10, 90>]} {
+  %0 = permjit.vertical_slash vertical 10 slash 10 last_q 64
+  // expected-error @+1 {{q_boundary branch 'vision' holds two vertical_slash atoms; allowed: one per query modality}}
+  %1 = permjit.vertical_slash vertical 4 slash 4 last_q 64
+  %2 = permjit.union %0, %1
+  %3 = permjit.q_boundary [vision: %2]
+  permjit.yield %3 : !permjit.mask
 }
 
 // -----

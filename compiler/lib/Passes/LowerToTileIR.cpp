@@ -10,7 +10,11 @@
 //   vertical_slash -> or(kvertical, slash); a head holding one always becomes two passes:
 //     pass 0 = lower(head)[vertical_slash := slash] over the head's plans, on every column,
 //     pass 1 = lower(head)[vertical_slash := true] and not(pass 0) over the gathered vertical
-//     columns.
+//     columns. A head with one atom per q_boundary modality m_a (atom a reads atom a's sets)
+//     gets two passes per atom, the other atoms := false in both:
+//     slash pass = [qmodality(m_a) and] lower(head)[a := slash] [and not(lower(head)[all :=
+//     false])] (the bracketed parts for a > 0: pass 0 keeps the static atoms),
+//     vertical pass = qmodality(m_a) and lower(head)[a := true] and not(lower(head)[a := slash]).
 // Span predicates: all -> true; range(b, e) -> range(b, e); last(n) -> range(S - n, inf) (in a
 // 2D block: range(count(m) - n, inf)); modality(m) -> modality(m) (in a 2D block: true when m
 // is the block's modality on that axis, else false). Residue base: range -> b, all -> 0,
@@ -33,17 +37,20 @@ namespace {
 
 enum class Axis { kQ, kK };
 
-// Original coordinates, or local ones inside the boundary_2d block (q modality, k modality).
+// Original coordinates, or local ones inside the boundary_2d block (q modality, k modality);
+// q_branch: the q_boundary branch being lowered (which vertical_slash atom applies).
 struct Context {
   std::optional<ir::Modality> block_q, block_k;
+  std::optional<ir::Modality> q_branch;
   bool local() const { return block_q.has_value(); }
   std::optional<ir::Modality> block(Axis axis) const {
     return axis == Axis::kQ ? block_q : block_k;
   }
 };
 
-// How vertical_slash lowers in the pass being built (see the table above).
-enum class VerticalMode { kBoth, kAbsent, kPresent };
+// How vertical_slash lowers in the pass being built (see the table above): the active atom as
+// or(kvertical, slash), slash, or true; kFalse lowers every atom as false.
+enum class VerticalMode { kBoth, kAbsent, kPresent, kFalse };
 
 // How line atoms (grid, hlines, vlines) lower: as themselves, or as false (pass 0 of the
 // general line split below).
@@ -55,7 +62,14 @@ class Lowerer {
       : b_(builder), loc_(loc), pred_(ir::PredType::get(builder.getContext())) {}
 
   llvm::ArrayRef<mlir::Attribute> params() const { return params_; }
-  void setVerticalMode(VerticalMode mode) { vertical_mode_ = mode; }
+  // `active`: the q_boundary branch of the atom the mode applies to; the others lower as false.
+  // With atoms_by_branch false (one atom per head) the mode applies to every vertical_slash.
+  void setVerticalMode(VerticalMode mode, std::optional<ir::Modality> active = std::nullopt) {
+    vertical_mode_ = mode;
+    active_atom_ = active;
+  }
+  void setAtomsByBranch(bool by_branch) { atoms_by_branch_ = by_branch; }
+  mlir::Value queryModality(ir::Modality m) { return create<ir::PredQModalityOp>(m); }
   void setLineMode(LineMode mode) { line_mode_ = mode; }
   // Every line predicate lowered from now on (kKeep) is also appended to `sink`; null: none.
   void collectLines(llvm::SmallVectorImpl<mlir::Value>* sink) { line_sink_ = sink; }
@@ -109,9 +123,11 @@ class Lowerer {
       if (local) return nested(op);
       llvm::SmallVector<mlir::Value> cases;
       for (auto [part, key] : llvm::zip(qb.getParts(), qb.getModalities())) {
-        mlir::Value is_m =
-            create<ir::PredQModalityOp>(llvm::cast<ir::ModalityAttr>(key).getValue());
-        auto body = lower(part, where);
+        ir::Modality m = llvm::cast<ir::ModalityAttr>(key).getValue();
+        mlir::Value is_m = create<ir::PredQModalityOp>(m);
+        Context branch = where;
+        branch.q_branch = m;
+        auto body = lower(part, branch);
         if (mlir::failed(body)) return mlir::failure();
         cases.push_back(all({is_m, *body}));
       }
@@ -139,7 +155,13 @@ class Lowerer {
             "supported; allowed: vertical_slash in original coordinates (top level, unions, "
             "intersections, q_boundary)");
       }
+      if (vertical_mode_ == VerticalMode::kFalse ||
+          (atoms_by_branch_ && where.q_branch != active_atom_)) {
+        return create<ir::PredFalseOp>();
+      }
       switch (vertical_mode_) {
+        case VerticalMode::kFalse:
+          return create<ir::PredFalseOp>();
         case VerticalMode::kAbsent:
           return create<ir::PredSlashOp>();
         case VerticalMode::kPresent:
@@ -345,6 +367,8 @@ class Lowerer {
   int32_t inf_ = -1;
   mlir::Operation* owner_ = nullptr;
   VerticalMode vertical_mode_ = VerticalMode::kBoth;
+  std::optional<ir::Modality> active_atom_;
+  bool atoms_by_branch_ = false;
   LineMode line_mode_ = LineMode::kKeep;
   llvm::SmallVectorImpl<mlir::Value>* line_sink_ = nullptr;
   llvm::DenseMap<std::pair<mlir::Operation*, mlir::Attribute>, int32_t> owned_slots_;
@@ -433,6 +457,13 @@ bool takesGeneralLineSplit(mlir::Value root) {
   return holdsLineAtom(root) && keepsWithoutLines(root);
 }
 
+// One vertical_slash atom of a head: the op, and the q_boundary branch (query modality) it
+// serves, nullopt outside one.
+struct EstimatedAtom {
+  ir::VerticalSlashOp op;
+  std::optional<ir::Modality> rows;
+};
+
 struct LowerToTileIRPass : impl::LowerToTileIRPassBase<LowerToTileIRPass> {
   using LowerToTileIRPassBase::LowerToTileIRPassBase;
 
@@ -479,26 +510,21 @@ struct LowerToTileIRPass : impl::LowerToTileIRPassBase<LowerToTileIRPass> {
       b.setInsertionPointToEnd(&kernel_body);
       auto pass = b.create<ir::PassOp>(head.getLoc(), identity_recipe, identity_recipe, nullptr,
                                        nullptr, nullptr, nullptr, nullptr, nullptr,
-                                       /*gather_vertical=*/nullptr);
+                                       /*gather_vertical=*/nullptr, /*atom=*/nullptr);
       b.setInsertionPointToStart(&pass.getBody().emplaceBlock());
       mlir::FailureOr<mlir::Value> root = lower_pred();
       if (mlir::failed(root)) return mlir::failure();
       b.create<ir::YieldOp>(head.getLoc(), *root);
       return pass;
     };
-    llvm::SmallVector<ir::VerticalSlashOp> dynamic_ops;
-    std::function<void(mlir::Value)> collect = [&](mlir::Value v) {
-      mlir::Operation* op = v.getDefiningOp();
-      if (!op) return;
-      if (auto vs = llvm::dyn_cast<ir::VerticalSlashOp>(op)) {
-        if (!llvm::is_contained(dynamic_ops, vs)) dynamic_ops.push_back(vs);
-      }
-      for (mlir::Value operand : op->getOperands()) collect(operand);
-    };
-    collect(head.getRoot());
-    if (!dynamic_ops.empty()) {
+    llvm::SmallVector<EstimatedAtom> atoms;
+    if (mlir::failed(collectAtoms(head.getRoot(), std::nullopt, atoms))) {
+      kernel.erase();
+      return mlir::failure();
+    }
+    if (!atoms.empty()) {
       if (mlir::failed(
-              lowerDynamicHead(head, kernel, dynamic_ops, lowerer, add_pass, row_plan, col_plan))) {
+              lowerDynamicHead(head, kernel, atoms, lowerer, add_pass, row_plan, col_plan))) {
         kernel.erase();
         return mlir::failure();
       }
@@ -555,58 +581,117 @@ struct LowerToTileIRPass : impl::LowerToTileIRPassBase<LowerToTileIRPass> {
     return mlir::success();
   }
 
-  // A head with a vertical_slash: pass 0 keeps what the head keeps through its diagonals and
-  // static atoms, on every column (original or planned); pass 1 what the vertical columns add,
-  // over the gathered columns. Pass 0 does not cut the vertical columns out: its tiles stay
-  // whole (ALL where a run of chosen diagonals covers them) instead of partial on every tile
-  // that holds one of the ~1000 scattered verticals. Patterns have no negation, so the head is
-  // monotone in the atom: the union of the passes is the head, and not(pass 0) keeps them
-  // disjoint.
+  // The head's vertical_slash atoms: one, or one per q_boundary modality (a vertical_slash op
+  // reached through two branches is an atom in each). Ordered by modality.
+  mlir::LogicalResult collectAtoms(mlir::Value v, std::optional<ir::Modality> branch,
+                                   llvm::SmallVectorImpl<EstimatedAtom>& atoms) {
+    mlir::Operation* op = v.getDefiningOp();
+    if (!op) return mlir::success();
+    if (auto vs = llvm::dyn_cast<ir::VerticalSlashOp>(op)) {
+      for (const EstimatedAtom& atom : atoms) {
+        if (atom.op == vs && atom.rows == branch) return mlir::success();
+        if (!atom.rows || !branch) {
+          return vs->emitOpError()
+                 << "vertical_slash: a head holds several vertical_slash atoms and one lies "
+                    "outside a q_boundary branch; allowed: one per head, or one per q_boundary "
+                    "modality";
+        }
+        if (atom.rows == branch) {
+          return vs->emitOpError()
+                 << "vertical_slash: q_boundary branch '" << ir::stringifyModality(*branch)
+                 << "' holds two vertical_slash atoms; allowed: one per query modality (the "
+                    "estimator chooses one set per modality and head)";
+        }
+      }
+      auto at = llvm::find_if(atoms, [&](const EstimatedAtom& a) { return *a.rows > *branch; });
+      atoms.insert(at, EstimatedAtom{vs, branch});
+      return mlir::success();
+    }
+    if (auto qb = llvm::dyn_cast<ir::QBoundaryOp>(op)) {
+      for (auto [part, key] : llvm::zip(qb.getParts(), qb.getModalities())) {
+        if (mlir::failed(collectAtoms(part, llvm::cast<ir::ModalityAttr>(key).getValue(), atoms))) {
+          return mlir::failure();
+        }
+      }
+      return mlir::success();
+    }
+    for (mlir::Value operand : op->getOperands()) {
+      if (mlir::failed(collectAtoms(operand, branch, atoms))) return mlir::failure();
+    }
+    return mlir::success();
+  }
+
+  // A head with vertical_slash: per atom, a pass over its diagonals (the first atom's keeps the
+  // static atoms too), on every column (original or planned), and a pass over its gathered
+  // vertical columns keeping what they add. The diagonals' pass does not cut the vertical
+  // columns out: its tiles stay whole (ALL where a run of chosen diagonals covers them) instead
+  // of partial on every tile that holds one of the ~1000 scattered verticals. Patterns have no
+  // negation, so the head is monotone in each atom, and each query row reads at most one atom
+  // (its q_boundary branch's): the passes' union is the head, and the not(...) conjuncts keep
+  // them disjoint. The qmodality(m) conjunct makes every tile of another modality NONE.
   template <typename AddPass>
   mlir::LogicalResult lowerDynamicHead(ir::HeadOp head, ir::KernelOp kernel,
-                                       llvm::ArrayRef<ir::VerticalSlashOp> dynamic_ops,
-                                       Lowerer& lowerer, AddPass& add_pass, ir::PlanAttr row_plan,
+                                       llvm::ArrayRef<EstimatedAtom> atoms, Lowerer& lowerer,
+                                       AddPass& add_pass, ir::PlanAttr row_plan,
                                        ir::PlanAttr col_plan) {
-    if (dynamic_ops.size() > 1) {
-      return dynamic_ops[1]->emitOpError()
-             << "vertical_slash: a head holds " << dynamic_ops.size()
-             << " vertical_slash atoms; allowed: one (the estimator chooses one set per head)";
-    }
-    ir::VerticalSlashOp vs = dynamic_ops.front();
-    auto lower_as = [&](VerticalMode mode) {
-      lowerer.setVerticalMode(mode);
+    lowerer.setAtomsByBranch(atoms.size() > 1);
+    auto lower_as = [&](VerticalMode mode, const EstimatedAtom& atom) {
+      lowerer.setVerticalMode(mode, atom.rows);
       auto body = lowerer.lower(head.getRoot(), Context{});
       lowerer.setVerticalMode(VerticalMode::kBoth);
       return body;
     };
-    auto diagonals = add_pass([&] { return lower_as(VerticalMode::kAbsent); });
-    if (mlir::failed(diagonals)) return mlir::failure();
-    diagonals->setRowsAttr(lowerer.recipe(row_plan, "rows"));
-    diagonals->setColsAttr(lowerer.recipe(col_plan, "cols"));
-    auto with = add_pass([&]() -> mlir::FailureOr<mlir::Value> {
-      auto on_vertical = lower_as(VerticalMode::kPresent);
-      if (mlir::failed(on_vertical)) return mlir::failure();
-      auto in_pass0 = lower_as(VerticalMode::kAbsent);
-      if (mlir::failed(in_pass0)) return mlir::failure();
-      return lowerer.allOf({*on_vertical, lowerer.notOf(*in_pass0)});
-    });
-    if (mlir::failed(with)) return mlir::failure();
-    with->setRowsAttr(lowerer.recipe(row_plan, "rows"));
-    with->setGatherVertical(true);
-    // Gathered columns have no modality and no modality-local rank.
-    mlir::Operation* bad = nullptr;
-    with->walk([&](mlir::Operation* op) {
-      if (llvm::isa<ir::PredKModalityOp>(op) || op->hasAttr("local")) bad = op;
-    });
-    if (bad) {
-      return vs->emitOpError()
-             << "vertical_slash: combined with key-modality or modality-local predicates ("
-             << bad->getName() << "), which the gathered vertical columns cannot evaluate; "
-             << "allowed: causal, sink, local, rows, lines and q_boundary around it";
-    }
     mlir::Builder b(kernel.getContext());
-    kernel.setVerticalSlashAttr(b.getDenseI64ArrayAttr(
-        {vs.getVerticalAttr().getInt(), vs.getSlashAttr().getInt(), vs.getLastQAttr().getInt()}));
+    llvm::SmallVector<int64_t> sizes;
+    for (auto [index, atom] : llvm::enumerate(atoms)) {
+      auto in_rows = [&](llvm::SmallVector<mlir::Value> parts) {
+        if (atom.rows) parts.insert(parts.begin(), lowerer.queryModality(*atom.rows));
+        return lowerer.allOf(parts);
+      };
+      auto diagonals = add_pass([&]() -> mlir::FailureOr<mlir::Value> {
+        auto on_slash = lower_as(VerticalMode::kAbsent, atom);
+        if (mlir::failed(on_slash) || index == 0) return on_slash;
+        auto static_part = lower_as(VerticalMode::kFalse, atom);
+        if (mlir::failed(static_part)) return mlir::failure();
+        return in_rows({*on_slash, lowerer.notOf(*static_part)});
+      });
+      if (mlir::failed(diagonals)) return mlir::failure();
+      diagonals->setRowsAttr(lowerer.recipe(row_plan, "rows"));
+      diagonals->setColsAttr(lowerer.recipe(col_plan, "cols"));
+      auto with = add_pass([&]() -> mlir::FailureOr<mlir::Value> {
+        auto on_vertical = lower_as(VerticalMode::kPresent, atom);
+        if (mlir::failed(on_vertical)) return mlir::failure();
+        auto in_diagonals = lower_as(VerticalMode::kAbsent, atom);
+        if (mlir::failed(in_diagonals)) return mlir::failure();
+        if (atoms.size() == 1 && !atom.rows) {
+          return lowerer.allOf({*on_vertical, lowerer.notOf(*in_diagonals)});
+        }
+        return in_rows({*on_vertical, lowerer.notOf(*in_diagonals)});
+      });
+      if (mlir::failed(with)) return mlir::failure();
+      with->setRowsAttr(lowerer.recipe(row_plan, "rows"));
+      with->setGatherVertical(true);
+      if (index > 0) {
+        diagonals->setAtomAttr(b.getI64IntegerAttr(static_cast<int64_t>(index)));
+        with->setAtomAttr(b.getI64IntegerAttr(static_cast<int64_t>(index)));
+      }
+      // Gathered columns have no modality and no modality-local rank.
+      mlir::Operation* bad = nullptr;
+      with->walk([&](mlir::Operation* op) {
+        if (llvm::isa<ir::PredKModalityOp>(op) || op->hasAttr("local")) bad = op;
+      });
+      if (bad) {
+        return atom.op->emitOpError()
+               << "vertical_slash: combined with key-modality or modality-local predicates ("
+               << bad->getName() << "), which the gathered vertical columns cannot evaluate; "
+               << "allowed: causal, sink, local, rows, lines and q_boundary around it";
+      }
+      ir::VerticalSlashOp vs = atom.op;
+      sizes.append({vs.getVerticalAttr().getInt(), vs.getSlashAttr().getInt(),
+                    vs.getLastQAttr().getInt(),
+                    atom.rows ? static_cast<int64_t>(*atom.rows) : int64_t{-1}});
+    }
+    kernel.setVerticalSlashAttr(b.getDenseI64ArrayAttr(sizes));
     return mlir::success();
   }
 };

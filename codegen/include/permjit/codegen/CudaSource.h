@@ -74,8 +74,11 @@ std::vector<EstimatorStage> estimatorStages(const KernelSpec& spec);
 // What the launch geometry of one run's estimator depends on (runtime/Workspace.h).
 struct EstimatorShape {
   int64_t batch_heads = 0;
-  int64_t chunks = 0;       // key chunks of kEstimateChunk keys
-  int64_t last_q = 0;       // the last queries scored: min(last_q, seq_len)
+  int64_t chunks = 0;  // key chunks of kEstimateChunk keys
+  int64_t last_q = 0;  // the estimate rows scored (an atom's modality may have none)
+  // vertical_slash: the estimate rows' max - min + 1 position when a chunk's diagonal scores
+  // are summed in shared memory (at most kMaxEstimateDiagWindow), 0 when they go to global.
+  int64_t diag_window_rows = 0;
   int64_t sample_rows = 0;  // grid_estimated: sample rows scored before them (0 otherwise)
   int64_t grid_begin = 0, grid_end = 0;  // grid_estimated: the span this run estimates over
 };
@@ -90,8 +93,12 @@ struct EstimatorLaunch {
 EstimatorLaunch estimatorLaunch(EstimatorStage stage, const KernelSpec& spec,
                                 const EstimatorShape& shape);
 
-// The most extra shared memory `stage` ever launches with (kScores at kMaxEstimateLastQ): what
-// a plan opts the stage's kernel in to.
+// The widest spread of estimate rows whose diagonal scores estimate_scores sums in shared
+// memory; wider ones (a modality's last queries around a long span of another) add to global.
+constexpr int64_t kMaxEstimateDiagWindow = 8192;
+
+// The most extra shared memory `stage` ever launches with (kScores at kMaxEstimateDiagWindow):
+// what a plan opts the stage's kernel in to.
 int estimatorMaxExtraSmem(EstimatorStage stage);
 
 }  // namespace permjit

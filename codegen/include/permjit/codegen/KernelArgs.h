@@ -26,6 +26,10 @@ enum GridChoiceWord : int {
 // (Pattern.h kMaxEstimatedGridStride).
 constexpr int kGridBinsPerCandidate = 1024;
 
+// Runs of consecutive positions an estimator's rows may fall in (EstimateArgs::row_runs): the
+// last last_q queries of a modality interleaved with others.
+constexpr int kMaxEstimateRuns = 32;
+
 struct AttentionArgs {
   // q, o: [batch, seq_len, heads, head_dim]-shaped through their strides; k, v likewise with
   // kv_heads. Element type is the kernel's dtype (bf16 or fp16).
@@ -107,7 +111,7 @@ struct EstimateArgs {
   int heads;
   int kv_heads;
   int seq_len;
-  int last_q;                        // estimate from the last last_q queries (<= seq_len)
+  int last_q;                        // estimate rows after the sample rows (<= seq_len)
   int chunks;                        // key chunks of kEstimateChunk keys
   int vertical, slash;               // set sizes (<= seq_len)
   int keep_columns, keep_diagonals;  // always chosen: the first columns, the nearest diagonals
@@ -116,6 +120,14 @@ struct EstimateArgs {
   // positions from sample_first. 0 for vertical_slash.
   int sample_first, sample_rows;
   int diag_scores;  // nonzero: estimate_scores also sums diagonals (vertical_slash)
+  // The last_q estimate rows as runs of consecutive positions: run i starts at position
+  // run_first[i] and estimate row run_row[i] (run_row[0] = 0), runs in ascending order.
+  int row_runs;
+  int run_first[kMaxEstimateRuns];
+  int run_row[kMaxEstimateRuns];
+  // Their smallest position and max - min + 1; diag_window nonzero: estimate_scores sums a
+  // chunk's diagonals in shared memory (row_span + 511 offsets; the launch sized it).
+  int row_lo, row_span, diag_window;
   // grid_estimated: the span [grid_begin, grid_end), the candidate strides, and the outputs.
   int grid_begin, grid_end;
   int grid_candidates;

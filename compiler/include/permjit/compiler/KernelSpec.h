@@ -118,15 +118,18 @@ struct PassSpec {
   MapRecipe rows;
   MapRecipe cols;
   int expr_root = -1;
+  int atom = 0;  // dynamic plans: the vertical_slash atom (KernelSpec::dynamic) whose sets it reads
 };
 
-// A vertical_slash pattern's per-input sets: `vertical` key columns and `slash` diagonal offsets
+// A vertical_slash atom's per-input sets: `vertical` key columns and `slash` diagonal offsets
 // q - k, chosen on the GPU inside every run from the attention of the last `last_q` queries
-// (the first `keep_columns` columns and the `keep_diagonals` diagonals nearest the main one are
-// always chosen, as in MInference). Values, not structure: they size the run's workspace.
+// (of modality query_modality when the atom serves one q_boundary branch; of all queries for
+// -1). The first `keep_columns` columns and the `keep_diagonals` diagonals nearest the main one
+// are always chosen, as in MInference. Values, not structure: they size the run's workspace.
 struct DynamicSpec {
   int64_t vertical = 0, slash = 0, last_q = 64;
   int64_t keep_columns = 30, keep_diagonals = 100;
+  int query_modality = -1;  // sem::ModalityCode, or -1: all queries
   bool operator==(const DynamicSpec&) const = default;
 };
 
@@ -149,7 +152,8 @@ struct KernelSpec {
   std::vector<ExprNode> nodes;
   std::vector<PassSpec> passes;
   std::vector<ParamSlot> params;
-  std::optional<DynamicSpec> dynamic;             // set iff the pattern has a vertical_slash
+  // One per vertical_slash atom, in atom order (by query modality); empty without one.
+  std::vector<DynamicSpec> dynamic;
   std::optional<GridEstimateSpec> grid_estimate;  // set iff the pattern has a grid_estimated
   // Pattern name for kernel naming and diagnostics (not part of the structure).
   std::string name = "pattern";
@@ -159,7 +163,7 @@ struct KernelSpec {
   // Human-readable multi-line dump (the `--emit spec` stage).
   std::string str() const;
   // Needs a per-run workspace and estimator launches.
-  bool isDynamic() const { return dynamic.has_value() || grid_estimate.has_value(); }
+  bool isDynamic() const { return !dynamic.empty() || grid_estimate.has_value(); }
 };
 
 }  // namespace permjit

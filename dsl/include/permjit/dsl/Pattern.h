@@ -210,6 +210,13 @@ struct GridChoice {
   bool operator==(const GridChoice&) const = default;
 };
 
+// The query rows of each vertical_slash atom, in atom order: the modality of the q_boundary
+// branch the atom lies in (its estimator reads that modality's last queries), or nullopt for an
+// atom outside q_boundary (all queries). A pattern holds one vertical_slash, or one per
+// q_boundary modality (validate); atoms are ordered by modality (vision, text, other). Empty
+// without vertical_slash.
+std::vector<std::optional<Modality>> verticalSlashAtoms(const Pattern& pattern);
+
 // The pattern's grid_estimated atom, or nullptr when it has none.
 const Pattern::Node* findEstimatedGrid(const Pattern& pattern);
 

@@ -11,13 +11,22 @@
 
 namespace permjit {
 
-// Per-input indices of a vertical_slash pattern, in the coordinates the vertical_slash node is
-// evaluated in (original positions; modality-local ones inside a boundary_2d block).
-// vertical: kept key columns; slash: kept diagonal offsets q - k (>= 0). grid: what a
-// grid_estimated atom chose (set for grid_estimated patterns, empty otherwise).
+// One vertical_slash atom's estimated sets: kept key columns and kept diagonal offsets q - k
+// (>= 0), in original positions.
+struct VerticalSlashSets {
+  std::vector<int64_t> vertical;
+  std::vector<int64_t> slash;
+};
+
+// Per-input indices of a dynamic pattern. vertical / slash: the sets of its vertical_slash atom
+// (vertical: kept key columns; slash: kept diagonal offsets q - k, >= 0), or of its first atom
+// when it holds one per q_boundary modality; later_atoms: the sets of the others, in the order
+// of verticalSlashAtoms (by query modality: vision, text, other). grid: what a grid_estimated
+// atom chose (set for grid_estimated patterns, empty otherwise).
 struct DynamicIndices {
   std::vector<int64_t> vertical;
   std::vector<int64_t> slash;
+  std::vector<VerticalSlashSets> later_atoms;
   std::optional<GridChoice> grid;
   // grid_estimated, informational: each candidate stride's score (its vertical lines' attention
   // mass above chance, a share of the scored rows), in the pattern's candidate order.
@@ -49,6 +58,10 @@ std::vector<std::vector<uint8_t>> keptRows(const Pattern& pattern, const Layout&
 // pairs on both, one per (v, d) with v + d < S; repeated indices count once. O((|V| + |D|) log).
 int64_t verticalSlashKeptPairs(std::vector<int64_t> vertical, std::vector<int64_t> slash,
                                int64_t seq_len);
+// The same, counted over the query rows [q_begin, q_end) only (one modality's span of a
+// q_boundary with a vertical_slash per modality).
+int64_t verticalSlashKeptPairsInRows(std::vector<int64_t> vertical, std::vector<int64_t> slash,
+                                     int64_t q_begin, int64_t q_end);
 
 struct AttentionShape {
   int64_t batch, heads, kv_heads, seq_len, head_dim;

@@ -29,6 +29,14 @@ struct CheckConfig {
   // planted_slash (q - k == planted_slash), instead of being uniform random.
   std::vector<int64_t> planted_vertical;
   int64_t planted_slash = -1;
+  // The same per query modality (per-modality estimator tests, with `layout`): the rows of
+  // `rows` attend to that entry's columns and diagonal only. Instead of the two above.
+  struct PlantedRows {
+    Modality rows = Modality::kVision;
+    std::vector<int64_t> vertical;
+    int64_t slash = -1;
+  };
+  std::vector<PlantedRows> planted_by_modality;
   // Planted grid (grid estimator tests): inside [planted_grid_begin, planted_grid_end), keys of
   // residue phase_k share one direction that every query outside residue class phase_q (and
   // every query after the span) points along, so those rows put most of their mass on the

@@ -200,7 +200,9 @@ def Permjit_KernelOp : Permjit_Op<"kernel", [Symbol, IsolatedFromAbove, NoTermin
     The tile-level form of a head (what KernelSpec holds). `params` is the slot table every
     `p[i]` refers to. The tile config (`block_m`, `block_n`, `warps`, `stages`) is set by
     select-tile-config. `seq_len` and `layout`, when known, are kept for classify-tiles; they
-    are parameters, not structure.
+    are parameters, not structure. `vertical_slash`, on a head with estimated atoms: four
+    values per atom, in atom order: vertical, slash, last_q, and the query modality whose last
+    queries the estimator reads (-1: all queries).
 
     Passes are launched in order; each pass after the first merges its result into the output
     of the ones before through the softmax statistics (log-sum-exp), so the passes' kept sets
@@ -238,7 +240,8 @@ def Permjit_PassOp : Permjit_Op<"pass", [HasParent<"KernelOp">, IsolatedFromAbov
     `partial_tiles`, `empty_tiles`, `kept_pairs_min`/`kept_pairs_max` (equal when counted
     exactly) and `density` (kept_pairs_max / S^2). With `gather_vertical`, the columns are
     instead the estimated vertical columns of the run (ascending, gathered from the workspace)
-    and `cols` is unused.
+    and `cols` is unused. `atom` names the vertical_slash atom whose estimated sets the pass
+    reads (a head holds one per q_boundary modality at most; absent: atom 0).
 
     Example:
     ```mlir
@@ -252,7 +255,7 @@ def Permjit_PassOp : Permjit_Op<"pass", [HasParent<"KernelOp">, IsolatedFromAbov
                        OptionalAttr<I64Attr>:$full_tiles, OptionalAttr<I64Attr>:$partial_tiles,
                        OptionalAttr<I64Attr>:$empty_tiles, OptionalAttr<I64Attr>:$kept_pairs_min,
                        OptionalAttr<I64Attr>:$kept_pairs_max, OptionalAttr<F64Attr>:$density,
-                       UnitAttr:$gather_vertical);
+                       UnitAttr:$gather_vertical, OptionalAttr<I64Attr>:$atom);
   let regions = (region SizedRegion<1>:$body);
   let assemblyFormat = "`rows` $rows `cols` $cols attr-dict-with-keyword $body";
   let hasVerifier = 1;
