@@ -269,6 +269,7 @@ inline double qboundaryVerticalSlashKeptPairs(const DynamicIndices& head, int64_
   }
   double total = 0;
   for (const Span& span : mixedLayout(seq_len, p).normalized(seq_len)) {
+    if (span.kind == Modality::kOther) continue;  // no branch: nothing kept
     const bool vision = span.kind == Modality::kVision;
     total += double(verticalSlashKeptPairsInRows(
         vision ? head.vertical : head.later_atoms[0].vertical,

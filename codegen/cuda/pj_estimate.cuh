@@ -126,11 +126,22 @@ __device__ __forceinline__ int estimate_lane_row(const EstimateArgs& a, int z, i
   return estimate_row_position(a, z * kEstimateRows + warp * 16 + (lane >> 2) + 8 * half);
 }
 
-// Loads row group z's query rows into s_q (zero rows past the last); returns the group's
-// largest position (-1 when it has none): keys after it are masked for the whole group.
+// Row group z's largest position (-1 when it has none): keys after it are masked for the whole
+// group. Positions rise with the row inside a run and runs are in ascending order.
+__device__ __forceinline__ int estimate_group_last(const EstimateArgs& a, int z) {
+  for (int r = kEstimateRows - 1; r >= 0; --r) {
+    const int q = estimate_row_position(a, z * kEstimateRows + r);
+    if (q >= 0) return q;
+  }
+  return -1;
+}
+
+// Issues the cp.async copies of row group z's query rows into s_q (zero rows past the last).
+// The next estimate_tile waits for them: call it only when at least one tile follows (a CTA
+// must not leave copies in flight into shared memory it gives up or reloads).
 template <class Cfg>
-__device__ __forceinline__ int load_estimate_rows(unsigned s_q, const EstimateArgs& a,
-                                                  const EstimateHead& e, int z, int tid) {
+__device__ __forceinline__ void load_estimate_rows(unsigned s_q, const EstimateArgs& a,
+                                                   const EstimateHead& e, int z, int tid) {
   constexpr int kRowsPerPass = Cfg::kThreads / Cfg::kChunks;
   const int chunk = tid % Cfg::kChunks;
 #pragma unroll
@@ -140,12 +151,6 @@ __device__ __forceinline__ int load_estimate_rows(unsigned s_q, const EstimateAr
     const char* src = e.q + (q >= 0 ? static_cast<long long>(q) * e.q_row : 0) + chunk * 16;
     cp_async_16(s_q + swizzle<Cfg::kHeadDim>(row, chunk), src, q >= 0 ? 16 : 0);
   }
-  // Positions rise with the row inside a run and runs are in ascending order.
-  for (int r = kEstimateRows - 1; r >= 0; --r) {
-    const int q = estimate_row_position(a, z * kEstimateRows + r);
-    if (q >= 0) return q;
-  }
-  return -1;
 }
 
 // 1. Grid (batch * heads, chunks, row groups).
@@ -156,11 +161,13 @@ __device__ __forceinline__ void estimate_stats(const EstimateArgs& a) {
   const EstimateHead e = estimate_head(a, blockIdx.x);
   const int chunk = blockIdx.y, z = blockIdx.z;
   const unsigned s_q = smem_addr(smem), s_k = s_q + Cfg::kQBytes;
-  const int q_last = load_estimate_rows<Cfg>(s_q, a, e, z, tid);
+  const int q_last = estimate_group_last(a, z);
   const int q_row[2] = {estimate_lane_row(a, z, warp, lane, 0),
                         estimate_lane_row(a, z, warp, lane, 1)};
   float run_max[2] = {neg_inf(), neg_inf()}, run_sum[2] = {0.f, 0.f};
   const int k0 = chunk * kEstimateChunk;
+  // A chunk past every row of the group keeps nothing: its partials are (-inf, 0), unloaded.
+  if (k0 <= q_last) load_estimate_rows<Cfg>(s_q, a, e, z, tid);
   for (int t = 0; t < kEstimateChunk / 64; ++t) {
     const int kt = k0 + t * 64;
     if (kt >= a.seq_len || kt > q_last) break;  // causal: the rest is masked for every row
@@ -276,7 +283,9 @@ __device__ __forceinline__ void estimate_scores(const EstimateArgs& a) {
   const int rows = estimate_rows(a), groups = estimate_groups(a);
   for (int z = 0; z < groups; ++z) {
     __syncthreads();  // the previous group's reads of s_q are done
-    const int q_last = load_estimate_rows<Cfg>(s_q, a, e, z, tid);
+    const int q_last = estimate_group_last(a, z);
+    if (k0 > q_last) continue;  // causal: no key of the chunk for any row of the group
+    load_estimate_rows<Cfg>(s_q, a, e, z, tid);
     const int q_row[2] = {estimate_lane_row(a, z, warp, lane, 0),
                           estimate_lane_row(a, z, warp, lane, 1)};
     float row_lse[2];
@@ -612,7 +621,9 @@ __device__ __forceinline__ void estimate_grid_rows(const EstimateArgs& a) {
   float* capture = reinterpret_cast<float*>(e.ws + a.ws_row_capture);
   for (int z = 0; z < a.sample_rows / kEstimateRows; ++z) {
     __syncthreads();  // the previous group's reads of s_q are done
-    const int q_last = load_estimate_rows<Cfg>(s_q, a, e, z, tid);
+    const int q_last = estimate_group_last(a, z);
+    if (first_line + j0 * stride > q_last) continue;  // causal: no line key for the group
+    load_estimate_rows<Cfg>(s_q, a, e, z, tid);
     float row_lse[2], captured[2] = {0.f, 0.f};
 #pragma unroll
     for (int half = 0; half < 2; ++half) {

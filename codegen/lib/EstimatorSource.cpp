@@ -125,8 +125,8 @@ EstimatorLaunch estimatorLaunch(EstimatorStage stage, const KernelSpec& spec,
   }
   const auto bh = static_cast<unsigned>(shape.batch_heads);
   const auto chunks = static_cast<unsigned>(shape.chunks);
-  // A modality without queries still runs every stage on 0 rows: the sets it chooses are the
-  // always-kept ones and ties, and no row reads them.
+  // At least one group: validation refuses a q_boundary branch whose modality the run lacks, so
+  // an atom always has rows, but a launch with a zero grid dimension would fail outright.
   const auto groups = static_cast<unsigned>(
       std::max<int64_t>(1, shape.sample_rows / 64 + (shape.last_q + 63) / 64));
   switch (stage) {

@@ -19,17 +19,23 @@ struct Axis {
   std::optional<Modality> branch = std::nullopt;
 };
 
-// The sets of atom `atom` (verticalSlashAtoms order) in dyn.
+// The sets of atom `atom` (verticalSlashAtoms order) in dyn (checkAtomCount has run).
 const std::vector<int64_t>& atomSet(const DynamicIndices& dyn, size_t atom, bool slash) {
   if (atom == 0) return slash ? dyn.slash : dyn.vertical;
-  if (atom - 1 >= dyn.later_atoms.size()) {
+  const VerticalSlashSets& sets = dyn.later_atoms.at(atom - 1);
+  return slash ? sets.slash : sets.vertical;
+}
+
+// dyn has sets for every vertical_slash atom after the first, and no more.
+void checkAtomCount(const DynamicIndices* dyn, size_t atoms) {
+  if (dyn == nullptr) return;
+  const size_t wanted = atoms > 1 ? atoms - 1 : 0;
+  if (dyn->later_atoms.size() != wanted) {
     throw Error(ErrorCategory::kInvalidArgument,
                 fmt::format("DynamicIndices.later_atoms: {} entries; the pattern has {} "
-                            "vertical_slash atoms (needs {})",
-                            dyn.later_atoms.size(), atom + 1, atom));
+                            "vertical_slash atoms, so allowed: {}",
+                            dyn->later_atoms.size(), atoms, wanted));
   }
-  const VerticalSlashSets& sets = dyn.later_atoms[atom - 1];
-  return slash ? sets.slash : sets.vertical;
 }
 
 // Which atom a vertical_slash reached through q_boundary branch `branch` is.
@@ -81,6 +87,7 @@ class TableLookup {
         rank_[x] = count++;
       }
     }
+    checkAtomCount(dyn, atoms.count());
     if (dyn != nullptr) {
       for (size_t a = 0; a < atoms.count(); ++a) {
         const std::string prefix = a == 0 ? "" : fmt::format("later_atoms[{}].", a - 1);
@@ -132,6 +139,7 @@ class LayoutLookup {
                const AtomIndex& atoms)
       : layout_(layout), seq_len_(seq_len), dyn_(dyn), grid_(checkedGrid(dyn)), atoms_(atoms) {
     layout.validate(seq_len);
+    checkAtomCount(dyn, atoms.count());
   }
   Modality modality(int64_t x) const { return layout_.modalityAt(x, seq_len_); }
   int64_t rank(int64_t x) const { return layout_.localRank(x, seq_len_); }

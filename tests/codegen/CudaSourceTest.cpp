@@ -468,7 +468,7 @@ TEST(EstimatorPipeline, VerticalSlashStagesAndLaunches) {
   // Rows spread wider than the shared window add their diagonals to global memory.
   shape.diag_window_rows = 0;
   expect(EstimatorStage::kScores, 6, 9, 1, 512 * 4);
-  // A modality without queries runs every stage on one (empty) group.
+  // Never a zero grid dimension (an atom without rows).
   shape.last_q = 0;
   expect(EstimatorStage::kStats, 6, 9, 1, 0);
   expect(EstimatorStage::kLse, 6, 1, 1, 0);

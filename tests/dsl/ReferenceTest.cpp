@@ -154,7 +154,11 @@ TEST(ReferenceTest, VerticalSlashPerQueryModality) {
                   "01000010", "01000001"}));
   DynamicIndices one_atom{{1}, {0}};
   expectError([&] { keptMask(p, interleaved(), 8, &one_atom); }, ErrorCategory::kInvalidArgument,
-              {"DynamicIndices.later_atoms", "2 vertical_slash atoms"});
+              {"DynamicIndices.later_atoms: 0 entries", "2 vertical_slash atoms", "allowed: 1"});
+  DynamicIndices extra{{1}, {0}, {VerticalSlashSets{{2}, {1}}}};
+  expectError([&] { keptMask(vertical_slash(1, 1), Layout(), 8, &extra); },
+              ErrorCategory::kInvalidArgument,
+              {"DynamicIndices.later_atoms: 1 entries", "allowed: 0"});
   DynamicIndices bad{{1}, {0}, {VerticalSlashSets{{9}, {1}}}};
   expectError([&] { keptMask(p, interleaved(), 8, &bad); }, ErrorCategory::kInvalidArgument,
               {"DynamicIndices.later_atoms[0].vertical[0]", "seq_len=8"});

@@ -339,29 +339,36 @@ TEST(DynamicGpuEstimator, FindsPlantedColumnsAndDiagonal) {
   }
 }
 
-// Q-Boundary with one vertical_slash per modality on five interleaved spans: columns and
-// diagonals planted differently in the vision and in the text rows are each recovered by their
-// own modality's atom, and not by the other's. Each atom has exactly 3 free columns (30 are
-// always kept) and 1 free diagonal (100 always kept): the planted ones must be those.
-TEST(DynamicGpuEstimator, RecoversStructurePlantedPerModality) {
+// Q-Boundary with one vertical_slash per modality: columns and diagonals planted differently in
+// the vision and in the text rows are each recovered by their own modality's atom, and not by
+// the other's. Each atom has exactly 3 free columns (30 are always kept) and 1 free diagonal
+// (100 always kept): the planted ones must be those. Layouts: text's last 64 queries in one
+// span, in two spans 864 positions apart, and in two spans 8564 apart (wider than the
+// estimator's shared diagonal window: its diagonal scores go to global memory).
+struct PlantedCase {
+  std::string name;
+  Layout layout;
+  int64_t seq_len;
+  std::vector<int64_t> vision_columns, text_columns;
+};
+void PrintTo(const PlantedCase& c, std::ostream* os) { *os << c.name; }
+
+class PlantedPerModalityGpu : public ::testing::TestWithParam<PlantedCase> {};
+
+TEST_P(PlantedPerModalityGpu, EachAtomRecoversItsOwnModalitysStructure) {
   PERMJIT_REQUIRE_GPU();
+  const PlantedCase& c = GetParam();
   Runtime& runtime = testing::gpuRuntime();
-  const Layout layout(std::vector<Span>{{Modality::kText, 0, 200},
-                                        {Modality::kVision, 200, 900},
-                                        {Modality::kText, 900, 1000},
-                                        {Modality::kVision, 1000, 1800},
-                                        {Modality::kText, 1800, 1990}});
-  const int64_t seq_len = 1990;
   const Pattern pattern = q_boundary({{Modality::kVision, causal() & vertical_slash(33, 101, 64)},
                                       {Modality::kText, causal() & vertical_slash(33, 101, 64)}});
-  Plan plan = runtime.plan(pattern, {.head_dim = 128, .layout = layout, .seq_len = seq_len});
+  Plan plan = runtime.plan(pattern, {.head_dim = 128, .layout = c.layout, .seq_len = c.seq_len});
   runtime::CheckConfig config;
   config.heads = 2;
-  config.seq_len = seq_len;
-  config.layout = layout;
+  config.seq_len = c.seq_len;
+  config.layout = c.layout;
   config.seed = 7;
-  config.planted_by_modality = {{Modality::kVision, {300, 777, 1500}, 600},
-                                {Modality::kText, {150, 950, 1200}, 400}};
+  config.planted_by_modality = {{Modality::kVision, c.vision_columns, 600},
+                                {Modality::kText, c.text_columns, 400}};
   config.full_reference_limit = 2e9;
   runtime::CheckResult result = runtime::checkPlan(runtime, plan, pattern, config);
   EXPECT_LT(result.rel_l2, runtime::toleranceFor(DType::kBF16));
@@ -388,6 +395,35 @@ TEST(DynamicGpuEstimator, RecoversStructurePlantedPerModality) {
     }
   }
 }
+
+INSTANTIATE_TEST_SUITE_P(
+    Layouts, PlantedPerModalityGpu,
+    ::testing::Values(PlantedCase{"five_spans",
+                                  Layout(std::vector<Span>{{Modality::kText, 0, 200},
+                                                           {Modality::kVision, 200, 900},
+                                                           {Modality::kText, 900, 1000},
+                                                           {Modality::kVision, 1000, 1800},
+                                                           {Modality::kText, 1800, 1990}}),
+                                  1990,
+                                  {300, 777, 1500},
+                                  {150, 950, 1200}},
+                      PlantedCase{"text_rows_in_two_runs",
+                                  Layout(std::vector<Span>{{Modality::kText, 0, 200},
+                                                           {Modality::kVision, 200, 900},
+                                                           {Modality::kText, 900, 1000},
+                                                           {Modality::kVision, 1000, 1800},
+                                                           {Modality::kText, 1800, 1830}}),
+                                  1830,
+                                  {300, 777, 1500},
+                                  {150, 500, 940}},
+                      PlantedCase{"text_rows_wider_than_the_window",
+                                  Layout(std::vector<Span>{{Modality::kText, 0, 3000},
+                                                           {Modality::kVision, 3000, 11500},
+                                                           {Modality::kText, 11500, 11530}}),
+                                  11530,
+                                  {300, 7000, 10000},
+                                  {150, 950, 2500}}),
+    [](const auto& info) { return info.param.name; });
 
 // The C API runs a dynamic plan through its workspace exactly as the C++ API does: same
 // kernels, same inputs, bitwise the same output.
