@@ -127,13 +127,11 @@ __device__ __forceinline__ int estimate_lane_row(const EstimateArgs& a, int z, i
 }
 
 // Row group z's largest position (-1 when it has none): keys after it are masked for the whole
-// group. Positions rise with the row inside a run and runs are in ascending order.
+// group. Positions rise with the row (inside a run, and runs are in ascending order), so it is
+// the position of the group's last row.
 __device__ __forceinline__ int estimate_group_last(const EstimateArgs& a, int z) {
-  for (int r = kEstimateRows - 1; r >= 0; --r) {
-    const int q = estimate_row_position(a, z * kEstimateRows + r);
-    if (q >= 0) return q;
-  }
-  return -1;
+  const int last = min(z * kEstimateRows + kEstimateRows, estimate_rows(a)) - 1;
+  return last >= z * kEstimateRows ? estimate_row_position(a, last) : -1;
 }
 
 // Issues the cp.async copies of row group z's query rows into s_q (zero rows past the last).
@@ -271,13 +269,16 @@ __device__ __forceinline__ void estimate_scores(const EstimateArgs& a) {
   const int chunk = blockIdx.y, k0 = chunk * kEstimateChunk;
   const unsigned s_q = smem_addr(smem), s_k = s_q + Cfg::kQBytes;
   float* col_acc = reinterpret_cast<float*>(smem + EstimateSmem<Cfg>::kBytes);
-  // Diagonal offsets d - d_lo, d_lo = row_lo - k0 - 511: the offsets the estimate rows (between
-  // row_lo and row_lo + row_span - 1) reach in this chunk. Rows spread wider than the window
-  // the launch sized (diag_window 0) add to the global scores directly.
+  // Diagonal offsets d - d_lo, d_lo = row_lo - k0 - 511: the offsets the estimate rows (from
+  // row_lo to row_hi) reach in this chunk. Rows spread wider than the window the launch sized
+  // (diag_window 0) add to the global scores directly.
   float* diag_acc = col_acc + kEstimateChunk;
   float* diag_score = reinterpret_cast<float*>(e.ws + a.ws_diag_score);
-  const int d_lo = a.row_lo - k0 - (kEstimateChunk - 1);
-  const int d_count = a.diag_scores && a.diag_window ? a.row_span + kEstimateChunk - 1 : 0;
+  const int row_lo = estimate_row_position(a, a.sample_rows);
+  const int row_hi = estimate_row_position(a, estimate_rows(a) - 1);
+  const int d_lo = row_lo - k0 - (kEstimateChunk - 1);
+  const int d_count =
+      a.diag_scores && a.diag_window && row_lo >= 0 ? row_hi - row_lo + kEstimateChunk : 0;
   for (int i = tid; i < kEstimateChunk + d_count; i += blockDim.x) col_acc[i] = 0.f;
   const float* lse = reinterpret_cast<const float*>(e.ws + a.ws_lse);
   const int rows = estimate_rows(a), groups = estimate_groups(a);

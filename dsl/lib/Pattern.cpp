@@ -607,13 +607,19 @@ void forEachVerticalSlash(const Pattern& pattern, std::optional<Modality> branch
   for (const auto& entry : n.by_q_k) forEachVerticalSlash(entry.second, branch, visit);
 }
 
+// The q_boundary branch of every vertical_slash node, in visiting order (repeats kept).
+std::vector<std::optional<Modality>> verticalSlashBranches(const Pattern& pattern) {
+  std::vector<std::optional<Modality>> branches;
+  forEachVerticalSlash(
+      pattern, std::nullopt,
+      [&](const Pattern::Node&, std::optional<Modality> branch) { branches.push_back(branch); });
+  return branches;
+}
+
 // Several vertical_slash atoms only as one per q_boundary modality: each query row then reads
 // one atom, which the estimator fills from that modality's own last queries.
 void validateVerticalSlashAtoms(const Pattern& pattern) {
-  std::vector<std::optional<Modality>> atoms;
-  forEachVerticalSlash(
-      pattern, std::nullopt,
-      [&](const Pattern::Node&, std::optional<Modality> branch) { atoms.push_back(branch); });
+  const std::vector<std::optional<Modality>> atoms = verticalSlashBranches(pattern);
   if (atoms.size() <= 1) return;
   std::map<Modality, int> per_branch;
   for (const std::optional<Modality>& branch : atoms) {
@@ -673,10 +679,7 @@ void validate(const Pattern& pattern, const Layout& layout, int64_t seq_len) {
 }
 
 std::vector<std::optional<Modality>> verticalSlashAtoms(const Pattern& pattern) {
-  std::vector<std::optional<Modality>> atoms;
-  forEachVerticalSlash(
-      pattern, std::nullopt,
-      [&](const Pattern::Node&, std::optional<Modality> branch) { atoms.push_back(branch); });
+  std::vector<std::optional<Modality>> atoms = verticalSlashBranches(pattern);
   std::sort(atoms.begin(), atoms.end());
   atoms.erase(std::unique(atoms.begin(), atoms.end()), atoms.end());
   return atoms;

@@ -76,15 +76,13 @@ void plantStructure(std::mt19937_64& rng, DType dtype, TensorLayout layout, int6
             const int64_t slash = entries[e].slash;
             const bool mine = !is_q || entry_of[static_cast<size_t>(s)] == static_cast<int>(e);
             const int64_t in_entry = d % (2 * part);
-            double value = 0.0;
-            if (!mine) {
-              value = 0.0;
-            } else if (in_entry < 2 * freqs) {
+            double value = 0.0;  // a query's parts of the other entries
+            if (mine && in_entry < 2 * freqs) {
               const double pos =
                   is_q ? static_cast<double>(s) : static_cast<double>(s + (slash >= 0 ? slash : 0));
               const double a = w[e][static_cast<size_t>(in_entry / 2)] * pos;
               value = slash >= 0 ? amplitude * (in_entry % 2 ? std::sin(a) : std::cos(a)) : 0.0;
-            } else {
+            } else if (mine) {
               value = (is_q || planted[e][static_cast<size_t>(s)]) ? 1.0 : 0.0;
             }
             uint16_t bits = floatToHalfBits(static_cast<float>(value) + noise(rng), dtype);

@@ -544,7 +544,6 @@ struct PassLaunch {
   unsigned grid_x = 0, grid_y = 0;
 };
 
-// The kernel parameters of one run, bound by host arithmetic only.
 // One estimator run: the stages' parameter and launch shape (one per vertical_slash atom, or
 // the grid estimator's).
 struct BoundEstimate {
@@ -552,6 +551,7 @@ struct BoundEstimate {
   EstimatorShape shape;
 };
 
+// The kernel parameters of one run, bound by host arithmetic only.
 struct BoundRun {
   std::vector<BoundEstimate> estimates;  // dynamic plans; empty otherwise
   std::vector<PassLaunch> passes;        // in launch order
@@ -569,11 +569,11 @@ void bindEstimateRows(const DynamicSpec& atom, const Layout& layout, int64_t seq
     rows += runs[i].second - runs[i].first;
   }
   est.last_q = static_cast<int>(rows);
-  est.row_lo = runs.empty() ? 0 : static_cast<int>(runs.front().first);
-  est.row_span = runs.empty() ? 0 : static_cast<int>(runs.back().second - runs.front().first);
-  est.diag_window = est.row_span <= kMaxEstimateDiagWindow ? 1 : 0;
+  // The rows' position spread: a chunk's diagonal scores fit a shared window of that many + 511.
+  const int64_t spread = runs.empty() ? 1 : runs.back().second - runs.front().first;
+  est.diag_window = spread <= kMaxEstimateDiagWindow ? 1 : 0;
   shape.last_q = rows;
-  shape.diag_window_rows = est.diag_window ? std::max(est.row_span, 1) : 0;
+  shape.diag_window_rows = est.diag_window ? spread : 0;
 }
 
 // The estimators' parameters (one per vertical_slash atom, or the grid estimator's), and the
@@ -583,67 +583,69 @@ void bindEstimate(const Plan::Impl& impl, const RunArgs& args, const CheckedRunA
                   AttentionArgs& base, BoundRun& bound) {
   const KernelSpec& spec = impl.spec;
   const WorkspaceLayout w = workspaceLayout(spec, args.seq_len);
-  const size_t atoms = spec.dynamic.empty() ? 1 : spec.dynamic.size();
-  for (size_t atom = 0; atom < atoms; ++atom) {
-    BoundEstimate bound_estimate;
-    EstimateArgs& est = bound_estimate.args;
-    std::memset(&est, 0, sizeof est);
-    est.q = args.q;
-    est.k = args.k;
-    fillStrides(est.q_stride, checked.q_strides);
-    fillStrides(est.k_stride, checked.k_strides);
-    est.workspace = static_cast<unsigned char*>(args.workspace) + atom * w.atom_bytes;
-    est.ws_head_bytes = static_cast<long long>(w.head_bytes);
-    est.ws_partial = static_cast<long long>(w.partial);
-    est.ws_lse = static_cast<long long>(w.lse);
-    est.ws_col_score = static_cast<long long>(w.col_score);
-    est.ws_diag_score = static_cast<long long>(w.diag_score);
-    est.ws_col_bitmap = static_cast<long long>(w.col_bitmap);
-    est.ws_diag_bitmap = static_cast<long long>(w.diag_bitmap);
-    est.ws_col_prefix = static_cast<long long>(w.col_prefix);
-    est.ws_diag_prefix = static_cast<long long>(w.diag_prefix);
-    est.ws_col_list = static_cast<long long>(w.col_list);
-    est.ws_diag_pairs = static_cast<long long>(w.diag_pairs);
-    est.heads = static_cast<int>(args.heads);
-    est.kv_heads = static_cast<int>(checked.kv_heads);
-    est.seq_len = static_cast<int>(args.seq_len);
-    est.chunks = static_cast<int>(w.chunks);
-    est.scale_log2 = base.scale_log2;
-    EstimatorShape& shape = bound_estimate.shape;
-    shape.batch_heads = args.batch * args.heads;
-    shape.chunks = w.chunks;
-    if (!spec.dynamic.empty()) {
-      const DynamicSpec& d = spec.dynamic[atom];
-      est.vertical = static_cast<int>(std::min(d.vertical, args.seq_len));
-      est.slash = static_cast<int>(std::min(d.slash, args.seq_len));
-      est.keep_columns = static_cast<int>(d.keep_columns);
-      est.keep_diagonals = static_cast<int>(d.keep_diagonals);
-      est.diag_scores = 1;
-      bindEstimateRows(d, args.layout, args.seq_len, est, shape);
-    } else {
-      const GridEstimateSpec& g = *spec.grid_estimate;
-      const auto [begin, end] =
-          estimatedGridRange(*findEstimatedGrid(impl.pattern), args.layout, args.seq_len);
-      const auto [sample_first, sample_rows] = gridSampleRange(g.strides, end);
-      est.last_q = static_cast<int>(w.last_q);
-      est.row_runs = 1;
-      est.run_first[0] = static_cast<int>(args.seq_len - w.last_q);
-      est.grid_begin = static_cast<int>(begin);
-      est.grid_end = static_cast<int>(end);
-      est.sample_first = static_cast<int>(sample_first);
-      est.sample_rows = static_cast<int>(sample_rows);
-      est.grid_candidates = static_cast<int>(g.strides.size());
-      std::copy(g.strides.begin(), g.strides.end(), est.grid_strides);
-      est.ws_grid_bins = static_cast<long long>(w.grid_bins);
-      est.ws_grid_mass = static_cast<long long>(w.grid_mass);
-      est.ws_grid_choice = static_cast<long long>(w.grid_choice);
-      est.ws_row_capture = static_cast<long long>(w.row_capture);
-      shape.last_q = w.last_q;
-      shape.sample_rows = est.sample_rows;
-      shape.grid_begin = est.grid_begin;
-      shape.grid_end = est.grid_end;
-    }
-    bound.estimates.push_back(bound_estimate);
+  // What every atom's estimator shares; each atom then gets its block, sizes and rows.
+  BoundEstimate common;
+  EstimateArgs& est = common.args;
+  std::memset(&est, 0, sizeof est);
+  est.q = args.q;
+  est.k = args.k;
+  fillStrides(est.q_stride, checked.q_strides);
+  fillStrides(est.k_stride, checked.k_strides);
+  est.workspace = static_cast<unsigned char*>(args.workspace);
+  est.ws_head_bytes = static_cast<long long>(w.head_bytes);
+  est.ws_partial = static_cast<long long>(w.partial);
+  est.ws_lse = static_cast<long long>(w.lse);
+  est.ws_col_score = static_cast<long long>(w.col_score);
+  est.ws_diag_score = static_cast<long long>(w.diag_score);
+  est.ws_col_bitmap = static_cast<long long>(w.col_bitmap);
+  est.ws_diag_bitmap = static_cast<long long>(w.diag_bitmap);
+  est.ws_col_prefix = static_cast<long long>(w.col_prefix);
+  est.ws_diag_prefix = static_cast<long long>(w.diag_prefix);
+  est.ws_col_list = static_cast<long long>(w.col_list);
+  est.ws_diag_pairs = static_cast<long long>(w.diag_pairs);
+  est.heads = static_cast<int>(args.heads);
+  est.kv_heads = static_cast<int>(checked.kv_heads);
+  est.seq_len = static_cast<int>(args.seq_len);
+  est.chunks = static_cast<int>(w.chunks);
+  est.scale_log2 = base.scale_log2;
+  common.shape.batch_heads = args.batch * args.heads;
+  common.shape.chunks = w.chunks;
+  for (size_t atom = 0; atom < spec.dynamic.size(); ++atom) {
+    BoundEstimate bound_atom = common;
+    EstimateArgs& a = bound_atom.args;
+    const DynamicSpec& d = spec.dynamic[atom];
+    a.workspace += atom * w.atom_bytes;
+    a.vertical = static_cast<int>(std::min(d.vertical, args.seq_len));
+    a.slash = static_cast<int>(std::min(d.slash, args.seq_len));
+    a.keep_columns = static_cast<int>(d.keep_columns);
+    a.keep_diagonals = static_cast<int>(d.keep_diagonals);
+    a.diag_scores = 1;
+    bindEstimateRows(d, args.layout, args.seq_len, a, bound_atom.shape);
+    bound.estimates.push_back(bound_atom);
+  }
+  if (spec.grid_estimate) {
+    const GridEstimateSpec& g = *spec.grid_estimate;
+    const auto [begin, end] =
+        estimatedGridRange(*findEstimatedGrid(impl.pattern), args.layout, args.seq_len);
+    const auto [sample_first, sample_rows] = gridSampleRange(g.strides, end);
+    est.last_q = static_cast<int>(w.last_q);
+    est.row_runs = 1;
+    est.run_first[0] = static_cast<int>(args.seq_len - w.last_q);
+    est.grid_begin = static_cast<int>(begin);
+    est.grid_end = static_cast<int>(end);
+    est.sample_first = static_cast<int>(sample_first);
+    est.sample_rows = static_cast<int>(sample_rows);
+    est.grid_candidates = static_cast<int>(g.strides.size());
+    std::copy(g.strides.begin(), g.strides.end(), est.grid_strides);
+    est.ws_grid_bins = static_cast<long long>(w.grid_bins);
+    est.ws_grid_mass = static_cast<long long>(w.grid_mass);
+    est.ws_grid_choice = static_cast<long long>(w.grid_choice);
+    est.ws_row_capture = static_cast<long long>(w.row_capture);
+    common.shape.last_q = w.last_q;
+    common.shape.sample_rows = est.sample_rows;
+    common.shape.grid_begin = est.grid_begin;
+    common.shape.grid_end = est.grid_end;
+    bound.estimates.push_back(common);
   }
   const EstimateArgs& first = bound.estimates.front().args;
   base.workspace = static_cast<const unsigned char*>(args.workspace);

@@ -155,10 +155,7 @@ class Lowerer {
             "supported; allowed: vertical_slash in original coordinates (top level, unions, "
             "intersections, q_boundary)");
       }
-      if (vertical_mode_ == VerticalMode::kFalse ||
-          (atoms_by_branch_ && where.q_branch != active_atom_)) {
-        return create<ir::PredFalseOp>();
-      }
+      if (atoms_by_branch_ && where.q_branch != active_atom_) return create<ir::PredFalseOp>();
       switch (vertical_mode_) {
         case VerticalMode::kFalse:
           return create<ir::PredFalseOp>();
@@ -663,9 +660,6 @@ struct LowerToTileIRPass : impl::LowerToTileIRPassBase<LowerToTileIRPass> {
         if (mlir::failed(on_vertical)) return mlir::failure();
         auto in_diagonals = lower_as(VerticalMode::kAbsent, atom);
         if (mlir::failed(in_diagonals)) return mlir::failure();
-        if (atoms.size() == 1 && !atom.rows) {
-          return lowerer.allOf({*on_vertical, lowerer.notOf(*in_diagonals)});
-        }
         return in_rows({*on_vertical, lowerer.notOf(*in_diagonals)});
       });
       if (mlir::failed(with)) return mlir::failure();

@@ -125,9 +125,9 @@ struct EstimateArgs {
   int row_runs;
   int run_first[kMaxEstimateRuns];
   int run_row[kMaxEstimateRuns];
-  // Their smallest position and max - min + 1; diag_window nonzero: estimate_scores sums a
-  // chunk's diagonals in shared memory (row_span + 511 offsets; the launch sized it).
-  int row_lo, row_span, diag_window;
+  // Nonzero: estimate_scores sums a chunk's diagonals in shared memory (the rows' position
+  // spread + 511 offsets; the launch sized it), else into the global scores.
+  int diag_window;
   // grid_estimated: the span [grid_begin, grid_end), the candidate strides, and the outputs.
   int grid_begin, grid_end;
   int grid_candidates;
