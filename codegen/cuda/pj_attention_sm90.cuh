@@ -1,7 +1,7 @@
 // The sm_90a family's attention mainloop (Hopper: H100, H200): warp-specialized, with warpgroup
-// MMA and TMA. One CTA owns one 128-row tile of the permuted row space of one (batch, head), like
-// the sm_80 family, and visits the same column tiles (pj_pattern.cuh's TileScanner); what
-// differs is how the work is spread:
+// MMA and TMA. One CTA owns one BlockM-row tile (128 or 192) of the permuted row space of one
+// (batch, head), like the sm_80 family, and visits the same column tiles (pj_pattern.cuh's
+// TileScanner); what differs is how the work is spread:
 //   warpgroup 0 (producer, setmaxnreg down): scans the column tiles and loads Q once, then K and
 //     V of each visited tile into a `Stages`-deep shared-memory ring. A tile of kBlock rows at
 //     positions lo + i * step loads with one TMA box per 64 columns through the run's tensor
@@ -9,7 +9,7 @@
 //     not a gather); partial tiles, gathered columns and tensors TMA cannot address load with
 //     cp.async instead. K and V have full and empty mbarriers of their own, with the tile's
 //     index, TMA and full/partial bits in a word beside each slot;
-//   warpgroups 1 and 2 (consumers, setmaxnreg up): 64 query rows each. Per step j:
+//   warpgroups 1 .. BlockM / 64 (consumers, setmaxnreg up): 64 query rows each. Per step j:
 //     compute_qk      S_{j+1} = Q K_{j+1}^T, wgmma.mma_async m64nBlockNk16 from shared memory,
 //     accumulate_pv   issued together with O += P_j V_j (wgmma m64nHeadDimk16, P from
 //                     registers, V from shared memory as the transposed operand);
@@ -42,16 +42,17 @@ __device__ __forceinline__ unsigned tile_offset(int row, int chunk) {
 }
 }  // namespace sm90
 
-template <class DTypeT, int HeadDim, int BlockN, int Stages>
+template <class DTypeT, int HeadDim, int BlockM, int BlockN, int Stages>
 struct Sm90Config {
   using DType = DTypeT;
   static constexpr int kHeadDim = HeadDim;
-  static constexpr int kBlockM = 128;  // two consumer warpgroups of 64 rows
+  static constexpr int kBlockM = BlockM;
   static constexpr int kBlockN = BlockN;
   static constexpr int kStages = Stages;
-  static constexpr int kThreads = 384;
+  static constexpr int kConsumerGroups = BlockM / 64;  // consumer warpgroups of 64 rows each
   static constexpr int kProducerThreads = 128;
-  static constexpr int kConsumerThreads = 256;
+  static constexpr int kConsumerThreads = 128 * kConsumerGroups;
+  static constexpr int kThreads = kProducerThreads + kConsumerThreads;
   static constexpr int kColBlocks = HeadDim / 64;  // 128-byte column blocks of a row
   static constexpr int kChunks = HeadDim / 8;      // 16-byte chunks per row
   static constexpr int kQBytes = kBlockM * HeadDim * 2;
@@ -61,11 +62,16 @@ struct Sm90Config {
   static constexpr int kMT = 1;
   static constexpr int kNT = BlockN / 8;
   static constexpr int kDT = HeadDim / 8;
-  // Registers per thread after setmaxnreg (128 * 56 + 256 * 224 fits the 64K file): the
-  // consumers hold S, P, O and the softmax state; 56 is what the producer's scan and cp.async
-  // fallback need without spilling at block_n 128 (ptxas -v; 40 spills).
+  // Registers per thread after setmaxnreg, within the 64K file: the consumers hold S, P, O and
+  // the softmax state; 56 is what the producer's scan and cp.async fallback need without spilling
+  // at block_n 128 (ptxas -v; 40 spills). Two consumer groups get 224 (128 * 56 + 256 * 224),
+  // three get 152 (128 * 56 + 384 * 152 = 65536): enough for head dim 64 only, where O is 32
+  // registers instead of 64 (the family's checkSpec refuses 192 rows with head dim 128).
   static constexpr int kProducerRegisters = 56;
-  static constexpr int kConsumerRegisters = 224;
+  static constexpr int kConsumerRegisters = kConsumerGroups == 2 ? 224 : 152;
+  static_assert(kProducerThreads * kProducerRegisters + kConsumerThreads * kConsumerRegisters <=
+                    65536,
+                "registers: the warpgroups' setmaxnreg budgets exceed the register file");
   // q_full, then full and empty barriers per slot for K and V, then the slots' tile and warp
   // verdict words (8 + 40 * Stages bytes used, the rest slack).
   static constexpr int kBarrierBytes = 16 + Stages * 44;
@@ -79,6 +85,8 @@ struct Sm90Config {
   }
 
   static_assert(HeadDim == 64 || HeadDim == 128, "head_dim: allowed 64, 128");
+  static_assert(BlockM == 128 || (BlockM == 192 && HeadDim == 64),
+                "block_m: allowed 128, and 192 with head_dim 64");
   static_assert(BlockN == 64 || BlockN == 128, "block_n: allowed 64, 128");
   static_assert(Stages >= 2 && Stages <= 3, "stages: allowed 2, 3");
 };
@@ -137,7 +145,7 @@ struct Ring {
   unsigned bars;       // q_full, then k_full, k_empty, v_full, v_empty [Stages] each
   volatile int* tile;  // per slot: tile << 2 | tma << 1 | full; -1 when the scan is exhausted
   // Per slot, for a partial tile: bit w set when consumer warp w's rows are ALL on it (with a
-  // full column count), bit 8 + w when they are NONE (warp_verdicts).
+  // full column count), bit 16 + w when they are NONE (warp_verdicts; up to 12 consumer warps).
   volatile int* verdicts;
   // The slot words' handoff, ordered by slot s's K barriers: the producer's thread 0 publishes
   // them before its arrival on k_full(s) (release), a consumer warp reads them after its wait on
@@ -295,9 +303,8 @@ __device__ __forceinline__ void rescale_o(float (&o)[Cfg::kHeadDim / 2],
   }
 }
 
-// The verdicts of the 8 consumer warps' rows (16 each, sem::sub_bounds) on a partial column
-// tile, one classification per lane of the producer warp (lane w: warp w), as Ring::verdicts
-// bits. The producer has the tile's bounds at hand and spare issue slots; in a consumer the
+// The verdicts of the consumer warps' rows (16 each, sem::sub_bounds) on a partial column tile,
+// one classification per lane of the producer warp (lane w: warp w), as Ring::verdicts bits. The producer has the tile's bounds at hand and spare issue slots; in a consumer the
 // classification would spill (it runs while S, O and P are all live).
 template <class Cfg, class Pattern>
 __device__ __forceinline__ int warp_verdicts(const sem::Bounds& qb, const sem::Bounds& kb,
@@ -310,12 +317,13 @@ __device__ __forceinline__ int warp_verdicts(const sem::Bounds& qb, const sem::B
   }
   const unsigned all = __ballot_sync(0xffffffffu, verdict == sem::kAll);
   const unsigned none = __ballot_sync(0xffffffffu, verdict == sem::kNone);
-  return static_cast<int>((all & 0xffu) | (none & 0xffu) << 8);
+  static_assert(Cfg::kConsumerThreads / 32 <= 16, "verdicts: 16 bits per kind");
+  return static_cast<int>((all & 0xffffu) | (none & 0xffffu) << 16);
 }
 
 __device__ __forceinline__ sem::Tri verdict_of(int verdicts, int consumer_warp) {
   if ((verdicts >> consumer_warp) & 1) return sem::kAll;
-  if ((verdicts >> (8 + consumer_warp)) & 1) return sem::kNone;
+  if ((verdicts >> (16 + consumer_warp)) & 1) return sem::kNone;
   return sem::kSome;
 }
 
@@ -432,7 +440,7 @@ struct Forward {
     // then turns S_{j+1} into P_{j+1} while O += P_j V_j still runs (FlashAttention-3's
     // intra-warpgroup overlap), and rescales O once it has landed.
     setmaxnreg_inc<Cfg::kConsumerRegisters>();
-    const int cwarp = warp - 4;    // 0..7
+    const int cwarp = warp - 4;    // 0 .. 4 * kConsumerGroups - 1
     const int group = cwarp >> 2;  // consumer warpgroup: rows 64 group ..
     const int warp_row0 = cwarp * Cfg::kWarpRows;
     sem::Coord qc[1][2];
@@ -509,8 +517,10 @@ struct Forward {
     // (staged_offset keeps each group in its own rows).
     if (group == 0) {
       named_barrier_sync<2, 128>();
-    } else {
+    } else if (group == 1) {
       named_barrier_sync<3, 128>();
+    } else {
+      named_barrier_sync<4, 128>();
     }
     sm80::epilogue<Cfg>(args, st, qb, smem, b, h, warp_row0, lane, scale_log2);
   }

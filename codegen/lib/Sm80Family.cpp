@@ -17,10 +17,6 @@ class Sm80Family final : public AttentionFamily {
   KernelFamily id() const override { return KernelFamily::kSm80; }
 
   void checkSpec(const KernelSpec& spec, const TargetInfo& target) const override {
-    const TileConfig& t = spec.tile;
-    const std::string cfg = "tile {block_m " + std::to_string(t.block_m) + ", block_n " +
-                            std::to_string(t.block_n) + ", warps " + std::to_string(t.warps) +
-                            ", stages " + std::to_string(t.stages) + "}";
     if (spec.head_dim != 64 && spec.head_dim != 128) {
       fail(ErrorCategory::kUnsupported,
            "head_dim: " + std::to_string(spec.head_dim) + " is not supported; allowed: 64, 128");
@@ -28,6 +24,25 @@ class Sm80Family final : public AttentionFamily {
     if (spec.dtype != DType::kBF16 && spec.dtype != DType::kFP16) {
       fail(ErrorCategory::kUnsupported, "dtype: unknown value; allowed: bf16, fp16");
     }
+    checkTile(spec.tile, spec.head_dim);
+    const int smem = smemBytes(spec);
+    if (smem > target.maxSharedMemoryPerBlock()) {
+      fail(ErrorCategory::kUnsupported, "tile: " + tileText(spec.tile) + " needs " +
+                                            std::to_string(smem) + " bytes of shared memory; " +
+                                            "allowed on " + target.nvrtcArch() + ": at most " +
+                                            std::to_string(target.maxSharedMemoryPerBlock()));
+    }
+  }
+
+  static std::string tileText(const TileConfig& t) {
+    return "tile {block_m " + std::to_string(t.block_m) + ", block_n " + std::to_string(t.block_n) +
+           ", warps " + std::to_string(t.warps) + ", stages " + std::to_string(t.stages) + "}";
+  }
+
+  // The rules of the tile alone (the device's shared memory aside): the warp share of rows, the
+  // mask word, the ring depth and even 16-byte loads.
+  static void checkTile(const TileConfig& t, int head_dim) {
+    const std::string cfg = tileText(t);
     if (t.warps < 1 || t.block_m <= 0 || t.block_m % t.warps != 0 ||
         (t.block_m / t.warps != 16 && t.block_m / t.warps != 32)) {
       fail(ErrorCategory::kUnsupported, "tile.block_m / tile.warps: " + cfg +
@@ -44,20 +59,13 @@ class Sm80Family final : public AttentionFamily {
       fail(ErrorCategory::kUnsupported,
            "tile.stages: " + std::to_string(t.stages) + "; allowed: 2, 3, 4");
     }
-    const int threads = t.warps * 32, chunks = spec.head_dim / 8;
+    const int threads = t.warps * 32, chunks = head_dim / 8;
     if (threads % chunks != 0 || (t.block_n * chunks) % threads != 0 ||
         (t.block_m * chunks) % threads != 0) {
       fail(ErrorCategory::kUnsupported,
            "tile: " + cfg + " does not split its 16-byte tile loads evenly over " +
                std::to_string(threads) + " threads; allowed: block_m and block_n multiples of " +
                std::to_string(threads / chunks));
-    }
-    const int smem = smemBytes(spec);
-    if (smem > target.maxSharedMemoryPerBlock()) {
-      fail(ErrorCategory::kUnsupported, "tile: " + cfg + " needs " + std::to_string(smem) +
-                                            " bytes of shared memory; allowed on " +
-                                            target.nvrtcArch() + ": at most " +
-                                            std::to_string(target.maxSharedMemoryPerBlock()));
     }
   }
 
@@ -92,7 +100,7 @@ class Sm80Family final : public AttentionFamily {
   TileConfig defaultTile(int head_dim) const override { return defaultTileConfig(head_dim); }
 
   // block_m {64, 128} x block_n {32, 64, 128} x warps {4, 8} x stages {2, 3}, minus what
-  // validateTileConfig rejects.
+  // validateTileConfig or the family's own tile rules reject (a tuner would only report them).
   std::vector<TileConfig> tileSpace(int head_dim) const override {
     const TileConfig fallback = defaultTile(head_dim);
     std::vector<TileConfig> tiles = {fallback};
@@ -104,6 +112,7 @@ class Sm80Family final : public AttentionFamily {
             if (tile == fallback) continue;
             try {
               validateTileConfig(tile);
+              checkTile(tile, head_dim);
             } catch (const Error&) {
               continue;
             }

@@ -21,7 +21,7 @@ void validateTileConfig(const TileConfig& tile) {
     throw Error(ErrorCategory::kUnsupported,
                 fmt::format("tile.{}: {} is not supported; allowed: {}", field, value, list));
   };
-  check("block_m", tile.block_m, {64, 128});
+  check("block_m", tile.block_m, {64, 128, 192});
   check("block_n", tile.block_n, {32, 64, 128});
   check("warps", tile.warps, {4, 8});
   check("stages", tile.stages, {1, 2, 3});

@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <functional>
@@ -20,6 +21,14 @@ namespace {
 
 void logVerbose(const std::string& line) {
   if (env::verbose()) std::fprintf(stderr, "permjit: %s\n", line.c_str());
+}
+
+std::string msSince(std::chrono::steady_clock::time_point start) {
+  const double ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  char text[32];
+  std::snprintf(text, sizeof text, "%.1f ms", ms);
+  return text;
 }
 
 // Printed whatever PERMJIT_VERBOSE says: the disk layer is off for the rest of the process.
@@ -174,7 +183,9 @@ std::shared_ptr<const std::string> KernelCache::diskOrCompile(const CudaProgram&
   }
   logVerbose("nvrtc compile " + program.kernel_name + " for " + program.arch + " (" +
              artifactName(artifact) + ", key " + key.hex() + ")");
+  const auto compile_start = std::chrono::steady_clock::now();
   auto bytes = std::make_shared<const std::string>(nvrtcCompile(program, artifact));
+  logVerbose("nvrtc compile " + program.kernel_name + ": " + msSince(compile_start));
   if (disk_) {
     // A cache that cannot be written (read-only, full) costs the next process a compile, not
     // this one its kernel: warn once and go on uncached.
@@ -264,8 +275,10 @@ std::shared_ptr<LoadedKernel> KernelCache::kernel(const CudaProgram& program, Dr
   if (!cubin) cubin = fetch(program, Artifact::kCubin, keyOf(program, Artifact::kCubin), identity);
 
   ScopedContext scoped(driver, context);
+  const auto load_start = std::chrono::steady_clock::now();
   CUmodule module = nullptr;
   driver.check(driver.cuModuleLoadData(&module, cubin->data()), "cuModuleLoadData");
+  logVerbose("cuModuleLoadData " + program.kernel_name + ": " + msSince(load_start));
   CUfunction function = nullptr;
   CUresult found = driver.cuModuleGetFunction(&function, module, program.kernel_name.c_str());
   if (found != CUDA_SUCCESS) {

@@ -181,10 +181,12 @@ CompileOptions compileOptionsFor(const PlanOptions& options) {
 }
 
 Plan Runtime::plan(const Pattern& pattern, const PlanOptions& options) {
+  runtime::StageClock clock("plan " + options.name);
   if (options.seq_len > 0) {
     options.layout.validate(options.seq_len);
     validate(pattern, options.layout, options.seq_len);
   }
+  clock.lap("validate");
   CompileOptions compile = compileOptionsFor(options);
   // An explicit tile wins; otherwise the tuning database's (PERMJIT_TUNE=1 tunes first), else
   // the kernel family's default. The database's pass split applies where the caller leaves the
@@ -199,6 +201,7 @@ Plan Runtime::plan(const Pattern& pattern, const PlanOptions& options) {
     }
     if (!compile.tile) compile.tile = defaultTile(state_->target.family, options.head_dim);
   }
+  clock.lap("tuning lookup");
   // The plan's kernels compile concurrently: a cold two-pass plan takes about its slowest
   // kernel's compile instead of the sum. At most 8 at once: an NVRTC instance holds a few
   // hundred MB while it runs.
@@ -299,7 +302,9 @@ Plan buildPlan(const std::shared_ptr<Runtime::State>& state_pointer, const Patte
                const CompileOptions& compile, unsigned compile_threads) {
   Runtime::State& state = *state_pointer;
   auto impl = std::make_shared<Plan::Impl>(Plan::Impl{state_pointer, pattern, {}, {}, {}, {}});
+  StageClock clock("plan " + compile.name);
   impl->spec = compilePattern(pattern, compile);
+  clock.lap("pipeline");
   const TargetInfo& target = state.target;
   for (const DynamicSpec& atom : impl->spec.dynamic) {
     if (atom.last_q > kMaxEstimateLastQ) {
@@ -334,7 +339,9 @@ Plan buildPlan(const std::shared_ptr<Runtime::State>& state_pointer, const Patte
       dumpSource(*dump_dir, request.generated.kernel_name, request.generated.source);
     }
   }
+  clock.lap("codegen");
   std::vector<PassKernel> kernels = compileKernels(state, std::move(requests), compile_threads);
+  clock.lap("kernels (compile and load)");
 
   auto kernel = kernels.begin();
   for (EstimatorStage stage : stages) impl->estimators.push_back({stage, std::move(*kernel++)});

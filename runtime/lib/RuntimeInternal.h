@@ -1,6 +1,8 @@
 // Internal state behind Runtime and Plan, shared with the runtime's device test harness.
 #pragma once
 
+#include <chrono>
+#include <cstdio>
 #include <memory>
 #include <string>
 #include <vector>
@@ -12,6 +14,30 @@
 #include "permjit/runtime/KernelCache.h"
 
 namespace permjit {
+
+namespace runtime {
+
+// PERMJIT_VERBOSE's stage times: lap(stage) prints "permjit: <what>: <stage> N ms" for the time
+// since the previous lap (or construction), and nothing when the variable is unset.
+class StageClock {
+ public:
+  explicit StageClock(std::string what)
+      : what_(std::move(what)), on_(env::verbose()), last_(std::chrono::steady_clock::now()) {}
+  void lap(const char* stage) {
+    if (!on_) return;
+    const auto now = std::chrono::steady_clock::now();
+    std::fprintf(stderr, "permjit: %s: %s %.1f ms\n", what_.c_str(), stage,
+                 std::chrono::duration<double, std::milli>(now - last_).count());
+    last_ = now;
+  }
+
+ private:
+  std::string what_;
+  bool on_;
+  std::chrono::steady_clock::time_point last_;
+};
+
+}  // namespace runtime
 
 struct Runtime::State {
   RuntimeOptions options;

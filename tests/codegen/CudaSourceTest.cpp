@@ -215,6 +215,29 @@ TEST(Sm90aFamily, EveryPatternShapeCompilesToWgmma) {
   expectCompiles(modalityBoundary(DType::kBF16, 128), sm90a);
 }
 
+TEST(Sm90aFamily, ThreeConsumerWarpgroupsAtHeadDim64) {
+  // block_m 192: a producer and three consumer warpgroups (512 threads), for head dim 64 only,
+  // on a two-pass head and on the boundary head; the Q tile and the launch follow block_m.
+  const TargetInfo sm90a = kSm90a.withFamily(KernelFamily::kSm90a);
+  for (DType dtype : {DType::kBF16, DType::kFP16}) {
+    for (int block_n : {64, 128}) {
+      KernelSpec spec = gridHead(dtype, 64, 14);
+      spec.tile = TileConfig{192, block_n, 4, 2};
+      for (int pass = 0; pass < static_cast<int>(spec.passes.size()); ++pass) {
+        const GeneratedKernel kernel = generateCuda(spec, sm90a, pass);
+        EXPECT_EQ(kernel.threads, 512);
+        EXPECT_EQ(kernel.block_m, 192);
+        EXPECT_EQ(kernel.smem_bytes, 1024 + 192 * 64 * 2 + 2 * 2 * block_n * 64 * 2 + 16 + 2 * 44);
+        size_t cubin_size = 0;
+        EXPECT_EQ(compileToCubin(kernel, &cubin_size), "") << "block_n " << block_n;
+      }
+    }
+  }
+  KernelSpec boundary = modalityBoundary(DType::kBF16, 64);
+  boundary.tile = TileConfig{192, 128, 4, 3};
+  expectCompiles(boundary, sm90a);
+}
+
 TEST(Sm90aFamily, RefusesWhatItCannotRun) {
   using testing::expectError;
   expectError([] { kSm80.withFamily(KernelFamily::kSm90a); }, ErrorCategory::kUnsupported,
@@ -223,7 +246,12 @@ TEST(Sm90aFamily, RefusesWhatItCannotRun) {
   KernelSpec spec = denseCausal(DType::kBF16, 128);
   spec.tile.block_m = 64;
   expectError([&] { generateCuda(spec, sm90a); }, ErrorCategory::kUnsupported,
-              {"tile.block_m", "sm90a", "allowed: 128"});
+              {"tile.block_m", "sm90a", "allowed: 128, and 192 with head_dim 64"});
+  spec.tile.block_m = 192;  // three consumer warpgroups: S, P and O of head dim 128 would spill
+  expectError([&] { generateCuda(spec, sm90a); }, ErrorCategory::kUnsupported,
+              {"tile.block_m: 192", "head_dim 128", "allowed: 192 with head_dim 64"});
+  expectError([&] { generateCuda(spec, kSm80); }, ErrorCategory::kUnsupported,
+              {"tile.block_m / tile.warps"});
   spec.tile.block_m = 128;
   spec.tile.block_n = 32;
   expectError([&] { generateCuda(spec, sm90a); }, ErrorCategory::kUnsupported,

@@ -142,6 +142,10 @@ TEST(Api, DefaultTileIsTheKernelFamilys) {
         family == KernelFamily::kSm90a ? TileConfig{128, 128, 4, 2} : TileConfig{128, 64, 4, 2};
     EXPECT_EQ(runtime.plan(causal(), plan_options).spec().tile, want) << kernelFamilyName(family);
     EXPECT_EQ(defaultTile(family, 128), want);
+    // sm90a at head dim 64: a third stage (half as long steps leave two-stage loads exposed).
+    const TileConfig want64 =
+        family == KernelFamily::kSm90a ? TileConfig{128, 128, 4, 3} : TileConfig{128, 64, 4, 2};
+    EXPECT_EQ(defaultTile(family, 64), want64);
     PlanOptions explicit_tile = plan_options;
     explicit_tile.tile = TileConfig{128, 64, 4, 3};
     EXPECT_EQ(runtime.plan(causal(), explicit_tile).spec().tile, *explicit_tile.tile);

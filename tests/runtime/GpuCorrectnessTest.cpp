@@ -7,8 +7,10 @@
 #include <filesystem>
 
 #include "RequireGpu.h"
+#include "permjit/codegen/CudaSource.h"
 #include "permjit/permjit.h"
 #include "permjit/runtime/AttentionCheck.h"
+#include "permjit/runtime/TuningDb.h"
 
 namespace permjit {
 namespace {
@@ -155,6 +157,79 @@ TEST(GpuPlan, OnePlanServesManyLengthsAndLayouts) {
     EXPECT_LT(result.rel_l2, runtime::toleranceFor(DType::kBF16)) << seq_len;
   }
   EXPECT_EQ(runtime.cacheStats().compiles, compiles);
+}
+
+// Every tile of the running family's autotuning space at head dim 64 (the sm90a family's include
+// block_m 192: three consumer warpgroups), on heads that exercise full tiles, partial tiles with
+// per-warp verdicts, the line split's merge and mixed modalities, at lengths that are not tile
+// multiples. The tuner may pick any of these tiles, so each must be exact.
+TEST(GpuTiles, EveryTileOfTheFamilySpaceAtHeadDim64) {
+  PERMJIT_REQUIRE_GPU();
+  RuntimeOptions options;
+  options.cache_dir = (std::filesystem::temp_directory_path() / "permjit-gpu-test-cache").string();
+  Runtime runtime(options);
+  const Layout interleaved({{Modality::kText, 0, 40},
+                            {Modality::kVision, 40, 400},
+                            {Modality::kText, 400, 480},
+                            {Modality::kVision, 480, 900},
+                            {Modality::kText, 900, 1000}});
+  struct TileCase {
+    const char* name;
+    Pattern pattern;
+    Layout layout;
+    int64_t seq_len;
+    DType dtype;
+    PassSplit split;
+  };
+  const std::vector<TileCase> heads = {
+      {"dense", causal(), Layout(), 777, DType::kFP16, PassSplit::kSingle},
+      {"trishape", causal() & (sink(8) | local(100) | rows(SpanRef::last(23))), Layout(), 1037,
+       DType::kBF16, PassSplit::kSingle},
+      {"grid_two_pass", causal() & (sink(64) | local(64) | rows(SpanRef::last(32)) | grid(7, 3, 5)),
+       Layout::textVisionText(1500, 130, 61), 1500, DType::kBF16, PassSplit::kSplitLines},
+      {"boundary_2d",
+       causal() & boundary_2d({{{Modality::kVision, Modality::kVision}, local(64) | grid(7, 1, 2)},
+                               {{Modality::kText, Modality::kText}, sink(8) | local(32)},
+                               {{Modality::kText, Modality::kVision},
+                                block(SpanRef::all(), SpanRef::all())}}),
+       interleaved, 1000, DType::kFP16, PassSplit::kSingle},
+  };
+  const std::vector<TileConfig> tiles = tileSpace(runtime.kernelFamily(), 64);
+  ASSERT_FALSE(tiles.empty());
+  // The sm80 space is 18 tiles: there tri-shape (partial tiles, per-warp verdicts) and the
+  // boundary head, which the family has run at many tiles for long; every head on sm90a's 8.
+  const bool every_head = runtime.kernelFamily() == KernelFamily::kSm90a;
+  for (const TileConfig& tile : tiles) {
+    for (const TileCase& c : heads) {
+      if (!every_head && c.name != std::string("trishape") &&
+          c.name != std::string("boundary_2d")) {
+        continue;
+      }
+      PlanOptions plan_options;
+      plan_options.head_dim = 64;
+      plan_options.dtype = c.dtype;
+      plan_options.layout = c.layout;
+      plan_options.seq_len = c.seq_len;
+      plan_options.pass_split = c.split;
+      plan_options.tile = tile;
+      Plan plan = runtime.plan(c.pattern, plan_options);
+      runtime::CheckConfig config;
+      config.heads = 4;
+      config.kv_heads = 2;
+      config.seq_len = c.seq_len;
+      config.layout = c.layout;
+      config.tensor_layout = TensorLayout::kBHSD;
+      config.seed = 5;
+      config.full_reference_limit = 2e9;
+      const runtime::CheckResult result = runtime::checkPlan(runtime, plan, c.pattern, config);
+      const std::string what = std::string(c.name) + " tile " + runtime::tileName(tile);
+      std::printf("%-40s rel L2 %.3e lse max diff %.2e\n", what.c_str(), result.rel_l2,
+                  result.lse_max_abs);
+      EXPECT_FALSE(result.nan_found) << what;
+      EXPECT_LT(result.rel_l2, runtime::toleranceFor(c.dtype)) << what;
+      EXPECT_LT(result.lse_max_abs, 5e-2) << what;
+    }
+  }
 }
 
 }  // namespace

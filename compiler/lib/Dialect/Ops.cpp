@@ -305,7 +305,7 @@ mlir::LogicalResult KernelOp::verify() {
     return diag;
   };
   if (mlir::failed(check("head_dim", getHeadDimAttr(), {64, 128})) ||
-      mlir::failed(check("block_m", getBlockMAttr(), {64, 128})) ||
+      mlir::failed(check("block_m", getBlockMAttr(), {64, 128, 192})) ||
       mlir::failed(check("block_n", getBlockNAttr(), {32, 64, 128})) ||
       mlir::failed(check("warps", getWarpsAttr(), {4, 8})) ||
       mlir::failed(check("stages", getStagesAttr(), {1, 2, 3}))) {

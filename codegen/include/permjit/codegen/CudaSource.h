@@ -43,7 +43,7 @@ struct GeneratedKernel {
 GeneratedKernel generateCuda(const KernelSpec& spec, const TargetInfo& target, int pass_index = 0);
 
 // The tile a plan of `family` uses unless the caller or the tuning database picks one
-// (sm80: 128x64x4x2; sm90a: 128x128x4x2), and the tiles the autotuner tries for it, the
+// (sm80: 128x64x4x2; sm90a: 128x128x4x2, 128x128x4x3 at head dim 64), and the tiles the autotuner tries for it, the
 // default first. Error(kUnsupported) for head dims other than 64 and 128.
 TileConfig defaultTile(KernelFamily family, int head_dim);
 std::vector<TileConfig> tileSpace(KernelFamily family, int head_dim);
