@@ -30,7 +30,7 @@ const std::vector<Variable>& variables() {
        "<dir>: on-disk kernel cache (default $XDG_CACHE_HOME/permjit, ~/.cache/permjit, else "
        "/tmp/permjit-cache-<uid>; unwritable or another user's: warned, compiled uncached)"},
       {"PERMJIT_DISABLE_CACHE", "1: no memory or disk kernel cache; every request compiles"},
-      {"PERMJIT_VERBOSE", "1: log compiles, cache hits and plans to stderr"},
+      {"PERMJIT_VERBOSE", "1: log compiles, cache hits and plans, with stage times, to stderr"},
       {"PERMJIT_TUNE", "1: autotune an untuned shape class on first use"},
       {"PERMJIT_TUNING_DB", "<file>: tuning database (default <cache dir>/tuning.json)"},
       {"PERMJIT_KERNEL_FAMILY", "sm80|sm90a: attention kernel family (default: sm90a on sm_90a)"},
