@@ -240,13 +240,21 @@ class CaseBuffers {
     args.layout = layout;
     driver_ = driver;
   }
-  // Dynamic plans need their workspace; allocated once for the largest plan asked for.
+  // Dynamic plans need their workspace, static ones take the key split's (as an engine that
+  // passes it would); allocated once for the largest plan asked for.
   void provideWorkspace(const Plan& plan) {
-    size_t need = plan.workspaceBytes(args.batch, args.heads, args.seq_len);
-    if (need == 0 || (workspace_ && workspace_->bytes() >= need)) return;
-    workspace_ = std::make_unique<runtime::DeviceBuffer>(driver_, need);
+    const size_t need = plan.isDynamic() ? plan.workspaceBytes(args.batch, args.heads, args.seq_len)
+                                         : plan.keySplitWorkspaceBytes();
+    if (need == 0) {
+      args.workspace = nullptr;
+      args.workspace_bytes = 0;
+      return;
+    }
+    if (!workspace_ || workspace_->bytes() < need) {
+      workspace_ = std::make_unique<runtime::DeviceBuffer>(driver_, need);
+    }
     args.workspace = workspace_->data();
-    args.workspace_bytes = need;
+    args.workspace_bytes = workspace_->bytes();
   }
   RunArgs args;
 

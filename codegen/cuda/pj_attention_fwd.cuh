@@ -22,6 +22,7 @@
 #pragma once
 
 #include "permjit/codegen/KernelArgs.h"
+#include "pj_key_split.cuh"
 #include "pj_pattern.cuh"
 
 namespace permjit {
@@ -342,17 +343,24 @@ __device__ __forceinline__ void epilogue(const AttentionArgs& args, const RowSta
 
 // The mainloop: `params` is args.params, or a copy with the estimated grid's phases
 // (estimated_grid_forward).
+// KeySplit: the kernel has the key split (pj_key_split.cuh); without it, none of its code.
 struct Forward {
-  template <class Cfg, class Pattern>
+  template <class Cfg, class Pattern, bool KeySplit = false>
   static __device__ __forceinline__ void run(const AttentionArgs& args, const int* params) {
     constexpr int kStages = Cfg::kStages;
     extern __shared__ __align__(128) unsigned char smem[];
 
     // Heavy-first: blockIdx.x (fastest dispatch) runs over (batch, head), blockIdx.y over row
-    // tiles from the last one (most keys under causal-like patterns) to the first.
-    const int row_tile = gridDim.y - 1 - blockIdx.y;
-    const int b = blockIdx.x / args.heads, h = blockIdx.x % args.heads;
-    const sem::Bounds qb = sem::tile_bounds(args.rows, row_tile);
+    // tiles from the last one (most keys under causal-like patterns) to the first; with a key
+    // split, extra CTAs for chunks of the heaviest tiles come before them (split_role).
+    SplitRole role;
+    if (!split_role<KeySplit>(args, role)) return;
+    if constexpr (KeySplit) {
+      if (threadIdx.x == 0) shared_split_role() = role;  // the scan and the end read it there
+      __syncthreads();
+    }
+    const int b = role.bh / args.heads, h = role.bh % args.heads;
+    const sem::Bounds qb = sem::tile_bounds(args.rows, role.row_tile);
     if (qb.count == 0) return;  // an all-padding row tile owns no output rows
 
     const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
@@ -376,7 +384,10 @@ struct Forward {
           full ? sem::kAll : warp_verdict<Cfg, Pattern>(warp_rows, kb, params, dyn);
       return tile << 3 | static_cast<int>(verdict) << 1 | static_cast<int>(full);
     };
-    TileScanner<Pattern, Cfg::kBlockN> scanner;
+    TileScanner<Pattern, Cfg::kBlockN, KeySplit> scanner;
+    scanner.skip = role.skip;
+    // A key split chunk's visited tiles end after its count (tile `produced` of this CTA).
+    auto in_chunk = [](int produced) { return !KeySplit || produced < shared_split_role().limit; };
     int ahead[kStages - 1];
 #pragma unroll
     for (int s = 0; s < kStages - 1; ++s) {
@@ -384,7 +395,7 @@ struct Forward {
       sem::Bounds kb;
       bool full;
       ahead[s] = -1;
-      if (scanner.next(args.cols, dyn, qb, params, lane, tile, kb, full)) {
+      if (in_chunk(s) && scanner.next(args.cols, dyn, qb, params, lane, tile, kb, full)) {
         ahead[s] = tile_word(tile, kb, full);
         produce_kv<Cfg, Pattern>(s_k, s_v, s, view, tile, kb, dyn, tid);
       }
@@ -420,7 +431,8 @@ struct Forward {
         sem::Bounds nb;
         bool nfull;
         ahead[kStages - 2] = -1;
-        if (scanner.next(args.cols, dyn, qb, params, lane, tile, nb, nfull)) {
+        if (in_chunk(it + kStages - 1) &&
+            scanner.next(args.cols, dyn, qb, params, lane, tile, nb, nfull)) {
           ahead[kStages - 2] = tile_word(tile, nb, nfull);
           produce_kv<Cfg, Pattern>(s_k, s_v, (it + kStages - 1) % kStages, view, tile, nb, dyn,
                                    tid);
@@ -445,15 +457,35 @@ struct Forward {
     }
     cp_async_wait<0>();  // no copy may still target shared memory (e.g. when no tile was visited)
     __syncthreads();
+    // A key split chunk leaves its state to key_split_combine.
+    if (KeySplit && !store_split_state<Cfg>(args, shared_split_role(), st, tid)) return;
     epilogue<Cfg>(args, st, qb, smem, b, h, warp_row0, lane, scale_log2);
   }
 };
 
 }  // namespace sm80
 
-template <class Cfg, class Pattern>
+// key_split_combine: one CTA per split tile (grid kSplitMaxTiles; those past the plan's count
+// exit), of the threads that hold a mainloop's state (SplitState::kThreads), with block_m x
+// head_dim x 2 bytes of dynamic shared memory for the epilogue's staging. Either family's Cfg:
+// both keep O in the m16n8 fragment order per 16-row warp slice that sm80::epilogue reads.
+template <class Cfg>
+__device__ __forceinline__ void key_split_combine(const AttentionArgs& args) {
+  extern __shared__ __align__(128) unsigned char smem[];
+  const KeySplitArgs& s = args.split;
+  if (static_cast<int>(blockIdx.x) >= split_header(s)->tiles) return;
+  const KeySplitTile tile = split_tile_table(s)[blockIdx.x];
+  const int t = threadIdx.x, lane = t & 31;
+  sm80::RowState<Cfg> st;
+  combine_split_states<Cfg>(s, tile, st, t, args.scale_log2);
+  const sem::Bounds qb = sem::tile_bounds(args.rows, tile.row_tile);
+  sm80::epilogue<Cfg>(args, st, qb, smem, tile.bh / args.heads, tile.bh % args.heads,
+                      (t / 32) * Cfg::kWarpRows, lane, args.scale_log2);
+}
+
+template <class Cfg, class Pattern, bool KeySplit>
 __device__ __forceinline__ void attention_forward(const AttentionArgs& args) {
-  sm80::Forward::run<Cfg, Pattern>(args, args.params);
+  sm80::Forward::run<Cfg, Pattern, KeySplit>(args, args.params);
 }
 
 template <class Cfg, class Pattern, int kPhaseQSlot, int kPhaseKSlot>

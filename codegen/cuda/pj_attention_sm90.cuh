@@ -304,8 +304,9 @@ __device__ __forceinline__ void rescale_o(float (&o)[Cfg::kHeadDim / 2],
 }
 
 // The verdicts of the consumer warps' rows (16 each, sem::sub_bounds) on a partial column tile,
-// one classification per lane of the producer warp (lane w: warp w), as Ring::verdicts bits. The producer has the tile's bounds at hand and spare issue slots; in a consumer the
-// classification would spill (it runs while S, O and P are all live).
+// one classification per lane of the producer warp (lane w: warp w), as Ring::verdicts bits. The
+// producer has the tile's bounds at hand and spare issue slots; in a consumer the classification
+// would spill (it runs while S, O and P are all live).
 template <class Cfg, class Pattern>
 __device__ __forceinline__ int warp_verdicts(const sem::Bounds& qb, const sem::Bounds& kb,
                                              const int* params, const sem::DynamicSets& dyn,
@@ -343,17 +344,21 @@ __device__ __forceinline__ void mask_and_release(sm80::ScoreTile<Cfg>& acc_s,
                                  params, dyn, lane);
 }
 
+// KeySplit: the kernel has the key split (pj_key_split.cuh); without it, none of its code.
 struct Forward {
-  template <class Cfg, class Pattern>
+  template <class Cfg, class Pattern, bool KeySplit = false>
   static __device__ __forceinline__ void run(const AttentionArgs& args, const TmaArgs& tma,
                                              const int* params) {
     constexpr int kStages = Cfg::kStages;
     extern __shared__ __align__(128) unsigned char smem_raw[];
 
-    const int row_tile = gridDim.y - 1 - blockIdx.y;  // heavy-first, as in the sm_80 family
-    const int b = blockIdx.x / args.heads, h = blockIdx.x % args.heads;
+    SplitRole role;  // heavy-first row tiles, after a key split's extra CTAs (sm_80 family's)
+    if (!split_role<KeySplit>(args, role)) return;
+    // The producer's scan and the consumers' end read the role there (after the barrier below).
+    if (KeySplit && threadIdx.x == 0) shared_split_role() = role;
+    const int b = role.bh / args.heads, h = role.bh % args.heads;
     const int kv_head = h / (args.heads / args.kv_heads);
-    const sem::Bounds qb = sem::tile_bounds(args.rows, row_tile);
+    const sem::Bounds qb = sem::tile_bounds(args.rows, role.row_tile);
     if (qb.count == 0) return;
 
     const int tid = threadIdx.x, lane = tid & 31;
@@ -399,7 +404,8 @@ struct Forward {
                                      [qb](int r) { return qb.lo + r * qb.step; });
       }
       producer_arrive(ring.q_full(), q_map >= 0, ptid);
-      TileScanner<Pattern, Cfg::kBlockN> scanner;
+      TileScanner<Pattern, Cfg::kBlockN, KeySplit> scanner;
+      scanner.skip = role.skip;
       for (int it = 0;; ++it) {
         const int s = it % kStages;
         const unsigned parity = ((it / kStages) - 1) & 1;
@@ -407,7 +413,10 @@ struct Forward {
         int tile;
         sem::Bounds kb;
         bool full;
-        const bool more = scanner.next(args.cols, dyn, qb, params, lane, tile, kb, full);
+        // A key split chunk ends after its count of visited tiles (from shared memory: the
+        // producer has no register to spare).
+        const bool more = (!KeySplit || it < shared_split_role().limit) &&
+                          scanner.next(args.cols, dyn, qb, params, lane, tile, kb, full);
         const int map = !more || Pattern::kGatherCols
                             ? -1
                             : tma_map_for(tma.kv_step, tma.kv_extent, kb, Cfg::kBlockN);
@@ -513,6 +522,11 @@ struct Forward {
       __syncwarp();
       if (lane == 0) mbarrier_arrive(ring.v_empty(s));
     }
+    // A key split chunk leaves its state to key_split_combine.
+    if (KeySplit &&
+        !store_split_state<Cfg>(args, shared_split_role(), st, tid - Cfg::kProducerThreads)) {
+      return;
+    }
     // This warpgroup's wgmma has read its Q rows before any of its warps stages output there
     // (staged_offset keeps each group in its own rows).
     if (group == 0) {
@@ -528,10 +542,10 @@ struct Forward {
 
 }  // namespace sm90
 
-template <class Cfg, class Pattern>
+template <class Cfg, class Pattern, bool KeySplit>
 __device__ __forceinline__ void attention_forward_sm90(const AttentionArgs& args,
                                                        const TmaArgs& tma) {
-  sm90::Forward::run<Cfg, Pattern>(args, tma, args.params);
+  sm90::Forward::run<Cfg, Pattern, KeySplit>(args, tma, args.params);
 }
 
 template <class Cfg, class Pattern, int kPhaseQSlot, int kPhaseKSlot>

@@ -102,7 +102,10 @@ __device__ __forceinline__ sem::Bounds column_bounds(const sem::SegmentTable& co
 // yields 32 groups' verdicts. A NONE group is skipped whole; the tiles of a SOME group are then
 // classified one per lane; those of an ALL group are visited without classifying (ALL holds for
 // every tile of the run). The popped tile's Bounds come from its lane by shuffle.
-template <class Pattern, int BlockN>
+// With Skips (kernels with the key split), a chunk (KeySplitTile) first drops `skip` visited
+// tiles, a ballot's worth at once, so a late chunk does not pop every tile before its own (in
+// next(), so the scan is inlined once); the mainloop stops it after its chunk's count.
+template <class Pattern, int BlockN, bool Skips = false>
 struct TileScanner {
   static constexpr int kGroupTiles = 32;
   int group_base = 0;           // first group of the current 32-group window
@@ -111,11 +114,12 @@ struct TileScanner {
   int tile_base = 0;            // first tile of the group being expanded
   unsigned pending = 0;         // visited tiles of that group not yet returned
   unsigned full_bits = 0;
+  int skip = 0;      // visited tiles still to drop before the first returned (Skips only)
   sem::Bounds mine;  // bounds of tile tile_base + lane
 
-  __device__ __forceinline__ bool next(const sem::SegmentTable& cols, const sem::DynamicSets& dyn,
-                                       const sem::Bounds& qb, const int* params, int lane,
-                                       int& tile, sem::Bounds& kb, bool& full) {
+  // Expands groups until one has visited tiles pending; false when the scan is exhausted.
+  __device__ __forceinline__ bool refill(const sem::SegmentTable& cols, const sem::DynamicSets& dyn,
+                                         const sem::Bounds& qb, const int* params, int lane) {
     const int tiles =
         Pattern::kGatherCols ? (dyn.col_count + BlockN - 1) / BlockN : cols.total / BlockN;
     const int groups = (tiles + kGroupTiles - 1) / kGroupTiles;
@@ -157,6 +161,23 @@ struct TileScanner {
       pending = __ballot_sync(0xffffffffu, visit);
       full_bits = __ballot_sync(0xffffffffu, all);
     }
+    return true;
+  }
+
+  __device__ __forceinline__ bool next(const sem::SegmentTable& cols, const sem::DynamicSets& dyn,
+                                       const sem::Bounds& qb, const int* params, int lane,
+                                       int& tile, sem::Bounds& kb, bool& full) {
+    for (;;) {
+      if (!refill(cols, dyn, qb, params, lane)) return false;
+      if (!Skips || skip == 0) break;
+      const int here = __popc(pending);
+      if (here <= skip) {
+        skip -= here;
+        pending = 0;
+      } else {
+        for (; skip > 0; --skip) pending &= pending - 1;
+      }
+    }
     const int bit = __ffs(pending) - 1;
     pending &= pending - 1;
     tile = tile_base + bit;
@@ -169,6 +190,18 @@ struct TileScanner {
     kb.hi = __shfl_sync(0xffffffffu, mine.hi, bit);
     kb.lhi = __shfl_sync(0xffffffffu, mine.lhi, bit);
     return true;
+  }
+
+  // Visited tiles of the whole scan (key_split_count), without popping them one by one.
+  __device__ __forceinline__ int count_all(const sem::SegmentTable& cols,
+                                           const sem::DynamicSets& dyn, const sem::Bounds& qb,
+                                           const int* params, int lane) {
+    int visited = 0;
+    while (refill(cols, dyn, qb, params, lane)) {
+      visited += __popc(pending);
+      pending = 0;
+    }
+    return visited;
   }
 };
 

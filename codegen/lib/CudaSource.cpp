@@ -43,6 +43,35 @@ std::string passTags(const KernelSpec& spec, int pass_index) {
   return tags;
 }
 
+// The holes every generated module fills from the tile configuration (dtype, head dim, tile
+// and the family's Config over them); ${kernel_name} stays for the second render.
+std::map<std::string, std::string> configHoles(const KernelSpec& spec,
+                                               const codegen_detail::AttentionFamily& family) {
+  const TileConfig& t = spec.tile;
+  return {
+      {"family", kernelFamilyName(family.id())},
+      {"mainloop_header", family.mainloopHeader()},
+      {"dtype", spec.dtype == DType::kBF16 ? "BF16" : "FP16"},
+      {"head_dim", std::to_string(spec.head_dim)},
+      {"block_m", std::to_string(t.block_m)},
+      {"block_n", std::to_string(t.block_n)},
+      {"warps", std::to_string(t.warps)},
+      {"stages", std::to_string(t.stages)},
+      {"config", family.configType()},
+      {"kernel_name", "${kernel_name}"},
+  };
+}
+
+// permjit_<family>_<what>_<dtype>_hd<D>_<m>x<n>w<warps>s<stages>_<hash>
+std::string kernelName(const KernelSpec& spec, const codegen_detail::AttentionFamily& family,
+                       const std::string& what, const char* hash) {
+  const TileConfig& t = spec.tile;
+  return std::string("permjit_") + kernelFamilyName(family.id()) + "_" + what + "_" +
+         (spec.dtype == DType::kBF16 ? "bf16" : "fp16") + "_hd" + std::to_string(spec.head_dim) +
+         "_" + std::to_string(t.block_m) + "x" + std::to_string(t.block_n) + "w" +
+         std::to_string(t.warps) + "s" + std::to_string(t.stages) + "_" + hash;
+}
+
 }  // namespace
 
 std::string TargetInfo::nvrtcArch() const {
@@ -120,7 +149,8 @@ std::vector<TileConfig> tileSpace(KernelFamily family, int head_dim) {
   return codegen_detail::attentionFamily(family).tileSpace(head_dim);
 }
 
-GeneratedKernel generateCuda(const KernelSpec& spec, const TargetInfo& target, int pass_index) {
+GeneratedKernel generateCuda(const KernelSpec& spec, const TargetInfo& target, int pass_index,
+                             const CodegenOptions& options) {
   if (pass_index < 0 || pass_index >= static_cast<int>(spec.passes.size())) {
     fail(ErrorCategory::kInvalidArgument,
          "pass_index: " + std::to_string(pass_index) + " out of range; allowed: 0.." +
@@ -138,22 +168,15 @@ GeneratedKernel generateCuda(const KernelSpec& spec, const TargetInfo& target, i
   const TileConfig& t = spec.tile;
   const int root = spec.passes[pass_index].expr_root;
   const bool gathered = spec.passes[pass_index].cols.gather_vertical;
+  // Static passes only: a dynamic plan's workspace holds the estimator's sets.
+  const bool key_split = options.key_split && !spec.isDynamic();
   codegen_detail::PredicateRenderer renderer(spec);
   const std::string tags = passTags(spec, pass_index);
-  const std::string dtype = spec.dtype == DType::kBF16 ? "bf16" : "fp16";
   // Every value depends on structure only (no param values, no pattern name), so equal
   // structures render equal source and share one cached binary.
-  std::map<std::string, std::string> holes = {
-      {"family", kernelFamilyName(family.id())},
+  std::map<std::string, std::string> holes = configHoles(spec, family);
+  holes.insert({
       {"tags", tags},
-      {"mainloop_header", family.mainloopHeader()},
-      {"dtype", spec.dtype == DType::kBF16 ? "BF16" : "FP16"},
-      {"head_dim", std::to_string(spec.head_dim)},
-      {"block_m", std::to_string(t.block_m)},
-      {"block_n", std::to_string(t.block_n)},
-      {"warps", std::to_string(t.warps)},
-      {"stages", std::to_string(t.stages)},
-      {"config", family.configType()},
       {"smem_bytes", std::to_string(family.smemBytes(spec))},
       {"gather_cols", gathered ? "true" : "false"},
       {"keep", renderer.keep(root)},
@@ -165,18 +188,15 @@ GeneratedKernel generateCuda(const KernelSpec& spec, const TargetInfo& target, i
                             ? "const __grid_constant__ permjit::AttentionArgs args, "
                               "const __grid_constant__ permjit::TmaArgs tma"
                             : "const __grid_constant__ permjit::AttentionArgs args"},
-      {"kernel_name", "${kernel_name}"},
-  };
+      {"key_split", key_split ? "true" : "false"},
+  });
   const std::string unnamed = codegen_detail::renderTemplate(
       "attention_kernel.cu.in", codegen_detail::kAttentionKernelTemplate, holes);
   char hash[17];
   std::snprintf(hash, sizeof hash, "%016llx", static_cast<unsigned long long>(fnv1a(unnamed)));
 
   GeneratedKernel out;
-  out.kernel_name = std::string("permjit_") + kernelFamilyName(family.id()) + "_" + tags + "_" +
-                    dtype + "_hd" + std::to_string(spec.head_dim) + "_" +
-                    std::to_string(t.block_m) + "x" + std::to_string(t.block_n) + "w" +
-                    std::to_string(t.warps) + "s" + std::to_string(t.stages) + "_" + hash;
+  out.kernel_name = kernelName(spec, family, tags, hash);
   out.source = codegen_detail::renderTemplate("attention_kernel.cu.in", unnamed,
                                               {{"kernel_name", out.kernel_name}});
   out.threads = family.threads(spec);
@@ -184,6 +204,34 @@ GeneratedKernel generateCuda(const KernelSpec& spec, const TargetInfo& target, i
   out.block_m = t.block_m;
   out.block_n = t.block_n;
   out.tma_args = family.takesTmaArgs();
+  if (key_split) {
+    out.split_count_name = out.kernel_name + "_split_count";
+  }
+  codegen_detail::attachCompileInputs(out, target);
+  return out;
+}
+
+GeneratedKernel generateKeySplitKernels(const KernelSpec& spec, const TargetInfo& target) {
+  const codegen_detail::AttentionFamily& family = codegen_detail::attentionFamily(target.family);
+  family.checkSpec(spec, target);
+  const TileConfig& t = spec.tile;
+  const int state_threads = family.stateThreads(spec);
+  // Tile configuration only: every pattern with this dtype, head dim and tile shares the module.
+  std::map<std::string, std::string> holes = configHoles(spec, family);
+  holes["state_threads"] = std::to_string(state_threads);
+  const std::string unnamed = codegen_detail::renderTemplate(
+      "key_split_kernel.cu.in", codegen_detail::kKeySplitKernelTemplate, holes);
+  char hash[17];
+  std::snprintf(hash, sizeof hash, "%016llx", static_cast<unsigned long long>(fnv1a(unnamed)));
+  GeneratedKernel out;
+  out.kernel_name = kernelName(spec, family, "keysplit", hash);
+  out.source = codegen_detail::renderTemplate("key_split_kernel.cu.in", unnamed,
+                                              {{"kernel_name", out.kernel_name}});
+  out.threads = state_threads;
+  out.smem_bytes = t.block_m * spec.head_dim * 2;  // the epilogue's staging
+  out.block_m = t.block_m;
+  out.block_n = t.block_n;
+  out.split_plan_name = out.kernel_name + "_plan";
   codegen_detail::attachCompileInputs(out, target);
   return out;
 }

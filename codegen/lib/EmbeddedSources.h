@@ -18,6 +18,9 @@ extern const char kEmbeddedFilesDigest[];
 // codegen/templates/attention_kernel.cu.in: the generated preamble, holes ${name}
 // (SourceTemplate.h). Not shipped to NVRTC: generateCuda renders it into the source.
 extern const char kAttentionKernelTemplate[];
+// codegen/templates/key_split_kernel.cu.in: the key split's plan and combine kernels of one
+// tile configuration (generateKeySplitKernels).
+extern const char kKeySplitKernelTemplate[];
 
 // Every embedded header into `kernel.headers`, with their one digest.
 inline void attachEmbeddedHeaders(GeneratedKernel& kernel) {

@@ -20,6 +20,9 @@ class AttentionFamily {
   // templates cannot run on `target`.
   virtual void checkSpec(const KernelSpec& spec, const TargetInfo& target) const = 0;
   virtual int threads(const KernelSpec& spec) const = 0;
+  // The threads that hold a CTA's softmax state and O (the consumers): the key split's combine
+  // kernel runs with as many (pj_key_split.cuh SplitState::kThreads).
+  virtual int stateThreads(const KernelSpec& spec) const = 0;
   virtual int smemBytes(const KernelSpec& spec) const = 0;
   // The device template the preamble includes, e.g. "pj_attention_fwd.cuh".
   virtual std::string mainloopHeader() const = 0;

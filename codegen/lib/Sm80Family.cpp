@@ -70,6 +70,7 @@ class Sm80Family final : public AttentionFamily {
   }
 
   int threads(const KernelSpec& spec) const override { return spec.tile.warps * 32; }
+  int stateThreads(const KernelSpec& spec) const override { return threads(spec); }
 
   // Q tile plus the K and V rings.
   int smemBytes(const KernelSpec& spec) const override {
@@ -94,7 +95,7 @@ class Sm80Family final : public AttentionFamily {
              std::to_string(spec.grid_estimate->phase_q_slot) + ", " +
              std::to_string(spec.grid_estimate->phase_k_slot) + ">(args);";
     }
-    return "permjit::dev::attention_forward<Config, Pattern>(args);";
+    return "permjit::dev::attention_forward<Config, Pattern, kKeySplit>(args);";
   }
 
   TileConfig defaultTile(int head_dim) const override { return defaultTileConfig(head_dim); }

@@ -65,6 +65,7 @@ class Sm90aFamily final : public AttentionFamily {
 
   // The producer warpgroup and one consumer warpgroup per 64 rows.
   int threads(const KernelSpec& spec) const override { return 128 + 2 * spec.tile.block_m; }
+  int stateThreads(const KernelSpec& spec) const override { return 2 * spec.tile.block_m; }
 
   // Sm90Config::kSmemBytes: alignment slack, Q, the K and V rings, barriers, tile and verdict
   // words.
@@ -92,7 +93,7 @@ class Sm90aFamily final : public AttentionFamily {
              std::to_string(spec.grid_estimate->phase_q_slot) + ", " +
              std::to_string(spec.grid_estimate->phase_k_slot) + ">(args, tma);";
     }
-    return "permjit::dev::attention_forward_sm90<Config, Pattern>(args, tma);";
+    return "permjit::dev::attention_forward_sm90<Config, Pattern, kKeySplit>(args, tma);";
   }
 
   bool takesTmaArgs() const override { return true; }

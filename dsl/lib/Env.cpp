@@ -34,6 +34,9 @@ const std::vector<Variable>& variables() {
       {"PERMJIT_TUNE", "1: autotune an untuned shape class on first use"},
       {"PERMJIT_TUNING_DB", "<file>: tuning database (default <cache dir>/tuning.json)"},
       {"PERMJIT_KERNEL_FAMILY", "sm80|sm90a: attention kernel family (default: sm90a on sm_90a)"},
+      {"PERMJIT_KEY_SPLIT",
+       "<n>: static plans given a workspace may split a row tile visiting more than n column "
+       "tiles over several CTAs (default 0: never; 256 is the intended setting)"},
       {"PERMJIT_LINEINFO", "1: compile kernels with -lineinfo (sanitizer and ncu source lines)"},
       {"PERMJIT_TEST_REQUIRE_GPU", "1: GPU tests fail instead of skipping without a GPU"},
       {"PERMJIT_LIBRARY", "<file>: libpermjit.so the Python package loads (default: its own)"},
@@ -58,6 +61,7 @@ bool cacheDisabled() { return flag("PERMJIT_DISABLE_CACHE"); }
 bool verbose() { return flag("PERMJIT_VERBOSE"); }
 bool tuneOnFirstUse() { return flag("PERMJIT_TUNE"); }
 std::optional<std::string> kernelFamily() { return get("PERMJIT_KERNEL_FAMILY"); }
+std::optional<std::string> keySplit() { return get("PERMJIT_KEY_SPLIT"); }
 bool lineInfo() { return flag("PERMJIT_LINEINFO"); }
 bool testRequireGpu() { return flag("PERMJIT_TEST_REQUIRE_GPU"); }
 

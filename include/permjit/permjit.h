@@ -41,6 +41,13 @@ struct RuntimeOptions {
   bool host_only = false;
   std::string driver_library = "libcuda.so.1";
   size_t memory_cache_entries = 256;
+  // Key split (both families, static plans, runs given Plan::keySplitWorkspaceBytes of
+  // workspace): a row tile whose scan visits more than this many column tiles may have its
+  // visited tiles cut into chunks run by several CTAs and combined through their softmax
+  // states, when it would otherwise be a long serial tail (tri-shape's dense last rows at 1M).
+  // 256 is the intended setting; 0: never split (plans then render no split code). Default:
+  // PERMJIT_KEY_SPLIT, else 0: the split is off until it has been measured on a GPU.
+  std::optional<int> key_split_min_tiles;
   // The attention kernel family (codegen/TargetInfo.h): kSm80 on every target, kSm90a (wgmma,
   // warp specialization) on sm_90a. Default: PERMJIT_KERNEL_FAMILY, else the target's preferred
   // family (kSm90a on sm_90a, kSm80 elsewhere). A family the target cannot run is
@@ -99,9 +106,12 @@ struct RunArgs {
   Strides q_strides, k_strides, v_strides, o_strides;  // kStrided only
   Layout layout;  // modality spans of this input (empty: all positions are `other`)
   std::optional<float> softmax_scale;  // default 1 / sqrt(head_dim)
-  // Device scratch for dynamic plans (vertical_slash: the online estimator's scores and the
-  // chosen indices live here), at least Plan::workspaceBytes(batch, heads, seq_len) bytes,
-  // 256-byte aligned. Ignored by static plans. Run allocates nothing, so the caller owns it.
+  // Device scratch, 256-byte aligned; run allocates nothing, so the caller owns it. Dynamic
+  // plans (vertical_slash: the online estimator's scores and the chosen indices live here):
+  // required, at least Plan::workspaceBytes(batch, heads, seq_len) bytes. Static plans:
+  // optional; with at least Plan::keySplitWorkspaceBytes() bytes the run may split heavy row
+  // tiles over several CTAs (RuntimeOptions::key_split_min_tiles); with workspace_bytes 0 (or
+  // a null workspace) it does not; any other size is an error.
   void* workspace = nullptr;
   size_t workspace_bytes = 0;
   // Dynamic plans: skip the estimator and reuse the sets already in the workspace from an
@@ -137,6 +147,9 @@ class Plan {
   bool isDynamic() const;
   // Device scratch run needs for this shape; 0 for static plans.
   size_t workspaceBytes(int64_t batch, int64_t heads, int64_t seq_len) const;
+  // Device scratch a static plan's runs can use for the key split (RunArgs::workspace), the
+  // same for every shape; 0 for dynamic plans and when the runtime's key split is off.
+  size_t keySplitWorkspaceBytes() const;
   // What the estimator chose in the last run on `args.workspace` (DynamicIndices: the
   // vertical_slash sets, or the grid choice and candidate scores), per (batch, head) in
   // batch-major order, copied to the host after synchronizing `stream`. For checking and

@@ -93,10 +93,13 @@ typedef struct permjit_run_args {
   const permjit_span_t* spans; /* modality layout of this input, ordered, non-overlapping */
   size_t num_spans;
   float softmax_scale; /* 0: 1 / sqrt(head_dim) */
-  /* Dynamic plans (vertical_slash): device scratch of at least permjit_plan_workspace_bytes,
-   * 256-byte aligned, where the online estimator keeps its scores and chosen indices. Ignored
-   * by static plans. reuse_estimate != 0 skips the estimator and reuses the indices an earlier
-   * run of the same shape left in the workspace. */
+  /* Device scratch, 256-byte aligned. Dynamic plans (vertical_slash): required, at least
+   * permjit_plan_workspace_bytes, where the online estimator keeps its scores and chosen
+   * indices. Static plans: optional; with at least permjit_plan_key_split_workspace_bytes the
+   * run may split heavy row tiles over several CTAs (PERMJIT_KEY_SPLIT); workspace_bytes 0:
+   * no split; any other size is an error.
+   * reuse_estimate != 0 skips the estimator and reuses the indices an earlier run of the same
+   * shape left in the workspace. */
   void* workspace;
   size_t workspace_bytes;
   int reuse_estimate;
@@ -130,6 +133,9 @@ permjit_status_t permjit_plan_is_dynamic(permjit_plan_t plan, int* out);
 /* Device scratch permjit_plan_run needs for this shape (0 for static plans). */
 permjit_status_t permjit_plan_workspace_bytes(permjit_plan_t plan, int64_t batch, int64_t heads,
                                               int64_t seq_len, size_t* out);
+/* Device scratch a static plan's runs can use for the key split (the same for every shape);
+ * 0 for dynamic plans and with PERMJIT_KEY_SPLIT=0. */
+permjit_status_t permjit_plan_key_split_workspace_bytes(permjit_plan_t plan, size_t* out);
 
 permjit_status_t permjit_runtime_cache_stats(permjit_runtime_t runtime, permjit_cache_stats_t* out);
 permjit_status_t permjit_runtime_cache_clear(permjit_runtime_t runtime);

@@ -202,6 +202,7 @@ _PROTOTYPES = {
         c_int,
         [c_void_p, c_int64, c_int64, c_int64, POINTER(c_size_t)],
     ),
+    "permjit_plan_key_split_workspace_bytes": (c_int, [c_void_p, POINTER(c_size_t)]),
     "permjit_runtime_cache_stats": (c_int, [c_void_p, POINTER(CacheStats)]),
     "permjit_runtime_cache_clear": (c_int, [c_void_p]),
     "permjit_last_error": (c_char_p, []),

@@ -326,6 +326,15 @@ class Plan(_PlanBase):
             _lib.require_int(seq_len, "seq_len"), ctypes.byref(out)))
         return out.value
 
+    def key_split_workspace_bytes(self) -> int:
+        """Device scratch a static plan's runs can use to split heavy row tiles over several CTAs
+        (the same for every shape; 0 for dynamic plans and with PERMJIT_KEY_SPLIT=0). Pass it
+        as run(..., workspace=...); without one the run does not split."""
+        out = ctypes.c_size_t()
+        _lib.check(_lib.lib().permjit_plan_key_split_workspace_bytes(self._live(),
+                                                                       ctypes.byref(out)))
+        return out.value
+
     def _args(self, q, k, v, out, *, batch, heads, seq_len, head_dim, kv_heads, dtype,
               tensor_layout, strides, layout, lse, workspace, workspace_bytes, softmax_scale,
               reuse_estimate):
@@ -367,8 +376,9 @@ class Plan(_PlanBase):
         q, out: [batch, seq, heads, head_dim] (dims="bshd") or [batch, heads, seq, head_dim]
         ("bhsd"), any strides with head_dim contiguous; k, v: the same with kv heads. lse: fp32
         [batch, heads, seq_len] (required when the plan has several passes). workspace: device
-        scratch of workspace_bytes() (dynamic plans). stream: where to enqueue (None: the legacy
-        default stream); the tensors are exported for it."""
+        scratch of workspace_bytes() (dynamic plans), or optionally of
+        key_split_workspace_bytes() (static plans: heavy row tiles split over CTAs). stream:
+        where to enqueue (None: the legacy default stream); the tensors are exported for it."""
         handle = stream_handle(stream)
         g, (qp, kp, vp, op), lse_ptr, ws_ptr, ws_bytes, owners = self._tensor_args(
             q, k, v, out, dims, lse, workspace, handle)

@@ -97,7 +97,9 @@ def c_api_run(plan, q, k, v, layout, need_lse):
     b, h, s, d = q.shape
     out = torch.full_like(q, float("nan"))
     lse = torch.empty(b, h, s, device=q.device, dtype=torch.float32) if need_lse else None
-    ws_bytes = plan.workspace_bytes(b, h, s)
+    # Dynamic plans need their workspace; static ones take the key split's.
+    ws_bytes = (plan.workspace_bytes(b, h, s) if plan.is_dynamic
+                else plan.key_split_workspace_bytes())
     ws = torch.empty(max(ws_bytes, 1), device=q.device, dtype=torch.uint8)
 
     def bsh(t):

@@ -38,8 +38,17 @@ def test_plan_properties(plan, host_runtime):
     assert "__global__" in plan.source(0)
     assert plan.kernel_name(0).startswith("permjit_sm80")
     assert plan.workspace_bytes(1, 8, 1000) == 0
+    assert plan.key_split_workspace_bytes() == 0  # the key split is off by default
     with pytest.raises(permjit.InvalidArgumentError, match="pass"):
         plan.source(plan.num_passes)
+
+
+def test_key_split_workspace_when_the_split_is_on(monkeypatch):
+    monkeypatch.setenv("PERMJIT_KEY_SPLIT", "256")
+    on = permjit.Runtime(host_only=True, arch="sm_80")
+    static = on.plan(causal() & (sink(64) | local(256)))
+    # Header, candidates, tiles and work, then 128 chunk states of 128 x (128 + 8) floats.
+    assert static.key_split_workspace_bytes() == 19712 + 128 * 128 * 136 * 4
 
 
 def test_a_second_plan_of_the_same_class_compiles_nothing(plan, host_runtime):

@@ -7,6 +7,7 @@
 #include <random>
 
 #include "RuntimeInternal.h"
+#include "permjit/codegen/KernelArgs.h"
 #include "permjit/dsl/Reference.h"
 #include "permjit/runtime/EventTimer.h"
 
@@ -316,7 +317,8 @@ CheckResult checkPlan(Runtime& runtime, const Plan& plan, const Pattern& pattern
   DeviceBuffer dq(driver, q_bytes), dk(driver, kv_bytes), dv(driver, kv_bytes),
       dout(driver, q_bytes);
   DeviceBuffer dlse(driver, static_cast<size_t>(B * H * S) * sizeof(float));
-  const size_t ws_bytes = plan.workspaceBytes(B, H, S);
+  const size_t split_bytes = config.key_split_workspace ? plan.keySplitWorkspaceBytes() : 0;
+  const size_t ws_bytes = plan.isDynamic() ? plan.workspaceBytes(B, H, S) : split_bytes;
   DeviceBuffer dws(driver, std::max<size_t>(ws_bytes, 256));
   dq.upload(q.device_bits.data(), q_bytes);
   dk.upload(k.device_bits.data(), kv_bytes);
@@ -338,11 +340,17 @@ CheckResult checkPlan(Runtime& runtime, const Plan& plan, const Pattern& pattern
   args.dtype = dtype;
   args.tensor_layout = config.tensor_layout;
   args.layout = config.layout;
-  args.workspace = dws.data();
+  args.workspace = plan.isDynamic() || split_bytes > 0 ? dws.data() : nullptr;
   args.workspace_bytes = ws_bytes;
   plan.run(args, nullptr);
   driver->check(driver->cuStreamSynchronize(nullptr), "cuStreamSynchronize (kernel execution)");
   CheckResult result;
+  if (!plan.isDynamic() && split_bytes > 0) {
+    KeySplitHeader header;
+    dws.download(&header, sizeof header);
+    result.key_split_tiles = header.tiles;
+    result.key_split_extra = header.extra;
+  }
   if (plan.isDynamic()) result.estimated = plan.estimatedIndices(args, nullptr);
   // The sets of (b, h), or null for a static plan.
   auto dynFor = [&](int64_t b, int64_t h) -> const DynamicIndices* {

@@ -273,6 +273,14 @@ permjit_status_t permjit_plan_workspace_bytes(permjit_plan_t plan, int64_t batch
   });
 }
 
+permjit_status_t permjit_plan_key_split_workspace_bytes(permjit_plan_t plan, size_t* out) {
+  return guarded([&] {
+    if (plan == nullptr) throw nullArgument("plan");
+    if (out == nullptr) throw nullArgument("out");
+    *out = plan->plan.keySplitWorkspaceBytes();
+  });
+}
+
 permjit_status_t permjit_runtime_cache_stats(permjit_runtime_t runtime,
                                              permjit_cache_stats_t* out) {
   return guarded([&] {

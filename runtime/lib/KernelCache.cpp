@@ -44,6 +44,13 @@ size_t hashOf(std::string_view text) { return std::hash<std::string_view>{}(text
 
 }  // namespace
 
+CUfunction LoadedKernel::entry(const std::string& name) const {
+  CUfunction function = nullptr;
+  driver_->check(driver_->cuModuleGetFunction(&function, module_, name.c_str()),
+                 ("cuModuleGetFunction(" + name + ")").c_str());
+  return function;
+}
+
 LoadedKernel::~LoadedKernel() {
   // Unloading needs the module's context current; failures cannot be reported here and leave
   // at worst an unreferenced module in a context that is being torn down.

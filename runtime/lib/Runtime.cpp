@@ -91,6 +91,31 @@ void fillStrides(long long out[3], const Strides& strides) {
   out[kStrideHead] = strides.head;
 }
 
+// RuntimeOptions::key_split_min_tiles, else PERMJIT_KEY_SPLIT, else 0 (off).
+int resolveKeySplitMinTiles(const RuntimeOptions& options) {
+  if (options.key_split_min_tiles) {
+    if (*options.key_split_min_tiles < 0) {
+      throw invalid("key_split_min_tiles: " + std::to_string(*options.key_split_min_tiles) +
+                    "; allowed: >= 0 (0: never split)");
+    }
+    return *options.key_split_min_tiles;
+  }
+  const std::optional<std::string> text = env::keySplit();
+  if (!text) return 0;
+  size_t used = 0;
+  long value = -1;
+  try {
+    value = std::stol(*text, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used != text->size() || value < 0 || value > (1L << 30)) {
+    throw invalid("PERMJIT_KEY_SPLIT: '" + *text +
+                  "'; allowed: an integer from 0 (never split) to 2^30");
+  }
+  return static_cast<int>(value);
+}
+
 void checkWorkspaceBytes(const Plan& plan, const RunArgs& args) {
   const size_t need = plan.workspaceBytes(args.batch, args.heads, args.seq_len);
   if (args.workspace_bytes < need) {
@@ -149,6 +174,7 @@ Runtime::Runtime(RuntimeOptions options) : state_(std::make_shared<State>()) {
           : (env::kernelFamily() ? parseKernelFamily(*env::kernelFamily(), "PERMJIT_KERNEL_FAMILY")
                                  : target.preferredFamily());
   state.target = target.withFamily(family);
+  state.key_split_min_tiles = resolveKeySplitMinTiles(options);
   bool disabled = options.disable_cache.value_or(env::cacheDisabled());
   runtime::KernelCache::Options cache_options;
   cache_options.enabled = !disabled;
@@ -237,6 +263,14 @@ PassKernel compileKernel(Runtime::State& state, KernelRequest request) {
         state.driver->cuFuncSetAttribute(
             kernel.loaded->function(), CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, smem_bytes),
         "cuFuncSetAttribute(max dynamic shared memory)");
+    if (!kernel.generated.split_count_name.empty()) {
+      ScopedContext scoped(*state.driver, state.context);
+      kernel.split_count = kernel.loaded->entry(kernel.generated.split_count_name);
+    }
+    if (!kernel.generated.split_plan_name.empty()) {
+      ScopedContext scoped(*state.driver, state.context);
+      kernel.split_plan = kernel.loaded->entry(kernel.generated.split_plan_name);
+    }
   } else {
     state.cache->binary(kernel.program, Artifact::kCubin);
   }
@@ -301,11 +335,13 @@ std::vector<PassKernel> compileKernels(Runtime::State& state, std::vector<Kernel
 Plan buildPlan(const std::shared_ptr<Runtime::State>& state_pointer, const Pattern& pattern,
                const CompileOptions& compile, unsigned compile_threads) {
   Runtime::State& state = *state_pointer;
-  auto impl = std::make_shared<Plan::Impl>(Plan::Impl{state_pointer, pattern, {}, {}, {}, {}});
+  auto impl = std::make_shared<Plan::Impl>(Plan::Impl{state_pointer, pattern, {}, {}, {}, {}, {}});
   StageClock clock("plan " + compile.name);
   impl->spec = compilePattern(pattern, compile);
   clock.lap("pipeline");
   const TargetInfo& target = state.target;
+  CodegenOptions codegen;
+  codegen.key_split = state.key_split_min_tiles > 0;
   for (const DynamicSpec& atom : impl->spec.dynamic) {
     if (atom.last_q > kMaxEstimateLastQ) {
       throw Error(ErrorCategory::kUnsupported,
@@ -329,9 +365,13 @@ Plan buildPlan(const std::shared_ptr<Runtime::State>& state_pointer, const Patte
   }
   for (const KernelSpec& spec : candidates) {
     for (int pass = 0; pass < static_cast<int>(spec.passes.size()); ++pass) {
-      requests.push_back({generateCuda(spec, target, pass), 0});
+      requests.push_back({generateCuda(spec, target, pass, codegen), 0});
     }
   }
+  // The key split's plan and combine: one module per tile configuration, a cache hit for every
+  // static plan after the first of its configuration.
+  const bool key_split = codegen.key_split && !impl->spec.isDynamic();
+  if (key_split) requests.push_back({generateKeySplitKernels(impl->spec, target), 0});
   // PERMJIT_DUMP_SOURCE: every generated source is written before anything compiles, so one
   // that fails to compile is there to read too.
   if (const std::optional<std::string> dump_dir = env::dumpSourceDir()) {
@@ -354,6 +394,7 @@ Plan buildPlan(const std::shared_ptr<Runtime::State>& state_pointer, const Patte
       impl->grid_candidates.push_back({std::move(candidates[c]), std::move(passes)});
     }
   }
+  if (key_split) impl->key_split = std::move(*kernel++);
   if (impl->passes.empty()) {
     throw Error(ErrorCategory::kInternal, "plan: the compiled spec has no passes");
   }
@@ -371,6 +412,11 @@ bool Plan::isDynamic() const { return impl_->spec.isDynamic(); }
 
 size_t Plan::workspaceBytes(int64_t batch, int64_t heads, int64_t seq_len) const {
   return runtime::dynamicWorkspaceBytes(impl_->spec, batch, heads, seq_len);
+}
+
+size_t Plan::keySplitWorkspaceBytes() const {
+  if (impl_->key_split.generated.kernel_name.empty()) return 0;  // none (dynamic, or off)
+  return runtime::keySplitWorkspaceBytes(impl_->spec);
 }
 
 std::vector<DynamicIndices> Plan::estimatedIndices(const RunArgs& args, void* stream) const {
@@ -466,6 +512,7 @@ struct CheckedRunArgs {
   int64_t kv_heads = 0;
   Strides q_strides, k_strides, v_strides, o_strides;  // explicit or from the tensor layout
   float scale = 0;                                     // softmax scale
+  bool key_split = false;  // a static plan's run with a workspace for the key split
 };
 
 // Every check of Plan::run; each names the argument. Touches no device.
@@ -535,11 +582,27 @@ CheckedRunArgs checkRunArgs(const Plan& plan, const Plan::Impl& impl, const RunA
     throw invalid("softmax_scale: " + std::to_string(checked.scale) +
                   "; allowed: finite and positive");
   }
+  if (!spec.isDynamic() && args.workspace != nullptr && args.workspace_bytes > 0) {
+    const size_t need = plan.keySplitWorkspaceBytes();
+    if (need > 0 && args.workspace_bytes < need) {
+      throw invalid("workspace_bytes: " + std::to_string(args.workspace_bytes) +
+                    "; allowed: >= " + std::to_string(need) +
+                    " (Plan::keySplitWorkspaceBytes), or 0 for no key split");
+    }
+    if (reinterpret_cast<uintptr_t>(args.workspace) % 256 != 0) {
+      throw invalid(
+          "workspace: pointer is not 256-byte aligned; allowed: 256-byte aligned "
+          "addresses (cuMemAlloc's are)");
+    }
+    checked.key_split = need > 0;
+  }
   if (!impl.state->driver) {
     throw Error(ErrorCategory::kDriverError, "no CUDA driver/GPU: " + impl.state->no_device_reason +
                                                  "; this plan was compiled but cannot run");
   }
-  if (spec.isDynamic()) checkWorkspaceBytes(plan, args);
+  if (spec.isDynamic()) {
+    checkWorkspaceBytes(plan, args);
+  }
   return checked;
 }
 
@@ -548,7 +611,8 @@ struct PassLaunch {
   const PassKernel* kernel = nullptr;
   AttentionArgs args;
   TmaArgs tma;  // the kernel's second parameter when generated.tma_args (encodeTensorMaps)
-  unsigned grid_x = 0, grid_y = 0;
+  unsigned grid_x = 0, grid_y = 0;        // grid_y includes args.split.extra_rows
+  const PassKernel* key_split = nullptr;  // the plan and combine kernels when args.split is set
 };
 
 // One estimator run: the stages' parameter and launch shape (one per vertical_slash atom, or
@@ -670,8 +734,10 @@ void bindEstimate(const Plan::Impl& impl, const RunArgs& args, const CheckedRunA
 // Every pass of one spec, in order, with its params bound once; a grid_estimated plan has
 // one such spec per candidate (each candidate's CTAs exit at once for the heads that chose
 // another).
-void bindPasses(const KernelSpec& spec, const std::vector<PassKernel>& passes, int candidate,
-                const RunArgs& args, const AttentionArgs& base, BoundRun& bound) {
+void bindPasses(const Runtime::State& state, const KernelSpec& spec,
+                const std::vector<PassKernel>& passes, const PassKernel* key_split, int candidate,
+                const RunArgs& args, const CheckedRunArgs& checked, const AttentionArgs& base,
+                BoundRun& bound) {
   const std::vector<int> params = bindParams(spec, args.layout, args.seq_len);
   if (params.size() > static_cast<size_t>(sem::kMaxParams)) {
     throw Error(ErrorCategory::kUnsupported, "pattern: " + std::to_string(params.size()) +
@@ -698,13 +764,30 @@ void bindPasses(const KernelSpec& spec, const std::vector<PassKernel>& passes, i
     launch.args.cols =
         buildSegmentTable(spec.passes[pass].cols, params, args.layout, args.seq_len, block_n);
     const int64_t row_tiles = launch.args.rows.total / block_m;
-    if (row_tiles > 65535) {
-      throw Error(ErrorCategory::kUnsupported, "seq_len: " + std::to_string(args.seq_len) +
-                                                   " needs " + std::to_string(row_tiles) +
-                                                   " row tiles; allowed: up to 65535 per launch");
+    const int64_t batch_heads = args.batch * args.heads;
+    int64_t extra_rows = 0;
+    if (checked.key_split && launch.kernel->split_count != nullptr && key_split != nullptr &&
+        key_split->split_plan != nullptr) {
+      launch.key_split = key_split;
+      // Rows of extra CTAs for every chunk the plan kernel may hand out (kSplitSlots at most).
+      extra_rows = (kSplitSlots + batch_heads - 1) / batch_heads;
+      KeySplitArgs& split = launch.args.split;
+      split.workspace = static_cast<unsigned char*>(args.workspace);
+      split.min_tiles = state.key_split_min_tiles;
+      // Chunks of at most the pass's work over two waves of one CTA per multiprocessor: a
+      // chunk then ends within half the time a balanced kernel takes.
+      split.target_ctas = 2 * std::max(1, state.device.multiprocessors);
+      split.row_tiles = static_cast<int>(row_tiles);
+      split.extra_rows = static_cast<int>(extra_rows);
     }
-    launch.grid_x = static_cast<unsigned>(args.batch * args.heads);
-    launch.grid_y = static_cast<unsigned>(row_tiles);
+    if (row_tiles + extra_rows > 65535) {
+      throw Error(ErrorCategory::kUnsupported,
+                  "seq_len: " + std::to_string(args.seq_len) + " needs " +
+                      std::to_string(row_tiles + extra_rows) +
+                      " grid rows (row tiles and key-split CTAs); allowed: up to 65535 per launch");
+    }
+    launch.grid_x = static_cast<unsigned>(batch_heads);
+    launch.grid_y = static_cast<unsigned>(row_tiles + extra_rows);
     bound.passes.push_back(std::move(launch));
   }
 }
@@ -729,11 +812,11 @@ BoundRun bindRun(const Plan::Impl& impl, const RunArgs& args, const CheckedRunAr
   base.scale_log2 = checked.scale * 1.4426950408889634f;
   if (impl.spec.isDynamic()) bindEstimate(impl, args, checked, base, bound);
   if (impl.grid_candidates.empty()) {
-    bindPasses(impl.spec, impl.passes, 0, args, base, bound);
+    bindPasses(*impl.state, impl.spec, impl.passes, &impl.key_split, 0, args, checked, base, bound);
   } else {
     for (size_t c = 0; c < impl.grid_candidates.size(); ++c) {
-      bindPasses(impl.grid_candidates[c].spec, impl.grid_candidates[c].passes, static_cast<int>(c),
-                 args, base, bound);
+      bindPasses(*impl.state, impl.grid_candidates[c].spec, impl.grid_candidates[c].passes, nullptr,
+                 static_cast<int>(c), args, checked, base, bound);
     }
   }
   return bound;
@@ -769,12 +852,36 @@ void encodeTensorMaps(const Driver& driver, const KernelSpec& spec, BoundRun& bo
 void launchPasses(Driver& driver, BoundRun& bound, CUstream stream) {
   for (PassLaunch& launch : bound.passes) {
     void* params[] = {&launch.args, &launch.tma};
+    const KeySplitArgs& split = launch.args.split;
+    if (split.workspace != nullptr) {
+      // The header's counters start at zero; the split kernels then choose this pass's chunks.
+      driver.check(driver.cuMemsetD32Async(reinterpret_cast<CUdeviceptr>(split.workspace), 0,
+                                           sizeof(KeySplitHeader) / 4, stream),
+                   "cuMemsetD32Async(key split header)");
+      constexpr unsigned kCountWarps = 8;
+      driver.check(driver.cuLaunchKernel(
+                       launch.kernel->split_count, launch.grid_x,
+                       (static_cast<unsigned>(split.row_tiles) + kCountWarps - 1) / kCountWarps, 1,
+                       kCountWarps * 32, 1, 1, 0, stream, params, nullptr),
+                   "cuLaunchKernel(key split count)");
+      driver.check(driver.cuLaunchKernel(launch.key_split->split_plan, 1, 1, 1, kSplitMaxCandidates,
+                                         1, 1, 0, stream, params, nullptr),
+                   "cuLaunchKernel(key split plan)");
+    }
     driver.check(
         driver.cuLaunchKernel(launch.kernel->loaded->function(), launch.grid_x, launch.grid_y, 1,
                               static_cast<unsigned>(launch.kernel->generated.threads), 1, 1,
                               static_cast<unsigned>(launch.kernel->generated.smem_bytes), stream,
                               params, nullptr),
         "cuLaunchKernel");
+    if (split.workspace != nullptr) {
+      const PassKernel& combine = *launch.key_split;
+      driver.check(driver.cuLaunchKernel(combine.loaded->function(), kSplitMaxTiles, 1, 1,
+                                         static_cast<unsigned>(combine.generated.threads), 1, 1,
+                                         static_cast<unsigned>(combine.generated.smem_bytes),
+                                         stream, params, nullptr),
+                   "cuLaunchKernel(key split combine)");
+    }
   }
 }
 

@@ -48,12 +48,16 @@ struct Runtime::State {
   CUcontext context = nullptr;
   std::unique_ptr<runtime::KernelCache> cache;
   std::string no_device_reason;
+  int key_split_min_tiles = 0;  // RuntimeOptions::key_split_min_tiles, resolved (0: off)
 };
 
 struct PassKernel {
   GeneratedKernel generated;
   runtime::CudaProgram program;
   std::shared_ptr<runtime::LoadedKernel> loaded;  // null when host-only
+  // The key split's entry points besides function() (GeneratedKernel::split_count_name of a
+  // pass, split_plan_name of the plan's key-split module); null when absent or host-only.
+  CUfunction split_count = nullptr, split_plan = nullptr;
 };
 
 // One stage of a dynamic plan's online estimator.
@@ -77,6 +81,9 @@ struct Plan::Impl {
   std::vector<EstimatorKernel> estimators;
   // grid_estimated: every candidate, in the pattern's order (the first is spec/passes above).
   std::vector<GridCandidatePlan> grid_candidates;
+  // Static plans with the key split: the tile configuration's plan and combine kernels
+  // (generateKeySplitKernels); default (no loaded module) otherwise.
+  PassKernel key_split;
 };
 
 struct RuntimeAccess {

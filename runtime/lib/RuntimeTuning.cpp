@@ -62,9 +62,12 @@ class TimingBench final : public TuningBackend::Timer {
   }
 
   double medianMs(const Plan& plan, int warmup, int iterations) override {
-    // Dynamic plans run their estimator into a workspace, so each timing includes it; one
-    // buffer, grown to the largest candidate's need.
-    const size_t need = plan.workspaceBytes(args_.batch, args_.heads, args_.seq_len);
+    // Dynamic plans run their estimator into a workspace, so each timing includes it; static
+    // ones get the key split's (as Plan::run's callers that pass one); one buffer, grown to
+    // the largest candidate's need.
+    const size_t need = plan.isDynamic()
+                            ? plan.workspaceBytes(args_.batch, args_.heads, args_.seq_len)
+                            : plan.keySplitWorkspaceBytes();
     if (need > workspace_bytes_) {
       workspace_ = std::make_unique<DeviceBuffer>(driver_, need);
       workspace_bytes_ = need;

@@ -113,6 +113,14 @@ std::vector<std::pair<int64_t, int64_t>> estimateRowRuns(const DynamicSpec& atom
   return runs;
 }
 
+size_t keySplitWorkspaceBytes(const KernelSpec& spec) {
+  if (spec.isDynamic()) return 0;
+  return static_cast<size_t>(kSplitPartialOffset) +
+         static_cast<size_t>(kSplitSlots) *
+             static_cast<size_t>(keySplitSlotFloats(spec.tile.block_m, spec.head_dim)) *
+             sizeof(float);
+}
+
 size_t dynamicWorkspaceBytes(const KernelSpec& spec, int64_t batch, int64_t heads,
                              int64_t seq_len) {
   if (!spec.isDynamic()) return 0;

@@ -201,7 +201,7 @@ TEST(Sm90aFamily, EveryPatternShapeCompilesToWgmma) {
           const GeneratedKernel kernel = generateCuda(spec, sm90a, pass);
           EXPECT_EQ(kernel.kernel_name.rfind("permjit_sm90a_", 0), 0u) << kernel.kernel_name;
           EXPECT_EQ(kernel.threads, 384);
-          EXPECT_NE(kernel.source.find("attention_forward_sm90<Config, Pattern>"),
+          EXPECT_NE(kernel.source.find("attention_forward_sm90<Config, Pattern, kKeySplit>"),
                     std::string::npos);
           size_t cubin_size = 0;
           EXPECT_EQ(compileToCubin(kernel, &cubin_size), "")
@@ -213,6 +213,57 @@ TEST(Sm90aFamily, EveryPatternShapeCompilesToWgmma) {
     }
   }
   expectCompiles(modalityBoundary(DType::kBF16, 128), sm90a);
+}
+
+// Static passes carry the key split's count kernel in their module; dynamic passes
+// (whose workspace is the estimator's) and CodegenOptions::key_split false carry none, and
+// then the mainloop is instantiated without the split.
+TEST(KeySplit, StaticPassesHaveTheSplitEntryPoints) {
+  for (const TargetInfo& target : {kSm80, kSm90a.withFamily(KernelFamily::kSm90a)}) {
+    const KernelSpec spec = sinkLocal(DType::kBF16, 128, 64, 256);
+    const GeneratedKernel split = generateCuda(spec, target);
+    EXPECT_EQ(split.split_count_name, split.kernel_name + "_split_count");
+    EXPECT_TRUE(split.split_plan_name.empty());  // the tile configuration's module has it
+    EXPECT_NE(split.source.find("constexpr bool kKeySplit = true;"), std::string::npos);
+    EXPECT_NE(split.source.find("void __launch_bounds__(256)\n" + split.split_count_name + "("),
+              std::string::npos)
+        << split.source;
+    CodegenOptions off;
+    off.key_split = false;
+    const GeneratedKernel plain = generateCuda(spec, target, 0, off);
+    EXPECT_TRUE(plain.split_count_name.empty());
+    EXPECT_TRUE(plain.split_plan_name.empty());
+    EXPECT_NE(plain.source.find("constexpr bool kKeySplit = false;"), std::string::npos);
+    EXPECT_NE(plain.kernel_name, split.kernel_name);  // different code, different cache entry
+    size_t cubin_size = 0;
+    EXPECT_EQ(compileToCubin(split, &cubin_size), "") << split.source;
+
+    // The plan and combine kernels depend on the tile configuration only.
+    const GeneratedKernel support = generateKeySplitKernels(spec, target);
+    EXPECT_EQ(
+        support.kernel_name.rfind(
+            std::string("permjit_") + kernelFamilyName(target.family) + "_keysplit_bf16_hd128_", 0),
+        0u)
+        << support.kernel_name;
+    EXPECT_EQ(support.split_plan_name, support.kernel_name + "_plan");
+    EXPECT_EQ(support.threads,
+              target.family == KernelFamily::kSm90a ? 2 * spec.tile.block_m : spec.tile.warps * 32);
+    EXPECT_EQ(support.smem_bytes, spec.tile.block_m * 128 * 2);
+    EXPECT_EQ(generateKeySplitKernels(gridHead(DType::kBF16, 128, 14), target).source,
+              support.source);  // another pattern, the same module
+    EXPECT_EQ(compileToCubin(support, &cubin_size), "") << support.source;
+
+    CompileOptions o;
+    o.head_dim = 128;
+    o.tile = target.family == KernelFamily::kSm90a ? TileConfig{128, 128, 4, 2}
+                                                   : TileConfig{128, 64, 4, 2};
+    const KernelSpec dynamic = compilePattern(causal() & vertical_slash(64, 128, 64), o);
+    for (int pass = 0; pass < static_cast<int>(dynamic.passes.size()); ++pass) {
+      const GeneratedKernel k = generateCuda(dynamic, target, pass);
+      EXPECT_TRUE(k.split_count_name.empty()) << k.kernel_name;
+      EXPECT_NE(k.source.find("constexpr bool kKeySplit = false;"), std::string::npos);
+    }
+  }
 }
 
 TEST(Sm90aFamily, ThreeConsumerWarpgroupsAtHeadDim64) {

@@ -265,6 +265,74 @@ TEST(Api, RunRejectsBadArgumentsNamingThem) {
   expectError(plan, bad, ErrorCategory::kInvalidArgument, "softmax_scale");
 }
 
+// The key split's workspace: static plans report its size (the same for every shape), take a
+// workspace of at least that size or none, and a bad size, alignment or option names its field.
+TEST(Api, KeySplitWorkspaceIsOptionalAndChecked) {
+  RuntimeOptions on = hostOnly(sharedCacheDir());
+  on.key_split_min_tiles = 256;
+  Runtime runtime(on);
+  Plan plan = runtime.plan(gridHead(64, 64, 20, 14, 0, 0), {});
+  const size_t need = plan.keySplitWorkspaceBytes();
+  // Header, candidates, tiles and work (256-byte aligned), then 128 chunk states of
+  // block_m * (head_dim + 8) floats: 128 x 136 at the default sm90a tile.
+  EXPECT_EQ(need, 19712u + 128u * 128u * 136u * 4u);
+  EXPECT_EQ(plan.workspaceBytes(1, 8, 1000), 0u);  // nothing required
+
+  RunArgs args = validArgs();
+  args.workspace = FakeBuffers::at(0x100000);
+  args.workspace_bytes = need;
+  expectError(plan, args, ErrorCategory::kDriverError, "no CUDA driver/GPU");
+  RunArgs bad = args;
+  bad.workspace_bytes = need - 1;
+  expectError(plan, bad, ErrorCategory::kInvalidArgument, "workspace_bytes");
+  bad = args;
+  bad.workspace = FakeBuffers::at(0x100010);
+  expectError(plan, bad, ErrorCategory::kInvalidArgument, "workspace: pointer is not 256-byte");
+  bad = args;
+  bad.workspace = nullptr;  // no workspace: no split, nothing to check
+  bad.workspace_bytes = 0;
+  expectError(plan, bad, ErrorCategory::kDriverError, "no CUDA driver/GPU");
+  bad = args;
+  bad.workspace_bytes = 0;  // a workspace of no bytes is none
+  expectError(plan, bad, ErrorCategory::kDriverError, "no CUDA driver/GPU");
+
+  Runtime no_split(hostOnly(sharedCacheDir()));  // off by default
+  Plan plain = no_split.plan(gridHead(64, 64, 20, 14, 0, 0), {});
+  EXPECT_EQ(plain.keySplitWorkspaceBytes(), 0u);
+  // The split's kernels are preprocessed out, and the mainloop is instantiated without it.
+  EXPECT_NE(plain.source(0).find("#if false"), std::string::npos);
+  EXPECT_NE(plain.source(0).find("kKeySplit = false"), std::string::npos);
+  EXPECT_NE(plan.source(0).find("#if true"), std::string::npos);
+  EXPECT_NE(plan.source(0).find("kKeySplit = true"), std::string::npos);
+  // A workspace of any size is simply unused without a split.
+  bad = args;
+  bad.workspace_bytes = 256;
+  expectError(plain, bad, ErrorCategory::kDriverError, "no CUDA driver/GPU");
+
+  RuntimeOptions negative = hostOnly(sharedCacheDir());
+  negative.key_split_min_tiles = -1;
+  try {
+    Runtime r(negative);
+    ADD_FAILURE() << "a negative key_split_min_tiles was accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.category(), ErrorCategory::kInvalidArgument);
+    EXPECT_NE(std::string(e.what()).find("key_split_min_tiles: -1"), std::string::npos) << e.what();
+  }
+  ::setenv("PERMJIT_KEY_SPLIT", "lots", 1);
+  try {
+    Runtime r(hostOnly(sharedCacheDir()));
+    ADD_FAILURE() << "PERMJIT_KEY_SPLIT=lots was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("PERMJIT_KEY_SPLIT: 'lots'"), std::string::npos)
+        << e.what();
+  }
+  ::setenv("PERMJIT_KEY_SPLIT", "256", 1);
+  EXPECT_EQ(Runtime(hostOnly(sharedCacheDir())).plan(causal(), {}).keySplitWorkspaceBytes(), need);
+  ::setenv("PERMJIT_KEY_SPLIT", "0", 1);
+  EXPECT_EQ(Runtime(hostOnly(sharedCacheDir())).plan(causal(), {}).keySplitWorkspaceBytes(), 0u);
+  ::unsetenv("PERMJIT_KEY_SPLIT");
+}
+
 TEST(Api, MultiPassPlansNeedTheLse) {
   Runtime runtime(hostOnly(sharedCacheDir()));
   PlanOptions options;
@@ -567,6 +635,10 @@ TEST_F(CApi, DynamicPlansTakeAWorkspace) {
   size_t bytes = 1;
   ASSERT_EQ(permjit_plan_workspace_bytes(plan_, 1, 8, 1000, &bytes), PERMJIT_OK);
   EXPECT_EQ(bytes, 0u);
+  size_t split_bytes = 1;
+  ASSERT_EQ(permjit_plan_key_split_workspace_bytes(plan_, &split_bytes), PERMJIT_OK);
+  EXPECT_EQ(split_bytes, 0u);  // the key split is off by default
+  EXPECT_EQ(permjit_plan_key_split_workspace_bytes(plan_, nullptr), PERMJIT_ERROR_INVALID_ARGUMENT);
 
   permjit_plan_options_t options;
   permjit_plan_options_init(&options);
@@ -592,7 +664,31 @@ TEST_F(CApi, DynamicPlansTakeAWorkspace) {
   EXPECT_EQ(permjit_plan_workspace_bytes(plan, 1, 8, 1000, nullptr),
             PERMJIT_ERROR_INVALID_ARGUMENT);
   EXPECT_EQ(permjit_plan_is_dynamic(nullptr, &dynamic), PERMJIT_ERROR_INVALID_ARGUMENT);
+  ASSERT_EQ(permjit_plan_key_split_workspace_bytes(plan, &split_bytes), PERMJIT_OK);
+  EXPECT_EQ(split_bytes, 0u);  // the estimator's workspace is not the split's
   permjit_plan_destroy(plan);
+}
+
+TEST(CApiKeySplit, StaticPlansReportTheSplitWorkspaceWhenOn) {
+  ::setenv("PERMJIT_KEY_SPLIT", "256", 1);
+  permjit_runtime_options_t options;
+  permjit_runtime_options_init(&options);
+  options.host_only = 1;
+  options.arch = "sm_90a";
+  permjit_runtime_t runtime = nullptr;
+  ASSERT_EQ(permjit_runtime_create(&options, &runtime), PERMJIT_OK) << permjit_last_error();
+  ::unsetenv("PERMJIT_KEY_SPLIT");
+  permjit_plan_options_t plan_options;
+  permjit_plan_options_init(&plan_options);
+  const std::string json = patternToJson(causal() & (sink(64) | local(256))).dump();
+  permjit_plan_t plan = nullptr;
+  ASSERT_EQ(permjit_plan_create(runtime, json.c_str(), &plan_options, &plan), PERMJIT_OK)
+      << permjit_last_error();
+  size_t split_bytes = 0;
+  ASSERT_EQ(permjit_plan_key_split_workspace_bytes(plan, &split_bytes), PERMJIT_OK);
+  EXPECT_EQ(split_bytes, 19712u + 128u * 128u * 136u * 4u);
+  permjit_plan_destroy(plan);
+  permjit_runtime_destroy(runtime);
 }
 
 TEST(CApiDevice, NoDriverGivesDriverStatus) {

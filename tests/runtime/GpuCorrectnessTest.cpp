@@ -29,6 +29,30 @@ struct GpuCase {
 
 void PrintTo(const GpuCase& c, std::ostream* os) { *os << c.name; }
 
+PlanOptions planOptionsFor(const GpuCase& c) {
+  PlanOptions options;
+  options.head_dim = c.head_dim;
+  options.dtype = c.dtype;
+  options.layout = c.layout;
+  options.seq_len = c.seq_len;
+  options.pass_split = c.pass_split;
+  return options;
+}
+
+// Random inputs of the case's shape, every element checked against the reference.
+runtime::CheckConfig checkConfigFor(const GpuCase& c) {
+  runtime::CheckConfig config;
+  config.batch = c.batch;
+  config.heads = c.heads;
+  config.kv_heads = c.kv_heads;
+  config.seq_len = c.seq_len;
+  config.layout = c.layout;
+  config.tensor_layout = c.tensor_layout;
+  config.seed = 11;
+  config.full_reference_limit = 2e9;
+  return config;
+}
+
 std::vector<GpuCase> cases() {
   const Layout tvt1100 = Layout::textVisionText(1100, 76, 32);
   const Layout tvt1500 = Layout::textVisionText(1500, 130, 61);
@@ -108,22 +132,8 @@ TEST_P(GpuCorrectness, MatchesTheCpuReference) {
   RuntimeOptions options;
   options.cache_dir = (std::filesystem::temp_directory_path() / "permjit-gpu-test-cache").string();
   static Runtime* runtime = new Runtime(options);  // one runtime (and context) for all cases
-  PlanOptions plan_options;
-  plan_options.head_dim = c.head_dim;
-  plan_options.dtype = c.dtype;
-  plan_options.layout = c.layout;
-  plan_options.seq_len = c.seq_len;
-  plan_options.pass_split = c.pass_split;
-  Plan plan = runtime->plan(c.pattern, plan_options);
-  runtime::CheckConfig config;
-  config.batch = c.batch;
-  config.heads = c.heads;
-  config.kv_heads = c.kv_heads;
-  config.seq_len = c.seq_len;
-  config.layout = c.layout;
-  config.tensor_layout = c.tensor_layout;
-  config.seed = 11;
-  config.full_reference_limit = 2e9;  // every case here is checked in full
+  Plan plan = runtime->plan(c.pattern, planOptionsFor(c));
+  runtime::CheckConfig config = checkConfigFor(c);
   runtime::CheckResult result = runtime::checkPlan(*runtime, plan, c.pattern, config);
   double tolerance = runtime::toleranceFor(c.dtype);
   std::printf("%-32s passes %d kept %.4f rel L2 %.3e lse max diff %.2e\n", c.name.c_str(),
@@ -230,6 +240,85 @@ TEST(GpuTiles, EveryTileOfTheFamilySpaceAtHeadDim64) {
       EXPECT_LT(result.lse_max_abs, 5e-2) << what;
     }
   }
+}
+
+// The key split with every row tile of more than one visited column tile a candidate: the
+// heavy tiles of each head are cut into up to 32 chunks (as many as the 128 slots allow), run
+// by extra CTAs and combined by the last to finish; a two-pass head merges the combined rows
+// into the first pass's output. Each case asserts that tiles were split (the workspace's
+// header after the run), checks every element against the reference, and runs again without a
+// workspace (no split) to compare.
+TEST(GpuKeySplit, ChunkedRowTilesMatchTheReference) {
+  PERMJIT_REQUIRE_GPU();
+  RuntimeOptions options;
+  options.cache_dir = (std::filesystem::temp_directory_path() / "permjit-gpu-test-cache").string();
+  options.key_split_min_tiles = 1;
+  Runtime runtime(options);
+  const Layout interleaved({{Modality::kText, 0, 40},
+                            {Modality::kVision, 40, 700},
+                            {Modality::kText, 700, 780},
+                            {Modality::kVision, 780, 2200},
+                            {Modality::kText, 2200, 2301}});
+  const std::vector<GpuCase> heads = {
+      {"trishape_bf16_hd128_gqa_batch2",
+       causal() & (sink(8) | local(100) | rows(SpanRef::last(70))), Layout(), 3001, 128,
+       DType::kBF16, 2, 4, 2},
+      {"dense_fp16_hd64_bhsd", causal(), Layout(), 2077, 64, DType::kFP16, 1, 2, 2,
+       TensorLayout::kBHSD},
+      {"ashape_fp16_hd128", causal() & (sink(64) | local(256)), Layout(), 2500, 128, DType::kFP16},
+      {"grid_two_pass_bf16_hd64",
+       causal() & (sink(64) | local(64) | rows(SpanRef::last(32)) | grid(7, 3, 5)),
+       Layout::textVisionText(2500, 130, 61), 2500, 64, DType::kBF16, 1, 2, 1, TensorLayout::kBSHD,
+       PassSplit::kSplitLines},
+      {"boundary_2d_bf16_hd128",
+       causal() & boundary_2d({{{Modality::kVision, Modality::kVision}, local(64) | grid(7, 1, 2)},
+                               {{Modality::kText, Modality::kText}, sink(8) | local(32)},
+                               {{Modality::kText, Modality::kVision},
+                                block(SpanRef::all(), SpanRef::all())}}),
+       interleaved, 2301, 128, DType::kBF16},
+  };
+  for (const GpuCase& c : heads) {
+    Plan plan = runtime.plan(c.pattern, planOptionsFor(c));
+    ASSERT_GT(plan.keySplitWorkspaceBytes(), 0u) << c.name;
+    runtime::CheckConfig config = checkConfigFor(c);
+    config.full_reference_limit = 4e9;
+    const runtime::CheckResult split = runtime::checkPlan(runtime, plan, c.pattern, config);
+    config.key_split_workspace = false;
+    const runtime::CheckResult whole = runtime::checkPlan(runtime, plan, c.pattern, config);
+    std::printf(
+        "%-36s split: %d tiles, %d extra CTAs, rel L2 %.3e, lse %.2e; unsplit rel L2 %.3e\n",
+        c.name.c_str(), split.key_split_tiles, split.key_split_extra, split.rel_l2,
+        split.lse_max_abs, whole.rel_l2);
+    EXPECT_GT(split.key_split_tiles, 0) << c.name << ": no row tile was split";
+    EXPECT_GT(split.key_split_extra, 0) << c.name;
+    EXPECT_FALSE(split.nan_found) << c.name;
+    EXPECT_LT(split.rel_l2, runtime::toleranceFor(c.dtype)) << c.name;
+    EXPECT_LT(split.lse_max_abs, 5e-2) << c.name;
+    EXPECT_EQ(whole.key_split_tiles, -1) << c.name;
+    EXPECT_LT(whole.rel_l2, runtime::toleranceFor(c.dtype)) << c.name;
+    EXPECT_TRUE(split.full_reference) << c.name;
+  }
+}
+
+// The intended threshold (256 visited column tiles) never splits the short heads of the
+// tests: the split kernels run and choose nothing, and the output is the one of before.
+TEST(GpuKeySplit, IntendedThresholdLeavesShortHeadsWhole) {
+  PERMJIT_REQUIRE_GPU();
+  RuntimeOptions options;
+  options.cache_dir = (std::filesystem::temp_directory_path() / "permjit-gpu-test-cache").string();
+  options.key_split_min_tiles = 256;
+  Runtime runtime(options);
+  const Pattern tri = causal() & (sink(8) | local(100) | rows(SpanRef::last(70)));
+  PlanOptions plan_options;
+  plan_options.seq_len = 3001;
+  Plan plan = runtime.plan(tri, plan_options);
+  runtime::CheckConfig config;
+  config.heads = 2;
+  config.seq_len = 3001;
+  const runtime::CheckResult result = runtime::checkPlan(runtime, plan, tri, config);
+  EXPECT_EQ(result.key_split_tiles, 0);
+  EXPECT_EQ(result.key_split_extra, 0);
+  EXPECT_LT(result.rel_l2, runtime::toleranceFor(DType::kBF16));
 }
 
 }  // namespace

@@ -27,11 +27,26 @@ struct GeneratedKernel {
   // The entry point takes TmaArgs (KernelArgs.h) as a second parameter (the sm90a family):
   // tensor maps over this run's Q, K and V, encoded per run by the launcher.
   bool tma_args = false;
+  // The key split (KernelArgs.h KeySplitArgs), entry points taking AttentionArgs alone. An
+  // attention pass: split_count, its count kernel (grid (batch * heads, row tiles / 8), 256
+  // threads), empty when the pass has none (dynamic plans, CodegenOptions::key_split off).
+  // generateKeySplitKernels: split_plan (one CTA of 1024), launched before the attention
+  // kernel, whose grid then has KeySplitArgs::extra_rows more rows; the module's kernel_name
+  // is the combine, launched after it (grid kSplitMaxTiles, `threads`, smem_bytes).
+  std::string split_count_name, split_plan_name;
   std::vector<std::string> nvrtc_options;
   std::vector<std::pair<std::string, std::string>> headers;  // name, text for nvrtcCreateProgram
   // SHA-256 (64 hex digits) of every embedded header's name and text, computed at build time;
   // identical for every kernel of one build, so caches key on it instead of the texts.
   std::string headers_digest;
+};
+
+// What the runtime, not the pattern, decides about a kernel's code.
+struct CodegenOptions {
+  // Render the key split (KernelArgs.h KeySplitArgs) into a static pass: the attention kernel's
+  // CTA roles and chunk combine, and the split_count / split_plan entry points. Off (or a
+  // dynamic pass): the kernel has no split code at all.
+  bool key_split = true;
 };
 
 // Renders pass `pass_index` of `spec` for `target`. Launch geometry: grid (batch * heads,
@@ -40,11 +55,17 @@ struct GeneratedKernel {
 // structure (param values aside) render identical source and kernel name. Throws
 // Error(kInvalidPattern) for a malformed spec and Error(kUnsupported) for a head dim, tile shape or
 // shared-memory size the templates or the target cannot run.
-GeneratedKernel generateCuda(const KernelSpec& spec, const TargetInfo& target, int pass_index = 0);
+GeneratedKernel generateCuda(const KernelSpec& spec, const TargetInfo& target, int pass_index = 0,
+                             const CodegenOptions& options = {});
+
+// The key split's plan and combine kernels for the tile configuration of `spec` (dtype, head
+// dim, tile; nothing of the pattern), one module shared by every static plan of that
+// configuration (GeneratedKernel::split_plan_name and kernel_name).
+GeneratedKernel generateKeySplitKernels(const KernelSpec& spec, const TargetInfo& target);
 
 // The tile a plan of `family` uses unless the caller or the tuning database picks one
-// (sm80: 128x64x4x2; sm90a: 128x128x4x2, 128x128x4x3 at head dim 64), and the tiles the autotuner tries for it, the
-// default first. Error(kUnsupported) for head dims other than 64 and 128.
+// (sm80: 128x64x4x2; sm90a: 128x128x4x2, 128x128x4x3 at head dim 64), and the tiles the autotuner
+// tries for it, the default first. Error(kUnsupported) for head dims other than 64 and 128.
 TileConfig defaultTile(KernelFamily family, int head_dim);
 std::vector<TileConfig> tileSpace(KernelFamily family, int head_dim);
 

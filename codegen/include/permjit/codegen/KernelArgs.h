@@ -30,6 +30,65 @@ constexpr int kGridBinsPerCandidate = 1024;
 // last last_q queries of a modality interleaved with others.
 constexpr int kMaxEstimateRuns = 32;
 
+// Key split: a row tile that visits many more column tiles than the others (tri-shape's dense
+// last rows at 1M walk every key tile while the other rows visit a few) is one CTA's serial
+// work, longer than the rest of the kernel. With a key split its visited column tiles are cut
+// into consecutive chunks, one CTA each; every chunk's CTA stores its unnormalized O and
+// softmax state (per thread, in the mainloop's fragment order) in a slot of the split
+// workspace, and a combine kernel merges a tile's chunks and runs the ordinary epilogue.
+// Per pass, inside the run: key_split_count (a warp per row tile counts its visited tiles;
+// the heavy ones become candidates), key_split_plan (one CTA chooses the chunks and the extra
+// CTAs' work), the attention launch with KeySplitArgs::extra_rows leading grid rows of extra
+// CTAs, then key_split_combine (a CTA per split tile). Bytes of the workspace
+// (runtime/Workspace.h keySplitWorkspaceBytes):
+//   [0, 64)                  KeySplitHeader
+//   kSplitCandidatesOffset   KeySplitCandidate[kSplitMaxCandidates]
+//   kSplitTilesOffset        KeySplitTile[kSplitMaxTiles]  (the split row tiles)
+//   kSplitWorkOffset         KeySplitWork[kSplitSlots]     (chunk z >= 1 of a split tile per CTA)
+//   kSplitPartialOffset      float[kSplitSlots][block_m * (head_dim + 8)] (a chunk's state)
+constexpr int kSplitMaxCandidates = 1024;        // more heavy row tiles than this: no split
+constexpr int kSplitSlots = 128;                 // chunks of all split tiles together
+constexpr int kSplitMaxTiles = kSplitSlots / 2;  // a split tile has two chunks or more
+constexpr int kSplitMaxChunks = 32;              // chunks of one row tile
+struct KeySplitHeader {
+  unsigned long long visited;  // column tiles visited by every row tile (the pass's work)
+  int candidates;              // row tiles visiting more than min_tiles (may exceed the max)
+  int tiles;                   // split row tiles (KeySplitTile entries)
+  int extra;                   // extra CTAs with work (KeySplitWork entries)
+  int pad[11];
+};
+struct KeySplitCandidate {
+  int bh, row_tile, visited, pad;
+};
+struct KeySplitTile {
+  int bh, row_tile, chunks, chunk_tiles, slot, pad[3];
+};
+struct KeySplitWork {
+  int tile, chunk;  // KeySplitTile index, chunk index (>= 1; chunk 0 is the row tile's own CTA)
+};
+constexpr long long kSplitCandidatesOffset = 64;
+constexpr long long kSplitTilesOffset =
+    kSplitCandidatesOffset +
+    kSplitMaxCandidates * static_cast<long long>(sizeof(KeySplitCandidate));
+constexpr long long kSplitWorkOffset =
+    kSplitTilesOffset + kSplitMaxTiles * static_cast<long long>(sizeof(KeySplitTile));
+constexpr long long kSplitPartialOffset =
+    (kSplitWorkOffset + kSplitSlots * static_cast<long long>(sizeof(KeySplitWork)) + 255) / 256 *
+    256;
+// Floats of one slot: O (block_m x head_dim over the threads that hold it) and four softmax
+// words (row max and partial sum of two rows) per thread, at most 8 per row in both families.
+PJ_HD constexpr long long keySplitSlotFloats(int block_m, int head_dim) {
+  return static_cast<long long>(block_m) * (head_dim + 8);
+}
+
+struct KeySplitArgs {
+  unsigned char* workspace;  // null: this launch does not split
+  int min_tiles;             // a row tile visiting more column tiles may be split
+  int target_ctas;           // key_split_plan sizes chunks so the work spreads over this many
+  int row_tiles;             // of the pass (rows.total / block_m)
+  int extra_rows;            // leading grid rows of extra CTAs (attention launch)
+};
+
 struct AttentionArgs {
   // q, o: [batch, seq_len, heads, head_dim]-shaped through their strides; k, v likewise with
   // kv_heads. Element type is the kernel's dtype (bf16 or fp16).
@@ -65,6 +124,7 @@ struct AttentionArgs {
   // (batch, head) block, and which candidate stride this launch computes.
   long long ws_grid_choice;
   int grid_candidate;
+  KeySplitArgs split;
   sem::SegmentTable rows;  // permuted row space; rows.tile == block_m
   sem::SegmentTable cols;  // permuted column space; cols.tile == block_n
 };

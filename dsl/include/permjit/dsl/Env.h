@@ -34,6 +34,9 @@ bool tuneOnFirstUse();
 // PERMJIT_KERNEL_FAMILY=sm80|sm90a: the attention kernel family of runtimes that do not set
 // RuntimeOptions::kernel_family (default: sm90a on sm_90a targets, sm80 elsewhere).
 std::optional<std::string> kernelFamily();
+// PERMJIT_KEY_SPLIT=<n>: RuntimeOptions::key_split_min_tiles of runtimes that do not set it
+// (parsed by the runtime; default 0: never split).
+std::optional<std::string> keySplit();
 // PERMJIT_LINEINFO=1: compile kernels with source line information (-lineinfo), for
 // compute-sanitizer and ncu reports that name lines of the generated source and its headers.
 bool lineInfo();

@@ -44,6 +44,9 @@ struct CheckConfig {
   // vertical line serves them (they need whole rows: the horizontal lines).
   std::optional<GridChoice> planted_grid;
   int64_t planted_grid_begin = 0, planted_grid_end = 0;
+  // Static plans: run with Plan::keySplitWorkspaceBytes of workspace (the key split may cut
+  // heavy row tiles into chunks); false: without a workspace (no split).
+  bool key_split_workspace = true;
 };
 
 struct CheckResult {
@@ -59,6 +62,11 @@ struct CheckResult {
   double attention_ms = 0;  // dynamic plans: median with the estimate reused (no estimator)
   // Dynamic plans: the sets the estimator chose per (batch, head); the reference used them.
   std::vector<DynamicIndices> estimated;
+  // Static plans run with a key-split workspace: what the key split chose for the LAST pass
+  // (the workspace's KeySplitHeader after the run); -1 without one.
+  int key_split_tiles = -1;  // row tiles cut into chunks
+  int key_split_extra = -1;  // extra CTAs that ran a chunk
+
   bool passed(double tolerance) const { return !nan_found && rel_l2 < tolerance; }
 };
 

@@ -45,7 +45,7 @@ class Driver {
   X(cuDeviceGetName) X(cuDevicePrimaryCtxRetain) X(cuCtxGetCurrent) X(cuCtxSetCurrent) \
   X(cuModuleLoadData) X(cuModuleUnload) X(cuModuleGetFunction) X(cuFuncSetAttribute) \
   X(cuLaunchKernel) X(cuMemAlloc_v2) X(cuMemFree_v2) X(cuMemcpyHtoD_v2) \
-  X(cuMemcpyDtoH_v2) X(cuMemsetD8_v2) X(cuStreamSynchronize) X(cuEventCreate) \
+  X(cuMemcpyDtoH_v2) X(cuMemsetD8_v2) X(cuMemsetD32Async) X(cuStreamSynchronize) X(cuEventCreate) \
   X(cuEventRecord) X(cuEventSynchronize) X(cuEventElapsedTime) X(cuEventDestroy_v2) \
   X(cuGetErrorString) X(cuGetErrorName) X(cuPointerGetAttribute) X(cuTensorMapEncodeTiled)
   // clang-format on

@@ -39,6 +39,9 @@ class LoadedKernel {
   LoadedKernel(const LoadedKernel&) = delete;
   LoadedKernel& operator=(const LoadedKernel&) = delete;
   CUfunction function() const { return function_; }
+  // Another entry point of the same module (the key split's kernels); throws
+  // Error(kDriverError) naming it when the module has none of that name.
+  CUfunction entry(const std::string& name) const;
   CUcontext context() const { return context_; }
 
  private:
