@@ -386,8 +386,7 @@ struct Forward {
     };
     TileScanner<Pattern, Cfg::kBlockN, KeySplit> scanner;
     scanner.skip = role.skip;
-    // A key split chunk's visited tiles end after its count (tile `produced` of this CTA).
-    auto in_chunk = [](int produced) { return !KeySplit || produced < shared_split_role().limit; };
+
     int ahead[kStages - 1];
 #pragma unroll
     for (int s = 0; s < kStages - 1; ++s) {
@@ -395,7 +394,8 @@ struct Forward {
       sem::Bounds kb;
       bool full;
       ahead[s] = -1;
-      if (in_chunk(s) && scanner.next(args.cols, dyn, qb, params, lane, tile, kb, full)) {
+      if (within_chunk<KeySplit>(s) &&
+          scanner.next(args.cols, dyn, qb, params, lane, tile, kb, full)) {
         ahead[s] = tile_word(tile, kb, full);
         produce_kv<Cfg, Pattern>(s_k, s_v, s, view, tile, kb, dyn, tid);
       }
@@ -431,7 +431,7 @@ struct Forward {
         sem::Bounds nb;
         bool nfull;
         ahead[kStages - 2] = -1;
-        if (in_chunk(it + kStages - 1) &&
+        if (within_chunk<KeySplit>(it + kStages - 1) &&
             scanner.next(args.cols, dyn, qb, params, lane, tile, nb, nfull)) {
           ahead[kStages - 2] = tile_word(tile, nb, nfull);
           produce_kv<Cfg, Pattern>(s_k, s_v, (it + kStages - 1) % kStages, view, tile, nb, dyn,
@@ -458,7 +458,9 @@ struct Forward {
     cp_async_wait<0>();  // no copy may still target shared memory (e.g. when no tile was visited)
     __syncthreads();
     // A key split chunk leaves its state to key_split_combine.
-    if (KeySplit && !store_split_state<Cfg>(args, shared_split_role(), st, tid)) return;
+    if constexpr (KeySplit) {
+      if (!store_split_state<Cfg>(args, shared_split_role(), st, tid)) return;
+    }
     epilogue<Cfg>(args, st, qb, smem, b, h, warp_row0, lane, scale_log2);
   }
 };

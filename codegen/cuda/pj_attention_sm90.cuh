@@ -355,7 +355,9 @@ struct Forward {
     SplitRole role;  // heavy-first row tiles, after a key split's extra CTAs (sm_80 family's)
     if (!split_role<KeySplit>(args, role)) return;
     // The producer's scan and the consumers' end read the role there (after the barrier below).
-    if (KeySplit && threadIdx.x == 0) shared_split_role() = role;
+    if constexpr (KeySplit) {
+      if (threadIdx.x == 0) shared_split_role() = role;
+    }
     const int b = role.bh / args.heads, h = role.bh % args.heads;
     const int kv_head = h / (args.heads / args.kv_heads);
     const sem::Bounds qb = sem::tile_bounds(args.rows, role.row_tile);
@@ -413,9 +415,7 @@ struct Forward {
         int tile;
         sem::Bounds kb;
         bool full;
-        // A key split chunk ends after its count of visited tiles (from shared memory: the
-        // producer has no register to spare).
-        const bool more = (!KeySplit || it < shared_split_role().limit) &&
+        const bool more = within_chunk<KeySplit>(it) &&
                           scanner.next(args.cols, dyn, qb, params, lane, tile, kb, full);
         const int map = !more || Pattern::kGatherCols
                             ? -1
@@ -523,9 +523,10 @@ struct Forward {
       if (lane == 0) mbarrier_arrive(ring.v_empty(s));
     }
     // A key split chunk leaves its state to key_split_combine.
-    if (KeySplit &&
-        !store_split_state<Cfg>(args, shared_split_role(), st, tid - Cfg::kProducerThreads)) {
-      return;
+    if constexpr (KeySplit) {
+      if (!store_split_state<Cfg>(args, shared_split_role(), st, tid - Cfg::kProducerThreads)) {
+        return;
+      }
     }
     // This warpgroup's wgmma has read its Q rows before any of its warps stages output there
     // (staged_offset keeps each group in its own rows).

@@ -23,7 +23,8 @@ namespace dev {
 // A CTA's share of the attention launch: row tile `row_tile` of (batch, head) `bh`, visited
 // column tiles skip .. skip + limit - 1 of it, and, when split, its chunk and the tile's slots.
 struct SplitRole {
-  int bh, row_tile;
+  unsigned bh;  // batch * heads + head (unsigned: b and h divide as blockIdx.x did before)
+  int row_tile;
   int skip, limit;
   int tile;  // KeySplitTile index; -1: the row tile is not split
   int chunk, chunks, slot;
@@ -34,6 +35,17 @@ struct SplitRole {
 __device__ __forceinline__ SplitRole& shared_split_role() {
   __shared__ SplitRole role;
   return role;
+}
+
+// Whether this CTA's `produced`-th visited tile (from 0) is still in its chunk: the chunk's end
+// is read from shared memory (the producer has no register to spare). Always without the split.
+template <bool KeySplit>
+__device__ __forceinline__ bool within_chunk(int produced) {
+  if constexpr (KeySplit) {
+    return produced < shared_split_role().limit;
+  } else {
+    return true;
+  }
 }
 
 __device__ __forceinline__ KeySplitHeader* split_header(const KeySplitArgs& s) {
@@ -86,12 +98,13 @@ __device__ __forceinline__ bool split_role(const AttentionArgs& args, SplitRole&
     if (role.tile < 0) return true;
   }
   const KeySplitTile t = tiles[role.tile];
-  role.bh = t.bh;
+  role.bh = static_cast<unsigned>(t.bh);
   role.row_tile = t.row_tile;
   role.chunks = t.chunks;
   role.slot = t.slot;
   role.skip = role.chunk * t.chunk_tiles;
-  role.limit = t.chunk_tiles;
+  // The last chunk runs to the scan's end, so no visited tile can fall after every chunk.
+  role.limit = role.chunk == t.chunks - 1 ? 0x7fffffff : t.chunk_tiles;
   return true;
 }
 
@@ -173,6 +186,10 @@ __device__ __forceinline__ void key_split_plan(const AttentionArgs& args) {
   for (;;) {
     chunks = c.visited > chunk ? static_cast<int>((c.visited + chunk - 1) / chunk) : 1;
     chunks = chunks < kSplitMaxChunks ? chunks : kSplitMaxChunks;
+    // Capped, the chunks are longer; none may be left empty (100 tiles in 32 chunks of 4
+    // would leave 7): as many as chunks of that length need.
+    const int chunk_len = (c.visited + chunks - 1) / chunks;
+    chunks = (c.visited + chunk_len - 1) / chunk_len;
     block_exclusive_sum(chunks > 1 ? chunks : 0, slots, warp_sums);
     if (slots <= kSplitSlots) break;
     chunk *= 2;

@@ -589,10 +589,10 @@ CheckedRunArgs checkRunArgs(const Plan& plan, const Plan::Impl& impl, const RunA
                     "; allowed: >= " + std::to_string(need) +
                     " (Plan::keySplitWorkspaceBytes), or 0 for no key split");
     }
-    if (reinterpret_cast<uintptr_t>(args.workspace) % 256 != 0) {
+    if (need > 0 && reinterpret_cast<uintptr_t>(args.workspace) % 256 != 0) {
       throw invalid(
-          "workspace: pointer is not 256-byte aligned; allowed: 256-byte aligned "
-          "addresses (cuMemAlloc's are)");
+          "workspace: pointer is not 256-byte aligned; allowed: addresses that are "
+          "multiples of 256 bytes (cuMemAlloc's alignment)");
     }
     checked.key_split = need > 0;
   }

@@ -221,16 +221,16 @@ TEST(Sm90aFamily, EveryPatternShapeCompilesToWgmma) {
 TEST(KeySplit, StaticPassesHaveTheSplitEntryPoints) {
   for (const TargetInfo& target : {kSm80, kSm90a.withFamily(KernelFamily::kSm90a)}) {
     const KernelSpec spec = sinkLocal(DType::kBF16, 128, 64, 256);
-    const GeneratedKernel split = generateCuda(spec, target);
+    CodegenOptions on;
+    on.key_split = true;
+    const GeneratedKernel split = generateCuda(spec, target, 0, on);
     EXPECT_EQ(split.split_count_name, split.kernel_name + "_split_count");
     EXPECT_TRUE(split.split_plan_name.empty());  // the tile configuration's module has it
     EXPECT_NE(split.source.find("constexpr bool kKeySplit = true;"), std::string::npos);
     EXPECT_NE(split.source.find("void __launch_bounds__(256)\n" + split.split_count_name + "("),
               std::string::npos)
         << split.source;
-    CodegenOptions off;
-    off.key_split = false;
-    const GeneratedKernel plain = generateCuda(spec, target, 0, off);
+    const GeneratedKernel plain = generateCuda(spec, target);  // off by default
     EXPECT_TRUE(plain.split_count_name.empty());
     EXPECT_TRUE(plain.split_plan_name.empty());
     EXPECT_NE(plain.source.find("constexpr bool kKeySplit = false;"), std::string::npos);
@@ -259,7 +259,7 @@ TEST(KeySplit, StaticPassesHaveTheSplitEntryPoints) {
                                                    : TileConfig{128, 64, 4, 2};
     const KernelSpec dynamic = compilePattern(causal() & vertical_slash(64, 128, 64), o);
     for (int pass = 0; pass < static_cast<int>(dynamic.passes.size()); ++pass) {
-      const GeneratedKernel k = generateCuda(dynamic, target, pass);
+      const GeneratedKernel k = generateCuda(dynamic, target, pass, on);
       EXPECT_TRUE(k.split_count_name.empty()) << k.kernel_name;
       EXPECT_NE(k.source.find("constexpr bool kKeySplit = false;"), std::string::npos);
     }

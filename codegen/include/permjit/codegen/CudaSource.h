@@ -45,8 +45,9 @@ struct GeneratedKernel {
 struct CodegenOptions {
   // Render the key split (KernelArgs.h KeySplitArgs) into a static pass: the attention kernel's
   // CTA roles and chunk combine, and the split_count / split_plan entry points. Off (or a
-  // dynamic pass): the kernel has no split code at all.
-  bool key_split = true;
+  // dynamic pass): the kernel has no split code at all. Off by default, like the runtime's
+  // split (RuntimeOptions::key_split_min_tiles).
+  bool key_split = false;
 };
 
 // Renders pass `pass_index` of `spec` for `target`. Launch geometry: grid (batch * heads,

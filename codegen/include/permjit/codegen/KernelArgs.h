@@ -87,6 +87,7 @@ struct KeySplitArgs {
   int target_ctas;           // key_split_plan sizes chunks so the work spreads over this many
   int row_tiles;             // of the pass (rows.total / block_m)
   int extra_rows;            // leading grid rows of extra CTAs (attention launch)
+  int pad[2];                // 32 bytes: the segment tables after it keep their 16-byte alignment
 };
 
 struct AttentionArgs {
@@ -123,8 +124,8 @@ struct AttentionArgs {
   // grid_estimated plans: the byte offset of the estimator's choice (kGridChoice* ints) in a
   // (batch, head) block, and which candidate stride this launch computes.
   long long ws_grid_choice;
+  KeySplitArgs split;  // static plans given a workspace; workspace null otherwise
   int grid_candidate;
-  KeySplitArgs split;
   sem::SegmentTable rows;  // permuted row space; rows.tile == block_m
   sem::SegmentTable cols;  // permuted column space; cols.tile == block_n
 };

@@ -59,7 +59,7 @@ std::vector<std::pair<int64_t, int64_t>> estimateRowRuns(const DynamicSpec& atom
                                                          const Layout& layout, int64_t seq_len);
 
 // A static spec's key-split workspace (codegen/KernelArgs.h: header, candidates, split tiles,
-// work, arrivals, then kSplitSlots chunk states of block_m * (head_dim + 8) floats): the same
+// work, then kSplitSlots chunk states of block_m * (head_dim + 8) floats): the same
 // for every shape. 0 for a dynamic spec, whose workspace holds the estimator's sets.
 size_t keySplitWorkspaceBytes(const KernelSpec& spec);
 
