@@ -357,33 +357,6 @@ __device__ __forceinline__ void estimate_scores(const EstimateArgs& a) {
 constexpr int kSelectThreads = 1024;
 constexpr int kSelectItems = 8;  // consecutive values per thread per scan step
 
-// Inclusive block-wide scan of one int per thread (kSelectThreads threads); `total` gets the
-// sum. Uses 32 ints of shared memory at `tmp`.
-__device__ __forceinline__ int block_scan(int v, int* tmp, int& total) {
-  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-#pragma unroll
-  for (int off = 1; off < 32; off <<= 1) {
-    const int n = __shfl_up_sync(0xffffffffu, v, off);
-    if (lane >= off) v += n;
-  }
-  if (lane == 31) tmp[warp] = v;
-  __syncthreads();
-  if (warp == 0) {
-    int w = tmp[lane];
-#pragma unroll
-    for (int off = 1; off < 32; off <<= 1) {
-      const int n = __shfl_up_sync(0xffffffffu, w, off);
-      if (lane >= off) w += n;
-    }
-    tmp[lane] = w;
-  }
-  __syncthreads();
-  total = tmp[31];
-  const int before = warp > 0 ? tmp[warp - 1] : 0;
-  __syncthreads();
-  return v + before;
-}
-
 // Scores are non-negative, so their bit patterns order like the values; forced entries get
 // the largest key.
 __device__ __forceinline__ unsigned select_key(const float* score, int i, int forced) {

@@ -27,7 +27,7 @@ struct SplitRole {
   int row_tile;
   int skip, limit;
   int tile;  // KeySplitTile index; -1: the row tile is not split
-  int chunk, chunks, slot;
+  int chunk, slot;
 };
 
 // The CTA's role in shared memory: thread 0 stores it after split_role and every consumer
@@ -67,7 +67,6 @@ __device__ __forceinline__ bool split_role(const AttentionArgs& args, SplitRole&
   role.limit = 0x7fffffff;
   role.tile = -1;
   role.chunk = 0;
-  role.chunks = 1;
   role.slot = 0;
   if (!KeySplit || s.workspace == nullptr) {
     role.bh = blockIdx.x;
@@ -100,7 +99,6 @@ __device__ __forceinline__ bool split_role(const AttentionArgs& args, SplitRole&
   const KeySplitTile t = tiles[role.tile];
   role.bh = static_cast<unsigned>(t.bh);
   role.row_tile = t.row_tile;
-  role.chunks = t.chunks;
   role.slot = t.slot;
   role.skip = role.chunk * t.chunk_tiles;
   // The last chunk runs to the scan's end, so no visited tile can fall after every chunk.
@@ -133,33 +131,6 @@ __device__ __forceinline__ void key_split_count(const AttentionArgs& args) {
   }
 }
 
-// Exclusive prefix sum over a 1024-thread block; `total` gets the block's sum.
-__device__ __forceinline__ int block_exclusive_sum(int v, int& total, int* warp_sums) {
-  const int lane = threadIdx.x & 31, warp = threadIdx.x / 32;
-  int inclusive = v;
-#pragma unroll
-  for (int d = 1; d < 32; d <<= 1) {
-    const int up = __shfl_up_sync(0xffffffffu, inclusive, d);
-    if (lane >= d) inclusive += up;
-  }
-  if (lane == 31) warp_sums[warp] = inclusive;
-  __syncthreads();
-  if (warp == 0) {
-    int w = warp_sums[lane];
-#pragma unroll
-    for (int d = 1; d < 32; d <<= 1) {
-      const int up = __shfl_up_sync(0xffffffffu, w, d);
-      if (lane >= d) w += up;
-    }
-    warp_sums[lane] = w;  // inclusive over warps
-  }
-  __syncthreads();
-  total = warp_sums[31];
-  const int before = warp == 0 ? 0 : warp_sums[warp - 1];
-  __syncthreads();  // warp_sums is reused by the next call
-  return before + inclusive - v;
-}
-
 // key_split_plan: one CTA of 1024 threads, candidate i on thread i.
 __device__ __forceinline__ void key_split_plan(const AttentionArgs& args) {
   static_assert(kSplitMaxCandidates == 1024, "key_split_plan: one candidate per thread");
@@ -190,15 +161,17 @@ __device__ __forceinline__ void key_split_plan(const AttentionArgs& args) {
     // would leave 7): as many as chunks of that length need.
     const int chunk_len = (c.visited + chunks - 1) / chunks;
     chunks = (c.visited + chunk_len - 1) / chunk_len;
-    block_exclusive_sum(chunks > 1 ? chunks : 0, slots, warp_sums);
+    block_scan(chunks > 1 ? chunks : 0, warp_sums, slots);
     if (slots <= kSplitSlots) break;
     chunk *= 2;
   }
   int split_tiles = 0, extra = 0, unused = 0;
   const bool split = chunks > 1;
-  const int slot = block_exclusive_sum(split ? chunks : 0, unused, warp_sums);
-  const int index = block_exclusive_sum(split ? 1 : 0, split_tiles, warp_sums);
-  const int work = block_exclusive_sum(split ? chunks - 1 : 0, extra, warp_sums);
+  // Exclusive prefix sums over the candidates: each split tile's slots, index and work entries.
+  const int slot_count = split ? chunks : 0, work_count = split ? chunks - 1 : 0;
+  const int slot = block_scan(slot_count, warp_sums, unused) - slot_count;
+  const int index = block_scan(split ? 1 : 0, warp_sums, split_tiles) - (split ? 1 : 0);
+  const int work = block_scan(work_count, warp_sums, extra) - work_count;
   if (split) {
     const int chunk_tiles = (c.visited + chunks - 1) / chunks;
     split_tile_table(s)[index] =

@@ -86,5 +86,32 @@ __device__ __forceinline__ void load_tile_gather(unsigned smem, const char* base
   }
 }
 
+// Inclusive block-wide scan of one int per thread, for blocks of 1024 threads (the estimator's
+// top-k, the key split's plan); `total` gets the sum. Uses 32 ints of shared memory at `tmp`.
+__device__ __forceinline__ int block_scan(int v, int* tmp, int& total) {
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+#pragma unroll
+  for (int off = 1; off < 32; off <<= 1) {
+    const int n = __shfl_up_sync(0xffffffffu, v, off);
+    if (lane >= off) v += n;
+  }
+  if (lane == 31) tmp[warp] = v;
+  __syncthreads();
+  if (warp == 0) {
+    int w = tmp[lane];
+#pragma unroll
+    for (int off = 1; off < 32; off <<= 1) {
+      const int n = __shfl_up_sync(0xffffffffu, w, off);
+      if (lane >= off) w += n;
+    }
+    tmp[lane] = w;
+  }
+  __syncthreads();
+  total = tmp[31];
+  const int before = warp > 0 ? tmp[warp - 1] : 0;
+  __syncthreads();
+  return v + before;
+}
+
 }  // namespace dev
 }  // namespace permjit

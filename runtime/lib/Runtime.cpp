@@ -116,6 +116,15 @@ int resolveKeySplitMinTiles(const RuntimeOptions& options) {
   return static_cast<int>(value);
 }
 
+// Workspace regions are 256-byte aligned offsets from the pointer.
+void checkWorkspaceAlignment(const void* workspace) {
+  if (reinterpret_cast<uintptr_t>(workspace) % 256 != 0) {
+    throw invalid(
+        "workspace: pointer is not 256-byte aligned; allowed: addresses that are "
+        "multiples of 256 bytes (cuMemAlloc's alignment)");
+  }
+}
+
 void checkWorkspaceBytes(const Plan& plan, const RunArgs& args) {
   const size_t need = plan.workspaceBytes(args.batch, args.heads, args.seq_len);
   if (args.workspace_bytes < need) {
@@ -263,12 +272,11 @@ PassKernel compileKernel(Runtime::State& state, KernelRequest request) {
         state.driver->cuFuncSetAttribute(
             kernel.loaded->function(), CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, smem_bytes),
         "cuFuncSetAttribute(max dynamic shared memory)");
+    ScopedContext scoped(*state.driver, state.context);
     if (!kernel.generated.split_count_name.empty()) {
-      ScopedContext scoped(*state.driver, state.context);
       kernel.split_count = kernel.loaded->entry(kernel.generated.split_count_name);
     }
     if (!kernel.generated.split_plan_name.empty()) {
-      ScopedContext scoped(*state.driver, state.context);
       kernel.split_plan = kernel.loaded->entry(kernel.generated.split_plan_name);
     }
   } else {
@@ -525,11 +533,7 @@ CheckedRunArgs checkRunArgs(const Plan& plan, const Plan::Impl& impl, const RunA
   checkPointer(args.lse, "lse", impl.passes.size() > 1);
   if (spec.isDynamic()) {
     checkPointer(args.workspace, "workspace", true);
-    if (reinterpret_cast<uintptr_t>(args.workspace) % 256 != 0) {
-      throw invalid(
-          "workspace: pointer is not 256-byte aligned; allowed: addresses that are "
-          "multiples of 256 bytes (cuMemAlloc's alignment)");
-    }
+    checkWorkspaceAlignment(args.workspace);
   }
   if (args.head_dim != spec.head_dim) {
     throw invalid("head_dim: " + std::to_string(args.head_dim) + " differs from the plan's " +
@@ -589,20 +593,14 @@ CheckedRunArgs checkRunArgs(const Plan& plan, const Plan::Impl& impl, const RunA
                     "; allowed: >= " + std::to_string(need) +
                     " (Plan::keySplitWorkspaceBytes), or 0 for no key split");
     }
-    if (need > 0 && reinterpret_cast<uintptr_t>(args.workspace) % 256 != 0) {
-      throw invalid(
-          "workspace: pointer is not 256-byte aligned; allowed: addresses that are "
-          "multiples of 256 bytes (cuMemAlloc's alignment)");
-    }
+    if (need > 0) checkWorkspaceAlignment(args.workspace);
     checked.key_split = need > 0;
   }
   if (!impl.state->driver) {
     throw Error(ErrorCategory::kDriverError, "no CUDA driver/GPU: " + impl.state->no_device_reason +
                                                  "; this plan was compiled but cannot run");
   }
-  if (spec.isDynamic()) {
-    checkWorkspaceBytes(plan, args);
-  }
+  if (spec.isDynamic()) checkWorkspaceBytes(plan, args);
   return checked;
 }
 
@@ -766,8 +764,8 @@ void bindPasses(const Runtime::State& state, const KernelSpec& spec,
     const int64_t row_tiles = launch.args.rows.total / block_m;
     const int64_t batch_heads = args.batch * args.heads;
     int64_t extra_rows = 0;
-    if (checked.key_split && launch.kernel->split_count != nullptr && key_split != nullptr &&
-        key_split->split_plan != nullptr) {
+    // checked.key_split: a static plan with its key-split module, given the workspace.
+    if (checked.key_split && key_split != nullptr) {
       launch.key_split = key_split;
       // Rows of extra CTAs for every chunk the plan kernel may hand out (kSplitSlots at most).
       extra_rows = (kSplitSlots + batch_heads - 1) / batch_heads;
